@@ -1,0 +1,173 @@
+"""The IUC city-to-city call: an EU city applies, is checked, paired, signs, cooperates for
+18 months and delivers its Local Action Plan."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from workflows.engine import (
+    Anchor,
+    DeadlineSpec,
+    Field,
+    Notify,
+    Reminder,
+    Role,
+    State,
+    StateKind,
+    Transition,
+    Workflow,
+)
+from workflows.guards import GUARDS
+
+APPLICANT = (Role.APPLICANT,)
+PARTIES = (Role.APPLICANT, Role.PARTNER)
+STAFF = (Role.COORDINATOR, Role.ADMIN)
+STAFF_OR_SYSTEM = (Role.COORDINATOR, Role.ADMIN, Role.SYSTEM)
+
+#: Hooks the operations layer runs when a case enters a state.
+HOOKS = frozenset({
+    "run_eligibility",  # store the automatic eligibility verdicts
+    "reset_pairing",  # the pairing is void: forget acceptances and signatures
+    "generate_agreement",  # render the Partnership Agreement, version it, hash it
+    "start_cooperation",  # fix the start date and create the deliverable schedule
+    "start_follow_up",  # open the follow-up report deadline
+    "stamp_submission",  # record when the application was submitted
+    "set_partner",  # attach the proposed partner city to the case
+    "flag_sections",  # open the sections an information request names for editing
+})
+
+DAY = timedelta(days=1)
+REASON = Field("reason", "Reason", hint="Shown to the applicant and kept in the case history.")
+STATE_CHANGED = Notify("state_changed", ("applicant",), optional=True)
+
+STATES = (
+    State("draft", StateKind.DRAFT, "Draft", "Draft — not yet submitted", "Application",
+          future_label="Apply", editable_by_applicant=True,
+          deadlines=(DeadlineSpec(
+              "call_closing", "Call closes", Anchor.CALL_CLOSES,
+              reminders=(Reminder(-7 * DAY, ("applicant",), "reminder_call_closing"),
+                         Reminder(-1 * DAY, ("applicant",), "reminder_call_closing")),
+          ),)),
+    State("eligibility_review", StateKind.REVIEW, "Eligibility review",
+          "Submitted — eligibility being checked", "Eligibility",
+          future_label="Eligibility check", on_enter=("run_eligibility",)),
+    State("information_requested", StateKind.APPLICANT_ACTION, "Information requested",
+          "Information requested from you", "Eligibility", editable_by_applicant=True,
+          deadlines=(DeadlineSpec(
+              "information_response", "Answer the information request", Anchor.PAYLOAD,
+              payload_field="response_deadline",
+              reminders=(Reminder(-3 * DAY, ("applicant",), "reminder_information_requested"),),
+          ),)),
+    State("awaiting_pairing", StateKind.WAITING, "Eligible — awaiting pairing",
+          "Eligible — we are finding your partner city", "Pairing",
+          future_label="Pairing", on_enter=("reset_pairing",)),
+    State("pairing_proposed", StateKind.WAITING, "Pairing proposed",
+          "A partner city is proposed — please respond", "Pairing",
+          deadlines=(DeadlineSpec(
+              "pairing_response", "Accept the proposed pairing", Anchor.ENTERED, after=10 * DAY,
+              reminders=(Reminder(-5 * DAY, ("parties",), "reminder_pairing_proposed",
+                                  unless_done_by="accepted_pairing"),
+                         Reminder(0 * DAY, ("coordinator",), "escalation_pairing")),
+          ),)),
+    State("agreement_pending", StateKind.WAITING, "Agreement awaiting signatures",
+          "Sign the Partnership Agreement", "Agreement",
+          future_label="Partnership Agreement", on_enter=("generate_agreement",),
+          deadlines=(DeadlineSpec(
+              "agreement_signature", "Sign the Partnership Agreement", Anchor.ENTERED,
+              after=30 * DAY,
+              reminders=tuple(
+                  Reminder(-days * DAY, ("parties",), "reminder_agreement",
+                           unless_done_by="signed_agreement")
+                  for days in (23, 16, 9, 2)
+              ) + (Reminder(0 * DAY, ("coordinator",), "escalation_agreement"),),
+          ),)),
+    State("cooperation_active", StateKind.ACTIVE, "Cooperation active",
+          "Cooperation under way", "Cooperation",
+          future_label="18 months of cooperation", on_enter=("start_cooperation",)),
+    State("lap_submission", StateKind.APPLICANT_ACTION, "Local Action Plan due",
+          "Submit your Local Action Plan", "Local Action Plan",
+          future_label="Local Action Plan"),
+    State("lap_review", StateKind.REVIEW, "Local Action Plan in review",
+          "Local Action Plan submitted — in review", "Local Action Plan"),
+    State("completed", StateKind.SUCCESS, "Completed", "Completed", "Completed",
+          future_label="Completed", on_enter=("start_follow_up",)),
+    State("ineligible", StateKind.CLOSED, "Ineligible", "Not eligible", "Eligibility"),
+    State("withdrawn", StateKind.CLOSED, "Withdrawn", "Withdrawn", "Application"),
+    State("terminated", StateKind.CLOSED, "Terminated", "Cooperation ended early", "Cooperation"),
+)
+
+_LIVE = tuple(s.name for s in STATES if not s.kind.terminal)
+_PAIRED_ONWARDS = ("pairing_proposed", "agreement_pending", "cooperation_active",
+                   "lap_submission", "lap_review")
+
+TRANSITIONS = (
+    Transition("submit", ("draft",), "eligibility_review", APPLICANT, "Submit application",
+               guards=("call_open", "sections_complete", "commitments_given"),
+               effects=("stamp_submission",),
+               notify=(Notify("application_submitted", ("applicant",)),)),
+    Transition("declare_eligible", ("eligibility_review",), "awaiting_pairing", STAFF,
+               "Declare eligible", guards=("failed_rules_overridden",),
+               fields=(Field("override_reason", "Override reason", required=False,
+                             hint="Needed only when an automatic rule failed."),),
+               notify=(Notify("declared_eligible", ("applicant",)),)),
+    Transition("declare_ineligible", ("eligibility_review",), "ineligible", STAFF,
+               "Declare ineligible", fields=(REASON,), style="warning",
+               notify=(Notify("declared_ineligible", ("applicant",)),)),
+    Transition("request_information", ("eligibility_review",), "information_requested", STAFF,
+               "Request information", guards=("response_deadline_ahead",), style="secondary",
+               effects=("flag_sections",),
+               fields=(Field("message", "What do you need from the applicant?"),
+                       Field("response_deadline", "Response deadline", type="datetime")),
+               notify=(Notify("information_requested", ("applicant",)),)),
+    Transition("provide_information", ("information_requested",), "eligibility_review",
+               APPLICANT, "Send my answer", fields=(Field("answer", "Your answer"),),
+               notify=(Notify("information_provided", ("coordinator",)),)),
+    Transition("propose_pairing", ("awaiting_pairing",), "pairing_proposed", STAFF,
+               "Propose a partner city", guards=("partner_available",), effects=("set_partner",),
+               notify=(Notify("pairing_proposed", ("parties",)),)),
+    Transition("accept_pairing", ("pairing_proposed",), "agreement_pending", PARTIES,
+               "Accept the pairing", each_party="accepted_pairing",
+               notify=(Notify("agreement_to_sign", ("parties",)),)),
+    Transition("decline_pairing", ("pairing_proposed",), "awaiting_pairing", PARTIES,
+               "Decline the pairing", fields=(REASON,), style="warning",
+               notify=(Notify("pairing_declined", ("parties", "coordinator")),)),
+    Transition("sign", ("agreement_pending",), "cooperation_active", PARTIES,
+               "Sign the Partnership Agreement", each_party="signed_agreement",
+               notify=(Notify("cooperation_started", ("parties",)),)),
+    Transition("cancel_pairing", ("agreement_pending",), "awaiting_pairing", STAFF,
+               "Cancel the pairing", fields=(REASON,), style="warning",
+               notify=(Notify("pairing_cancelled", ("parties",)),)),
+    Transition("close_cooperation", ("cooperation_active",), "lap_submission", STAFF_OR_SYSTEM,
+               "Close the cooperation period", automatic=True,
+               guards=("cooperation_period_elapsed", "periodic_reports_submitted"),
+               notify=(STATE_CHANGED,)),
+    Transition("submit_lap", ("lap_submission",), "lap_review", APPLICANT,
+               "Submit the Local Action Plan",
+               guards=("plan_complete", "final_report_submitted"),
+               notify=(Notify("lap_submitted", ("applicant", "coordinator")),)),
+    Transition("approve_lap", ("lap_review",), "completed", STAFF, "Approve the Local Action Plan",
+               notify=(Notify("lap_approved", ("parties",)),)),
+    Transition("request_lap_revision", ("lap_review",), "lap_submission", STAFF,
+               "Ask for a revision", style="secondary",
+               fields=(Field("comments", "What should change?"),
+                       Field("response_deadline", "New deadline", type="datetime")),
+               guards=("response_deadline_ahead",),
+               notify=(Notify("lap_revision_requested", ("applicant",)),)),
+    Transition("withdraw", _LIVE, "withdrawn", APPLICANT, "Withdraw", fields=(REASON,),
+               style="warning", notify=(Notify("case_withdrawn", ("applicant", "coordinator")),)),
+    Transition("terminate", _PAIRED_ONWARDS, "terminated", STAFF, "Terminate",
+               fields=(REASON,), style="warning",
+               notify=(Notify("case_terminated", ("parties",)),)),
+    Transition("reopen", ("ineligible",), "eligibility_review", (Role.ADMIN,), "Re-open",
+               fields=(REASON,), style="secondary", notify=(STATE_CHANGED,)),
+)
+
+WORKFLOW = Workflow(
+    kind="city-to-city",
+    title="IUC city-to-city cooperation",
+    initial="draft",
+    states=STATES,
+    transitions=TRANSITIONS,
+    guards=GUARDS,
+    hooks=HOOKS,
+)

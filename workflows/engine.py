@@ -1,0 +1,461 @@
+"""The workflow engine: a declarative table of states and transitions, and a pure planner.
+
+The engine decides; it never writes. Given a snapshot of a case (``CaseFacts``), an actor and
+the time, it answers which transitions the actor may fire now, why the others are refused, and
+what firing one does (the target state, the deadlines it starts and stops, the notifications it
+sends, the hooks the operations layer must run). The operations layer applies that plan in one
+database transaction.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+
+class StateKind(enum.StrEnum):
+    """What a state means, so automations never read meaning from a state's name."""
+
+    DRAFT = "draft"  # the applicant is still writing
+    REVIEW = "review"  # a coordinator must decide
+    APPLICANT_ACTION = "applicant_action"  # the applicant must answer
+    WAITING = "waiting"  # waiting for a match or for the parties
+    ACTIVE = "active"  # cooperation running
+    SUCCESS = "success"  # terminal, the case reached its goal
+    CLOSED = "closed"  # terminal, the case ended without reaching its goal
+
+    @property
+    def terminal(self) -> bool:
+        return self in (StateKind.SUCCESS, StateKind.CLOSED)
+
+
+class Role(enum.StrEnum):
+    """Who may fire a transition."""
+
+    APPLICANT = "applicant"
+    PARTNER = "partner"
+    COORDINATOR = "coordinator"
+    ADMIN = "admin"
+    SYSTEM = "system"
+
+
+class Anchor(enum.StrEnum):
+    """What a deadline's due time is counted from."""
+
+    ENTERED = "entered"  # the moment the case entered the state
+    CALL_CLOSES = "call_closes"  # the call's closing time (or the case's extension)
+    PAYLOAD = "payload"  # a time given by the actor, e.g. an information-request deadline
+
+
+@dataclass(frozen=True)
+class Reminder:
+    """A reminder sent ``offset`` relative to a deadline's due time (negative = before)."""
+
+    offset: timedelta
+    to: tuple[str, ...]  # recipient groups: applicant, partner, parties, coordinator
+    template: str
+    unless_done_by: str | None = None  # a party fact that, when true for a recipient, skips it
+
+
+@dataclass(frozen=True)
+class DeadlineSpec:
+    """A deadline a state starts; it ends (met or cancelled) when the case leaves the state."""
+
+    kind: str
+    label: str
+    anchor: Anchor
+    after: timedelta = timedelta(0)
+    payload_field: str | None = None
+    reminders: tuple[Reminder, ...] = ()
+
+
+@dataclass(frozen=True)
+class Notify:
+    """A notification a transition sends at once."""
+
+    template: str
+    to: tuple[str, ...]
+    optional: bool = False  # optional mail may be switched off or batched by the recipient
+
+
+@dataclass(frozen=True)
+class State:
+    """One state of a case, with a label for staff, one for applicants, and its kind."""
+
+    name: str
+    kind: StateKind
+    staff_label: str
+    applicant_label: str
+    stage: str  # the step of the progress bar this state belongs to
+    future_label: str = ""  # shown before the case gets here
+    deadlines: tuple[DeadlineSpec, ...] = ()
+    on_enter: tuple[str, ...] = ()  # hook names the operations layer runs on entering
+    editable_by_applicant: bool = False
+
+
+@dataclass(frozen=True)
+class Field:
+    """Something the actor must give when firing a transition (a reason, a deadline ...)."""
+
+    name: str
+    label: str
+    type: str = "text"  # text, datetime, date
+    required: bool = True
+    hint: str = ""
+
+
+@dataclass(frozen=True)
+class Transition:
+    """A named move from one of ``sources`` to ``target``.
+
+    ``each_party`` transitions are fired once by every party (e.g. accepting a pairing); the
+    case moves to ``target`` only when the last party has fired it.
+    """
+
+    name: str
+    sources: tuple[str, ...]
+    target: str
+    roles: tuple[Role, ...]
+    label: str
+    guards: tuple[str, ...] = ()
+    fields: tuple[Field, ...] = ()
+    notify: tuple[Notify, ...] = ()
+    each_party: str | None = None  # the party fact recorded per party, e.g. "accepted_pairing"
+    automatic: bool = False  # the system fires it by itself when its guards hold
+    effects: tuple[str, ...] = ()  # hook names the operations layer runs before the move
+    style: str = "primary"  # how a button shows it: primary, secondary, warning
+
+
+@dataclass
+class CaseFacts:
+    """What the guards may look at: a plain snapshot of one case, built by the operations layer.
+
+    The engine never loads anything; everything a guard needs is here or in ``extra``.
+    """
+
+    state: str
+    now: datetime
+    call_opens_at: datetime | None = None
+    call_closes_at: datetime | None = None
+    extension_until: datetime | None = None
+    missing_sections: list[str] = field(default_factory=list)
+    missing_commitments: list[str] = field(default_factory=list)
+    failed_rules: list[str] = field(default_factory=list)
+    parties: tuple[str, ...] = ()  # party keys, e.g. ("applicant", "partner")
+    party_facts: dict[str, set[str]] = field(default_factory=dict)  # party -> facts done
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who fires a transition: a role and, for parties, which party they speak for."""
+
+    role: Role
+    party: str | None = None
+    user_id: int | None = None
+
+
+GuardFn = Callable[[CaseFacts, Mapping[str, Any]], str | None]
+
+
+@dataclass(frozen=True)
+class Guard:
+    """A named precondition; ``check`` returns None when it holds, else a human reason."""
+
+    name: str
+    check: GuardFn
+    description: str
+
+
+@dataclass(frozen=True)
+class Option:
+    """One transition as seen by one actor now: allowed, or refused with reasons."""
+
+    transition: Transition
+    allowed: bool
+    reasons: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Effects:
+    """What firing a transition does; the operations layer applies it in one transaction."""
+
+    transition: Transition
+    source: str
+    target: str  # equals source when an each-party transition still waits for other parties
+    moved: bool
+    party_fact: tuple[str, str] | None  # (party, fact) recorded by an each-party transition
+    deadlines_started: tuple[DeadlineSpec, ...]
+    deadlines_ended: tuple[DeadlineSpec, ...]
+    notifications: tuple[Notify, ...]
+    hooks: tuple[str, ...]
+    effects: tuple[str, ...] = ()
+
+
+class TransitionRefused(Exception):
+    """Raised when a transition may not be fired; ``reasons`` are for people."""
+
+    def __init__(self, transition: str, reasons: Iterable[str]):
+        self.transition = transition
+        self.reasons = tuple(reasons)
+        super().__init__(f"{transition}: " + "; ".join(self.reasons))
+
+
+class DefinitionError(Exception):
+    """A workflow definition that cannot work (unreachable state, dead end, unknown name)."""
+
+
+@dataclass
+class Workflow:
+    """A workflow definition: states, transitions and the guards they name."""
+
+    kind: str
+    title: str
+    initial: str
+    states: tuple[State, ...]
+    transitions: tuple[Transition, ...]
+    guards: Mapping[str, Guard]
+    hooks: frozenset[str] = frozenset()
+    _by_name: dict[str, State] = field(init=False, repr=False)
+    _transitions: dict[str, Transition] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._by_name = {s.name: s for s in self.states}
+        self._transitions = {t.name: t for t in self.transitions}
+
+    # -- lookups -------------------------------------------------------------------------
+    def state(self, name: str) -> State:
+        """The state called ``name``; KeyError for an undeclared one."""
+        return self._by_name[name]
+
+    def transition(self, name: str) -> Transition:
+        """The transition called ``name``; KeyError for an undeclared one."""
+        return self._transitions[name]
+
+    def has_transition(self, name: str) -> bool:
+        return name in self._transitions
+
+    def stages(self) -> list[str]:
+        """The progress-bar steps, in declaration order, without terminal failure states."""
+        seen: list[str] = []
+        for s in self.states:
+            if s.kind is not StateKind.CLOSED and s.stage not in seen:
+                seen.append(s.stage)
+        return seen
+
+    def outgoing(self, state: str) -> list[Transition]:
+        return [t for t in self.transitions if state in t.sources]
+
+    def states_of_kind(self, *kinds: StateKind) -> list[str]:
+        return [s.name for s in self.states if s.kind in kinds]
+
+    # -- planning ------------------------------------------------------------------------
+    def options(
+        self, facts: CaseFacts, actor: Actor, payload: Mapping[str, Any] | None = None
+    ) -> list[Option]:
+        """Every transition leaving the current state that this actor's role may fire.
+
+        Each comes with ``allowed`` and, when refused, every failed guard's reason, so a
+        screen can show a disabled button with its explanation.
+        """
+        payload = payload or {}
+        result = []
+        for t in self.outgoing(facts.state):
+            if actor.role not in t.roles:
+                continue
+            result.append(Option(t, *self._check(t, facts, actor, payload)))
+        return result
+
+    def _check(
+        self, t: Transition, facts: CaseFacts, actor: Actor, payload: Mapping[str, Any]
+    ) -> tuple[bool, tuple[str, ...]]:
+        reasons: list[str] = []
+        if t.each_party:
+            if actor.role is not Role.SYSTEM and actor.party not in facts.parties:
+                reasons.append("Only a party to this pairing can do this.")
+            elif t.each_party in facts.party_facts.get(actor.party or "", set()):
+                reasons.append("You have already done this; waiting for the other party.")
+        for name in t.guards:
+            reason = self.guards[name].check(facts, payload)
+            if reason:
+                reasons.append(reason)
+        return (not reasons, tuple(reasons))
+
+    def missing_fields(self, t: Transition, payload: Mapping[str, Any]) -> list[str]:
+        """Labels of the required fields the payload leaves empty."""
+        return [
+            f.label
+            for f in t.fields
+            if f.required and (payload.get(f.name) is None or str(payload.get(f.name)).strip() == "")
+        ]
+
+    def plan(
+        self,
+        facts: CaseFacts,
+        actor: Actor,
+        transition: str,
+        payload: Mapping[str, Any] | None = None,
+    ) -> Effects:
+        """The effects of ``actor`` firing ``transition`` now, or TransitionRefused."""
+        payload = payload or {}
+        if not self.has_transition(transition):
+            raise TransitionRefused(transition, [f"There is no action called {transition!r}."])
+        t = self.transition(transition)
+        if facts.state not in t.sources:
+            current = self.state(facts.state).staff_label
+            raise TransitionRefused(transition, [f"This is not possible while the case is "
+                                                 f"{current.lower()}."])
+        if actor.role not in t.roles:
+            raise TransitionRefused(transition, ["Your role does not allow this action."])
+        missing = self.missing_fields(t, payload)
+        if missing:
+            raise TransitionRefused(transition, [f"Please give: {label}." for label in missing])
+        allowed, reasons = self._check(t, facts, actor, payload)
+        if not allowed:
+            raise TransitionRefused(transition, reasons)
+
+        party_fact = None
+        moved = True
+        if t.each_party:
+            party = actor.party or ""
+            party_fact = (party, t.each_party)
+            others = [
+                p
+                for p in facts.parties
+                if p != party and t.each_party not in facts.party_facts.get(p, set())
+            ]
+            moved = not others
+        source = self.state(facts.state)
+        if not moved:
+            return Effects(t, source.name, source.name, False, party_fact, (), (), (), (),
+                           t.effects)
+        target = self.state(t.target)
+        reentering = target.name == source.name
+        return Effects(
+            transition=t,
+            source=source.name,
+            target=target.name,
+            moved=True,
+            party_fact=party_fact,
+            deadlines_started=target.deadlines,
+            deadlines_ended=source.deadlines,
+            notifications=t.notify,
+            hooks=() if reentering and not target.on_enter else target.on_enter,
+            effects=t.effects,
+        )
+
+    def automatic_due(self, facts: CaseFacts) -> Transition | None:
+        """The first automatic transition out of the current state whose guards hold now."""
+        system = Actor(Role.SYSTEM)
+        for t in self.outgoing(facts.state):
+            if t.automatic and Role.SYSTEM in t.roles and self._check(t, facts, system, {})[0]:
+                return t
+        return None
+
+    # -- validation and rendering --------------------------------------------------------
+    def validate(self, templates: Iterable[str] | None = None) -> list[str]:
+        """Every problem with this definition, as sentences; empty when it is sound.
+
+        Checks: unique names, the initial state exists, every transition names declared
+        states, guards and roles, every state is reachable from the initial one, every
+        non-terminal state has an exit and no terminal state has one (re-opening excepted,
+        which must be an admin's), every on-enter hook is known, and, given the set of
+        e-mail template names, every notification and reminder names an existing template.
+        """
+        problems: list[str] = []
+        names = [s.name for s in self.states]
+        for dup in {n for n in names if names.count(n) > 1}:
+            problems.append(f"state {dup!r} is declared twice")
+        tnames = [t.name for t in self.transitions]
+        for dup in {n for n in tnames if tnames.count(n) > 1}:
+            problems.append(f"transition {dup!r} is declared twice")
+        if self.initial not in self._by_name:
+            problems.append(f"initial state {self.initial!r} is not declared")
+        for t in self.transitions:
+            for s in (*t.sources, t.target):
+                if s not in self._by_name:
+                    problems.append(f"transition {t.name!r} names undeclared state {s!r}")
+            for g in t.guards:
+                if g not in self.guards:
+                    problems.append(f"transition {t.name!r} names unknown guard {g!r}")
+            if not t.roles:
+                problems.append(f"transition {t.name!r} allows no role")
+            for h in t.effects:
+                if h not in self.hooks:
+                    problems.append(f"transition {t.name!r} names unknown hook {h!r}")
+            if t.automatic and Role.SYSTEM not in t.roles:
+                problems.append(f"automatic transition {t.name!r} must allow the system role")
+        reachable = {self.initial}
+        frontier = [self.initial]
+        while frontier:
+            current = frontier.pop()
+            for t in self.outgoing(current):
+                if t.target not in reachable:
+                    reachable.add(t.target)
+                    frontier.append(t.target)
+        for s in self.states:
+            if s.name not in reachable:
+                problems.append(f"state {s.name!r} cannot be reached from {self.initial!r}")
+            exits = self.outgoing(s.name)
+            if not s.kind.terminal and not exits:
+                problems.append(f"state {s.name!r} is not terminal and has no way out")
+            if s.kind.terminal:
+                for t in exits:
+                    if t.roles != (Role.ADMIN,):
+                        problems.append(f"terminal state {s.name!r} has exit {t.name!r} "
+                                        "that is not an admin's")
+            for h in s.on_enter:
+                if h not in self.hooks:
+                    problems.append(f"state {s.name!r} names unknown hook {h!r}")
+        if templates is not None:
+            known = set(templates)
+            for tpl, where in self._templates():
+                if tpl not in known:
+                    problems.append(f"{where} names missing e-mail template {tpl!r}")
+        return problems
+
+    def _templates(self) -> Iterable[tuple[str, str]]:
+        for t in self.transitions:
+            for n in t.notify:
+                yield n.template, f"transition {t.name!r}"
+        for s in self.states:
+            for d in s.deadlines:
+                for r in d.reminders:
+                    yield r.template, f"deadline {d.kind!r} of state {s.name!r}"
+
+    def templates(self) -> set[str]:
+        """Every e-mail template name this definition uses."""
+        return {tpl for tpl, _ in self._templates()}
+
+    def mermaid(self) -> str:
+        """The definition as a Mermaid ``stateDiagram-v2``, one line per transition."""
+        lines = ["stateDiagram-v2", f"    %% {self.title}"]
+        for s in self.states:
+            lines.append(f'    state "{s.staff_label}" as {s.name}')
+        lines.append(f"    [*] --> {self.initial}")
+        for t in self.transitions:
+            roles = "/".join(r.value for r in t.roles)
+            for src in t.sources:
+                lines.append(f"    {src} --> {t.target}: {t.name} ({roles})")
+        for s in self.states:
+            if s.kind.terminal:
+                lines.append(f"    {s.name} --> [*]")
+        return "\n".join(lines) + "\n"
+
+
+def deadline_due(
+    spec: DeadlineSpec,
+    entered_at: datetime,
+    call_closes_at: datetime | None,
+    payload: Mapping[str, Any],
+) -> datetime | None:
+    """When a deadline of ``spec`` falls for a case that entered its state at ``entered_at``."""
+    if spec.anchor is Anchor.ENTERED:
+        return entered_at + spec.after
+    if spec.anchor is Anchor.CALL_CLOSES:
+        return None if call_closes_at is None else call_closes_at + spec.after
+    value = payload.get(spec.payload_field or "")
+    return value + spec.after if isinstance(value, datetime) else None
