@@ -1,0 +1,97 @@
+"""Celery: the transport for e-mail and the clock for the sweep. Tasks carry ids only and call
+the operations layer; the database holds the schedule."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from celery import Celery, Task
+from flask import Flask
+
+celery = Celery("citypair", include=["tasks.delivery", "tasks.sweep"])
+_flask_app: Flask | None = None
+
+
+class AppTask(Task):
+    """A task that runs inside the Flask application's context."""
+
+    abstract = True
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        with flask_app().app_context():
+            return super().__call__(*args, **kwargs)
+
+
+celery.Task = AppTask  # type: ignore[misc]
+
+
+def flask_app() -> Flask:
+    """The Flask app this process serves; a worker builds its own from the environment."""
+    global _flask_app
+    if _flask_app is None:
+        from webapp import create_app
+
+        _flask_app = create_app()
+    return _flask_app
+
+
+def _broker_options(app: Flask) -> dict[str, Any]:
+    url = app.config["CELERY_BROKER_URL"]
+    if url.startswith("filesystem"):
+        folder = Path(app.config["INSTANCE_DIR"]) / "broker"
+        (folder / "processed").mkdir(parents=True, exist_ok=True)
+        return {"data_folder_in": str(folder), "data_folder_out": str(folder),
+                "processed_folder": str(folder / "processed"), "store_processed": False}
+    # Redelivery of an unacknowledged task after a crash; longer than any task may run.
+    return {"visibility_timeout": 600}
+
+
+def bind_celery(app: Flask) -> None:
+    """Configure the Celery app from the Flask app's settings and wire the outbox to it."""
+    global _flask_app
+    _flask_app = app
+    celery.conf.update(
+        broker_url=app.config["CELERY_BROKER_URL"],
+        broker_transport_options=_broker_options(app),
+        broker_connection_retry_on_startup=True,
+        task_ignore_result=True,
+        result_backend=None,
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_time_limit=120,
+        task_soft_time_limit=90,
+        task_always_eager=app.config["CELERY_ALWAYS_EAGER"],
+        task_default_queue="citypair",
+        beat_schedule={
+            "sweep": {"task": "tasks.sweep.sweep",
+                      "schedule": float(os.environ.get("SWEEP_INTERVAL", "60"))},
+        },
+        beat_schedule_filename=str(Path(app.config["INSTANCE_DIR"]) / "celerybeat-schedule"),
+        worker_hijack_root_logger=False,
+        timezone="UTC",
+    )
+    from webapp.operations import outbox
+
+    outbox.set_dispatcher(enqueue_delivery)
+
+
+def enqueue_delivery(ids: list[int]) -> None:
+    """Hand committed notification ids to the delivery task."""
+    from tasks.delivery import deliver
+
+    for nid in ids:
+        deliver.delay(nid)
+
+
+def broker_status() -> dict[str, Any]:
+    """Whether the broker answers, for /healthz."""
+    try:
+        with celery.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, timeout=2)
+            return {"ok": True, "transport": conn.transport_cls
+                    if isinstance(conn.transport_cls, str) else str(conn.transport_cls)}
+    except Exception as exc:  # reported, not raised
+        return {"ok": False, "error": type(exc).__name__}

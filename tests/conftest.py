@@ -1,0 +1,179 @@
+"""Fixtures: the app on SQLite and on PostgreSQL, a clean database per test, a browser-less
+client that carries CSRF tokens like a browser does, and people in every role."""
+
+from __future__ import annotations
+
+import os
+import re
+import uuid
+from collections.abc import Iterator
+from datetime import timedelta
+
+import psycopg
+import pytest
+from sqlalchemy import text
+
+from webapp import create_app
+from webapp.db import Base, db, utcnow
+
+PG_ADMIN = os.environ.get("CITYPAIR_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+REQUIRE = os.environ.get("CITYPAIR_REQUIRE_SERVICES") == "1" or os.environ.get("CI") == "true"
+
+
+def _pg_available() -> bool:
+    try:
+        with psycopg.connect(PG_ADMIN, connect_timeout=3):
+            return True
+    except psycopg.Error:
+        return False
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for this test session, dropped at the end."""
+    if not _pg_available():
+        if REQUIRE:
+            pytest.fail("PostgreSQL is required (CI) but not reachable at 127.0.0.1:5432")
+        pytest.skip("PostgreSQL not reachable")
+    name = f"citypair_test_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
+    db.session.remove()
+    if db.engine is not None:
+        db.engine.dispose()
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    # Every test that asks for the app runs on both databases.
+    if "backend" in metafunc.fixturenames:
+        backends = ["sqlite", "postgresql"]
+        marker = metafunc.definition.get_closest_marker("postgres")
+        if marker:
+            backends = ["postgresql"]
+        metafunc.parametrize("backend", backends, scope="session")
+
+
+_apps: dict[str, object] = {}
+
+
+@pytest.fixture(scope="session")
+def app_factory(tmp_path_factory):
+    def make(backend: str, url: str):
+        if backend not in _apps:
+            instance = tmp_path_factory.mktemp(f"instance-{backend}")
+            app = create_app({
+                "DATABASE_URL": url, "TESTING": True, "INSTANCE_DIR": str(instance),
+                "MAIL_SINK_DIR": str(instance / "mail"), "UPLOAD_DIR": str(instance / "up"),
+                "RATELIMIT_ENABLED": False, "SECRET_KEY": "test-secret", "SMTP_HOST": "",
+                "SERVER_NAME": None, "BASE_URL": "http://localhost",
+            })
+            from webapp.cli import upgrade_database
+            from webapp.operations.setup import load_topics
+
+            with app.app_context():
+                upgrade_database(app)
+                load_topics()
+            _apps[backend] = app
+        return _apps[backend]
+
+    return make
+
+
+@pytest.fixture
+def app(request, backend, app_factory, tmp_path_factory):
+    """The app on this test's backend, with empty tables (the vocabulary kept)."""
+    url = (f"sqlite:///{tmp_path_factory.getbasetemp() / 'citypair.sqlite'}"
+           if backend == "sqlite" else request.getfixturevalue("pg_url"))
+    application = app_factory(backend, url)
+    db.configure(application.config["DATABASE_URL"])
+    from tasks import bind_celery
+
+    bind_celery(application)
+    with application.app_context():
+        yield application
+        db.session.remove()
+        _truncate()
+
+
+def _truncate() -> None:
+    keep = {"topic", "alembic_version"}
+    tables = [t for t in reversed(Base.metadata.sorted_tables) if t.name not in keep]
+    with db.engine.begin() as conn:
+        if db.dialect == "postgresql":
+            names = ", ".join(f'"{t.name}"' for t in tables)
+            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for t in tables:
+                conn.execute(t.delete())
+
+
+@pytest.fixture
+def dispatched(app) -> Iterator[list[int]]:
+    """Notification ids handed to the workers after each commit (instead of a broker)."""
+    from webapp.operations import outbox
+
+    ids: list[int] = []
+    outbox.set_dispatcher(ids.extend)
+    yield ids
+    outbox.set_dispatcher(lambda _ids: None)
+
+
+class Browser:
+    """The Flask test client, carrying the CSRF token from the last page like a browser."""
+
+    TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"'
+                       r'|value="([^"]+)"[^>]*name="csrf_token"')
+
+    def __init__(self, client):
+        self.client = client
+        self.token = None
+
+    def get(self, url, **kw):
+        resp = self.client.get(url, **kw)
+        m = self.TOKEN.search(resp.get_data(as_text=True))
+        if m:
+            self.token = m.group(1) or m.group(2)
+        return resp
+
+    def post(self, url, data=None, token=True, **kw):
+        data = dict(data or {})
+        if token:
+            if self.token is None:
+                self.get("/account/login")
+            data.setdefault("csrf_token", self.token)
+        resp = self.client.post(url, data=data, **kw)
+        m = self.TOKEN.search(resp.get_data(as_text=True))
+        if m:
+            self.token = m.group(1) or m.group(2)
+        return resp
+
+    def login(self, email, password="correct horse battery"):
+        self.get("/account/login")
+        resp = self.post("/account/login", {"email": email, "password": password})
+        assert resp.status_code == 302, resp.get_data(as_text=True)[:2000]
+        self.get("/")
+        return resp
+
+
+@pytest.fixture
+def browser(app) -> Browser:
+    return Browser(app.test_client())
+
+
+@pytest.fixture
+def make_browser(app):
+    return lambda: Browser(app.test_client())
+
+
+@pytest.fixture
+def world(app):
+    """A programme, an open call and people in every role (password 'correct horse battery')."""
+    from tests.factories import make_world
+
+    return make_world(now=utcnow())
+
+
+__all__ = ["timedelta"]

@@ -1,0 +1,154 @@
+"""citypair's Flask shell: ``create_app`` is the one app factory."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, g, jsonify, render_template, request
+from flask_login import current_user
+from sqlalchemy import text
+
+from webapp.config import load_config
+from webapp.db import db
+from webapp.errors import OperationError
+from webapp.extensions import babel, csrf, limiter, login_manager
+
+ROOT = Path(__file__).resolve().parent.parent
+
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+       "font-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
+       "frame-ancestors 'none'")
+
+
+def create_app(overrides: dict[str, Any] | None = None) -> Flask:
+    """Build the web application from the environment and ``overrides``."""
+    app = Flask(__name__, template_folder=str(ROOT / "templates"),
+                static_folder=str(ROOT / "static"), instance_path=None)
+    app.config.update(load_config(overrides))
+    logging.basicConfig(level=logging.INFO)
+    db.configure(app.config["DATABASE_URL"])
+
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please sign in to see this page."
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "strong"
+    app.config["RATELIMIT_STORAGE_URI"] = app.config["RATELIMIT_STORAGE_URI"]
+    limiter.init_app(app)
+    from webapp import i18n
+
+    babel.init_app(app, locale_selector=i18n.select_locale,
+                   timezone_selector=i18n.select_timezone)
+    i18n.init_app(app)
+
+    from webapp.applicant import bp as applicant_bp
+    from webapp.auth import bp as auth_bp
+    from webapp.coordinator import bp as coordinator_bp
+    from webapp.public import bp as public_bp
+
+    for bp in (public_bp, auth_bp, applicant_bp, coordinator_bp):
+        app.register_blueprint(bp)
+
+    from tasks import bind_celery
+
+    bind_celery(app)
+    _register_hooks(app)
+    return app
+
+
+@login_manager.user_loader
+def _load_user(session_id: str):
+    from webapp.models import User
+
+    user_id, _, epoch = session_id.partition(":")
+    if not user_id.isdigit():
+        return None
+    user = db.session.get(User, int(user_id))
+    if user is None or str(user.auth_epoch) != epoch or not user.is_active:
+        return None
+    return user
+
+
+def _register_hooks(app: Flask) -> None:
+    @app.teardown_appcontext
+    def _remove_session(exc: BaseException | None) -> None:
+        db.session.remove()
+
+    @app.after_request
+    def _security_headers(response):
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("Permissions-Policy",
+                                    "geolocation=(), camera=(), microphone=()")
+        if app.config["SESSION_COOKIE_SECURE"]:
+            response.headers.setdefault("Strict-Transport-Security",
+                                        "max-age=31536000; includeSubDomains")
+        return response
+
+    @app.context_processor
+    def _globals():
+        return {"current_user": current_user}
+
+    @app.get("/healthz")
+    def healthz():
+        """The state of the database and the broker, as JSON."""
+        status: dict[str, Any] = {}
+        try:
+            db.session.execute(text("SELECT 1"))
+            status["database"] = {"ok": True, "dialect": db.dialect}
+        except Exception as exc:  # the point is to report it, not to fail
+            status["database"] = {"ok": False, "error": type(exc).__name__}
+        from tasks import broker_status
+
+        status["broker"] = broker_status()
+        ok = all(part["ok"] for part in status.values())
+        status["ok"] = ok
+        return jsonify(status), 200 if ok else 503
+
+    def _wants_json() -> bool:
+        return request.path.startswith("/api/") or request.accept_mimetypes.best == \
+            "application/json"
+
+    def _error(code: int, title: str, message: str):
+        if _wants_json():
+            resp = jsonify({"type": "about:blank", "title": title, "status": code,
+                            "detail": message})
+            resp.status_code = code
+            resp.mimetype = "application/problem+json"
+            return resp
+        return render_template("errors/error.html", code=code, title=title,
+                               message=message), code
+
+    @app.errorhandler(OperationError)
+    def _operation_error(exc: OperationError):
+        return _error(exc.status, "Not possible", exc.message)
+
+    for code, title, message in (
+        (400, "Bad request", "The request could not be understood. If you were filling in a "
+                             "form, go back and submit it again."),
+        (403, "Not allowed", "You do not have access to this page."),
+        (404, "Page not found", "If you typed the web address, check it is correct."),
+        (405, "Not allowed", "This page cannot be used that way."),
+        (413, "Too large", "The file or form you sent is too large."),
+        (429, "Too many attempts", "Please wait a few minutes before you try again."),
+        (500, "Sorry, there is a problem", "Please try again later. Nothing you saved is lost."),
+    ):
+        app.register_error_handler(
+            code, lambda exc, c=code, t=title, m=message: _error(c, t, m))
+
+    from flask_wtf.csrf import CSRFError
+
+    @app.errorhandler(CSRFError)
+    def _csrf_error(exc: CSRFError):
+        return _error(400, "Your session expired",
+                      "The form was sent without a valid security token. Go back, reload the "
+                      "page and submit it again.")
+
+    @app.before_request
+    def _remember_address() -> None:
+        g.source_address = request.remote_addr or ""

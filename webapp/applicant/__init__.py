@@ -1,0 +1,226 @@
+"""The applicant portal: apply step by step, check answers, submit, follow the case."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from webapp.access import can_view_case
+from webapp.applicant import forms
+from webapp.db import db, utcnow
+from webapp.errors import Conflict, OperationError, Refused
+from webapp.forms import choices
+from webapp.models import AuditEvent, Call, CallStatus, Case, GroupMember, Topic, UserRole
+from webapp.operations import accounts, applications, cases, documents
+from webapp.views import case_timeline, progress_for
+from workflows import get_workflow
+
+bp = Blueprint("applicant", __name__, url_prefix="/my")
+
+SECTION_FORMS = {
+    "organisation": forms.OrganisationForm,
+    "contact": forms.ContactForm,
+    "topics": forms.TopicsForm,
+    "partnership": forms.PartnershipForm,
+    "resources": forms.ResourcesForm,
+    "commitments": forms.CommitmentsForm,
+}
+
+
+@bp.before_request
+@login_required
+def _parties_only():
+    if current_user.role not in (UserRole.APPLICANT, UserRole.PARTNER):
+        abort(403)
+
+
+def _case(case_id: int) -> Case:
+    case = db.session.get(Case, case_id)
+    if case is None or not can_view_case(current_user, case):
+        abort(404)  # another organisation's case does not exist, as far as you can tell
+    return case
+
+
+@bp.get("/")
+def dashboard():
+    from webapp.access import visible_cases
+
+    mine = list(db.session.scalars(visible_cases(current_user).order_by(Case.created_at.desc())))
+    now = utcnow()
+    open_calls = [] if current_user.role != UserRole.APPLICANT else [
+        c for c in db.session.scalars(select(Call).where(Call.published.is_(True)))
+        if c.status(now) == CallStatus.OPEN]
+    return render_template("applicant/dashboard.html", cases=mine, open_calls=open_calls,
+                           workflow=get_workflow)
+
+
+@bp.post("/calls/<int:call_id>/apply")
+def start(call_id: int):
+    case = applications.start_application(current_user, call_id)
+    return redirect(url_for("applicant.case", case_id=case.id))
+
+
+@bp.get("/cases/<int:case_id>")
+def case(case_id: int):
+    case = _case(case_id)
+    wf = get_workflow(case.workflow)
+    state = wf.state(case.state)
+    sections = applications.sections_for(case)
+    status = {s.key: ("complete" if not applications.section_problems(case, s.key)
+                      else "in_progress" if s.key in case.sections_saved else "not_started")
+              for s in sections}
+    request_event = db.session.scalar(
+        select(AuditEvent).where(AuditEvent.case_id == case.id,
+                                 AuditEvent.action == "request_information")
+        .order_by(AuditEvent.id.desc()).limit(1))
+    return render_template(
+        "applicant/case.html", case=case, state=state, sections=sections, status=status,
+        options=cases.options(case, current_user), progress=progress_for(case),
+        timeline=case_timeline(case, staff=False), request_event=request_event,
+        answer_form=forms.AnswerForm(), reason_form=forms.ReasonForm())
+
+
+def _populate(form, case: Case, section: str) -> None:
+    if section == "topics":
+        form.topics.choices = choices((t.slug, t.label) for t in db.session.scalars(
+            select(Topic).order_by(Topic.family.desc(), Topic.label)))
+    if section == "partnership":
+        form.partner_region.choices = choices((r, r) for r in case.call.partner_regions)
+
+
+def _initial(case: Case, section: str) -> dict:
+    org = case.organisation
+    if section == "organisation":
+        return {"name": org.name, "kind": org.kind, "country": org.country,
+                "population": org.population, "website": org.website}
+    if section == "topics":
+        return {"topics": [t.slug for t in case.topics],
+                "challenge_statement": case.challenge_statement}
+    if section == "commitments":
+        return dict(case.commitments or {})
+    return {f: getattr(case, f) for f in ("contact_name", "contact_title", "contact_email",
+                                          "contact_phone", "partner_region", "stakeholders",
+                                          "resources_committed")}
+
+
+def _next_section(case: Case, section: str) -> str:
+    keys = [s.key for s in applications.sections_for(case)]
+    i = keys.index(section) if section in keys else -1
+    if 0 <= i < len(keys) - 1:
+        return url_for("applicant.section", case_id=case.id, section=keys[i + 1])
+    return url_for("applicant.check", case_id=case.id)
+
+
+@bp.route("/cases/<int:case_id>/sections/<section>", methods=["GET", "POST"])
+def section(case_id: int, section: str):
+    case = _case(case_id)
+    if section == "members":
+        return members(case)
+    if section not in SECTION_FORMS:
+        abort(404)
+    form_cls = SECTION_FORMS[section]
+    form = form_cls(data=_initial(case, section)) if request.method == "GET" else form_cls()
+    _populate(form, case, section)
+    if form.validate_on_submit():
+        try:
+            applications.save_section(case.id, current_user, section, form.data,
+                                      expected_version=request.form.get("version", type=int),
+                                      source_address=g.source_address)
+        except Conflict as exc:
+            form.form_errors.append(exc.message)
+        else:
+            flash("Your answers are saved.", "success")
+            if request.form.get("action") == "draft":
+                return redirect(url_for("applicant.case", case_id=case.id))
+            return redirect(_next_section(case, section))
+        db.session.refresh(case)
+    return render_template(f"applicant/sections/{section}.html", case=case, form=form,
+                           section=section, title=applications.SECTION_TITLES[section],
+                           sections=applications.sections_for(case)), \
+        200 if request.method == "GET" or not form.errors and not form.form_errors else 400
+
+
+def members(case: Case):
+    form = forms.MemberForm()
+    if request.method == "POST" and form.validate_on_submit():
+        upload = form.letter.data if form.letter.data and form.letter.data.filename else None
+        try:
+            applications.add_member(
+                case.id, current_user, name=form.name.data, population=form.population.data,
+                is_lead=form.is_lead.data, commitment_declared=form.commitment_declared.data,
+                letter=upload.stream if upload else None,
+                letter_filename=upload.filename if upload else "")
+        except documents.UploadRefused as exc:
+            form.letter.errors = [exc.message]
+        else:
+            flash(f"{form.name.data} is added to the group.", "success")
+            return redirect(url_for("applicant.section", case_id=case.id, section="members"))
+    db.session.refresh(case)
+    status = 400 if request.method == "POST" else 200
+    return render_template("applicant/sections/members.html", case=case, form=form,
+                           section="members", title="Group members",
+                           sections=applications.sections_for(case)), status
+
+
+@bp.post("/cases/<int:case_id>/members/<int:member_id>/remove")
+def remove_member(case_id: int, member_id: int):
+    case = _case(case_id)
+    member = db.session.get(GroupMember, member_id)
+    applications.remove_member(case.id, current_user, member_id)
+    flash(f"{member.name if member else 'The member'} is removed from the group.", "success")
+    return redirect(url_for("applicant.section", case_id=case.id, section="members"))
+
+
+@bp.get("/cases/<int:case_id>/check")
+def check(case_id: int):
+    case = _case(case_id)
+    problems = {s.key: applications.section_problems(case, s.key)
+                for s in applications.sections_for(case)}
+    return render_template("applicant/check.html", case=case, problems=problems,
+                           sections=applications.sections_for(case),
+                           options={o.transition.name: o
+                                    for o in cases.options(case, current_user)})
+
+
+@bp.post("/cases/<int:case_id>/act/<transition>")
+def act(case_id: int, transition: str):
+    """Fire a transition from the portal: submit, answer, accept, withdraw ..."""
+    case = _case(case_id)
+    payload = {k: v for k, v in request.form.items() if k not in {"csrf_token", "version"}}
+    try:
+        fired = cases.fire(case.id, transition, current_user, payload,
+                           expected_version=request.form.get("version", type=int),
+                           source_address=g.source_address)
+    except Refused as exc:
+        for reason in exc.reasons or (exc.message,):
+            flash(reason, "error")
+        target = "applicant.check" if transition == "submit" else "applicant.case"
+        return redirect(url_for(target, case_id=case.id)), 303
+    except OperationError as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("applicant.case", case_id=case.id)), 303
+    label = get_workflow(case.workflow).state(fired.target).applicant_label
+    flash(f"Done. Your case is now: {label}." if fired.moved
+          else "Done. We are waiting for the other party.", "success")
+    return redirect(url_for("applicant.case", case_id=case.id))
+
+
+@bp.route("/team", methods=["GET", "POST"])
+def team():
+    if current_user.role != UserRole.APPLICANT:
+        abort(403)
+    form = forms.InviteForm()
+    if form.validate_on_submit():
+        try:
+            accounts.invite_colleague(current_user, email=form.email.data, name=form.name.data)
+        except OperationError as exc:
+            form.email.errors = [exc.message]
+        else:
+            flash(f"We have sent an invitation to {form.email.data}.", "success")
+            return redirect(url_for("applicant.team"))
+    from webapp.models import User
+
+    colleagues = list(db.session.scalars(select(User).where(
+        User.organisation_id == current_user.organisation_id).order_by(User.name)))
+    return render_template("applicant/team.html", form=form, colleagues=colleagues)

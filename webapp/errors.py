@@ -1,0 +1,34 @@
+"""Errors the operations layer raises; views turn them into pages or JSON problems."""
+
+from __future__ import annotations
+
+
+class OperationError(Exception):
+    """A use case refused; ``message`` is for people, ``status`` for HTTP."""
+
+    status = 400
+
+    def __init__(self, message: str, reasons: tuple[str, ...] = ()):
+        super().__init__(message)
+        self.message = message
+        self.reasons = reasons
+
+
+class NotFound(OperationError):
+    status = 404
+
+
+class Forbidden(OperationError):
+    status = 403
+
+
+class Conflict(OperationError):
+    """Someone else changed the case first."""
+
+    status = 409
+
+
+class Refused(OperationError):
+    """A transition's guards or fields refused it."""
+
+    status = 422

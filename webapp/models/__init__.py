@@ -1,0 +1,28 @@
+"""All models, importable from one place so metadata is complete for Alembic."""
+
+from webapp.models.audit import AuditEvent
+from webapp.models.case import Case, Comment, EligibilityResult, PartyFact, case_topic
+from webapp.models.document import Document
+from webapp.models.organisation import (
+    GroupMember,
+    Organisation,
+    PartnerCity,
+    Topic,
+    partner_city_topic,
+)
+from webapp.models.programme import Call, CallExtension, CallStatus, Programme
+from webapp.models.scheduling import (
+    Deadline,
+    DeadlineStatus,
+    Notification,
+    NotificationStatus,
+    Reminder,
+)
+from webapp.models.user import NotificationPreference, User, UserRole
+
+__all__ = [
+    "AuditEvent", "Call", "CallExtension", "CallStatus", "Case", "Comment", "Deadline",
+    "DeadlineStatus", "Document", "EligibilityResult", "GroupMember", "Notification",
+    "NotificationPreference", "NotificationStatus", "Organisation", "PartnerCity", "PartyFact",
+    "Programme", "Reminder", "Topic", "User", "UserRole", "case_topic", "partner_city_topic",
+]

@@ -1,0 +1,99 @@
+"""Applicant organisations, their group members, partner cities and the topic vocabulary."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Column, ForeignKey, String, Table, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from webapp.db import Base, utcnow
+
+
+class Topic(Base):
+    """One term of the controlled vocabulary: a programme theme or an SDG."""
+
+    __tablename__ = "topic"
+
+    slug: Mapped[str] = mapped_column(String(60), primary_key=True)
+    label: Mapped[str] = mapped_column(String(200))
+    #: "theme" or "sdg"
+    family: Mapped[str] = mapped_column(String(20))
+
+
+class Organisation(Base):
+    """An applicant: a city, a group of municipalities or (for region calls) a region."""
+
+    __tablename__ = "organisation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(300), index=True)
+    #: city, group, region or province (see workflows.eligibility.ORGANISATION_TYPES)
+    kind: Mapped[str] = mapped_column(String(20), default="city")
+    country: Mapped[str] = mapped_column(String(100), default="")
+    #: inhabitants; for a group the members' populations count instead
+    population: Mapped[int | None]
+    website: Mapped[str] = mapped_column(String(300), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    members: Mapped[list[GroupMember]] = relationship(
+        back_populates="organisation", cascade="all, delete-orphan", order_by="GroupMember.id"
+    )
+
+    @property
+    def total_population(self) -> int | None:
+        if self.kind == "group":
+            pops = [m.population for m in self.members]
+            return sum(p for p in pops if p) if pops else None
+        return self.population
+
+
+class GroupMember(Base):
+    """A municipality of a group; the lead urban authority is flagged."""
+
+    __tablename__ = "group_member"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(300))
+    population: Mapped[int | None]
+    is_lead: Mapped[bool] = mapped_column(default=False)
+    #: the member declared its commitment in the form (instead of, or beside, a letter)
+    commitment_declared: Mapped[bool] = mapped_column(default=False)
+    commitment_document_id: Mapped[int | None] = mapped_column(
+        ForeignKey("document.id", ondelete="SET NULL")
+    )
+
+    organisation: Mapped[Organisation] = relationship(back_populates="members")
+
+    @property
+    def has_commitment(self) -> bool:
+        return self.commitment_declared or self.commitment_document_id is not None
+
+
+partner_city_topic = Table(
+    "partner_city_topic",
+    Base.metadata,
+    Column("partner_city_id", ForeignKey("partner_city.id", ondelete="CASCADE"), primary_key=True),
+    Column("topic_slug", ForeignKey("topic.slug", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class PartnerCity(Base):
+    """A city outside the EU that the programme can pair with an applicant."""
+
+    __tablename__ = "partner_city"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(300), index=True)
+    country: Mapped[str] = mapped_column(String(100))
+    #: world region: Asia, Latin America and the Caribbean, North America ...
+    region: Mapped[str] = mapped_column(String(100), index=True)
+    population: Mapped[int | None]
+    challenge_statement: Mapped[str] = mapped_column(Text, default="")
+    #: contacts: [{"name":..., "email":..., "role":...}]
+    contacts: Mapped[list[Any]] = mapped_column(default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    topics: Mapped[list[Topic]] = relationship(secondary=partner_city_topic, order_by=Topic.slug)

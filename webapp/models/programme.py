@@ -1,0 +1,107 @@
+"""Programmes and their calls for applications."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from webapp.db import Base, utcnow
+from workflows.eligibility import EU_MEMBER_STATES
+
+if TYPE_CHECKING:
+    from webapp.models.organisation import Organisation
+
+WORLD_REGIONS = ("Asia", "Latin America and the Caribbean", "North America", "Australasia")
+
+
+class CallStatus(enum.StrEnum):
+    """A call's status; open and closed follow its dates."""
+
+    DRAFT = "draft"
+    SCHEDULED = "scheduled"
+    OPEN = "open"
+    CLOSED = "closed"
+    ARCHIVED = "archived"
+
+
+class Programme(Base):
+    """A cooperation programme, e.g. IUC 2016–2020 or IURC NA 2024–2025."""
+
+    __tablename__ = "programme"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: short stable identifier used in references, e.g. "iuc"
+    slug: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    #: programme targets, e.g. {"city_partnerships": 10, "regional_partnerships": 10}
+    targets: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+    calls: Mapped[list[Call]] = relationship(back_populates="programme")
+
+
+class Call(Base):
+    """A call for applications: its kind picks the workflow definition."""
+
+    __tablename__ = "call"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    programme_id: Mapped[int] = mapped_column(ForeignKey("programme.id"))
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    #: the workflow definition: "city-to-city" or "region-to-region"
+    kind: Mapped[str] = mapped_column(String(40))
+    title: Mapped[str] = mapped_column(String(300))
+    summary: Mapped[str] = mapped_column(Text, default="")
+    #: world regions whose cities this call offers as partners
+    partner_regions: Mapped[list[Any]] = mapped_column(default=list)
+    #: partner countries offered (empty: any country of those regions)
+    partner_countries: Mapped[list[Any]] = mapped_column(default=list)
+    opens_at: Mapped[datetime]
+    closes_at: Mapped[datetime]
+    #: the programme's working time zone, in which the deadline is announced
+    timezone: Mapped[str] = mapped_column(String(64), default="Europe/Brussels")
+    #: a draft call is invisible to applicants whatever its dates
+    published: Mapped[bool] = mapped_column(default=True)
+    archived: Mapped[bool] = mapped_column(default=False)
+    population_threshold: Mapped[int] = mapped_column(default=100_000)
+    eligible_countries: Mapped[list[Any]] = mapped_column(default=lambda: list(EU_MEMBER_STATES))
+    allowed_org_types: Mapped[list[Any]] = mapped_column(default=lambda: ["city", "group"])
+    cooperation_months: Mapped[int] = mapped_column(default=18)
+    report_interval_months: Mapped[int] = mapped_column(default=6)
+    #: per-call changes to the default schedule and reminder offsets
+    settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    programme: Mapped[Programme] = relationship(back_populates="calls")
+    extensions: Mapped[list[CallExtension]] = relationship(back_populates="call")
+
+    def status(self, now: datetime) -> CallStatus:
+        """Draft and archived are set by staff; the rest follows the dates."""
+        if self.archived:
+            return CallStatus.ARCHIVED
+        if not self.published:
+            return CallStatus.DRAFT
+        if now < self.opens_at:
+            return CallStatus.SCHEDULED
+        return CallStatus.OPEN if now <= self.closes_at else CallStatus.CLOSED
+
+
+class CallExtension(Base):
+    """A coordinator's extension of the deadline for one named applicant organisation."""
+
+    __tablename__ = "call_extension"
+    __table_args__ = (UniqueConstraint("call_id", "organisation_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("call.id", ondelete="CASCADE"))
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"))
+    until: Mapped[datetime]
+    reason: Mapped[str] = mapped_column(Text, default="")
+    granted_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    call: Mapped[Call] = relationship(back_populates="extensions")
+    organisation: Mapped[Organisation] = relationship()

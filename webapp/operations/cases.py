@@ -1,0 +1,427 @@
+"""Firing transitions: the one place that changes a case's state.
+
+``fire`` loads the case, builds the snapshot the engine judges, asks the engine for the plan and
+applies it in one transaction: the new state, the audit event, the deadlines and reminders the
+new state starts (and ends those of the old one), the notifications, and the state's hooks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from dateutil.relativedelta import relativedelta
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from webapp.access import actor_for, can_view_case
+from webapp.db import db, utcnow
+from webapp.errors import Conflict, Forbidden, NotFound, Refused
+from webapp.models import (
+    AuditEvent,
+    Call,
+    CallExtension,
+    Case,
+    Deadline,
+    DeadlineStatus,
+    EligibilityResult,
+    PartnerCity,
+    PartyFact,
+    Reminder,
+    User,
+)
+from webapp.operations import outbox
+from webapp.operations.applications import application_facts
+from workflows import eligibility, get_workflow
+from workflows.engine import (
+    Actor,
+    CaseFacts,
+    DeadlineSpec,
+    Effects,
+    Option,
+    StateKind,
+    TransitionRefused,
+    Workflow,
+    deadline_due,
+)
+
+Hook = Callable[[Session, Case, Mapping[str, Any], datetime], None]
+HOOKS: dict[str, Hook] = {}
+
+
+def hook(name: str) -> Callable[[Hook], Hook]:
+    """Register the implementation of a hook named in a workflow definition."""
+
+    def register(fn: Hook) -> Hook:
+        HOOKS[name] = fn
+        return fn
+
+    return register
+
+
+@dataclass(frozen=True)
+class Fired:
+    """The outcome of firing: where the case is now and whether it moved."""
+
+    case_id: int
+    transition: str
+    source: str
+    target: str
+    moved: bool
+    version: int
+
+
+def extension_for(session: Session, case: Case) -> datetime | None:
+    return session.scalar(select(CallExtension.until).where(
+        CallExtension.call_id == case.call_id,
+        CallExtension.organisation_id == case.organisation_id))
+
+
+def case_facts(session: Session, case: Case, now: datetime) -> CaseFacts:
+    """The snapshot of ``case`` the engine's guards judge."""
+    party_facts: dict[str, set[str]] = {}
+    for pf in case.party_facts:
+        party_facts.setdefault(pf.party, set()).add(pf.fact)
+    parties = ("applicant", "partner") if case.partner_city_id else ("applicant",)
+    missing_sections, missing_commitments = application_facts(case)
+    extra: dict[str, Any] = {
+        "call_partner_regions": list(case.call.partner_regions or []),
+        "cooperation_ends_at": case.cooperation_ends_at,
+    }
+    for fn in FACT_PROVIDERS:
+        extra.update(fn(session, case, now))
+    return CaseFacts(
+        state=case.state,
+        now=now,
+        call_opens_at=case.call.opens_at,
+        call_closes_at=case.call.closes_at,
+        extension_until=extension_for(session, case),
+        missing_sections=missing_sections,
+        missing_commitments=missing_commitments,
+        failed_rules=[r.title for r in case.eligibility_results if r.verdict == "fail"],
+        parties=parties,
+        party_facts=party_facts,
+        extra=extra,
+    )
+
+
+#: later stages add facts (reports, plans, scores) without touching this module
+FACT_PROVIDERS: list[Callable[[Session, Case, datetime], dict[str, Any]]] = []
+
+
+def options(case: Case, user: User | None, now: datetime | None = None) -> list[Option]:
+    """The transitions ``user`` could fire on ``case`` now, each allowed or with reasons."""
+    session = db.session()
+    wf = get_workflow(case.workflow)
+    facts = case_facts(session, case, now or utcnow())
+    return wf.options(facts, actor_for(user))
+
+
+def _enrich_payload(session: Session, case: Case, name: str,
+                    payload: dict[str, Any]) -> dict[str, Any]:
+    """Resolve ids in the payload into what guards judge (a partner city's region, ...)."""
+    partner_id = payload.get("partner_city_id")
+    if partner_id:
+        partner = session.get(PartnerCity, int(partner_id))
+        if partner is None:
+            raise Refused("That partner city does not exist.")
+        busy = session.scalar(select(Case.id).where(
+            Case.call_id == case.call_id, Case.partner_city_id == partner.id, Case.id != case.id
+        ).limit(1)) is not None
+        payload["partner"] = {"id": partner.id, "name": partner.name, "region": partner.region,
+                              "busy": busy}
+    return payload
+
+
+def fire(
+    case_id: int,
+    transition: str,
+    user: User | None,
+    payload: Mapping[str, Any] | None = None,
+    *,
+    expected_version: int | None = None,
+    source_address: str = "",
+    now: datetime | None = None,
+) -> Fired:
+    """Fire ``transition`` on a case as ``user`` (None: the system), in one transaction.
+
+    Raises NotFound, Forbidden (not this person's case), Conflict (the case changed since
+    ``expected_version`` or concurrently) and Refused (a guard or a missing field, with every
+    reason).
+    """
+    now = now or utcnow()
+    try:
+        with db.transaction() as session:
+            case = session.get(Case, case_id)
+            if case is None:
+                raise NotFound("There is no such case.")
+            if user is not None and not can_view_case(user, case):
+                raise Forbidden("This case is not yours to act on.")
+            if expected_version is not None and case.version != expected_version:
+                raise Conflict(
+                    "Someone else changed this case while you were looking at it. "
+                    "The page now shows its current state; please check and try again.")
+            result = apply(session, case, transition, user, dict(payload or {}),
+                           source_address=source_address, now=now)
+            session.flush()
+            return Fired(case.id, transition, result.source, result.target, result.moved,
+                         case.version)
+    except StaleDataError as exc:
+        raise Conflict("Someone else changed this case at the same moment. "
+                       "Please reload it and try again.") from exc
+
+
+def apply(
+    session: Session,
+    case: Case,
+    transition: str,
+    user: User | None,
+    payload: dict[str, Any],
+    *,
+    source_address: str = "",
+    now: datetime,
+) -> Effects:
+    """Apply one transition inside the caller's transaction (used by ``fire`` and batches)."""
+    wf = get_workflow(case.workflow)
+    actor = actor_for(user)
+    payload = _enrich_payload(session, case, transition, payload)
+    try:
+        effects = wf.plan(case_facts(session, case, now), actor, transition, payload)
+    except TransitionRefused as exc:
+        raise Refused("This action is not possible now.", exc.reasons) from exc
+
+    for name in effects.effects:
+        HOOKS[name](session, case, payload, now)
+    if effects.party_fact:
+        party, fact = effects.party_fact
+        session.add(PartyFact(case=case, party=party, fact=fact,
+                              user_id=user.id if user else None, at=now))
+    audit = AuditEvent(
+        case_id=case.id, at=now, actor_id=user.id if user else None,
+        actor_role=actor.role.value, actor_label=user.display_name if user else "citypair",
+        source_address=source_address, action=transition, from_state=effects.source,
+        to_state=effects.target, payload=_audit_payload(payload),
+    )
+    session.add(audit)
+    # Every action bumps the version, so two parties acting at once cannot both miss each other.
+    case.updated_at = now
+    if effects.moved:
+        _leave_state(session, wf, case, effects, now)
+        case.state = effects.target
+        case.state_entered_at = now
+        enter_state(session, wf, case, payload, now, hooks=effects.hooks)
+    session.flush()
+    for n in effects.notifications:
+        for party, person in outbox.recipients(session, case, n.to):
+            outbox.queue(
+                session, key=f"event:{audit.id}:{n.template}:{person.id}", template=n.template,
+                user=person, case=case, optional=n.optional,
+                context=_notification_context(case, audit, party, payload),
+            )
+    return effects
+
+
+def enter_state(session: Session, wf: Workflow, case: Case, payload: Mapping[str, Any],
+                now: datetime, hooks: tuple[str, ...] | None = None) -> None:
+    """Start the deadlines of the case's current state and run its hooks."""
+    state = wf.state(case.state)
+    for spec in state.deadlines:
+        start_deadline(session, case, spec, now, payload)
+    for name in state.on_enter if hooks is None else hooks:
+        HOOKS[name](session, case, payload, now)
+
+
+def _leave_state(session: Session, wf: Workflow, case: Case, effects: Effects,
+                 now: datetime) -> None:
+    closing = wf.state(effects.target).kind is StateKind.CLOSED
+    status = DeadlineStatus.CANCELLED if closing else DeadlineStatus.MET
+    open_deadlines = session.scalars(select(Deadline).where(
+        Deadline.case_id == case.id, Deadline.status == DeadlineStatus.OPEN,
+        Deadline.state == effects.source)).all()
+    for d in open_deadlines:
+        end_deadline(session, d, status, now)
+
+
+def end_deadline(session: Session, deadline: Deadline, status: str, now: datetime) -> None:
+    """Mark a deadline met or cancelled; its reminders not yet sent will never be."""
+    deadline.status = status
+    deadline.ended_at = now
+    for r in deadline.reminders:
+        if r.done_at is None:
+            r.done_at = now
+            r.outcome = "cancelled"
+
+
+def move_deadline(deadline: Deadline, due: datetime) -> None:
+    """Move a deadline; its reminders not yet sent move with it."""
+    deadline.due_at = due
+    for r in deadline.reminders:
+        if r.done_at is None:
+            r.scheduled_at = due + timedelta(minutes=r.offset_minutes)
+
+
+def start_deadline(session: Session, case: Case, spec: DeadlineSpec, now: datetime,
+                   payload: Mapping[str, Any], *, due: datetime | None = None,
+                   deliverable_id: int | None = None) -> Deadline | None:
+    """Create a deadline row and its reminders; reminders already in the past are not made."""
+    if due is None:
+        closes = extension_for(session, case) or case.call.closes_at
+        due = deadline_due(spec, now, closes, payload)
+    if due is None:
+        return None
+    deadline = Deadline(case_id=case.id, kind=spec.kind, label=spec.label, due_at=due,
+                        timezone=case.call.timezone, state=case.state,
+                        deliverable_id=deliverable_id, created_at=now)
+    session.add(deadline)
+    for r in spec.reminders:
+        at = due + r.offset
+        if at < now:
+            continue
+        deadline.reminders.append(Reminder(
+            case_id=case.id, offset_minutes=int(r.offset.total_seconds() // 60),
+            scheduled_at=at, recipients=list(r.to), template=r.template,
+            unless_done_by=r.unless_done_by))
+    return deadline
+
+
+def _audit_payload(payload: Mapping[str, Any]) -> dict[str, Any]:
+    clean: dict[str, Any] = {}
+    for k, v in payload.items():
+        if isinstance(v, datetime):
+            clean[k] = v.isoformat()
+        elif isinstance(v, (str, int, float, bool, list, dict)) or v is None:
+            clean[k] = v
+    return clean
+
+
+def _notification_context(case: Case, audit: AuditEvent, party: str,
+                          payload: Mapping[str, Any]) -> dict[str, Any]:
+    ctx = {"case_id": case.id, "reference": case.reference, "party": party,
+           "transition": audit.action, "from_state": audit.from_state,
+           "to_state": audit.to_state, "actor": audit.actor_label}
+    ctx.update(_audit_payload(payload))
+    return ctx
+
+
+# -- hooks every city-to-city case uses ---------------------------------------------------
+
+@hook("stamp_submission")
+def _stamp_submission(session: Session, case: Case, payload: Mapping[str, Any],
+                      now: datetime) -> None:
+    case.submitted_at = now
+    case.flagged_sections = []
+
+
+@hook("flag_sections")
+def _flag_sections(session: Session, case: Case, payload: Mapping[str, Any],
+                   now: datetime) -> None:
+    case.flagged_sections = list(payload.get("sections") or [])
+
+
+@hook("set_partner")
+def _set_partner(session: Session, case: Case, payload: Mapping[str, Any],
+                 now: datetime) -> None:
+    case.partner_city_id = payload["partner"]["id"]
+    session.flush()
+    session.refresh(case, ["partner_city"])
+
+
+@hook("reset_pairing")
+def _reset_pairing(session: Session, case: Case, payload: Mapping[str, Any],
+                   now: datetime) -> None:
+    session.execute(delete(PartyFact).where(PartyFact.case_id == case.id))
+    session.expire(case, ["party_facts"])
+    case.partner_city_id = None
+
+
+@hook("run_eligibility")
+def _run_eligibility(session: Session, case: Case, payload: Mapping[str, Any],
+                     now: datetime) -> None:
+    results = eligibility.evaluate(applicant_for_rules(session, case, now),
+                                   call_rules(case.call))
+    case.eligibility_results.clear()
+    session.flush()
+    for i, r in enumerate(results):
+        case.eligibility_results.append(EligibilityResult(
+            position=i, rule=r.rule, title=r.title, verdict=r.verdict.value, message=r.message,
+            run_at=now))
+    case.eligibility_summary = eligibility.summary(results).value
+
+
+@hook("start_cooperation")
+def _start_cooperation(session: Session, case: Case, payload: Mapping[str, Any],
+                       now: datetime) -> None:
+    start = payload.get("kickoff") if isinstance(payload.get("kickoff"), datetime) else now
+    case.cooperation_start = start
+    case.cooperation_ends_at = start + relativedelta(months=case.call.cooperation_months)
+
+
+@hook("generate_agreement")
+def _generate_agreement(session: Session, case: Case, payload: Mapping[str, Any],
+                        now: datetime) -> None:
+    # The agreement document itself is rendered by the agreements module when it is loaded.
+    for fn in AGREEMENT_GENERATORS:
+        fn(session, case, now)
+
+
+@hook("start_follow_up")
+def _start_follow_up(session: Session, case: Case, payload: Mapping[str, Any],
+                     now: datetime) -> None:
+    for fn in FOLLOW_UP_STARTERS:
+        fn(session, case, now)
+
+
+AGREEMENT_GENERATORS: list[Callable[[Session, Case, datetime], None]] = []
+FOLLOW_UP_STARTERS: list[Callable[[Session, Case, datetime], None]] = []
+
+
+def call_rules(call: Call) -> eligibility.CallRules:
+    """The call's eligibility parameters as the pure rules take them."""
+    return eligibility.CallRules(
+        population_threshold=call.population_threshold,
+        eligible_countries=tuple(call.eligible_countries or eligibility.EU_MEMBER_STATES),
+        allowed_types=tuple(call.allowed_org_types or ("city", "group")),
+        opens_at=call.opens_at,
+        closes_at=call.closes_at,
+        cooperation_months=call.cooperation_months,
+    )
+
+
+def applicant_for_rules(session: Session, case: Case, now: datetime) -> eligibility.Applicant:
+    """The case's application as the pure eligibility rules take it."""
+    org = case.organisation
+    others = session.scalars(select(Case.reference).where(
+        Case.call_id == case.call_id, Case.organisation_id == case.organisation_id,
+        Case.id != case.id, Case.partner_region == case.partner_region,
+        Case.state.in_(get_workflow(case.workflow).states_of_kind(
+            StateKind.REVIEW, StateKind.APPLICANT_ACTION, StateKind.WAITING, StateKind.ACTIVE)),
+    )).all()
+    return eligibility.Applicant(
+        name=org.name,
+        org_type=org.kind,
+        country=org.country,
+        population=org.population,
+        members=tuple(eligibility.Member(m.name, m.population, m.has_commitment, m.is_lead)
+                      for m in org.members),
+        lead_contact_name=case.contact_name,
+        lead_contact_email=case.contact_email,
+        commitments={k: bool(v) for k, v in (case.commitments or {}).items()},
+        resources_committed=case.resources_committed,
+        submitted_at=case.submitted_at or now,
+        extension_until=extension_for(session, case),
+        other_live_applications=tuple(others),
+        partner_region=case.partner_region,
+    )
+
+
+def audit_trail(case_id: int) -> list[AuditEvent]:
+    """The case's audit events, oldest first."""
+    return list(db.session.scalars(select(AuditEvent).where(AuditEvent.case_id == case_id)
+                                   .order_by(AuditEvent.at, AuditEvent.id)))
+
+
+def actor(user: User | None) -> Actor:
+    return actor_for(user)

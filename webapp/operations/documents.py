@@ -1,0 +1,64 @@
+"""Uploads: checked by content and size, stored once by their SHA-256."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import IO
+
+import puremagic
+from flask import current_app
+from sqlalchemy.orm import Session
+from werkzeug.utils import secure_filename
+
+from webapp.errors import OperationError
+from webapp.models import Document, User
+
+PDF = "application/pdf"
+
+
+class UploadRefused(OperationError):
+    status = 400
+
+
+def sniff(head: bytes) -> str:
+    """The content type the bytes themselves show (not what the browser claimed)."""
+    if head.startswith(b"%PDF-"):
+        return PDF
+    try:
+        return puremagic.from_string(head, mime=True) or "application/octet-stream"
+    except puremagic.PureError:
+        return "application/octet-stream"
+
+
+def blob_path(sha256: str) -> Path:
+    """Where the bytes of a document live."""
+    return Path(current_app.config["UPLOAD_DIR"]) / sha256[:2] / sha256
+
+
+def store(session: Session, stream: IO[bytes], filename: str, *, kind: str, user: User | None,
+          case_id: int | None = None, allowed: tuple[str, ...] = (PDF,)) -> Document:
+    """Check and store an upload in the caller's transaction; UploadRefused says why not."""
+    limit = current_app.config["MAX_UPLOAD_BYTES"]
+    data = stream.read(limit + 1)
+    if not data:
+        raise UploadRefused("The selected file is empty.")
+    if len(data) > limit:
+        raise UploadRefused(f"The selected file must be smaller than {limit // (1024 * 1024)} MB.")
+    content_type = sniff(data[:4096])
+    if content_type not in allowed:
+        raise UploadRefused("The selected file must be a PDF." if allowed == (PDF,)
+                            else "The selected file is not of an accepted type.")
+    sha = hashlib.sha256(data).hexdigest()
+    path = blob_path(sha)
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".part")
+        tmp.write_bytes(data)
+        tmp.replace(path)  # atomic: a reader never sees half a file
+    doc = Document(sha256=sha, filename=secure_filename(filename) or "upload.pdf",
+                   content_type=content_type, size=len(data), kind=kind, case_id=case_id,
+                   uploaded_by_id=user.id if user else None)
+    session.add(doc)
+    session.flush()
+    return doc

@@ -1,0 +1,106 @@
+"""Pieces several blueprints' pages share: transition forms, the progress bar, the timeline."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from wtforms import DateTimeLocalField, TextAreaField
+from wtforms.validators import InputRequired, Length, Optional
+
+from webapp.db import db
+from webapp.forms import Form, NoScript
+from webapp.i18n import in_zone, select_timezone
+from webapp.models import AuditEvent, Case, Comment, Notification
+from workflows import get_workflow
+from workflows.engine import StateKind, Transition
+
+
+def transition_form(t: Transition, formdata: Any = None) -> Form:
+    """A form for the fields a transition asks for (reason, message, deadline ...)."""
+
+    class TransitionForm(Form):
+        pass
+
+    for f in t.fields:
+        validators = [InputRequired(f"Enter {f.label.lower()}.")] if f.required else [Optional()]
+        if f.type == "datetime":
+            field = DateTimeLocalField(f.label, validators, format="%Y-%m-%dT%H:%M",
+                                       description=f.hint or "In your time zone.")
+        else:
+            field = TextAreaField(f.label, [*validators, Length(max=4000), NoScript()],
+                                  description=f.hint)
+        setattr(TransitionForm, f.name, field)
+    return TransitionForm(formdata=formdata, prefix=t.name)
+
+
+def form_payload(t: Transition, form: Form) -> dict[str, Any]:
+    """The transition's payload from its validated form; local times become UTC-aware."""
+    tz = ZoneInfo(select_timezone())
+    payload: dict[str, Any] = {}
+    for f in t.fields:
+        value = form[f.name].data
+        if isinstance(value, datetime) and value.tzinfo is None:
+            value = value.replace(tzinfo=tz)
+        payload[f.name] = value
+    return payload
+
+
+def progress_for(case: Case) -> dict[str, Any]:
+    """The stages of the case's workflow, where it stands, and a banner for closed cases."""
+    wf = get_workflow(case.workflow)
+    stages = wf.stages()
+    state = wf.state(case.state)
+    index = stages.index(state.stage) if state.stage in stages else 0
+    if state.kind is StateKind.SUCCESS:
+        index = len(stages)
+    terminal = state.staff_label if state.kind is StateKind.CLOSED else None
+    return {"stages": stages, "index": index, "terminal": terminal}
+
+
+def case_timeline(case: Case, staff: bool) -> list[dict[str, Any]]:
+    """Transitions, comments and e-mails of a case in one list, newest first.
+
+    Applicants see no internal comments and no other person's e-mails.
+    """
+    wf = get_workflow(case.workflow)
+    items: list[dict[str, Any]] = []
+    for ev in db.session.scalars(select(AuditEvent).where(AuditEvent.case_id == case.id)):
+        if ev.from_state != ev.to_state and ev.to_state:
+            target = wf.state(ev.to_state)
+            label = target.staff_label if staff else target.applicant_label
+            title = f"{_label(wf, ev.action)}: {label}"
+        else:
+            title = _label(wf, ev.action)
+        body = "\n".join(f"{k.replace('_', ' ').capitalize()}: {v}" for k, v in ev.payload.items()
+                         if k in {"reason", "message", "answer", "comments", "override_reason",
+                                  "response_deadline"} and v)
+        items.append({"at": ev.at, "when": in_zone(ev.at), "kind": "transition", "title": title,
+                      "body": body, "actor": ev.actor_label, "internal": False})
+    comment_q = select(Comment).where(Comment.case_id == case.id)
+    if not staff:
+        comment_q = comment_q.where(Comment.internal.is_(False))
+    for c in db.session.scalars(comment_q):
+        items.append({"at": c.created_at, "when": in_zone(c.created_at), "kind": "comment",
+                      "title": "Comment", "body": c.body,
+                      "actor": c.author.display_name if c.author else "", "internal": c.internal})
+    if staff:
+        for n in db.session.scalars(select(Notification).where(Notification.case_id == case.id)):
+            items.append({"at": n.created_at, "when": in_zone(n.created_at), "kind": "email",
+                          "title": f"E-mail “{n.template.replace('_', ' ')}” to {n.to_name} "
+                                   f"— {n.status}", "body": "", "actor": "", "internal": True})
+    items.sort(key=lambda i: i["at"], reverse=True)
+    return items
+
+
+_ACTIONS = {"start": "Application started", "save_section": "Section saved",
+            "add_member": "Group member added", "remove_member": "Group member removed",
+            "comment": "Comment"}
+
+
+def _label(wf, action: str) -> str:
+    if wf.has_transition(action):
+        return wf.transition(action).label
+    return _ACTIONS.get(action, action.replace("_", " ").capitalize())
