@@ -289,7 +289,7 @@ class Workflow:
         return [
             f.label
             for f in t.fields
-            if f.required and (payload.get(f.name) is None or str(payload.get(f.name)).strip() == "")
+            if f.required and str(payload.get(f.name) or "").strip() == ""
         ]
 
     def plan(

@@ -29,7 +29,8 @@ def _call_open(f: CaseFacts, p: Mapping[str, Any]) -> str | None:
     if f.call_closes_at and f.now > f.call_closes_at:
         if f.extension_until:
             return f"Your extension ended on {brussels(f.extension_until)}."
-        return f"The call closed on {brussels(f.call_closes_at)}; submissions are no longer accepted."
+        return (f"The call closed on {brussels(f.call_closes_at)}; "
+                "submissions are no longer accepted.")
     return None
 
 
