@@ -41,9 +41,11 @@ def _broker_options(app: Flask) -> dict[str, Any]:
     url = app.config["CELERY_BROKER_URL"]
     if url.startswith("filesystem"):
         folder = Path(app.config["INSTANCE_DIR"]) / "broker"
-        (folder / "processed").mkdir(parents=True, exist_ok=True)
+        for sub in ("processed", "control"):
+            (folder / sub).mkdir(parents=True, exist_ok=True)
         return {"data_folder_in": str(folder), "data_folder_out": str(folder),
-                "processed_folder": str(folder / "processed"), "store_processed": False}
+                "processed_folder": str(folder / "processed"), "store_processed": False,
+                "control_folder": str(folder / "control")}
     # Redelivery of an unacknowledged task after a crash; longer than any task may run.
     return {"visibility_timeout": 600}
 
