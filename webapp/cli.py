@@ -31,7 +31,7 @@ def upgrade_database(app) -> None:
     cfg = Config(str(ROOT / "alembic.ini"))
     cfg.set_main_option("script_location", str(ROOT / "migrations"))
     cfg.set_main_option("sqlalchemy.url", app.config["DATABASE_URL"].replace("%", "%%"))
-    command.upgrade(cfg, "head")
+    command.upgrade(cfg, "heads")  # features may add parallel branches
 
 
 @main.command("init-db")

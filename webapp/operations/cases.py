@@ -357,6 +357,8 @@ def _start_cooperation(session: Session, case: Case, payload: Mapping[str, Any],
     start = payload.get("kickoff") if isinstance(payload.get("kickoff"), datetime) else now
     case.cooperation_start = start
     case.cooperation_ends_at = start + relativedelta(months=case.call.cooperation_months)
+    for fn in COOPERATION_STARTERS:
+        fn(session, case, start)
 
 
 @hook("generate_agreement")
@@ -374,7 +376,9 @@ def _start_follow_up(session: Session, case: Case, payload: Mapping[str, Any],
         fn(session, case, now)
 
 
+#: features plug in here: what else happens when an agreement is due, cooperation starts ...
 AGREEMENT_GENERATORS: list[Callable[[Session, Case, datetime], None]] = []
+COOPERATION_STARTERS: list[Callable[[Session, Case, datetime], None]] = []
 FOLLOW_UP_STARTERS: list[Callable[[Session, Case, datetime], None]] = []
 
 
