@@ -165,3 +165,15 @@ def test_declining_returns_the_case_to_the_pool_and_frees_the_partner(world):
     case = db.session.get(Case, case.id)
     assert case.state == "awaiting_pairing" and case.partner_city_id is None
     assert case.party_facts == []
+
+
+def test_a_declined_pairing_is_mailed_to_both_parties(world):
+    case = complete_application(draft(world))
+    cases.fire(case.id, "submit", world.applicant_a)
+    cases.fire(case.id, "declare_eligible", world.coordinator)
+    cases.fire(case.id, "propose_pairing", world.coordinator,
+               {"partner_city_id": world.partner_city.id})
+    cases.fire(case.id, "decline_pairing", world.applicant_a, {"reason": "Too far apart"})
+    to = {n.to_email for n in db.session.scalars(select(Notification).where(
+        Notification.template == "pairing_declined"))}
+    assert {"anna@lyon.fr", "rosa@rosario.ar", "coord@iuc.eu"} <= to

@@ -206,6 +206,8 @@ def apply(
         to_state=effects.target, payload=_audit_payload(payload),
     )
     session.add(audit)
+    # Recipients are the parties as they were: leaving a pairing clears the partner.
+    recipients = [(n, outbox.recipients(session, case, n.to)) for n in effects.notifications]
     # Every action bumps the version, so two parties acting at once cannot both miss each other.
     case.updated_at = now
     if effects.moved:
@@ -214,8 +216,8 @@ def apply(
         case.state_entered_at = now
         enter_state(session, wf, case, payload, now, hooks=effects.hooks)
     session.flush()
-    for n in effects.notifications:
-        for party, person in outbox.recipients(session, case, n.to):
+    for n, people in recipients:
+        for party, person in people:
             outbox.queue(
                 session, key=f"event:{audit.id}:{n.template}:{person.id}", template=n.template,
                 user=person, case=case, optional=n.optional,
