@@ -11,7 +11,17 @@ from webapp.applicant import forms
 from webapp.db import db, utcnow
 from webapp.errors import Conflict, OperationError, Refused
 from webapp.forms import choices
-from webapp.models import AuditEvent, Call, CallStatus, Case, GroupMember, Topic, UserRole
+from webapp.models import (
+    AuditEvent,
+    Call,
+    CallStatus,
+    Case,
+    Deadline,
+    DeadlineStatus,
+    GroupMember,
+    Topic,
+    UserRole,
+)
 from webapp.operations import accounts, applications, cases, documents
 from webapp.views import case_timeline, progress_for
 from workflows import get_workflow
@@ -74,8 +84,12 @@ def case(case_id: int):
         select(AuditEvent).where(AuditEvent.case_id == case.id,
                                  AuditEvent.action == "request_information")
         .order_by(AuditEvent.id.desc()).limit(1))
+    state_deadlines = list(db.session.scalars(select(Deadline).where(
+        Deadline.case_id == case.id, Deadline.state == case.state,
+        Deadline.status == DeadlineStatus.OPEN).order_by(Deadline.due_at)))
     return render_template(
         "applicant/case.html", case=case, state=state, sections=sections, status=status,
+        state_deadlines=state_deadlines,
         options=cases.options(case, current_user), progress=progress_for(case),
         timeline=case_timeline(case, staff=False), request_event=request_event,
         answer_form=forms.AnswerForm(), reason_form=forms.ReasonForm())
@@ -115,6 +129,8 @@ def _next_section(case: Case, section: str) -> str:
 @bp.route("/cases/<int:case_id>/sections/<section>", methods=["GET", "POST"])
 def section(case_id: int, section: str):
     case = _case(case_id)
+    if section not in {s.key for s in applications.sections_for(case)}:
+        abort(404)  # e.g. the group members step of a single city
     if section == "members":
         return members(case)
     if section not in SECTION_FORMS:

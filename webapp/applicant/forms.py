@@ -53,7 +53,7 @@ class MemberForm(Form):
                                                          message="Enter a whole number.")])
     is_lead = BooleanField("This is the lead urban authority")
     commitment_declared = BooleanField("This municipality has declared its commitment")
-    letter = FileField("Commitment letter (PDF, optional)",
+    letter = FileField("Commitment letter (PDF)",
                        description="A signed letter of commitment, as a PDF of up to 10 MB.")
 
 
