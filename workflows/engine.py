@@ -168,6 +168,8 @@ class Guard:
     name: str
     check: GuardFn
     description: str
+    #: judged on what the actor sends (a reason, a partner ...), so unknown before the form
+    needs_input: bool = False
 
 
 @dataclass(frozen=True)
@@ -259,18 +261,20 @@ class Workflow:
         """Every transition leaving the current state that this actor's role may fire.
 
         Each comes with ``allowed`` and, when refused, every failed guard's reason, so a
-        screen can show a disabled button with its explanation.
+        screen can show a disabled button with its explanation. Without a payload, guards that
+        judge the actor's input are left for the moment the form is sent.
         """
-        payload = payload or {}
+        skip_input = payload is None
         result = []
         for t in self.outgoing(facts.state):
             if actor.role not in t.roles:
                 continue
-            result.append(Option(t, *self._check(t, facts, actor, payload)))
+            result.append(Option(t, *self._check(t, facts, actor, payload or {}, skip_input)))
         return result
 
     def _check(
-        self, t: Transition, facts: CaseFacts, actor: Actor, payload: Mapping[str, Any]
+        self, t: Transition, facts: CaseFacts, actor: Actor, payload: Mapping[str, Any],
+        skip_input: bool = False,
     ) -> tuple[bool, tuple[str, ...]]:
         reasons: list[str] = []
         if t.each_party:
@@ -279,6 +283,8 @@ class Workflow:
             elif t.each_party in facts.party_facts.get(actor.party or "", set()):
                 reasons.append("You have already done this; waiting for the other party.")
         for name in t.guards:
+            if skip_input and self.guards[name].needs_input:
+                continue
             reason = self.guards[name].check(facts, payload)
             if reason:
                 reasons.append(reason)

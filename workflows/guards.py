@@ -124,11 +124,12 @@ GUARDS: dict[str, Guard] = {
         Guard("sections_complete", _sections_complete, "every required section is complete"),
         Guard("commitments_given", _commitments_given, "every commitment is declared"),
         Guard("failed_rules_overridden", _failed_rules_overridden,
-              "every failed eligibility rule has an override reason"),
+              "every failed eligibility rule has an override reason", needs_input=True),
         Guard("response_deadline_ahead", _response_deadline_ahead,
-              "the response deadline is in the future"),
+              "the response deadline is in the future", needs_input=True),
         Guard("partner_available", _partner_available,
-              "the partner is in a region the call offers and not already paired"),
+              "the partner is in a region the call offers and not already paired",
+              needs_input=True),
         Guard("cooperation_period_elapsed", _cooperation_period_elapsed,
               "the cooperation period has run its full length"),
         Guard("periodic_reports_submitted", _periodic_reports_submitted,
@@ -138,6 +139,6 @@ GUARDS: dict[str, Guard] = {
               "the final report is submitted"),
         Guard("scores_given", _scores_given, "every scoring criterion has a score"),
         Guard("scores_meet_thresholds", _scores_meet_thresholds,
-              "the scores meet the thresholds, or an override reason is given"),
+              "the scores meet the thresholds, or an override reason is given", needs_input=True),
     )
 }

@@ -213,3 +213,13 @@ def test_deadline_anchors():
                         None, {}) == NOW + timedelta(days=10)
     assert deadline_due(DeadlineSpec("k", "K", Anchor.PAYLOAD, payload_field="x"), NOW, None,
                         {}) is None
+
+
+def test_options_leave_input_guards_for_the_form_but_plan_judges_them():
+    f = facts("awaiting_pairing", extra={"call_partner_regions": ["Asia"]})
+    [propose] = [o for o in WF.options(f, COORD) if o.transition.name == "propose_pairing"]
+    assert propose.allowed  # the partner is chosen in the form
+    [judged] = [o for o in WF.options(f, COORD, {}) if o.transition.name == "propose_pairing"]
+    assert not judged.allowed and "Choose a partner city." in judged.reasons
+    with pytest.raises(TransitionRefused, match="Choose a partner city"):
+        WF.plan(f, COORD, "propose_pairing", {})
