@@ -147,5 +147,45 @@ def run(host: str, port: int) -> None:
         server.shutdown()
 
 
+@main.group()
+def pairing() -> None:
+    """Partner cities and the pairing suggester."""
+
+
+@pairing.command("evaluate")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+def pairing_evaluate(path: str) -> None:
+    """Rank each EU city's historic partner in a pairings table; print the misses, then
+    top1= and top3= (shares of rows ranked first and in the first three)."""
+    from workflows.pairing import evaluate_pairings
+
+    try:
+        result = evaluate_pairings(path)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from exc
+    for miss in result.misses:
+        click.echo(f"miss: {miss}")
+    click.echo(f"{result.cities} pairings, {len(result.misses)} outside the top three")
+    click.echo(f"top1={result.top1:.2f} top3={result.top3:.2f}")
+
+
+@pairing.command("import-partners")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+def pairing_import_partners(path: str) -> None:
+    """Import partner cities from a CSV file: every row, or none when a row is bad."""
+    from webapp.operations.pairing import ImportRefused, import_partner_cities
+
+    app = _app()
+    with app.app_context():
+        try:
+            count = import_partner_cities(Path(path).read_bytes())
+        except ImportRefused as exc:
+            click.echo(exc.message, err=True)
+            for reason in exc.reasons:
+                click.echo(reason, err=True)
+            sys.exit(1)
+    click.echo(f"{count} partner {'city' if count == 1 else 'cities'} imported")
+
+
 if __name__ == "__main__":
     main()

@@ -1,0 +1,407 @@
+"""Suggestions for a case, the call-wide draft board, the partner's invitation and acceptance,
+and the evaluation command."""
+
+from __future__ import annotations
+
+import re
+from importlib.resources import files
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import func, select
+
+from tests.factories import complete_application
+from webapp.db import db
+from webapp.errors import Forbidden, OperationError
+from webapp.models import AuditEvent, Case, Notification, PartnerCity, Topic, User
+from webapp.operations import applications, backoffice, cases, pairing
+
+pytestmark = pytest.mark.integration
+
+LATAM = "Latin America and the Caribbean"
+
+
+def topics(*slugs: str) -> list[Topic]:
+    return list(db.session.scalars(select(Topic).where(Topic.slug.in_(slugs))))
+
+
+def partner(name: str, *slugs: str, text: str = "", region: str = LATAM,
+            country: str = "Colombia", contacts=()) -> PartnerCity:
+    pc = PartnerCity(name=name, country=country, region=region, challenge_statement=text,
+                     topics=topics(*slugs), contacts=list(contacts))
+    db.session.add(pc)
+    db.session.commit()
+    return pc
+
+
+def waiting_case(world, user, *slugs: str, text: str = "", region: str = LATAM) -> Case:
+    """A case of ``user``'s organisation that is eligible and waiting for a partner."""
+    case = db.session.get(Case, applications.start_application(user, world.call.id).id)
+    complete_application(case, region=region)
+    cases.fire(case.id, "submit", user)
+    cases.fire(case.id, "declare_eligible", world.coordinator)
+    db.session.expire_all()
+    case = db.session.get(Case, case.id)
+    if slugs:
+        case.topics = topics(*slugs)
+        case.challenge_statement = text
+        db.session.commit()
+    return case
+
+
+def fresh(case_id: int) -> Case:
+    db.session.expire_all()
+    return db.session.get(Case, case_id)
+
+
+def proposals() -> int:
+    return db.session.scalar(select(func.count(AuditEvent.id)).where(
+        AuditEvent.action == "propose_pairing"))
+
+
+# -- suggestions -------------------------------------------------------------------------------
+
+def test_suggestions_rank_a_rare_shared_topic_first_and_say_why(world, browser):
+    for name in ("Bogota", "Cali", "Lima"):
+        partner(name, "smart-city", text="river basin")
+    quito = partner("Quito", "water", text="river basin", country="Ecuador")
+    case = waiting_case(world, world.applicant_a, "smart-city", "water",
+                        text="Managing the river basin")
+    browser.login(world.coordinator.email)
+    resp = browser.get(f"/office/pairing/cases/{case.id}")
+    assert resp.status_code == 200
+    page = resp.get_data(as_text=True)
+    names = re.findall(r'<h3 class="heading-s">([^<]+) <span', page)
+    # Water is chosen by one partner city only, smart city by five profiles: water weighs more.
+    assert names[0] == "Quito"
+    assert set(names[1:]) >= {"Bogota", "Cali", "Lima", "Rosario"}
+    assert "Yokohama" not in page  # Asia is not the region this applicant asked for
+    first = page[page.index("Quito"):page.index("Propose this partner")]
+    assert "Water management and sanitation" in first
+    assert "Words both statements use" in first and "basin" in first and "river" in first
+    assert re.search(r'class="bar-chart__bar bar-w-\d+', first)
+    found = pairing.suggestions_for(case.id, world.coordinator)
+    assert found.suggestions[0].partner.id == quito.id
+    assert found.suggestions[0].score > found.suggestions[1].score
+    assert [slug for slug, _ in found.suggestions[0].shared_topics] == ["water"]
+
+
+def test_busy_partner_cities_are_not_suggested_and_proposing_fires_the_transition(world,
+                                                                                  browser):
+    quito = partner("Quito", "smart-city", "urban-mobility")
+    first = waiting_case(world, world.applicant_a)
+    second = waiting_case(world, world.applicant_b)
+    browser.login(world.coordinator.email)
+    page = browser.get(f"/office/pairing/cases/{first.id}").get_data(as_text=True)
+    assert "Quito" in page and "Rosario" in page
+    resp = browser.post(f"/office/pairing/cases/{first.id}/propose",
+                        {"partner_city_id": quito.id, "version": first.version})
+    assert resp.status_code == 303
+    case = fresh(first.id)
+    assert case.state == "pairing_proposed" and case.partner_city_id == quito.id
+    page = browser.get(f"/office/pairing/cases/{first.id}").get_data(as_text=True)
+    assert "Proposed partner: Quito" in page
+    assert "a partner city can be proposed only while it is eligible — awaiting pairing" in page
+    # Quito is now in an active pairing of this call: the other case is not offered it.
+    page = browser.get(f"/office/pairing/cases/{second.id}").get_data(as_text=True)
+    assert "Quito" not in page and "Rosario" in page
+    # A stale page is refused and says so; nothing changes.
+    resp = browser.post(f"/office/pairing/cases/{second.id}/propose",
+                        {"partner_city_id": world.partner_city.id, "version": 1})
+    assert resp.status_code == 303
+    page = browser.get(f"/office/pairing/cases/{second.id}").get_data(as_text=True)
+    assert "Someone else changed this case" in page
+    assert fresh(second.id).state == "awaiting_pairing"
+
+
+def test_region_scoped_coordinator_gets_403_on_another_regions_case(world, browser,
+                                                                    make_browser):
+    case = waiting_case(world, world.applicant_a)
+    browser.login(world.coordinator_asia.email)
+    assert browser.get(f"/office/pairing/cases/{case.id}").status_code == 403
+    resp = browser.post(f"/office/pairing/cases/{case.id}/propose",
+                        {"partner_city_id": world.partner_city.id, "version": case.version})
+    assert resp.status_code == 403
+    assert fresh(case.id).state == "awaiting_pairing"
+    with pytest.raises(Forbidden):
+        pairing.suggestions_for(case.id, world.coordinator_asia)
+    other = make_browser()
+    other.login(world.coordinator_latam.email)
+    assert other.get(f"/office/pairing/cases/{case.id}").status_code == 200
+
+
+def test_applicants_cannot_reach_the_pairing_pages(world, browser):
+    case = waiting_case(world, world.applicant_a)
+    browser.login(world.applicant_a.email)
+    assert browser.get(f"/office/pairing/cases/{case.id}").status_code == 403
+    assert browser.get(f"/office/pairing/calls/{world.call.id}/board").status_code == 403
+
+
+# -- the draft board ---------------------------------------------------------------------------
+
+def board_post(page: str, **choices) -> dict:
+    """The board form as the page rendered it (selected options kept), changed by ``choices``."""
+    def hidden(name: str) -> str:
+        return re.search(rf'name="{name}"[^>]*value="([^"]*)"', page).group(1)
+
+    data = {"case_ids": hidden("case_ids"), "ruled_out_pairs": hidden("ruled_out_pairs"),
+            "action": "propose"}
+    for name, value in re.findall(r'name="(version_\d+)"[^>]*value="(\d+)"', page):
+        data[name] = value
+    for name, options in re.findall(r'<select[^>]*name="(partner_\d+)"[^>]*>(.*?)</select>',
+                                    page, re.S):
+        picked = re.search(r'<option selected value="(\d*)"|<option value="(\d*)" selected',
+                           options)
+        data[name] = (picked.group(1) or picked.group(2) or "") if picked else ""
+    data.update(choices)
+    return data
+
+
+def test_pairing_index_counts_the_cases_waiting_in_each_call(world, browser, make_browser):
+    waiting_case(world, world.applicant_a)
+    waiting_case(world, world.applicant_b, region="Asia")
+    browser.login(world.coordinator.email)
+    page = browser.get("/office/pairing/").get_data(as_text=True)
+    row = re.search(r"City-to-city call</td>.*?numeric\">(\d+)<", page, re.S)
+    assert row.group(1) == "2"
+    assert f'href="/office/pairing/calls/{world.call.id}/board"' in page
+    latam = make_browser()
+    latam.login(world.coordinator_latam.email)
+    page = latam.get("/office/pairing/").get_data(as_text=True)
+    assert re.search(r"City-to-city call</td>.*?numeric\">(\d+)<", page, re.S).group(1) == "1"
+
+
+def test_board_proposes_the_optimum_and_creates_all_proposals_at_once(world, browser,
+                                                                     dispatched):
+    water = partner("Quito", "water", country="Ecuador")
+    mobility = partner("Curitiba", "urban-mobility", "smart-city", country="Brazil")
+    a = waiting_case(world, world.applicant_a, "water", "smart-city")
+    b = waiting_case(world, world.applicant_b, "urban-mobility", "smart-city")
+    browser.login(world.coordinator.email)
+    resp = browser.get(f"/office/pairing/calls/{world.call.id}/board")
+    assert resp.status_code == 200
+    page = resp.get_data(as_text=True)
+    data = board_post(page)
+    assert data[f"partner_{a.id}"] == str(water.id)
+    assert data[f"partner_{b.id}"] == str(mobility.id)
+    assert "Water management and sanitation" in page
+    sent_before = len(dispatched)
+    resp = browser.post(f"/office/pairing/calls/{world.call.id}/board", data)
+    assert resp.status_code == 303, resp.get_data(as_text=True)[:3000]
+    assert (fresh(a.id).state, fresh(a.id).partner_city_id) == ("pairing_proposed", water.id)
+    assert (fresh(b.id).state, fresh(b.id).partner_city_id) == ("pairing_proposed", mobility.id)
+    assert proposals() == 2
+    mails = db.session.scalars(select(Notification).where(
+        Notification.template == "pairing_proposed")).all()
+    assert {m.case_id for m in mails} == {a.id, b.id}
+    assert len(dispatched) > sent_before
+    page = browser.get(f"/office/pairing/calls/{world.call.id}/board").get_data(as_text=True)
+    assert "2 pairings proposed." in page
+    assert "No case of this call that you may pair is waiting for a partner." in page
+
+
+def test_a_partner_chosen_twice_creates_no_proposal_and_keeps_the_choices(world, browser):
+    water = partner("Quito", "water", country="Ecuador")
+    a = waiting_case(world, world.applicant_a, "water")
+    b = waiting_case(world, world.applicant_b, "urban-mobility")
+    browser.login(world.coordinator.email)
+    page = browser.get(f"/office/pairing/calls/{world.call.id}/board").get_data(as_text=True)
+    data = board_post(page, **{f"partner_{b.id}": str(water.id)})
+    assert data[f"partner_{a.id}"] == str(water.id)
+    resp = browser.post(f"/office/pairing/calls/{world.call.id}/board", data)
+    assert resp.status_code == 400
+    page = resp.get_data(as_text=True)
+    assert "No proposal was made: 2 rows need another look." in page
+    assert f"Quito is also chosen for {b.reference}; a partner city takes one case." in page
+    assert f"Quito is also chosen for {a.reference}; a partner city takes one case." in page
+    # The coordinator's choices are kept on the board they get back.
+    kept = board_post(page)
+    assert kept[f"partner_{a.id}"] == kept[f"partner_{b.id}"] == str(water.id)
+    assert proposals() == 0
+    assert fresh(a.id).state == fresh(b.id).state == "awaiting_pairing"
+
+
+def test_a_case_changed_meanwhile_aborts_the_whole_board(world, browser):
+    a = waiting_case(world, world.applicant_a, "water")
+    b = waiting_case(world, world.applicant_b, "smart-city")
+    partner("Quito", "water", country="Ecuador")
+    browser.login(world.coordinator.email)
+    page = browser.get(f"/office/pairing/calls/{world.call.id}/board").get_data(as_text=True)
+    data = board_post(page)
+    assert data[f"partner_{a.id}"] and data[f"partner_{b.id}"]
+    backoffice.add_comment(b.id, world.coordinator, "Called the city", internal=True)
+    resp = browser.post(f"/office/pairing/calls/{world.call.id}/board", data)
+    assert resp.status_code == 400
+    assert f"{b.reference} changed since the board was drawn" in resp.get_data(as_text=True)
+    assert proposals() == 0
+    assert fresh(a.id).partner_city_id is None and fresh(b.id).partner_city_id is None
+
+
+def test_board_operation_refuses_a_pair_outside_the_cases_region(world):
+    a = waiting_case(world, world.applicant_a, "water")
+    asia = waiting_case(world, world.applicant_b, "water", region="Asia")
+    quito = partner("Quito", "water", country="Ecuador")
+    with pytest.raises(pairing.BoardRefused) as exc:
+        pairing.propose_board(world.call.id, world.coordinator, [
+            pairing.BoardChoice(a.id, quito.id, a.version),
+            pairing.BoardChoice(asia.id, world.partner_city.id, asia.version)])
+    assert exc.value.errors == {asia.id: [
+        f"Rosario is in {LATAM}; {asia.reference} may be paired in Asia."]}
+    # All or nothing: the good row was not proposed either.
+    assert proposals() == 0
+    assert fresh(a.id).state == "awaiting_pairing"
+    count = pairing.propose_board(world.call.id, world.coordinator,
+                                  [pairing.BoardChoice(a.id, quito.id, fresh(a.id).version)])
+    assert count == 1 and fresh(a.id).partner_city_id == quito.id
+
+
+def test_the_board_never_offers_a_partner_outside_the_allowed_regions(world):
+    a = waiting_case(world, world.applicant_a, "smart-city")
+    asia = waiting_case(world, world.applicant_b, "smart-city", region="Asia")
+    drawn = pairing.board_for(world.call.id, world.coordinator)
+    rows = {r.case.id: r for r in drawn.rows}
+    assert rows[a.id].optimum_id == world.partner_city.id
+    assert rows[asia.id].optimum_id == world.partner_city_asia.id
+    assert {c.partner.region for c in rows[a.id].candidates} == {LATAM}
+    assert {c.partner.region for c in rows[asia.id].candidates} == {"Asia"}
+
+
+def test_region_scoped_coordinator_sees_and_acts_on_their_region_only(world, browser):
+    latam = waiting_case(world, world.applicant_a, "smart-city")
+    asia = waiting_case(world, world.applicant_b, "smart-city", region="Asia")
+    browser.login(world.coordinator_latam.email)
+    page = browser.get(f"/office/pairing/calls/{world.call.id}/board").get_data(as_text=True)
+    assert latam.reference in page and asia.reference not in page
+    data = board_post(page)
+    data["case_ids"] = f"{latam.id},{asia.id}"
+    data[f"partner_{asia.id}"] = str(world.partner_city_asia.id)
+    resp = browser.post(f"/office/pairing/calls/{world.call.id}/board", data)
+    assert resp.status_code == 403
+    assert proposals() == 0
+
+
+def test_ruling_out_a_pair_recomputes_the_board_without_it(world, browser):
+    quito = partner("Quito", "water", "smart-city", country="Ecuador")
+    a = waiting_case(world, world.applicant_a, "water", "smart-city")
+    browser.login(world.coordinator.email)
+    page = browser.get(f"/office/pairing/calls/{world.call.id}/board").get_data(as_text=True)
+    data = board_post(page, action="recompute",
+                      **{f"rule_out_{a.id}": "y"})
+    assert data[f"partner_{a.id}"] == str(quito.id)
+    resp = browser.post(f"/office/pairing/calls/{world.call.id}/board", data)
+    assert resp.status_code == 303 and f"ruled_out={a.id}:{quito.id}" in resp.location
+    page = browser.get(resp.location).get_data(as_text=True)
+    again = board_post(page)
+    assert again[f"partner_{a.id}"] == str(world.partner_city.id)
+    assert again["ruled_out_pairs"] == f"{a.id}:{quito.id}"
+    assert "1 pair is ruled out on this board." in page
+    assert proposals() == 0
+
+
+def test_a_declined_partner_is_not_proposed_again_by_the_board(world):
+    a = waiting_case(world, world.applicant_a, "smart-city", "energy-transition")
+    cases.fire(a.id, "propose_pairing", world.coordinator,
+               {"partner_city_id": world.partner_city.id})
+    cases.fire(a.id, "decline_pairing", world.applicant_a, {"reason": "Too far"})
+    row = pairing.board_for(world.call.id, world.coordinator).rows[0]
+    assert row.case.id == a.id and row.optimum_id != world.partner_city.id
+    assert any(c.partner.id == world.partner_city.id and c.ruled_out for c in row.candidates)
+
+
+# -- the partner contact -------------------------------------------------------------------------
+
+def test_partner_contact_is_invited_and_both_acceptances_start_the_agreement(world, browser,
+                                                                           make_browser):
+    quito = partner("Quito", "smart-city", country="Ecuador", contacts=[
+        {"name": "Lucía Mena", "email": "lucia@quito.gob.ec", "role": "Mayor's office"},
+        {"name": "No Mail", "email": "", "role": ""}])
+    case = waiting_case(world, world.applicant_a)
+    browser.login(world.coordinator.email)
+    page = browser.get(f"/office/pairing/cases/{case.id}").get_data(as_text=True)
+    assert "Invite partner contact" not in page  # nothing proposed yet
+    browser.post(f"/office/pairing/cases/{case.id}/propose",
+                 {"partner_city_id": quito.id, "version": case.version})
+    page = browser.get(f"/office/pairing/cases/{case.id}").get_data(as_text=True)
+    assert page.count("Invite partner contact") == 1 and "No e-mail address" in page
+    resp = browser.post(f"/office/pairing/cases/{case.id}/invite",
+                        {"email": "lucia@quito.gob.ec"})
+    assert resp.status_code == 303
+    person = db.session.scalar(select(User).where(User.email == "lucia@quito.gob.ec"))
+    assert person.role == "partner" and person.partner_city_id == quito.id
+    assert person.password_hash is None and person.confirmed_at is not None
+    invitation = db.session.scalar(select(Notification).where(
+        Notification.template == "invitation", Notification.user_id == person.id))
+    assert invitation.case_id == case.id and invitation.context["organisation"] == "Quito"
+    page = browser.get(f"/office/pairing/cases/{case.id}").get_data(as_text=True)
+    assert "We have sent an invitation to lucia@quito.gob.ec." in page
+    assert "Has an account" in page and "Invite partner contact" not in page
+    # Inviting twice is refused with a reason.
+    browser.post(f"/office/pairing/cases/{case.id}/invite", {"email": "lucia@quito.gob.ec"})
+    assert "lucia@quito.gob.ec already has an account." in browser.get(
+        f"/office/pairing/cases/{case.id}").get_data(as_text=True)
+
+    # The invitee sets a password through the link, signs in and accepts.
+    partner_browser = make_browser()
+    token = invitation.context["token"]
+    partner_browser.get(f"/account/reset/{token}")
+    resp = partner_browser.post(f"/account/reset/{token}",
+                                {"password": "a new partner password",
+                                 "confirm": "a new partner password"})
+    assert resp.status_code == 302
+    partner_browser.login("lucia@quito.gob.ec", "a new partner password")
+    assert case.reference in partner_browser.get("/my/").get_data(as_text=True)
+    resp = partner_browser.post(f"/my/cases/{case.id}/act/accept_pairing",
+                                {"version": fresh(case.id).version})
+    assert resp.status_code == 302
+    assert fresh(case.id).state == "pairing_proposed"  # the applicant has not accepted yet
+    applicant_browser = make_browser()
+    applicant_browser.login(world.applicant_a.email)
+    resp = applicant_browser.post(f"/my/cases/{case.id}/act/accept_pairing",
+                                  {"version": fresh(case.id).version})
+    assert resp.status_code == 302
+    assert fresh(case.id).state == "agreement_pending"
+
+
+def test_partner_declines_with_a_reason_and_the_case_returns_to_the_pool(world, make_browser):
+    case = waiting_case(world, world.applicant_a)
+    cases.fire(case.id, "propose_pairing", world.coordinator,
+               {"partner_city_id": world.partner_city.id})
+    rosa = make_browser()
+    rosa.login(world.partner.email)
+    resp = rosa.post(f"/my/cases/{case.id}/act/decline_pairing",
+                     {"reason": "Our priorities changed", "version": fresh(case.id).version})
+    assert resp.status_code == 302
+    case = fresh(case.id)
+    assert case.state == "awaiting_pairing" and case.partner_city_id is None
+    decline = db.session.scalar(select(AuditEvent).where(
+        AuditEvent.action == "decline_pairing"))
+    assert decline.payload["reason"] == "Our priorities changed"
+    assert rosa.get(f"/my/cases/{case.id}").status_code == 404
+
+
+def test_only_a_contact_of_the_proposed_partner_can_be_invited(world):
+    case = waiting_case(world, world.applicant_a)
+    with pytest.raises(OperationError, match="Propose a partner city first"):
+        pairing.invite_partner_contact(case.id, world.coordinator, "x@y.org")
+    cases.fire(case.id, "propose_pairing", world.coordinator,
+               {"partner_city_id": world.partner_city.id})
+    with pytest.raises(OperationError, match="is not a contact of Rosario"):
+        pairing.invite_partner_contact(case.id, world.coordinator, "x@y.org")
+    with pytest.raises(Forbidden):
+        pairing.invite_partner_contact(case.id, world.coordinator_asia, "x@y.org")
+    assert db.session.scalar(select(func.count(User.id)).where(User.email == "x@y.org")) == 0
+
+
+# -- the evaluation command ----------------------------------------------------------------------
+
+def test_cli_evaluates_the_2017_pairings():
+    from webapp.cli import main
+
+    table = str(files("workflows").joinpath("data", "iuc_2017_pairings.csv"))
+    result = CliRunner().invoke(main, ["pairing", "evaluate", table])
+    assert result.exit_code == 0, result.output
+    last = result.output.strip().splitlines()[-1]
+    match = re.fullmatch(r"top1=(\d\.\d\d) top3=(\d\.\d\d)", last)
+    assert match, last
+    assert float(match.group(2)) >= 0.8 and float(match.group(1)) <= float(match.group(2))
+    assert "55 pairings" in result.output

@@ -1,0 +1,167 @@
+"""The pairing pages' forms: a partner city, a CSV import, a proposal and the draft board."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_wtf.file import FileField, FileRequired, FileSize
+from wtforms import (
+    BooleanField,
+    EmailField,
+    FieldList,
+    FormField,
+    HiddenField,
+    IntegerField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import Email, InputRequired, Length, NumberRange, Optional, ValidationError
+
+from webapp.forms import Form, NoScript, choices
+from webapp.operations.pairing import MAX_TOPICS, BoardRow, PartnerCityData
+from workflows.topics import vocabulary
+
+CONTACT_ROWS = 2  # empty contact rows offered below the existing ones
+MAX_CONTACTS = 20
+MAX_CSV_BYTES = 2 * 1024 * 1024
+
+
+def topic_choices() -> list:
+    """The vocabulary as checkbox choices: themes first, then the SDGs."""
+    ordered = sorted(vocabulary(), key=lambda t: (t.family != "theme",))
+    return choices((t.slug, t.label) for t in ordered)
+
+
+class ContactRowForm(Form):
+    """One contact of a partner city; an empty row is ignored."""
+
+    class Meta:
+        csrf = False
+
+    name = StringField("Name", [Optional(), Length(max=200), NoScript()])
+    email = EmailField("E-mail address",
+                       [Optional(), Email("Enter an e-mail address like name@city.org.")])
+    role = StringField("Role", [Optional(), Length(max=200), NoScript()])
+
+    def validate_name(self, field) -> None:
+        if not field.data and (self.email.data or self.role.data):
+            raise ValidationError("Enter the contact's name.")
+
+
+class PartnerCityForm(Form):
+    name = StringField("Name of the city", [InputRequired("Enter the city's name."),
+                                            Length(max=300), NoScript()])
+    country = StringField("Country", [InputRequired("Enter the country."), Length(max=100),
+                                      NoScript()])
+    region = SelectField("World region", choices=[],
+                         validators=[InputRequired("Choose the world region.")])
+    population = IntegerField(
+        "Population (inhabitants)",
+        [Optional(), NumberRange(min=1, max=100_000_000,
+                                 message="Enter a whole number of inhabitants.")])
+    topics = SelectMultipleField("Priority topics", choices=[],
+                                 description="Choose between one and five topics.")
+    challenge_statement = TextAreaField(
+        "Challenge statement",
+        [Length(max=4000, message="Keep this under 4,000 characters."), NoScript()],
+        description="The urban challenge the city wants to work on with an EU city.")
+    contacts = FieldList(FormField(ContactRowForm), min_entries=CONTACT_ROWS,
+                         max_entries=MAX_CONTACTS)
+
+    def validate_topics(self, field) -> None:
+        if not field.data:
+            raise ValidationError("Choose at least one topic.")
+        if len(field.data) > MAX_TOPICS:
+            raise ValidationError("Choose at most five topics.")
+
+    def data_for_save(self) -> PartnerCityData:
+        """The validated form as the operation takes it."""
+        contacts = tuple(
+            {"name": row.form.name.data or "", "email": (row.form.email.data or "").lower(),
+             "role": row.form.role.data or ""}
+            for row in self.contacts if row.form.name.data)
+        return PartnerCityData(
+            name=self.name.data, country=self.country.data, region=self.region.data,
+            population=self.population.data, topics=tuple(self.topics.data or ()),
+            challenge_statement=self.challenge_statement.data or "", contacts=contacts)
+
+
+def partner_city_form(regions: tuple[str, ...], obj: Any = None, formdata: Any = None
+                      ) -> PartnerCityForm:
+    """The partner city form for a person who may use ``regions``, filled from ``obj``."""
+    data = None
+    if obj is not None and formdata is None:
+        contacts = [dict(c) for c in obj.contacts or []]
+        data = {"name": obj.name, "country": obj.country, "region": obj.region,
+                "population": obj.population, "topics": [t.slug for t in obj.topics],
+                "challenge_statement": obj.challenge_statement,
+                "contacts": contacts + [{}] * CONTACT_ROWS}
+    form = PartnerCityForm(formdata=formdata, data=data)
+    form.region.choices = choices([("", "Choose a world region"), *((r, r) for r in regions)])
+    form.topics.choices = topic_choices()
+    return form
+
+
+class ImportForm(Form):
+    file = FileField("CSV file", [FileRequired("Choose a CSV file."),
+                                  FileSize(MAX_CSV_BYTES, message="The file is larger than 2 MB.")])
+
+
+class ProposeForm(Form):
+    partner_city_id = HiddenField()
+    version = HiddenField()
+
+
+class InviteForm(Form):
+    email = HiddenField()
+
+
+def board_form(rows: list[BoardRow], ruled_out: str, formdata: Any = None) -> Form:
+    """The draft board: per case a partner select (pre-filled with the optimum), its version
+    and a box to rule the chosen pair out; the list of case ids and ruled-out pairs ride along.
+    """
+
+    class BoardForm(Form):
+        case_ids = HiddenField()
+        ruled_out_pairs = HiddenField()
+
+    for row in rows:
+        options = [("", "No proposal")] + [
+            (str(c.partner.id),
+             f"{c.partner.name} ({c.partner.country}) — {round(c.score * 100)}"
+             + (" — ruled out" if c.ruled_out else ""))
+            for c in row.candidates]
+        setattr(BoardForm, f"partner_{row.case.id}", SelectField(
+            f"Partner for {row.case.reference}", choices=choices(options),
+            validate_choice=False, default=str(row.optimum_id or "")))
+        setattr(BoardForm, f"version_{row.case.id}",
+                HiddenField(default=str(row.case.version)))
+        setattr(BoardForm, f"rule_out_{row.case.id}",
+                BooleanField(f"Rule out this pair for {row.case.reference}"))
+    form = BoardForm(formdata=formdata)
+    if formdata is None:
+        form.case_ids.data = ",".join(str(r.case.id) for r in rows)
+        form.ruled_out_pairs.data = ruled_out
+    return form
+
+
+def parse_ids(text: str | None) -> list[int]:
+    """Ids from a comma-separated hidden field; anything else is ignored."""
+    return [int(p) for p in (text or "").split(",") if p.strip().isdigit()]
+
+
+def parse_pairs(text: str | None) -> set[tuple[int, int]]:
+    """(case, partner city) pairs from "case:partner" items separated by commas."""
+    pairs = set()
+    for item in (text or "").split(","):
+        left, _, right = item.partition(":")
+        if left.strip().isdigit() and right.strip().isdigit():
+            pairs.add((int(left), int(right)))
+    return pairs
+
+
+def format_pairs(pairs: set[tuple[int, int]]) -> str:
+    """The inverse of ``parse_pairs``."""
+    return ",".join(f"{a}:{b}" for a, b in sorted(pairs))
