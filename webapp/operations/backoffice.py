@@ -1,14 +1,19 @@
-"""Coordinators' bookkeeping on cases: comments, assignment, deadline extensions."""
+"""Coordinators' bookkeeping on cases: comments, assignment, deadline extensions, and
+actions applied to many cases at once (each in its own transaction)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from webapp.access import can_view_case
+from webapp.access import actor_for, can_view_case
 from webapp.db import db, utcnow
-from webapp.errors import Forbidden, NotFound, OperationError
+from webapp.errors import Conflict, Forbidden, NotFound, OperationError, Refused
 from webapp.models import (
     AuditEvent,
     Call,
@@ -20,8 +25,11 @@ from webapp.models import (
     User,
     UserRole,
 )
-from webapp.operations import outbox
+from webapp.operations import cases, outbox
+from webapp.operations.caselist import selected_cases
 from webapp.operations.cases import move_deadline
+from workflows import get_workflow, workflows
+from workflows.engine import Role, StateKind, Transition
 
 
 def _staff_case(session, case_id: int, user: User) -> Case:
@@ -83,20 +91,146 @@ def grant_extension(call_id: int, organisation_id: int, until: datetime, reason:
     if not user.is_staff:
         raise Forbidden("Only coordinators grant extensions.")
     with db.transaction() as session:
-        call = session.get(Call, call_id)
-        if call is None:
-            raise NotFound("There is no such call.")
-        if until <= call.closes_at:
-            raise OperationError("An extension must end after the call closes.")
-        ext = session.scalar(select(CallExtension).where(
-            CallExtension.call_id == call_id, CallExtension.organisation_id == organisation_id))
-        if ext is None:
-            ext = CallExtension(call_id=call_id, organisation_id=organisation_id, until=until)
-            session.add(ext)
-        ext.until, ext.reason, ext.granted_by_id = until, reason.strip(), user.id
-        # The draft's call-closing deadline follows the extension, and so do its reminders.
-        for deadline in session.scalars(select(Deadline).join(Case).where(
-                Case.call_id == call_id, Case.organisation_id == organisation_id,
-                Deadline.kind == "call_closing", Deadline.status == DeadlineStatus.OPEN)):
-            move_deadline(deadline, until)
+        return _grant(session, call_id, organisation_id, until, reason, user)
+
+
+def extend_case(case_id: int, user: User, until: datetime, reason: str) -> CallExtension:
+    """Grant the applicant of a draft case an extension, recorded in the case's history."""
+    reason = reason.strip()
+    if not reason:
+        raise OperationError("Give a reason for the extension.")
+    if until <= utcnow():
+        raise OperationError("An extension must end in the future.")
+    with db.transaction() as session:
+        case = _staff_case(session, case_id, user)
+        if get_workflow(case.workflow).state(case.state).kind is not StateKind.DRAFT:
+            raise OperationError("Only a draft can be given more time to submit.")
+        ext = _grant(session, case.call_id, case.organisation_id, until, reason, user)
+        case.updated_at = utcnow()
+        _audit(session, case, user, "grant_extension",
+               {"until": until.isoformat(), "reason": reason})
         return ext
+
+
+def _grant(session: Session, call_id: int, organisation_id: int, until: datetime, reason: str,
+           user: User) -> CallExtension:
+    call = session.get(Call, call_id)
+    if call is None:
+        raise NotFound("There is no such call.")
+    if until <= call.closes_at:
+        raise OperationError("An extension must end after the call closes.")
+    ext = session.scalar(select(CallExtension).where(
+        CallExtension.call_id == call_id, CallExtension.organisation_id == organisation_id))
+    if ext is None:
+        ext = CallExtension(call_id=call_id, organisation_id=organisation_id, until=until)
+        session.add(ext)
+    ext.until, ext.reason, ext.granted_by_id = until, reason.strip(), user.id
+    # The draft's call-closing deadline follows the extension, and so do its reminders.
+    for deadline in session.scalars(select(Deadline).join(Case).where(
+            Case.call_id == call_id, Case.organisation_id == organisation_id,
+            Deadline.kind == "call_closing", Deadline.status == DeadlineStatus.OPEN)):
+        move_deadline(deadline, until)
+    return ext
+
+
+# -- actions on many cases -----------------------------------------------------------------
+
+#: guards that judge a choice made for one case (such as its partner city): one shared form
+#: cannot satisfy them, so their transitions are not offered in bulk
+PER_CASE_CHOICES = frozenset({"partner_available"})
+#: the most cases one bulk action handles
+MAX_BULK = 200
+
+
+def bulk_transitions(user: User) -> list[Transition]:
+    """The transitions ``user`` may apply to many cases at once, one per name.
+
+    Those whose fields are all optional, or a shared reason; not the ones a party fires, nor
+    those that need a choice made for each case.
+    """
+    role = actor_for(user).role
+    offered: dict[str, Transition] = {}
+    for wf in workflows().values():
+        for t in wf.transitions:
+            if (role in t.roles and role is not Role.SYSTEM and not t.each_party
+                    and not PER_CASE_CHOICES.intersection(t.guards)
+                    and all(not f.required or f.name == "reason" for f in t.fields)):
+                offered.setdefault(t.name, t)
+    return list(offered.values())
+
+
+@dataclass(frozen=True)
+class BulkCheck:
+    """Whether one selected case allows the action now, and why not."""
+
+    case: Case
+    allowed: bool
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class BulkResult:
+    """What happened to one case: done, refused (with reasons) or conflict."""
+
+    case_id: int
+    reference: str
+    outcome: str
+    message: str
+    reasons: tuple[str, ...] = ()
+
+
+def bulk_preview(user: User, case_ids: Sequence[int], transition: str,
+                 payload: Mapping[str, Any] | None = None,
+                 now: datetime | None = None) -> list[BulkCheck]:
+    """For each selected case ``user`` may see: may ``transition`` be applied now, why not."""
+    now = now or utcnow()
+    session = db.session()
+    actor = actor_for(user)
+    checks = []
+    for case in selected_cases(user, case_ids[:MAX_BULK]):
+        wf = get_workflow(case.workflow)
+        if not wf.has_transition(transition):
+            checks.append(BulkCheck(case, False, ("This call has no such action.",)))
+            continue
+        facts = cases.case_facts(session, case, now)
+        option = next((o for o in wf.options(facts, actor, payload or {})
+                       if o.transition.name == transition), None)
+        if option is None:
+            state = wf.state(case.state).staff_label.lower()
+            checks.append(BulkCheck(case, False,
+                                    (f"This is not possible while the case is {state}.",)))
+        else:
+            checks.append(BulkCheck(case, option.allowed, option.reasons))
+    return checks
+
+
+def bulk_fire(user: User, selection: Sequence[tuple[int, int | None]], transition: str,
+              payload: Mapping[str, Any], *, source_address: str = "",
+              now: datetime | None = None) -> list[BulkResult]:
+    """Apply ``transition`` to each (case id, version seen) in its own transaction.
+
+    One refusal or conflict does not stop the others; the result says what happened to each.
+    """
+    selection = list(selection)[:MAX_BULK]
+    references = {c.id: c.reference for c in selected_cases(user, [i for i, _ in selection])}
+    results = []
+    for case_id, version in selection:
+        reference = references.get(case_id, f"#{case_id}")
+        if case_id not in references:
+            results.append(BulkResult(case_id, reference, "refused", "There is no such case."))
+            continue
+        try:
+            fired = cases.fire(case_id, transition, user, dict(payload),
+                               expected_version=version, source_address=source_address,
+                               now=now)
+        except Conflict as exc:
+            results.append(BulkResult(case_id, reference, "conflict", exc.message))
+        except Refused as exc:
+            results.append(BulkResult(case_id, reference, "refused", exc.message, exc.reasons))
+        except OperationError as exc:
+            results.append(BulkResult(case_id, reference, "refused", exc.message))
+        else:
+            wf = get_workflow(db.session.get(Case, case_id).workflow)
+            state = wf.state(fired.target).staff_label
+            results.append(BulkResult(case_id, reference, "done", f"Now: {state}."))
+    return results

@@ -1,0 +1,496 @@
+"""The coordinators' case list: one filter function for the list and its exports, the health
+of each case, the cases picked for a bulk action, and the dashboard's figures.
+
+Every read here is one SQL statement whatever the page or table size: related rows are joined
+or loaded in one extra statement, and health is a SQL expression, never a per-row lookup.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import IO, Any
+from zoneinfo import ZoneInfo
+
+import xlsxwriter
+from sqlalchemy import ColumnElement, Select, String, func, literal, or_, select
+from sqlalchemy import case as sql_case
+from sqlalchemy.orm import aliased, joinedload, selectinload
+
+from webapp.access import visible_cases
+from webapp.db import db
+from webapp.models import (
+    AuditEvent,
+    Call,
+    Case,
+    Organisation,
+    PartnerCity,
+    Programme,
+    Topic,
+    User,
+    case_topic,
+)
+from webapp.models.programme import WORLD_REGIONS
+from workflows import workflows
+from workflows.engine import Role, StateKind, Workflow
+
+#: the health a case can have, from best to worst, with the label people read
+HEALTH_LABELS: dict[str, str] = {"on_track": "On track", "at_risk": "At risk",
+                                 "off_track": "Off track"}
+
+#: Each provider returns a SQL expression correlated to ``Case``: 0 on track, 1 at risk,
+#: 2 off track (NULL counts as 0). A case's health is the worst any provider gives it, so a
+#: provider adds a subquery to the one statement instead of a query per row.
+HEALTH_PROVIDERS: list[Callable[[datetime], ColumnElement[int]]] = []
+
+SORTS = ("reference", "organisation", "state", "updated", "submitted")
+UNASSIGNED = "unassigned"
+PARTNER = aliased(PartnerCity, name="listed_partner")
+
+
+@dataclass(frozen=True)
+class CaseFilters:
+    """What narrows and orders the case list; empty values do not filter."""
+
+    call_id: int | None = None
+    state: str = ""
+    region: str = ""
+    country: str = ""
+    topic: str = ""
+    #: "", "unassigned" or a coordinator's id as text
+    coordinator: str = ""
+    health: str = ""
+    #: part of the applicant's or partner's city name, or of the reference
+    search: str = ""
+    sort: str = "updated"
+    descending: bool = True
+
+
+@dataclass
+class CasePage:
+    """One page of the filtered list: each case with its health."""
+
+    rows: list[tuple[Case, str]]
+    total: int
+    page: int
+    page_size: int
+    pages: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.pages = max((self.total + self.page_size - 1) // self.page_size, 1)
+
+
+def health_expression(now: datetime) -> ColumnElement[str]:
+    """The health of ``Case`` as a SQL expression: the worst any provider computes."""
+    severities = [func.coalesce(fn(now), 0) for fn in HEALTH_PROVIDERS]
+    if not severities:
+        return literal("on_track", String)
+    return sql_case(
+        (or_(*(s >= 2 for s in severities)), "off_track"),
+        (or_(*(s >= 1 for s in severities)), "at_risk"),
+        else_="on_track",
+    )
+
+
+def region_expression() -> ColumnElement[str]:
+    """A case's world region: its partner city's, else the region it prefers."""
+    return func.coalesce(PARTNER.region, Case.partner_region)
+
+
+def state_order() -> dict[str, int]:
+    """Every state name by its place in the workflows (city-to-city first), for sorting."""
+    order: dict[str, int] = {}
+    for wf in workflows().values():
+        for s in wf.states:
+            order.setdefault(s.name, len(order))
+    return order
+
+
+def _sort_key(filters: CaseFilters) -> list[Any]:
+    column: Any
+    if filters.sort == "state":
+        order = state_order()
+        column = sql_case(order, value=Case.state, else_=len(order))
+    else:
+        column = {"reference": Case.reference, "organisation": func.lower(Organisation.name),
+                  "submitted": Case.submitted_at}.get(filters.sort, Case.updated_at)
+    direction = column.desc() if filters.descending else column.asc()
+    # Unsubmitted drafts go last either way; the id keeps pages stable.
+    nulls_last = [Case.submitted_at.is_(None)] if filters.sort == "submitted" else []
+    tie = Case.id.desc() if filters.descending else Case.id.asc()
+    return [*nulls_last, direction, tie]
+
+
+def filtered_cases(user: User, filters: CaseFilters, now: datetime) -> Select[Any]:
+    """The cases ``user`` may see that match ``filters``, each with its health, in order.
+
+    The list and both exports use this one statement.
+    """
+    health = health_expression(now).label("health")
+    q = (visible_cases(user)
+         .add_columns(health)
+         .join(Organisation, Case.organisation_id == Organisation.id)
+         .outerjoin(PARTNER, Case.partner_city_id == PARTNER.id))
+    if filters.call_id:
+        q = q.where(Case.call_id == filters.call_id)
+    if filters.state:
+        q = q.where(Case.state == filters.state)
+    if filters.region:
+        q = q.where(region_expression() == filters.region)
+    if filters.country:
+        q = q.where(Organisation.country == filters.country)
+    if filters.topic:
+        q = q.where(Case.topics.any(Topic.slug == filters.topic))
+    if filters.coordinator == UNASSIGNED:
+        q = q.where(Case.coordinator_id.is_(None))
+    elif filters.coordinator.isdigit():
+        q = q.where(Case.coordinator_id == int(filters.coordinator))
+    if filters.health:
+        q = q.where(health_expression(now) == filters.health)
+    if filters.search:
+        term = filters.search.lower()
+        q = q.where(or_(func.lower(Organisation.name).contains(term, autoescape=True),
+                        func.lower(PARTNER.name).contains(term, autoescape=True),
+                        func.lower(Case.reference).contains(term, autoescape=True)))
+    return q.order_by(*_sort_key(filters))
+
+
+def _with_related(q: Select[Any]) -> Select[Any]:
+    return q.options(joinedload(Case.organisation), joinedload(Case.call),
+                     joinedload(Case.partner_city), joinedload(Case.coordinator),
+                     selectinload(Case.topics))
+
+
+def count_cases(user: User, filters: CaseFilters, now: datetime) -> int:
+    """How many cases match, in one statement."""
+    q = filtered_cases(user, filters, now).order_by(None).with_only_columns(Case.id)
+    return db.session.scalar(select(func.count()).select_from(q.subquery())) or 0
+
+
+def list_page(user: User, filters: CaseFilters, now: datetime, *, page: int = 1,
+              page_size: int = 25) -> CasePage:
+    """One page of the filtered list in three statements: count, rows, topics."""
+    total = count_cases(user, filters, now)
+    pages = max((total + page_size - 1) // page_size, 1)
+    page = min(max(page, 1), pages)
+    result = db.session.execute(_with_related(filtered_cases(user, filters, now))
+                                .limit(page_size).offset((page - 1) * page_size))
+    rows = [(c, h) for c, h in result.all()]
+    return CasePage(rows=rows, total=total, page=page, page_size=page_size)
+
+
+def selected_cases(user: User, case_ids: Sequence[int]) -> list[Case]:
+    """The cases among ``case_ids`` that ``user`` may see, in reference order."""
+    if not case_ids:
+        return []
+    q = _with_related(visible_cases(user).where(Case.id.in_(list(case_ids))))
+    return list(db.session.scalars(q.order_by(Case.reference)).unique())
+
+
+# -- exports -------------------------------------------------------------------------------
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: Any) -> Any:
+    """Text a spreadsheet will not run: a leading = + - @ tab or CR gets a quote before it."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+EXPORT_HEADERS = ("Reference", "Call", "Applicant", "Type", "Country", "Status", "Region",
+                  "Partner city", "Topics", "Responsible coordinator", "Health", "Submitted",
+                  "Last change")
+_TIME_COLUMNS = (11, 12)
+
+
+def _headers(headers: Sequence[str], time_columns: Sequence[int], tz: str) -> list[str]:
+    """Column titles, the time columns saying in which zone their times are."""
+    return [f"{h} ({tz})" if i in time_columns else h for i, h in enumerate(headers)]
+
+
+def export_rows(user: User, filters: CaseFilters, now: datetime,
+                tz: str) -> Iterator[list[Any]]:
+    """The filtered list as rows of plain values, read in batches (times in ``tz``)."""
+    zone = ZoneInfo(tz)
+    wfs = workflows()
+    q = _with_related(filtered_cases(user, filters, now)).execution_options(yield_per=500)
+    for case, health in db.session.execute(q):
+        yield [
+            case.reference, case.call.title, case.organisation.name, case.organisation.kind,
+            case.organisation.country, wfs[case.workflow].state(case.state).staff_label,
+            case.partner_city.region if case.partner_city else case.partner_region,
+            case.partner_city.name if case.partner_city else "",
+            "; ".join(t.label for t in case.topics),
+            case.coordinator.display_name if case.coordinator else "",
+            HEALTH_LABELS.get(health, health),
+            case.submitted_at.astimezone(zone) if case.submitted_at else None,
+            case.updated_at.astimezone(zone),
+        ]
+
+
+def csv_lines(headers: Sequence[str], rows: Iterator[Sequence[Any]]) -> Iterator[str]:
+    """CSV text a line at a time (for a streamed response), cells made spreadsheet-safe."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+
+    def line(cells: Sequence[Any]) -> str:
+        buffer.seek(0)
+        buffer.truncate()
+        writer.writerow([spreadsheet_safe(_text(c)) for c in cells])
+        return buffer.getvalue()
+
+    # The byte-order mark makes spreadsheet programs read the file as UTF-8.
+    yield "\ufeff" + line(headers)
+    for row in rows:
+        yield line(row)
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.isoformat(timespec="minutes")
+    return str(value)
+
+
+def xlsx_file(headers: Sequence[str], rows: Iterator[Sequence[Any]], *, sheet: str,
+              time_columns: Sequence[int] = ()) -> IO[bytes]:
+    """An XLSX workbook written row by row (constant memory), rewound for sending."""
+    out = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115
+    book = xlsxwriter.Workbook(out, {"constant_memory": True, "remove_timezone": True})
+    ws = book.add_worksheet(sheet[:31])
+    bold = book.add_format({"bold": True})
+    when = book.add_format({"num_format": "yyyy-mm-dd hh:mm"})
+    for col, title in enumerate(headers):
+        ws.write_string(0, col, title, bold)
+    ws.freeze_panes(1, 0)
+    for r, row in enumerate(rows, start=1):
+        for col, value in enumerate(row):
+            if value is None:
+                continue
+            if col in time_columns and isinstance(value, datetime):
+                ws.write_datetime(r, col, value, when)
+            elif isinstance(value, (int, float)) and not isinstance(value, bool):
+                ws.write_number(r, col, value)
+            else:
+                # write_string, never write(): a string must not become a formula.
+                ws.write_string(r, col, spreadsheet_safe(str(value)))
+    book.close()
+    out.seek(0)
+    return out
+
+
+def cases_xlsx(user: User, filters: CaseFilters, now: datetime, tz: str) -> IO[bytes]:
+    """The filtered list as an XLSX workbook."""
+    return xlsx_file(_headers(EXPORT_HEADERS, _TIME_COLUMNS, tz),
+                     export_rows(user, filters, now, tz), sheet="Cases",
+                     time_columns=_TIME_COLUMNS)
+
+
+def cases_csv(user: User, filters: CaseFilters, now: datetime, tz: str) -> Iterator[str]:
+    """The filtered list as CSV lines."""
+    return csv_lines(_headers(EXPORT_HEADERS, _TIME_COLUMNS, tz),
+                     export_rows(user, filters, now, tz))
+
+
+AUDIT_HEADERS = ("Time", "Actor", "Role", "Source address", "Action", "From", "To")
+
+
+def audit_csv(events: Sequence[AuditEvent], tz: str) -> Iterator[str]:
+    """A case's audit trail as CSV lines (times in ``tz``)."""
+    return csv_lines(_headers(AUDIT_HEADERS, (0,), tz), audit_rows(events, tz))
+
+
+def audit_rows(events: Sequence[AuditEvent], tz: str) -> Iterator[list[Any]]:
+    """A case's audit events as rows of plain values (times in ``tz``)."""
+    zone = ZoneInfo(tz)
+    for ev in events:
+        yield [ev.at.astimezone(zone), ev.actor_label, ev.actor_role, ev.source_address,
+               ev.action, ev.from_state, ev.to_state]
+
+
+# -- the dashboard -------------------------------------------------------------------------
+
+#: which calls' cooperations count toward a programme target, by the target's key
+TARGET_KINDS = {"city_partnerships": "city-to-city", "regional_partnerships": "region-to-region"}
+
+
+@dataclass
+class Target:
+    """Progress toward one of a programme's targets."""
+
+    programme: str
+    label: str
+    reached: int
+    target: int
+
+    @property
+    def percent(self) -> int:
+        return min(round(100 * self.reached / self.target), 100) if self.target else 100
+
+
+@dataclass
+class Figures:
+    """What the dashboard shows, all counted over the cases the viewer may see."""
+
+    #: (call title, state label, count) rows, calls in title order, states in workflow order
+    per_call_state: list[tuple[str, str, int]]
+    #: (call title, total) per call
+    per_call: list[tuple[str, int]]
+    eligible: int
+    ineligible: int
+    pairings_per_region: list[tuple[str, int]]
+    pairings_per_topic: list[tuple[str, int]]
+    agreements_waiting: int
+    active_cooperations: int
+    targets: list[Target]
+
+    @property
+    def decided(self) -> int:
+        return self.eligible + self.ineligible
+
+    @property
+    def eligibility_rate(self) -> int | None:
+        """Eligible ÷ decided, in percent; None before any decision."""
+        return round(100 * self.eligible / self.decided) if self.decided else None
+
+
+def _states_where(test: Callable[[Workflow, Any], bool]) -> list[str]:
+    return sorted({s.name for wf in workflows().values() for s in wf.states if test(wf, s)})
+
+
+def eligibility_decisions() -> tuple[set[str], set[str]]:
+    """The transition names that declare a case eligible, and those that declare it not.
+
+    A decision is a coordinator's move out of a state that runs the eligibility rules on
+    entering; it is negative when it closes the case, and no decision when it asks the
+    applicant for something. (An applicant withdrawing decides nothing.)
+    """
+    positive: set[str] = set()
+    negative: set[str] = set()
+    for wf in workflows().values():
+        checks = {s.name for s in wf.states if "run_eligibility" in s.on_enter}
+        for t in wf.transitions:
+            if not checks.intersection(t.sources) or Role.COORDINATOR not in t.roles:
+                continue
+            kind = wf.state(t.target).kind
+            if kind is StateKind.CLOSED:
+                negative.add(t.name)
+            elif kind is not StateKind.APPLICANT_ACTION and t.target not in checks:
+                positive.add(t.name)
+    return positive, negative
+
+
+def dashboard_figures(user: User) -> Figures:
+    """Every dashboard figure in a fixed number of aggregate statements."""
+    scope = visible_cases(user)
+    wfs = workflows()
+    order = state_order()
+
+    by_call_state = db.session.execute(
+        scope.join(Call, Case.call_id == Call.id)
+        .with_only_columns(Call.id, Call.title, Case.workflow, Case.state, func.count())
+        .group_by(Call.id, Call.title, Case.workflow, Case.state)).all()
+    by_call_state.sort(key=lambda r: (r[1], r[0], order.get(r[3], len(order))))
+    per_call_state = [(title, wfs[kind].state(state).staff_label, n)
+                      for _id, title, kind, state, n in by_call_state]
+    per_call: dict[tuple[int, str], int] = {}
+    for call_id, title, _kind, _state, n in by_call_state:
+        per_call[(call_id, title)] = per_call.get((call_id, title), 0) + n
+    states = {}
+    for _id, _title, _kind, state, n in by_call_state:
+        states[state] = states.get(state, 0) + n
+
+    positive, negative = eligibility_decisions()
+    ids = scope.with_only_columns(Case.id)
+    last = (select(func.max(AuditEvent.id).label("id"))
+            .where(AuditEvent.action.in_(positive | negative), AuditEvent.case_id.in_(ids))
+            .group_by(AuditEvent.case_id).subquery())
+    decisions = dict(db.session.execute(
+        select(AuditEvent.action, func.count()).join(last, AuditEvent.id == last.c.id)
+        .group_by(AuditEvent.action)).all())
+
+    paired = _states_where(lambda wf, s: s.kind is not StateKind.CLOSED
+                           and s.kind is not StateKind.DRAFT)
+    pairing_scope = scope.where(Case.partner_city_id.is_not(None), Case.state.in_(paired))
+    per_region = db.session.execute(
+        pairing_scope.join(PARTNER, Case.partner_city_id == PARTNER.id)
+        .with_only_columns(PARTNER.region, func.count()).group_by(PARTNER.region)
+        .order_by(func.count().desc(), PARTNER.region)).all()
+    per_topic = db.session.execute(
+        pairing_scope.join(case_topic, case_topic.c.case_id == Case.id)
+        .join(Topic, Topic.slug == case_topic.c.topic_slug)
+        .with_only_columns(Topic.label, func.count()).group_by(Topic.label)
+        .order_by(func.count().desc(), Topic.label)).all()
+
+    agreement_states = _states_where(lambda wf, s: "generate_agreement" in s.on_enter)
+    active_states = _states_where(lambda wf, s: s.kind is StateKind.ACTIVE)
+
+    return Figures(
+        per_call_state=per_call_state,
+        per_call=[(title, n) for (_id, title), n in per_call.items()],
+        eligible=sum(n for a, n in decisions.items() if a in positive),
+        ineligible=sum(n for a, n in decisions.items() if a in negative),
+        pairings_per_region=[(r, n) for r, n in per_region],
+        pairings_per_topic=[(t, n) for t, n in per_topic],
+        agreements_waiting=sum(states.get(s, 0) for s in agreement_states),
+        active_cooperations=sum(states.get(s, 0) for s in active_states),
+        targets=_targets(scope),
+    )
+
+
+def _targets(scope: Select[Any]) -> list[Target]:
+    # A case reached cooperation once its start date is set, whatever happened after.
+    reached = {(programme_id, kind): n for programme_id, kind, n in db.session.execute(
+        scope.join(Call, Case.call_id == Call.id)
+        .where(Case.cooperation_start.is_not(None))
+        .with_only_columns(Call.programme_id, Call.kind, func.count())
+        .group_by(Call.programme_id, Call.kind)).all()}
+    targets = []
+    for programme in db.session.scalars(select(Programme).order_by(Programme.name)):
+        for key, goal in sorted((programme.targets or {}).items()):
+            kind = TARGET_KINDS.get(key, key)
+            if kind not in workflows() or not isinstance(goal, int):
+                continue
+            label = key.replace("_", " ").capitalize() if key in TARGET_KINDS \
+                else workflows()[kind].title
+            targets.append(Target(programme.name, label, reached.get((programme.id, kind), 0),
+                                  goal))
+    return targets
+
+
+def filter_choices(user: User) -> dict[str, list[tuple[str, str]]]:
+    """The values each filter offers, in one statement per filter."""
+    calls = db.session.execute(select(Call.id, Call.title).order_by(Call.title)).all()
+    countries = db.session.scalars(
+        visible_cases(user).join(Organisation, Case.organisation_id == Organisation.id)
+        .with_only_columns(Organisation.country).where(Organisation.country != "")
+        .distinct().order_by(Organisation.country)).all()
+    topics = db.session.execute(select(Topic.slug, Topic.label)
+                                .order_by(Topic.family.desc(), Topic.label)).all()
+    staff = db.session.execute(select(User.id, User.name, User.email).where(
+        User.role.in_(("coordinator", "admin")), User.erased_at.is_(None))
+        .order_by(User.name)).all()
+    regions = sorted({r for (r,) in db.session.execute(select(PartnerCity.region).distinct())}
+                     | set(WORLD_REGIONS))
+    states: dict[str, str] = {}
+    for wf in workflows().values():
+        for s in wf.states:
+            states.setdefault(s.name, s.staff_label)
+    return {
+        "call": [(str(i), t) for i, t in calls],
+        "state": list(states.items()),
+        "region": [(r, r) for r in regions],
+        "country": [(c, c) for c in countries],
+        "topic": [(s, label) for s, label in topics],
+        "coordinator": [(UNASSIGNED, "Unassigned")]
+                       + [(str(i), name or email) for i, name, email in staff],
+        "health": list(HEALTH_LABELS.items()),
+    }
+
