@@ -110,3 +110,12 @@ def complete_application(case: Case, region: str = "Latin America and the Caribb
             GroupMember(name="Second town", population=40_000, commitment_declared=True)]
     s.commit()
     return case
+
+
+def sign_agreement(case_id: int, user: User, now: datetime | None = None) -> None:
+    """Sign the case's current agreement as ``user``, by typed signature."""
+    from webapp.operations import agreements
+
+    current = agreements.current(db.session, case_id)
+    agreements.sign_typed(case_id, user, agreement_hash=current.content_hash,
+                          full_name=user.name, title="Mayor", consent=True, now=now)

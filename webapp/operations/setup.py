@@ -12,6 +12,7 @@ from sqlalchemy import select
 from webapp.db import db, utcnow
 from webapp.models import Call, Organisation, PartnerCity, Programme, Topic, User, UserRole
 from webapp.operations.accounts import hash_password
+from workflows.eligibility import COMMITMENTS
 from workflows.pairing import read_pairings
 from workflows.topics import map_text_to_topics, vocabulary
 
@@ -106,3 +107,126 @@ def load_demo() -> Iterator[str]:
     yield f"demo accounts (password {DEMO_PASSWORD}): coordinator@citypair.demo, " \
           "latam@citypair.demo, admin@citypair.demo, lyon@citypair.demo, porto@citypair.demo, " \
           "vale@citypair.demo, rosario@citypair.demo"
+    yield from load_reminder_demo()
+    yield from load_region_demo()
+
+
+def load_reminder_demo() -> Iterator[str]:
+    """Porto's application with an information request whose reminder falls due three minutes
+    after loading, so the demo shows a reminder arriving in the mail sink."""
+    from webapp.mail import local_time
+    from webapp.models import Case
+    from webapp.operations import applications, cases
+
+    porto = db.session.scalar(select(User).where(User.email == "porto@citypair.demo"))
+    coordinator = db.session.scalar(select(User).where(User.email == "coordinator@citypair.demo"))
+    call = db.session.scalar(select(Call).where(Call.slug == "city-to-city-demo"))
+    if porto is None or coordinator is None or call is None or db.session.scalar(
+            select(Case.id).where(Case.organisation_id == porto.organisation_id).limit(1)):
+        return
+    case = applications.start_application(porto, call.id)
+    for section, data in (
+        ("organisation", {"name": "Porto", "kind": "city", "country": "Portugal",
+                          "population": 232_000, "website": "https://www.porto.pt"}),
+        ("contact", {"contact_name": porto.name, "contact_title": "International relations",
+                     "contact_email": porto.email}),
+        ("topics", {"topics": ["urban-mobility", "smart-city"],
+                    "challenge_statement": "Porto wants cleaner, safer streets: more people on "
+                                           "foot, by bike and by metro, planned with open data."}),
+        ("partnership", {"partner_region": "Latin America and the Caribbean",
+                         "stakeholders": "Metro do Porto, University of Porto, residents' "
+                                         "associations, the chamber of commerce"}),
+        ("resources", {"resources_committed": "Two staff members at 30% for 18 months and a "
+                                              "travel budget for two study tours."}),
+        ("commitments", {k: True for k in COMMITMENTS}),
+    ):
+        applications.save_section(case.id, porto, section, data)
+    cases.fire(case.id, "submit", porto)
+    # The reminder goes three days before the deadline: three minutes from now.
+    due = utcnow() + timedelta(days=3, minutes=3)
+    cases.fire(case.id, "request_information", coordinator, {
+        "message": "Please upload the city council's decision to take part in the programme.",
+        "response_deadline": due})
+    reference = db.session.get(Case, case.id).reference
+    remind_at = local_time(due - timedelta(days=3), porto.timezone, porto.locale)
+    yield f"information requested from Porto ({reference}): the reminder to " \
+          f"porto@citypair.demo lands in the mail sink at {remind_at}, three minutes from now"
+
+
+#: partner regions of the region-to-region demo: name, country, population, challenge, topics
+REGION_PARTNERS = (
+    ("Paraná", "Brazil", 11_400_000,
+     "Agri-food innovation and the bioeconomy, renewable energy and a smart-specialisation "
+     "strategy for the state's industry.",
+     ("agriculture-food", "innovation", "energy-transition", "smart-production")),
+    ("Magallanes", "Chile", 166_000,
+     "Green hydrogen, sustainable tourism and fisheries at the southern tip of Chile.",
+     ("energy-transition", "tourism", "innovation")),
+    ("Tierra del Fuego", "Argentina", 190_000,
+     "Electronics manufacturing, clean energy and sustainable tourism.",
+     ("smart-production", "energy-transition", "tourism")),
+)
+REGION = "Latin America and the Caribbean"
+
+
+def load_region_demo() -> Iterator[str]:
+    """The region-to-region demo: a call for EU regions with Latin American partner regions,
+    three partner regions and Silesia's application waiting to be scored."""
+    from webapp.operations import applications, cases
+
+    now = utcnow()
+    with db.transaction() as session:
+        programme = session.scalar(select(Programme).where(Programme.slug == "iuc"))
+        call = session.scalar(select(Call).where(Call.slug == "region-to-region-demo"))
+        if programme is None or call is not None:
+            return
+        call = Call(
+            programme=programme, slug="region-to-region-demo", kind="region-to-region",
+            title="Region-to-region innovation cooperation: EU and Latin American regions",
+            summary="EU regions apply to cooperate for 12 facilitated months with a region in "
+                    "Latin America and the Caribbean on regional innovation, and deliver a "
+                    "joint regional innovation roadmap.",
+            partner_regions=[REGION], allowed_org_types=["region"], population_threshold=0,
+            cooperation_months=12, report_interval_months=6,
+            opens_at=now - timedelta(days=10), closes_at=now + timedelta(days=45))
+        session.add(call)
+        topics = {t.slug: t for t in session.scalars(select(Topic))}
+        have = set(session.scalars(select(PartnerCity.name)))
+        for name, country, population, challenge, slugs in REGION_PARTNERS:
+            if name not in have:
+                session.add(PartnerCity(name=name, country=country, region=REGION,
+                                        population=population, challenge_statement=challenge,
+                                        topics=[topics[s] for s in slugs if s in topics]))
+        applicant = session.scalar(select(User).where(User.email == "silesia@citypair.demo"))
+        if applicant is None:
+            silesia = Organisation(name="Silesia", kind="region", country="Poland",
+                                   population=4_400_000, website="https://www.slaskie.pl")
+            applicant = _user(session, "silesia@citypair.demo", "Piotr Nowak",
+                              UserRole.APPLICANT, organisation=silesia)
+        session.flush()
+        call_id, applicant_id = call.id, applicant.id
+    yield f"call opened: {call.title} (closes in 45 days)"
+    applicant = db.session.get(User, applicant_id)
+    case = applications.start_application(applicant, call_id)
+    for section, data in (
+        ("contact", {"contact_name": "Piotr Nowak", "contact_title": "Head of regional "
+                     "development", "contact_email": "silesia@citypair.demo"}),
+        ("topics", {"topics": ["innovation", "energy-transition", "smart-production"],
+                    "challenge_statement": "Silesia is moving from coal to clean industry and "
+                                           "wants partners in green hydrogen and smart "
+                                           "production for its smart-specialisation strategy."}),
+        ("partnership", {"partner_region": REGION,
+                         "stakeholders": "Regional development agency, University of Silesia, "
+                                         "Katowice Special Economic Zone, energy cluster"}),
+        ("resources", {"resources_committed": "Three staff members at 40% for 12 months and a "
+                                              "budget for two study visits."}),
+        ("commitments", {k: True for k in COMMITMENTS}),
+        ("organisation", {"name": "Silesia", "kind": "region", "country": "Poland",
+                          "population": 4_400_000, "website": "https://www.slaskie.pl"}),
+    ):
+        applications.save_section(case.id, applicant, section, data)
+    cases.fire(case.id, "submit", applicant)
+    coordinator = db.session.scalar(select(User).where(
+        User.email == "coordinator@citypair.demo"))
+    cases.fire(case.id, "declare_eligible", coordinator)
+    yield "region applicant: silesia@citypair.demo (Silesia, Poland), its case awaits scoring"

@@ -1,0 +1,196 @@
+"""Forms of the cooperation pages: format checks only, so every draft can be saved."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_wtf.file import FileField, MultipleFileField
+from wtforms import (
+    BooleanField,
+    DateField,
+    DateTimeLocalField,
+    FieldList,
+    FormField,
+    HiddenField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
+
+from webapp.forms import Form, NoScript, choices
+from webapp.operations.cooperation import ACTIVITY_TYPES, DIRECTIONS
+from workflows import lap
+from workflows.region_to_region import CRITERIA
+
+
+class Needed:
+    """Marks an answer needed before submitting, though a draft may leave it empty: its label
+    then carries no "(optional)"."""
+
+    field_flags = {"required": True}
+
+    def __call__(self, form: Any, field: Any) -> None:
+        """Drafts may be incomplete: the completeness rules judge at submission."""
+
+
+TEXT = [Optional(), Length(max=10_000, message="Keep this under 10,000 characters."),
+        NoScript()]
+SHORT = [Optional(), Length(max=200, message="Keep this under 200 characters."), NoScript()]
+
+
+class WorkPlanForm(Form):
+    """Hand in a document deliverable: the file, a summary, or both."""
+
+    document = FileField("The document (PDF)",
+                         description="A PDF of up to 10 MB.")
+    note = TextAreaField("Summary or cover note", TEXT)
+
+
+class ReviewForm(Form):
+    """A coordinator's review of a handed-in deliverable."""
+
+    decision = RadioField("Your decision", choices=choices([
+        ("accept", "Accept it"), ("revise", "Ask for a revision")]),
+        validators=[InputRequired("Choose whether to accept it or ask for a revision.")])
+    comments = TextAreaField("Comments", TEXT,
+                             description="Needed when you ask for a revision; the partners "
+                                         "receive them by e-mail.")
+    resubmit_by = DateField("Revised version due on", [Optional()],
+                            description="Needed when you ask for a revision.")
+
+    def validate_comments(self, field: Any) -> None:
+        if self.decision.data == "revise" and not (field.data or "").strip():
+            raise ValidationError("Say what should change.")
+
+    def validate_resubmit_by(self, field: Any) -> None:
+        if self.decision.data == "revise" and field.data is None:
+            raise ValidationError("Give the date the revised version is due.")
+
+
+class ActivityForm(Form):
+    """One activity of the pair."""
+
+    type = SelectField("Type of activity", choices=choices(
+        [("", "Choose a type"), *ACTIVITY_TYPES.items()]),
+        validators=[InputRequired("Choose the type of activity.")])
+    title = StringField("Title", [InputRequired("Give the activity a title."),
+                                  Length(max=200), NoScript()])
+    starts_on = DateField("First day", [InputRequired("Give the day it started.")])
+    ends_on = DateField("Last day", [Optional()],
+                        description="Leave empty for a one-day activity.")
+    place = StringField("Place", SHORT)
+    direction = RadioField("Direction", choices=choices(DIRECTIONS.items()),
+                           validators=[InputRequired("Choose the direction of the activity.")])
+    participants = IntegerField("Number of participants", [
+        Optional(), NumberRange(min=0, max=100_000, message="Enter a whole number.")])
+    stakeholders = TextAreaField("Local stakeholders involved", TEXT)
+    description = TextAreaField("What happened", TEXT)
+    attachments = MultipleFileField("Attachments",
+                                    description="Agendas, reports or photos: PDF, JPEG or PNG "
+                                                "files of up to 10 MB each.")
+
+    def validate_ends_on(self, field: Any) -> None:
+        if field.data and self.starts_on.data and field.data < self.starts_on.data:
+            raise ValidationError("The last day must be on or after the first day.")
+
+
+class ReportForm(Form):
+    """A progress, final or follow-up report; saved as a draft at any time."""
+
+    version = HiddenField()
+    period_start = DateField("From", [Needed(), Optional()])
+    period_end = DateField("Until", [Needed(), Optional()])
+    achievements = TextAreaField("Achievements", [Needed(), *TEXT])
+    activity_ids = SelectMultipleField("Activities in this period", choices=[], coerce=int)
+    difficulties = TextAreaField("Difficulties", TEXT)
+    next_steps = TextAreaField("Next steps", [Needed(), *TEXT])
+    lap_progress = TextAreaField("Progress on the plan", [Needed(), *TEXT])
+    indicators = TextAreaField("Indicators", TEXT,
+                               description="Where the plan's monitoring indicators stand now.")
+
+    def validate_period_end(self, field: Any) -> None:
+        if field.data and self.period_start.data and field.data < self.period_start.data:
+            raise ValidationError("The period must end after it starts.")
+
+
+def _column_field(column: lap.Column) -> Any:
+    needed = [Needed()] if column.needed else []
+    if column.type == "date":
+        return DateField(column.label, [*needed, Optional()])
+    if column.type == "amount":
+        return IntegerField(column.label, [*needed, Optional(), NumberRange(
+            min=0, max=10_000_000_000, message="Enter an amount in whole euros.")])
+    if column.type == "sector":
+        return SelectField(column.label, [*needed, Optional()], choices=choices(
+            [("", "Choose a sector"), *lap.SECTORS.items()]))
+    if column.type == "longtext":
+        return TextAreaField(column.label, [*needed, Optional(), Length(max=2000), NoScript()])
+    return StringField(column.label, [*needed, Optional(), Length(max=300), NoScript()])
+
+
+def section_form_class(section: lap.Section) -> type[Form]:
+    """The form of one plan section: its text answers and, for a table, its rows."""
+
+    class SectionForm(Form):
+        revision = HiddenField()
+
+    for f in section.fields:
+        needed = [Needed()] if section.required and f.required else []
+        setattr(SectionForm, f.key, TextAreaField(f.label, [*needed, *TEXT],
+                                                  description=f.hint))
+    if section.key == "alignment":
+        SectionForm.sdg_topics = SelectMultipleField(
+            "Sustainable Development Goals the plan serves", [Needed()], choices=[])
+    if section.has_rows:
+
+        class RowForm(Form):
+            class Meta:
+                csrf = False  # the section's form carries the token
+
+            remove = BooleanField("Remove this row")
+
+        for column in section.columns:
+            setattr(RowForm, column.key, _column_field(column))
+        SectionForm.rows = FieldList(FormField(RowForm), min_entries=0, max_entries=200)
+    return SectionForm
+
+
+class PlanReviewForm(Form):
+    """A coordinator's decision on the submitted plan."""
+
+    decision = RadioField("Your decision", choices=choices([
+        ("approve", "Approve the plan"), ("revise", "Ask for a revision")]),
+        validators=[InputRequired("Choose whether to approve the plan or ask for a revision.")])
+    comments = TextAreaField("What should change?", TEXT)
+    response_deadline = DateTimeLocalField("New deadline", [Optional()], format="%Y-%m-%dT%H:%M",
+                                           description="In your time zone.")
+
+    def validate_comments(self, field: Any) -> None:
+        if self.decision.data == "revise" and not (field.data or "").strip():
+            raise ValidationError("Say what should change.")
+
+    def validate_response_deadline(self, field: Any) -> None:
+        if self.decision.data == "revise" and field.data is None:
+            raise ValidationError("Give the new deadline.")
+
+
+class KickoffForm(Form):
+    """A coordinator moves the start of the cooperation to its kickoff meeting."""
+
+    kickoff = DateField("Kickoff date", [InputRequired("Give the kickoff date.")])
+
+
+class ScoringForm(Form):
+    """One score from 0 to 5 and a comment for each selection criterion."""
+
+
+_SCORES = choices((str(n), str(n)) for n in range(6))
+for _key, (_label, _low) in CRITERIA.items():
+    setattr(ScoringForm, f"{_key}_score", RadioField(
+        _label, choices=_SCORES,
+        validators=[InputRequired(f"Score “{_label}” from 0 to 5.")]))
+    setattr(ScoringForm, f"{_key}_comment", TextAreaField(f"Comment on “{_label}”", TEXT))

@@ -1,0 +1,639 @@
+"""The cooperation period: the deliverable schedule, activities, reports, case health and the
+region-to-region assessment scores.
+
+The schedule is created when a case starts cooperating (a ``COOPERATION_STARTERS`` function),
+the follow-up report when it is completed (``FOLLOW_UP_STARTERS``), and the facts the closing
+and selection guards judge come from ``FACT_PROVIDERS`` functions registered here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import UTC, date, datetime, time, timedelta
+from typing import IO, Any
+from zoneinfo import ZoneInfo
+
+from flask_babel import format_date
+from sqlalchemy import ColumnElement, and_, func, select
+from sqlalchemy import case as sql_case
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.exc import StaleDataError
+
+from webapp.access import can_view_case
+from webapp.db import db, utcnow
+from webapp.errors import Conflict, Forbidden, NotFound, Refused
+from webapp.models import (
+    Activity,
+    AuditEvent,
+    Case,
+    Deadline,
+    DeadlineStatus,
+    Deliverable,
+    LocalActionPlan,
+    Report,
+    Score,
+    User,
+    UserRole,
+)
+from webapp.operations import caselist, cases, documents, outbox
+from webapp.views import TIMELINE_PROVIDERS
+from workflows import get_workflow, lap, schedule, workflows
+from workflows.engine import StateKind, Workflow
+from workflows.region_to_region import CRITERIA, TOTAL_THRESHOLD
+from workflows.schedule import DeliverableKind, DeliverableStatus, Health
+
+ACTIVITY_TYPES: dict[str, str] = {
+    "study_tour": "Study tour",
+    "staff_exchange": "Staff exchange",
+    "training": "Training",
+    "seminar": "Seminar",
+    "webinar": "Webinar",
+    "working_meeting": "Working meeting",
+    "mou_signing": "MoU signing",
+}
+DIRECTIONS: dict[str, str] = {
+    "eu_to_partner": "EU to partner",
+    "partner_to_eu": "Partner to EU",
+    "online": "Online",
+}
+#: what may be attached to an activity: reports, agendas, photos
+ATTACHMENT_TYPES = (documents.PDF, "image/jpeg", "image/png")
+PARTIES = (UserRole.APPLICANT, UserRole.PARTNER)
+
+
+# -- access -------------------------------------------------------------------------------
+
+def load_case(session: Session, case_id: int, user: User) -> Case:
+    """The case if ``user`` may see it: another organisation's case does not exist (404), a
+    coordinator of another region is refused (403)."""
+    case = session.get(Case, case_id)
+    if case is None:
+        raise NotFound("There is no such case.")
+    if not can_view_case(user, case):
+        if user.is_staff:
+            raise Forbidden("This case belongs to another region.")
+        raise NotFound("There is no such case.")
+    return case
+
+
+def is_party(user: User) -> bool:
+    """A person who speaks for one of the cities (or regions) of a pair."""
+    return user.role in PARTIES
+
+
+def _party_case(session: Session, case_id: int, user: User) -> Case:
+    case = load_case(session, case_id, user)
+    if not is_party(user):
+        raise Forbidden("Only the partners of the cooperation can do this.")
+    _require_live(case)
+    return case
+
+
+def _staff_case(session: Session, case_id: int, user: User) -> Case:
+    case = load_case(session, case_id, user)
+    if not user.is_staff:
+        raise Forbidden("Only coordinators can do this.")
+    return case
+
+
+def _require_live(case: Case) -> None:
+    if get_workflow(case.workflow).state(case.state).kind is StateKind.CLOSED:
+        raise Refused("This case has ended; nothing can be added to it.")
+
+
+def _audit(session: Session, case: Case, user: User | None, action: str,
+           payload: dict[str, Any], now: datetime) -> None:
+    session.add(AuditEvent(
+        case_id=case.id, at=now, actor_id=user.id if user else None,
+        actor_role=user.role if user else "system",
+        actor_label=user.display_name if user else "citypair", action=action,
+        from_state=case.state, to_state=case.state, payload=payload))
+    case.updated_at = now
+
+
+def _notify(session: Session, case: Case, template: str, groups: tuple[str, ...],
+            key: str, context: dict[str, Any], optional: bool = False) -> None:
+    for party, person in outbox.recipients(session, case, groups):
+        outbox.queue(session, key=f"{key}:{person.id}", template=template, user=person,
+                     case=case, optional=optional,
+                     context={"case_id": case.id, "reference": case.reference, "party": party,
+                              **context})
+
+
+# -- the schedule -------------------------------------------------------------------------
+
+def rules_for_call(case: Case) -> schedule.ScheduleRules:
+    """The schedule rules of the case's call (its ``settings["schedule"]`` applied)."""
+    call = case.call
+    return schedule.rules_for(call.kind, call.cooperation_months, call.report_interval_months,
+                              (call.settings or {}).get("schedule"))
+
+
+def programme_zone(case: Case) -> ZoneInfo:
+    """The zone the call works in: deliverables fall due at the end of a day there."""
+    return ZoneInfo(case.call.timezone or "Europe/Brussels")
+
+
+def start_deliverable_deadline(session: Session, case: Case, d: Deliverable,
+                               rules: schedule.ScheduleRules, now: datetime) -> None:
+    """Start the deadline of a deliverable at its due time, with its reminders."""
+    deadline = cases.start_deadline(session, case, schedule.deadline_spec(d.title, rules), now,
+                                    {}, due=d.due_at, deliverable_id=d.id)
+    if deadline is not None:
+        # Bound to its deliverable, not to a state: it outlives the close of the cooperation
+        # and ends when the deliverable is handed in or the case ends.
+        deadline.state = ""
+
+
+def _end_deliverable_deadlines(session: Session, d: Deliverable, status: str,
+                               now: datetime) -> None:
+    for deadline in session.scalars(select(Deadline).where(
+            Deadline.deliverable_id == d.id, Deadline.status == DeadlineStatus.OPEN)):
+        cases.end_deadline(session, deadline, status, now)
+
+
+def create_schedule(session: Session, case: Case, start: datetime) -> None:
+    """Create the case's deliverables and their deadlines when its cooperation starts."""
+    if session.scalar(select(Deliverable.id).where(Deliverable.case_id == case.id).limit(1)):
+        return  # a case starts cooperating once
+    rules = rules_for_call(case)
+    for item in schedule.schedule(start, rules, programme_zone(case)):
+        d = Deliverable(case_id=case.id, kind=item.kind.value, sequence=item.sequence,
+                        title=item.title, due_at=item.due_at, opens_at=item.opens_at,
+                        periodic=item.periodic, created_at=start)
+        session.add(d)
+        session.flush()
+        start_deliverable_deadline(session, case, d, rules, start)
+
+
+def start_follow_up(session: Session, case: Case, now: datetime) -> None:
+    """On completion: the plan counts as accepted, what is still open stops reminding, and the
+    follow-up report falls due a year later."""
+    for d in session.scalars(select(Deliverable).where(Deliverable.case_id == case.id)):
+        if d.kind == DeliverableKind.FINAL_LAP and d.status == DeliverableStatus.SUBMITTED:
+            d.status, d.accepted_at = DeliverableStatus.ACCEPTED.value, now
+        if d.status in schedule.AWAITED:
+            _end_deliverable_deadlines(session, d, DeadlineStatus.CANCELLED, now)
+    if session.scalar(select(Deliverable.id).where(
+            Deliverable.case_id == case.id,
+            Deliverable.kind == DeliverableKind.FOLLOW_UP_REPORT)):
+        return
+    rules = rules_for_call(case)
+    item = schedule.follow_up(now, rules, programme_zone(case))
+    d = Deliverable(case_id=case.id, kind=item.kind.value, sequence=item.sequence,
+                    title=item.title, due_at=item.due_at, opens_at=item.opens_at, created_at=now)
+    session.add(d)
+    session.flush()
+    start_deliverable_deadline(session, case, d, rules, now)
+
+
+def deliverables(session: Session, case_id: int) -> list[Deliverable]:
+    """The case's deliverables in the order they fall due."""
+    return list(session.scalars(select(Deliverable).where(Deliverable.case_id == case_id)
+                                .order_by(Deliverable.due_at, Deliverable.id)))
+
+
+def set_kickoff(case_id: int, user: User, start: datetime, *,
+                now: datetime | None = None) -> Case:
+    """Move the start of a running cooperation to a kickoff date; what is still to be handed
+    in moves with it."""
+    now = now or utcnow()
+    with db.transaction() as session:
+        case = _staff_case(session, case_id, user)
+        if get_workflow(case.workflow).state(case.state).kind is not StateKind.ACTIVE:
+            raise Refused("The kickoff date can change only while the cooperation runs.")
+        rules = rules_for_call(case)
+        planned = {(p.kind.value, p.sequence): p
+                   for p in schedule.schedule(start, rules, programme_zone(case))}
+        case.cooperation_start = start
+        case.cooperation_ends_at = schedule.add_months(start, rules.cooperation_months)
+        for d in deliverables(session, case.id):
+            p = planned.get((d.kind, d.sequence))
+            if p is None or d.status != DeliverableStatus.SCHEDULED:
+                continue
+            d.due_at, d.opens_at = p.due_at, p.opens_at
+            for deadline in session.scalars(select(Deadline).where(
+                    Deadline.deliverable_id == d.id, Deadline.status == DeadlineStatus.OPEN)):
+                cases.move_deadline(deadline, p.due_at)
+        _audit(session, case, user, "kickoff_set", {"kickoff": start.isoformat()}, now)
+        return case
+
+
+# -- handing in and reviewing ---------------------------------------------------------------
+
+def _deliverable(session: Session, case: Case, deliverable_id: int) -> Deliverable:
+    d = session.get(Deliverable, deliverable_id)
+    if d is None or d.case_id != case.id:
+        raise NotFound("There is no such deliverable.")
+    return d
+
+
+def can_hand_in(d: Deliverable, now: datetime) -> str | None:
+    """None when the deliverable may be handed in now, else the reason why not."""
+    if d.status in schedule.DONE:
+        return "It is already handed in."
+    if d.status == DeliverableStatus.SCHEDULED and now < d.opens_at:
+        return f"It opens for submission on {d.opens_at:%d %B %Y}."
+    return None
+
+
+def mark_submitted(session: Session, case: Case, d: Deliverable, user: User,
+                   now: datetime, *, check: bool = True) -> None:
+    """Record a deliverable as handed in, stop its reminders and tell the coordinator.
+
+    ``check=False`` is for a deliverable whose hand-in a workflow step has already judged.
+    """
+    reason = can_hand_in(d, now) if check else None
+    if reason:
+        raise Refused(f"{d.title} cannot be submitted now.", (reason,))
+    d.status, d.submitted_at, d.submitted_by_id = DeliverableStatus.SUBMITTED.value, now, user.id
+    _end_deliverable_deadlines(session, d, DeadlineStatus.MET, now)
+    _audit(session, case, user, "deliverable_submitted",
+           {"deliverable_id": d.id, "title": d.title}, now)
+    _notify(session, case, "deliverable_submitted", ("coordinator",),
+            f"deliverable:{d.id}:submitted:{now.isoformat()}",
+            {"title": d.title, "deliverable_id": d.id}, optional=True)
+
+
+def submit_deliverable(case_id: int, deliverable_id: int, user: User, *, note: str = "",
+                       upload: IO[bytes] | None = None, filename: str = "",
+                       now: datetime | None = None) -> Deliverable:
+    """Hand in a document deliverable (the work plan): a file, a note, or both."""
+    now = now or utcnow()
+    with db.transaction() as session:
+        case = _party_case(session, case_id, user)
+        d = _deliverable(session, case, deliverable_id)
+        if d.kind in schedule.REPORT_KINDS or d.kind in schedule.PLAN_KINDS:
+            raise Refused(f"{d.title} is written in its own form.")
+        if upload is None and not note.strip():
+            raise Refused("Attach the document or write a summary.")
+        if upload is not None:
+            d.document = documents.store(session, upload, filename, kind=d.kind, user=user,
+                                         case_id=case.id)
+        d.note = note.strip()
+        mark_submitted(session, case, d, user, now)
+        return d
+
+
+def review_deliverable(case_id: int, deliverable_id: int, user: User, *, accept: bool,
+                       comments: str = "", resubmit_by: datetime | None = None,
+                       now: datetime | None = None) -> Deliverable:
+    """A coordinator accepts a handed-in deliverable, or asks for a revision by a new date."""
+    now = now or utcnow()
+    comments = comments.strip()
+    with db.transaction() as session:
+        case = _staff_case(session, case_id, user)
+        d = _deliverable(session, case, deliverable_id)
+        if d.kind == DeliverableKind.FINAL_LAP:
+            raise Refused("The final plan is approved or sent back with the case's own actions.")
+        if d.status != DeliverableStatus.SUBMITTED:
+            raise Refused(f"{d.title} is not waiting for a review.")
+        d.reviewed_at, d.reviewed_by_id, d.review_comments = now, user.id, comments
+        if accept:
+            d.status, d.accepted_at = DeliverableStatus.ACCEPTED.value, now
+            action, template = "deliverable_accepted", "deliverable_accepted"
+        else:
+            reasons = []
+            if not comments:
+                reasons.append("Say what should change.")
+            if resubmit_by is None or resubmit_by <= now:
+                reasons.append("Give a date in the future for the revised version.")
+            if reasons:
+                raise Refused("The revision cannot be requested yet.", tuple(reasons))
+            assert resubmit_by is not None
+            d.status, d.due_at = DeliverableStatus.REVISION_REQUESTED.value, resubmit_by
+            start_deliverable_deadline(session, case, d, rules_for_call(case), now)
+            action, template = "deliverable_revision_requested", "deliverable_revision_requested"
+        _audit(session, case, user, action,
+               {"deliverable_id": d.id, "title": d.title, "comments": comments}, now)
+        # An acceptance is news that may wait for a digest; a revision has a deadline.
+        _notify(session, case, template, ("parties",), f"deliverable:{d.id}:{action}:"
+                f"{now.isoformat()}", {"title": d.title, "deliverable_id": d.id,
+                                       "comments": comments,
+                                       "resubmit_by": d.due_at.isoformat()},
+                optional=accept)
+        return d
+
+
+# -- reports ------------------------------------------------------------------------------
+
+REPORT_FIELDS = ("achievements", "difficulties", "next_steps", "lap_progress", "indicators")
+
+
+def report_problems(report: Report) -> list[str]:
+    """What a report still lacks before it can be submitted, as sentences."""
+    problems = []
+    if report.period_start is None or report.period_end is None:
+        problems.append("Give the period the report covers.")
+    elif report.period_end < report.period_start:
+        problems.append("The period must end after it starts.")
+    for field, label in (("achievements", "the achievements"), ("next_steps", "the next steps"),
+                         ("lap_progress", "the progress on the plan")):
+        if not getattr(report, field).strip():
+            problems.append(f"Describe {label}.")
+    return problems
+
+
+def report_period(session: Session, case: Case, d: Deliverable) -> tuple[date, date]:
+    """The period a report covers by default, up to its due date: a progress report since the
+    previous one, the final report the whole cooperation, a follow-up report the year since
+    completion."""
+    if d.kind == DeliverableKind.FOLLOW_UP_REPORT:
+        begin = d.created_at
+    elif d.kind == DeliverableKind.FINAL_REPORT:
+        begin = case.cooperation_start or d.created_at
+    else:
+        previous = session.scalar(select(func.max(Deliverable.due_at)).where(
+            Deliverable.case_id == case.id, Deliverable.periodic.is_(True),
+            Deliverable.due_at < d.due_at))
+        begin = previous + timedelta(days=1) if previous else \
+            case.cooperation_start or d.created_at
+    return begin.date(), d.due_at.date()
+
+
+def report_for(session: Session, d: Deliverable) -> Report | None:
+    """The report written for a deliverable, if anyone has saved it."""
+    return session.scalar(select(Report).where(Report.deliverable_id == d.id))
+
+
+class ReportConflict(Conflict):
+    """Someone else saved the report first; ``version`` is the one now stored."""
+
+    def __init__(self, version: int, saved_by: str, saved_at: datetime):
+        super().__init__(
+            f"{saved_by or 'Someone else'} saved this report while you were editing it. Your "
+            "text is still in the form: compare it with theirs below and save again to keep "
+            "yours.")
+        self.version = version
+        self.saved_by = saved_by
+        self.saved_at = saved_at
+
+
+def save_report(case_id: int, deliverable_id: int, user: User, values: Mapping[str, Any], *,
+                expected_version: int, submit: bool = False,
+                now: datetime | None = None) -> Report:
+    """Save the report draft (both parties write the same one); with ``submit`` hand it in.
+
+    ``expected_version`` is the version the writer started from (0 for a report nobody has
+    saved yet); a different stored version raises ReportConflict and saves nothing.
+    """
+    now = now or utcnow()
+    try:
+        with db.transaction() as session:
+            case = _party_case(session, case_id, user)
+            d = _deliverable(session, case, deliverable_id)
+            if d.kind not in schedule.REPORT_KINDS:
+                raise NotFound("There is no such report.")
+            if d.status in schedule.DONE:
+                raise Refused("This report is handed in; it can change again only if the "
+                              "coordinator asks for a revision.")
+            report = report_for(session, d)
+            stored = report.version if report else 0
+            if stored != expected_version:
+                assert report is not None
+                raise ReportConflict(stored, report.updated_by.display_name
+                                     if report.updated_by else "", report.updated_at)
+            wanted = {int(i) for i in values.get("activity_ids") or []}
+            # Read before changing anything: one save is one flush and one new version.
+            linked = list(session.scalars(select(Activity).where(
+                Activity.case_id == case.id, Activity.id.in_(wanted)))) if wanted else []
+            if report is None:
+                report = Report(case_id=case.id, deliverable_id=d.id, created_at=now)
+                session.add(report)
+            with session.no_autoflush:  # loading the old links must not flush half a save
+                report.period_start = values.get("period_start")
+                report.period_end = values.get("period_end")
+                for field in REPORT_FIELDS:
+                    setattr(report, field, (values.get(field) or "").strip())
+                report.activities = linked
+                report.updated_at, report.updated_by_id = now, user.id
+            if submit:
+                problems = report_problems(report)
+                if problems:
+                    raise Refused("The report is not ready to submit.", tuple(problems))
+                mark_submitted(session, case, d, user, now)
+            session.flush()
+            return report
+    except (StaleDataError, IntegrityError) as exc:
+        raise Conflict("Someone else saved this report at the same moment. Reload it, check "
+                       "their changes and save again.") from exc
+
+
+# -- activities ---------------------------------------------------------------------------
+
+def log_activity(case_id: int, user: User, values: Mapping[str, Any], *,
+                 attachments: Iterable[tuple[IO[bytes], str]] = (),
+                 now: datetime | None = None) -> Activity:
+    """Record an activity of the pair, with its attachments (PDF or pictures)."""
+    now = now or utcnow()
+    with db.transaction() as session:
+        case = _party_case(session, case_id, user)
+        if case.cooperation_start is None:
+            raise Refused("Activities are logged once the cooperation has started.")
+        if values.get("type") not in ACTIVITY_TYPES or \
+                values.get("direction") not in DIRECTIONS:
+            raise Refused("Choose the type of activity and its direction.")
+        starts, ends = values["starts_on"], values.get("ends_on") or values["starts_on"]
+        if ends < starts:
+            raise Refused("The activity must end on or after the day it starts.")
+        activity = Activity(
+            case_id=case.id, type=values["type"], title=values["title"].strip(),
+            starts_on=starts, ends_on=ends, place=(values.get("place") or "").strip(),
+            direction=values["direction"], participants=values.get("participants") or 0,
+            stakeholders=(values.get("stakeholders") or "").strip(),
+            description=(values.get("description") or "").strip(), created_by_id=user.id,
+            created_at=now)
+        for stream, filename in attachments:
+            activity.documents.append(documents.store(
+                session, stream, filename, kind="activity", user=user, case_id=case.id,
+                allowed=ATTACHMENT_TYPES))
+        session.add(activity)
+        session.flush()
+        _audit(session, case, user, "activity_logged",
+               {"activity_id": activity.id, "title": activity.title}, now)
+        return activity
+
+
+def activities(session: Session, case_id: int) -> list[Activity]:
+    """The case's activities, the most recent first."""
+    return list(session.scalars(select(Activity).where(Activity.case_id == case_id)
+                                .options(selectinload(Activity.created_by),
+                                         selectinload(Activity.documents))
+                                .order_by(Activity.starts_on.desc(), Activity.id.desc())))
+
+
+def date_range(starts: date, ends: date) -> str:
+    """A day or a span of days, as people write them."""
+    if starts == ends:
+        return format_date(starts, "long")
+    return f"{format_date(starts, 'long')} – {format_date(ends, 'long')}"
+
+
+def timeline_items(case: Case, staff: bool) -> list[dict[str, Any]]:
+    """The case's activities as items of its timeline, dated by the day they started."""
+    items = []
+    for a in activities(db.session, case.id):
+        details = [date_range(a.starts_on, a.ends_on), a.place, DIRECTIONS[a.direction]]
+        if a.participants:
+            details.append(f"{a.participants} participants")
+        items.append({
+            "at": datetime.combine(a.starts_on, time(0), tzinfo=UTC),
+            "when": date_range(a.starts_on, a.ends_on), "kind": "activity",
+            "title": f"{ACTIVITY_TYPES[a.type]}: {a.title}",
+            "body": " · ".join(p for p in details if p),
+            "actor": a.created_by.display_name if a.created_by else "", "internal": False})
+    return items
+
+
+# -- case health --------------------------------------------------------------------------
+
+def _closed_states() -> set[str]:
+    return {s for wf in workflows().values() for s in wf.states_of_kind(StateKind.CLOSED)}
+
+
+def _overdue(now: datetime) -> ColumnElement[bool]:
+    return and_(Deliverable.status.in_([s.value for s in schedule.AWAITED]),
+                Deliverable.due_at < now)
+
+
+def health_for_cases(session: Session, case_ids: Iterable[int],
+                     now: datetime | None = None) -> dict[int, str]:
+    """on_track, at_risk or off_track for each case with a deliverable schedule, in one query.
+
+    Cases without deliverables (not yet cooperating) and ended cases are left out.
+    """
+    now = now or utcnow()
+    ids = list(case_ids)
+    if not ids:
+        return {}
+    oldest = func.min(sql_case((_overdue(now), Deliverable.due_at), else_=None))
+    rows = session.execute(
+        select(Deliverable.case_id, oldest).join(Case, Case.id == Deliverable.case_id)
+        .where(Deliverable.case_id.in_(ids), Case.state.not_in(_closed_states()))
+        .group_by(Deliverable.case_id)).all()
+    return {case_id: schedule.health(due, now).value for case_id, due in rows}
+
+
+def health_severity(now: datetime) -> ColumnElement[int]:
+    """The health of ``Case`` as a SQL expression for the case list: 0 on track, 1 at risk
+    (something overdue), 2 off track (overdue for 30 days or more)."""
+    oldest = (select(func.min(Deliverable.due_at))
+              .where(Deliverable.case_id == Case.id, _overdue(now))
+              .correlate(Case).scalar_subquery())
+    return sql_case(
+        (Case.state.in_(_closed_states()), 0),
+        (oldest <= schedule.off_track_cutoff(now), schedule.SEVERITY[Health.OFF_TRACK]),
+        (oldest.is_not(None), schedule.SEVERITY[Health.AT_RISK]),
+        else_=0)
+
+
+def health_of_case(session: Session, case: Case, now: datetime | None = None) -> Health | None:
+    """The health of one case, or None before its cooperation."""
+    found = health_for_cases(session, [case.id], now)
+    return Health(found[case.id]) if case.id in found else None
+
+
+# -- the region-to-region assessment -------------------------------------------------------
+
+def scoring_open(wf: Workflow, state: str) -> bool:
+    """Whether the case is in the assessment step: a way out of it needs the scores."""
+    return any("scores_given" in t.guards for t in wf.outgoing(state))
+
+
+def has_scoring(wf: Workflow) -> bool:
+    """Whether a workflow assesses applications with scores at all."""
+    return any("scores_given" in t.guards for t in wf.transitions)
+
+
+def assessment(scores: Mapping[str, int]) -> tuple[list[str], list[str]]:
+    """(criteria not yet scored, scores below their threshold) — the total counts too."""
+    missing = [label for key, (label, _) in CRITERIA.items() if key not in scores]
+    below = [f"{label} ({scores[key]} of 5, at least {low} needed)"
+             for key, (label, low) in CRITERIA.items() if key in scores and scores[key] < low]
+    total = sum(scores.get(key, 0) for key in CRITERIA)
+    if not missing and total < TOTAL_THRESHOLD:
+        below.append(f"the total ({total} of {5 * len(CRITERIA)}, at least {TOTAL_THRESHOLD} "
+                     "needed)")
+    return missing, below
+
+
+def scores_for(session: Session, case_id: int) -> dict[str, Score]:
+    """The case's scores by criterion."""
+    return {s.criterion: s for s in session.scalars(select(Score).where(Score.case_id == case_id))}
+
+
+def save_scores(case_id: int, user: User, given: Mapping[str, tuple[int, str]], *,
+                now: datetime | None = None) -> dict[str, Score]:
+    """A coordinator scores an application on every criterion (0–5, with a comment)."""
+    now = now or utcnow()
+    with db.transaction() as session:
+        case = _staff_case(session, case_id, user)
+        if not scoring_open(get_workflow(case.workflow), case.state):
+            raise Refused("Scores can change only while the application is being assessed.")
+        unknown = set(given) - set(CRITERIA)
+        bad = [CRITERIA[k][0] for k, (score, _) in given.items()
+               if k in CRITERIA and not 0 <= score <= 5]
+        if unknown or bad:
+            raise Refused("Give each criterion a score from 0 to 5.", tuple(bad))
+        stored = scores_for(session, case.id)
+        for key, (score, comment) in given.items():
+            row = stored.get(key) or Score(case_id=case.id, criterion=key)
+            row.score, row.comment = score, comment.strip()
+            row.scored_by_id, row.scored_at = user.id, now
+            session.add(row)
+            stored[key] = row
+        _audit(session, case, user, "scores_saved",
+               {k: v.score for k, v in stored.items()}, now)
+        return stored
+
+
+# -- the facts the guards judge -----------------------------------------------------------
+
+def _guards_ahead(case: Case) -> set[str]:
+    wf = get_workflow(case.workflow)
+    return {g for t in wf.outgoing(case.state) for g in t.guards}
+
+
+def cooperation_facts(session: Session, case: Case, now: datetime) -> dict[str, Any]:
+    """missing_reports, final_report_submitted and plan_missing, when a guard ahead needs them."""
+    guards = _guards_ahead(case)
+    facts: dict[str, Any] = {}
+    if guards & {"periodic_reports_submitted", "final_report_submitted"}:
+        rows = session.execute(select(Deliverable.kind, Deliverable.title, Deliverable.status,
+                                      Deliverable.periodic)
+                               .where(Deliverable.case_id == case.id)
+                               .order_by(Deliverable.due_at, Deliverable.id)).all()
+        facts["missing_reports"] = [title for _, title, status, periodic in rows
+                                    if periodic and status not in schedule.DONE]
+        facts["final_report_submitted"] = any(
+            kind == DeliverableKind.FINAL_REPORT and status in schedule.DONE
+            for kind, _, status, _ in rows)
+    if "plan_complete" in guards:
+        content = session.scalar(select(LocalActionPlan.content).where(
+            LocalActionPlan.case_id == case.id))
+        facts["plan_missing"] = lap.missing_sections(content or {})
+    return facts
+
+
+def scoring_facts(session: Session, case: Case, now: datetime) -> dict[str, Any]:
+    """missing_scores and scores_below_threshold, when a guard ahead needs them."""
+    if not _guards_ahead(case) & {"scores_given", "scores_meet_thresholds"}:
+        return {}
+    missing, below = assessment({k: s.score for k, s in scores_for(session, case.id).items()})
+    return {"missing_scores": missing, "scores_below_threshold": below}
+
+
+def _register() -> None:
+    for registry, fn in ((cases.COOPERATION_STARTERS, create_schedule),
+                         (cases.FOLLOW_UP_STARTERS, start_follow_up),
+                         (cases.FACT_PROVIDERS, cooperation_facts),
+                         (cases.FACT_PROVIDERS, scoring_facts),
+                         (TIMELINE_PROVIDERS, timeline_items),
+                         (caselist.HEALTH_PROVIDERS, health_severity)):
+        if fn not in registry:  # importing twice (tests, reloads) must not run things twice
+            registry.append(fn)
+
+
+_register()
+
