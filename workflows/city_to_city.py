@@ -133,6 +133,7 @@ TRANSITIONS = (
                notify=(Notify("pairing_declined", ("parties", "coordinator")),)),
     Transition("sign", ("agreement_pending",), "cooperation_active", PARTIES,
                "Sign the Partnership Agreement", each_party="signed_agreement",
+               guards=("signature_recorded",),
                notify=(Notify("cooperation_started", ("parties",)),)),
     Transition("cancel_pairing", ("agreement_pending",), "awaiting_pairing", STAFF,
                "Cancel the pairing", fields=(REASON,), style="warning",

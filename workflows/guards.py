@@ -102,6 +102,12 @@ def _final_report_submitted(f: CaseFacts, p: Mapping[str, Any]) -> str | None:
     return None
 
 
+def _signature_recorded(f: CaseFacts, p: Mapping[str, Any]) -> str | None:
+    if not p.get("signature_id"):
+        return "Sign on the agreement's page, where your signature is recorded."
+    return None
+
+
 def _scores_given(f: CaseFacts, p: Mapping[str, Any]) -> str | None:
     missing = f.extra.get("missing_scores") or []
     if missing:
@@ -137,6 +143,8 @@ GUARDS: dict[str, Guard] = {
         Guard("plan_complete", _plan_complete, "the action plan or roadmap is complete"),
         Guard("final_report_submitted", _final_report_submitted,
               "the final report is submitted"),
+        Guard("signature_recorded", _signature_recorded,
+              "a signature bound to the current agreement is recorded", needs_input=True),
         Guard("scores_given", _scores_given, "every scoring criterion has a score"),
         Guard("scores_meet_thresholds", _scores_meet_thresholds,
               "the scores meet the thresholds, or an override reason is given", needs_input=True),
