@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -13,9 +14,14 @@ from wtforms.validators import InputRequired, Length, Optional
 from webapp.db import db
 from webapp.forms import Form, NoScript
 from webapp.i18n import in_zone, select_timezone
-from webapp.models import AuditEvent, Case, Comment, Notification
+from webapp.models import AuditEvent, Case, Comment, Document, Notification
 from workflows import get_workflow
 from workflows.engine import StateKind, Transition
+
+
+#: the page that fires a transition with a dedicated screen (Transition.screen)
+SCREENS = {"pairing": "pairing.case", "agreement": "agreements.agreement",
+           "plan": "cooperation.plan"}
 
 
 def transition_form(t: Transition, formdata: Any = None) -> Form:
@@ -25,7 +31,8 @@ def transition_form(t: Transition, formdata: Any = None) -> Form:
         pass
 
     for f in t.fields:
-        validators = [InputRequired(f"Enter {f.label.lower()}.")] if f.required else [Optional()]
+        validators = ([InputRequired(f"Fill in “{f.label}”.")] if f.required
+                      else [Optional()])
         if f.type == "datetime":
             field = DateTimeLocalField(f.label, validators, format="%Y-%m-%dT%H:%M",
                                        description=f.hint or "In your time zone.")
@@ -33,7 +40,8 @@ def transition_form(t: Transition, formdata: Any = None) -> Form:
             field = TextAreaField(f.label, [*validators, Length(max=4000), NoScript()],
                                   description=f.hint)
         setattr(TransitionForm, f.name, field)
-    return TransitionForm(formdata=formdata, prefix=t.name)
+    # The page-wide CSRF check already guards the POST; a per-form token would be prefixed.
+    return TransitionForm(formdata=formdata, prefix=t.name, meta={"csrf": False})
 
 
 def form_payload(t: Transition, form: Form) -> dict[str, Any]:
@@ -53,7 +61,14 @@ def progress_for(case: Case) -> dict[str, Any]:
     wf = get_workflow(case.workflow)
     stages = wf.stages()
     state = wf.state(case.state)
-    index = stages.index(state.stage) if state.stage in stages else 0
+    stage = state.stage
+    if state.kind is StateKind.CLOSED:
+        # A case that ended shows the stage it ended in, not the stage its end state names.
+        left = db.session.scalar(select(AuditEvent.from_state).where(
+            AuditEvent.case_id == case.id, AuditEvent.to_state == case.state,
+            AuditEvent.from_state != case.state).order_by(AuditEvent.id.desc()).limit(1))
+        stage = wf.state(left).stage if left else stage
+    index = stages.index(stage) if stage in stages else 0
     if state.kind is StateKind.SUCCESS:
         index = len(stages)
     terminal = state.staff_label if state.kind is StateKind.CLOSED else None
@@ -68,6 +83,9 @@ def case_timeline(case: Case, staff: bool) -> list[dict[str, Any]]:
     wf = get_workflow(case.workflow)
     items: list[dict[str, Any]] = []
     for ev in db.session.scalars(select(AuditEvent).where(AuditEvent.case_id == case.id)):
+        # Comments appear below as themselves; staff bookkeeping is not the applicant's.
+        if ev.action == "comment" or (not staff and ev.action in _STAFF_ONLY_ACTIONS):
+            continue
         if ev.from_state != ev.to_state and ev.to_state:
             target = wf.state(ev.to_state)
             label = target.staff_label if staff else target.applicant_label
@@ -91,16 +109,52 @@ def case_timeline(case: Case, staff: bool) -> list[dict[str, Any]]:
             items.append({"at": n.created_at, "when": in_zone(n.created_at), "kind": "email",
                           "title": f"E-mail “{n.template.replace('_', ' ')}” to {n.to_name} "
                                    f"— {n.status}", "body": "", "actor": "", "internal": True})
+    for d in db.session.scalars(select(Document).where(Document.case_id == case.id)):
+        items.append({"at": d.uploaded_at, "when": in_zone(d.uploaded_at), "kind": "document",
+                      "title": f"Document “{d.filename}” ({d.kind.replace('_', ' ')})",
+                      "body": "", "actor": "", "internal": False})
+    for provider in TIMELINE_PROVIDERS:
+        items.extend(provider(case, staff))
     items.sort(key=lambda i: i["at"], reverse=True)
     return items
 
 
+#: features add their own items to the case timeline: (case, staff) -> items
+TIMELINE_PROVIDERS: list[Callable[[Case, bool], list[dict[str, Any]]]] = []
+
+
 _ACTIONS = {"start": "Application started", "save_section": "Section saved",
             "add_member": "Group member added", "remove_member": "Group member removed",
-            "comment": "Comment"}
+            "comment": "Comment", "assign": "Responsible coordinator changed",
+            "grant_extension": "Extension granted"}
+_STAFF_ONLY_ACTIONS = {"assign"}
 
 
 def _label(wf, action: str) -> str:
     if wf.has_transition(action):
         return wf.transition(action).label
     return _ACTIONS.get(action, action.replace("_", " ").capitalize())
+
+
+def case_links(case: Case, staff: bool) -> list[tuple[str, str]]:
+    """The pages of other stages that belong to this case, for both case pages."""
+    from flask import url_for
+
+    from webapp.operations import agreements
+
+    wf = get_workflow(case.workflow)
+    links: list[tuple[str, str]] = []
+    if staff and any(t.name == "propose_pairing" for t in wf.outgoing(case.state)):
+        links.append(("Find a partner: ranked suggestions", url_for("pairing.case",
+                                                                     case_id=case.id)))
+    if agreements.current(db.session, case.id) is not None:
+        links.append(("Partnership Agreement", url_for("agreements.agreement", case_id=case.id)))
+    if case.cooperation_start is not None:
+        links += [("Deliverables", url_for("cooperation.overview", case_id=case.id)),
+                  ("Activities", url_for("cooperation.activities", case_id=case.id)),
+                  ("Progress reports", url_for("cooperation.reports", case_id=case.id)),
+                  ("Local Action Plan" if case.workflow == "city-to-city"
+                   else "Joint innovation roadmap", url_for("cooperation.plan", case_id=case.id))]
+    if staff and any(t.name == "select" for t in wf.outgoing(case.state)):
+        links.append(("Scoring", url_for("cooperation.scoring", case_id=case.id)))
+    return links

@@ -126,6 +126,7 @@ class Transition:
     each_party: str | None = None  # the party fact recorded per party, e.g. "accepted_pairing"
     automatic: bool = False  # the system fires it by itself when its guards hold
     effects: tuple[str, ...] = ()  # hook names the operations layer runs before the move
+    screen: str | None = None  # the dedicated page that fires it (agreement, plan, pairing)
     style: str = "primary"  # how a button shows it: primary, secondary, warning
 
 

@@ -108,6 +108,12 @@ def _signature_recorded(f: CaseFacts, p: Mapping[str, Any]) -> str | None:
     return None
 
 
+def _plan_version_given(f: CaseFacts, p: Mapping[str, Any]) -> str | None:
+    if not p.get("plan_hash"):
+        return "Submit from the plan's page, where the version you submit is frozen."
+    return None
+
+
 def _scores_given(f: CaseFacts, p: Mapping[str, Any]) -> str | None:
     missing = f.extra.get("missing_scores") or []
     if missing:
@@ -145,6 +151,8 @@ GUARDS: dict[str, Guard] = {
               "the final report is submitted"),
         Guard("signature_recorded", _signature_recorded,
               "a signature bound to the current agreement is recorded", needs_input=True),
+        Guard("plan_version_given", _plan_version_given,
+              "the submitted version of the plan is frozen with its hash", needs_input=True),
         Guard("scores_given", _scores_given, "every scoring criterion has a score"),
         Guard("scores_meet_thresholds", _scores_meet_thresholds,
               "the scores meet the thresholds, or an override reason is given", needs_input=True),

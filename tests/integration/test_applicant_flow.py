@@ -141,7 +141,9 @@ def test_submit_refused_after_the_deadline_whatever_the_browser_shows(browser, w
     assert db.session.get(Case, case_id).state == "draft"
 
 
-def test_group_members_with_pdf_letter_and_bad_uploads(browser, world):
+def test_group_members_with_pdf_letter_and_bad_uploads(app, browser, world, monkeypatch):
+    # A small limit keeps the oversize body in memory (large ones are spooled to disk).
+    monkeypatch.setitem(app.config, "MAX_UPLOAD_BYTES", 100 * 1024)
     world.org_a.kind = "group"
     db.session.commit()
     case_id = _start(browser, world)
@@ -157,10 +159,10 @@ def test_group_members_with_pdf_letter_and_bad_uploads(browser, world):
                         content_type="multipart/form-data")
     assert fake.status_code == 400 and "must be a PDF" in fake.get_data(as_text=True)
     big = browser.post(url, {"name": "Third", "population": "40000",
-                             "letter": (io.BytesIO(b"%PDF-" + b"0" * (11 * 1024 * 1024)),
+                             "letter": (io.BytesIO(b"%PDF-" + b"0" * (200 * 1024)),
                                         "big.pdf")},
                        content_type="multipart/form-data")
-    assert big.status_code in (400, 413)
+    assert big.status_code == 400 and "smaller than 100 KB" in big.get_data(as_text=True)
     case = db.session.get(Case, case_id)
     assert [m.name for m in case.organisation.members] == ["Lead city"]
     assert case.organisation.members[0].commitment_document_id is not None
@@ -194,9 +196,9 @@ def test_coordinator_decides_eligibility_through_the_case_page(make_browser, wor
     version = db.session.get(Case, case.id).version
     resp = coord.post(f"/office/cases/{case.id}/act/declare_ineligible",
                       {"version": version, "declare_ineligible-reason": ""})
-    assert resp.status_code == 400 and "Enter reason" in resp.get_data(as_text=True)
+    assert resp.status_code == 400 and "Fill in “Reason”." in resp.get_data(as_text=True)
     resp = coord.post(f"/office/cases/{case.id}/act/declare_eligible", {"version": version})
-    assert resp.status_code == 302
+    assert resp.status_code in (302, 303)
     db.session.expire_all()
     assert db.session.get(Case, case.id).state == "awaiting_pairing"
     # An applicant cannot reach the back office at all.

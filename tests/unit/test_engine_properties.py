@@ -222,7 +222,8 @@ def test_random_walks_can_reach_the_end():
              ("accept_pairing", applicant, {}), ("accept_pairing", partner_actor, {}),
              ("sign", partner_actor, {"signature_id": 1}),
              ("sign", applicant, {"signature_id": 2}),
-             ("close_cooperation", staff, {}), ("submit_lap", applicant, {}),
+             ("close_cooperation", staff, {}),
+             ("submit_lap", applicant, {"plan_hash": "frozen"}),
              ("approve_lap", staff, {})]
     for name, actor, payload in steps:
         effects = check_plan(wf, good, actor, name, payload)

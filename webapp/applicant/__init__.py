@@ -23,7 +23,7 @@ from webapp.models import (
     UserRole,
 )
 from webapp.operations import accounts, applications, cases, documents
-from webapp.views import case_timeline, progress_for
+from webapp.views import case_links, case_timeline, progress_for
 from workflows import get_workflow
 
 bp = Blueprint("applicant", __name__, url_prefix="/my")
@@ -89,7 +89,7 @@ def case(case_id: int):
         Deadline.status == DeadlineStatus.OPEN).order_by(Deadline.due_at)))
     return render_template(
         "applicant/case.html", case=case, state=state, sections=sections, status=status,
-        state_deadlines=state_deadlines,
+        state_deadlines=state_deadlines, links=case_links(case, staff=False),
         options=cases.options(case, current_user), progress=progress_for(case),
         timeline=case_timeline(case, staff=False), request_event=request_event,
         answer_form=forms.AnswerForm(), reason_form=forms.ReasonForm())
@@ -126,9 +126,17 @@ def _next_section(case: Case, section: str) -> str:
     return url_for("applicant.check", case_id=case.id)
 
 
+def _application_case(case_id: int) -> Case:
+    """The case, for its organisation's staff: a partner contact does not open its form."""
+    case = _case(case_id)
+    if current_user.role != UserRole.APPLICANT:
+        abort(403)
+    return case
+
+
 @bp.route("/cases/<int:case_id>/sections/<section>", methods=["GET", "POST"])
 def section(case_id: int, section: str):
-    case = _case(case_id)
+    case = _application_case(case_id)
     if section not in {s.key for s in applications.sections_for(case)}:
         abort(404)  # e.g. the group members step of a single city
     if section == "members":
@@ -190,7 +198,7 @@ def remove_member(case_id: int, member_id: int):
 
 @bp.get("/cases/<int:case_id>/check")
 def check(case_id: int):
-    case = _case(case_id)
+    case = _application_case(case_id)
     problems = {s.key: applications.section_problems(case, s.key)
                 for s in applications.sections_for(case)}
     return render_template("applicant/check.html", case=case, problems=problems,

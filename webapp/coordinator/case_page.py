@@ -20,7 +20,7 @@ from webapp.i18n import select_timezone
 from webapp.models import Case, User, UserRole
 from webapp.operations import backoffice, caselist
 from webapp.operations import cases as case_ops
-from webapp.views import case_timeline, form_payload, progress_for, transition_form
+from webapp.views import case_links, case_timeline, form_payload, progress_for, transition_form
 from workflows import get_workflow
 from workflows.engine import StateKind
 
@@ -64,7 +64,7 @@ def render_case(case: Case, status: int = 200, *, failed: str | None = None,
         extension_form=(extension_form or ExtensionForm(formdata=None))
         if _extension_open(case) else None,
         extension=case_ops.extension_for(db.session(), case),
-        audit=case_ops.audit_trail(case.id), workflow=wf)
+        audit=case_ops.audit_trail(case.id), workflow=wf, links=case_links(case, staff=True))
     return page, status
 
 

@@ -21,6 +21,10 @@ class UploadRefused(OperationError):
     status = 400
 
 
+def _size(n: int) -> str:
+    return f"{n // (1024 * 1024)} MB" if n >= 1024 * 1024 else f"{n // 1024} KB"
+
+
 def sniff(head: bytes) -> str:
     """The content type the bytes themselves show (not what the browser claimed)."""
     if head.startswith(b"%PDF-"):
@@ -44,7 +48,7 @@ def store(session: Session, stream: IO[bytes], filename: str, *, kind: str, user
     if not data:
         raise UploadRefused("The selected file is empty.")
     if len(data) > limit:
-        raise UploadRefused(f"The selected file must be smaller than {limit // (1024 * 1024)} MB.")
+        raise UploadRefused(f"The selected file must be smaller than {_size(limit)}.")
     content_type = sniff(data[:4096])
     if content_type not in allowed:
         raise UploadRefused("The selected file must be a PDF." if allowed == (PDF,)
