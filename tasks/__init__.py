@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from celery import Celery, Task
+from celery.signals import worker_process_init, worker_process_shutdown
 from flask import Flask
 
 celery = Celery("citypair", include=["tasks.delivery", "tasks.sweep"])
@@ -54,6 +55,10 @@ def bind_celery(app: Flask) -> None:
     """Configure the Celery app from the Flask app's settings and wire the outbox to it."""
     global _flask_app
     _flask_app = app
+    if celery.conf.broker_url and celery.conf.broker_url != app.config["CELERY_BROKER_URL"]:
+        # Connections to the old broker must not be reused for the new one.
+        celery._pool = None
+        celery.amqp._producer_pool = None
     celery.conf.update(
         broker_url=app.config["CELERY_BROKER_URL"],
         broker_transport_options=_broker_options(app),
@@ -80,12 +85,30 @@ def bind_celery(app: Flask) -> None:
     outbox.set_dispatcher(enqueue_delivery)
 
 
+@worker_process_init.connect
+def _fresh_process(**_kwargs: Any) -> None:
+    # A forked worker child must open its own database connections, never share its parent's.
+    from webapp.db import db
+
+    if db.engine is not None:
+        db.engine.dispose(close=False)
+
+
+@worker_process_shutdown.connect
+def _goodbye(**_kwargs: Any) -> None:
+    from webapp.mail import close_connections
+
+    close_connections()
+
+
 def enqueue_delivery(ids: list[int]) -> None:
     """Hand committed notification ids to the delivery task."""
     from tasks.delivery import deliver
 
-    for nid in ids:
-        deliver.delay(nid)
+    # One producer for the whole batch: a sweep may hand over thousands at once.
+    with celery.producer_or_acquire() as producer:
+        for nid in ids:
+            deliver.apply_async((nid,), producer=producer)
 
 
 def broker_status() -> dict[str, Any]:

@@ -131,7 +131,16 @@ class Browser:
         self.client = client
         self.token = None
 
+    @staticmethod
+    def _fresh_g():
+        # The test holds an app context that requests reuse; a browser must not see another
+        # request's cached user or CSRF token.
+        from flask import g
+
+        g.__dict__.clear()
+
     def get(self, url, **kw):
+        self._fresh_g()
         resp = self.client.get(url, **kw)
         m = self.TOKEN.search(resp.get_data(as_text=True))
         if m:
@@ -144,6 +153,7 @@ class Browser:
             if self.token is None:
                 self.get("/account/login")
             data.setdefault("csrf_token", self.token)
+        self._fresh_g()
         resp = self.client.post(url, data=data, **kw)
         m = self.TOKEN.search(resp.get_data(as_text=True))
         if m:

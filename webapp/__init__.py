@@ -28,6 +28,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
                 static_folder=str(ROOT / "static"), instance_path=None)
     app.config.update(load_config(overrides))
     logging.basicConfig(level=logging.INFO)
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # migrations need not narrate
     db.configure(app.config["DATABASE_URL"])
 
     csrf.init_app(app)
@@ -44,13 +45,26 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
                    timezone_selector=i18n.select_timezone)
     i18n.init_app(app)
 
+    from webapp.agreements import bp as agreements_bp
     from webapp.applicant import bp as applicant_bp
     from webapp.auth import bp as auth_bp
+    from webapp.cooperation import bp as cooperation_bp
     from webapp.coordinator import bp as coordinator_bp
+    from webapp.notifications import bp as notifications_bp
+    from webapp.pairing import bp as pairing_bp
     from webapp.public import bp as public_bp
+    from webapp.safety import IdConverter, refuse_nul_bytes
+    from webapp.tokens import bp as tokens_bp
 
-    for bp in (public_bp, auth_bp, applicant_bp, coordinator_bp):
+    # Ids beyond what the columns hold are 404s before any query runs.
+    app.url_map.converters["int"] = IdConverter
+    for bp in (public_bp, auth_bp, applicant_bp, coordinator_bp, pairing_bp,
+               agreements_bp, tokens_bp, notifications_bp, cooperation_bp):
         app.register_blueprint(bp)
+    from webapp.api import init_app as init_api
+
+    init_api(app)
+    app.before_request(refuse_nul_bytes)
 
     from tasks import bind_celery
 
@@ -77,6 +91,13 @@ def _register_hooks(app: Flask) -> None:
     def _remove_session(exc: BaseException | None) -> None:
         db.session.remove()
 
+    @app.teardown_request
+    def _close_uploads(exc: BaseException | None) -> None:
+        # Large uploads are spooled to temporary files; close them whatever the view did.
+        if "files" in request.__dict__:
+            for upload in request.files.values():
+                upload.close()
+
     @app.after_request
     def _security_headers(response):
         response.headers.setdefault("Content-Security-Policy", CSP)
@@ -92,7 +113,9 @@ def _register_hooks(app: Flask) -> None:
 
     @app.context_processor
     def _globals():
-        return {"current_user": current_user}
+        from webapp.views import SCREENS
+
+        return {"current_user": current_user, "screens": SCREENS}
 
     @app.get("/healthz")
     def healthz():

@@ -1,4 +1,5 @@
-"""iCalendar files for deadlines, with UIDs that stay the same across updates."""
+"""iCalendar files for deadlines, with UIDs that stay the same across updates, and the private
+calendar feed of a person's cases."""
 
 from __future__ import annotations
 
@@ -7,8 +8,12 @@ from datetime import timedelta
 
 from flask import current_app
 from icalendar import Alarm, Calendar, Event
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
-from webapp.models import Case, Deadline
+from webapp.access import visible_cases
+from webapp.db import db, utcnow
+from webapp.models import Case, Deadline, DeadlineStatus, User
 
 
 def deadline_uid(deadline: Deadline) -> str:
@@ -22,16 +27,21 @@ def calendar(deadlines: Iterable[tuple[Deadline, Case]], name: str = "citypair")
     cal = Calendar()
     cal.add("prodid", "-//citypair//deadlines//EN")
     cal.add("version", "2.0")
+    cal.add("method", "PUBLISH")
     cal.add("x-wr-calname", name)
+    stamp = utcnow()
     for deadline, case in deadlines:
         ev = Event()
         ev.add("uid", deadline_uid(deadline))
         ev.add("summary", f"{case.reference}: {deadline.label}")
         ev.add("dtstart", deadline.due_at)
         ev.add("dtend", deadline.due_at + timedelta(minutes=30))
-        ev.add("dtstamp", deadline.created_at)
+        # DTSTAMP is when this copy was made, so a moved deadline replaces the older copy.
+        ev.add("dtstamp", stamp)
+        ev.add("created", deadline.created_at)
         ev.add("description", f"{deadline.label} — {case.organisation.name} ({case.reference})")
-        ev.add("status", "CANCELLED" if deadline.status == "cancelled" else "CONFIRMED")
+        ev.add("status", "CANCELLED" if deadline.status == DeadlineStatus.CANCELLED
+               else "CONFIRMED")
         alarm = Alarm()
         alarm.add("action", "DISPLAY")
         alarm.add("description", deadline.label)
@@ -39,3 +49,21 @@ def calendar(deadlines: Iterable[tuple[Deadline, Case]], name: str = "citypair")
         ev.add_component(alarm)
         cal.add_component(ev)
     return cal.to_ical()
+
+
+def open_deadlines(user: User) -> list[tuple[Deadline, Case]]:
+    """The open deadlines of the cases ``user`` may see, soonest first."""
+    cases = visible_cases(user).with_only_columns(Case.id).scalar_subquery()
+    rows = db.session.scalars(
+        select(Deadline).where(Deadline.status == DeadlineStatus.OPEN, Deadline.case_id.in_(cases))
+        .order_by(Deadline.due_at, Deadline.id))
+    deadlines = list(rows)
+    by_id = {c.id: c for c in db.session.scalars(
+        select(Case).where(Case.id.in_({d.case_id for d in deadlines}))
+        .options(joinedload(Case.organisation)))}
+    return [(d, by_id[d.case_id]) for d in deadlines]
+
+
+def feed(user: User) -> bytes:
+    """The private calendar feed of ``user``: every open deadline of their cases."""
+    return calendar(open_deadlines(user), name=f"citypair — {user.display_name}")

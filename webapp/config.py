@@ -81,6 +81,16 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "DELIVERY_MAX_ATTEMPTS": int(env.get("DELIVERY_MAX_ATTEMPTS", "8")),
         "SWEEP_BATCH": int(env.get("SWEEP_BATCH", "1000")),
         "STALE_PENDING_SECONDS": int(env.get("STALE_PENDING_SECONDS", "120")),
+        "SENDING_TIMEOUT_SECONDS": int(env.get("SENDING_TIMEOUT_SECONDS", "120")),
+        "DELIVERY_BACKOFF_SECONDS": float(env.get("DELIVERY_BACKOFF_SECONDS", "30")),
+        "DIGEST_HOUR": int(env.get("DIGEST_HOUR", "7")),
+        "CONTROLLER_NAME": env.get("CONTROLLER_NAME", ""),
+        "CONTACT_EMAIL": env.get("CONTACT_EMAIL", ""),
+        "DPO_EMAIL": env.get("DPO_EMAIL", ""),
+        "ACCESSIBILITY_CONTACT": env.get("ACCESSIBILITY_CONTACT", ""),
+        "ACCESSIBILITY_REVIEWED": env.get("ACCESSIBILITY_REVIEWED", ""),
+        #: unsuccessful applications are deleted this many years after their call closed
+        "RETENTION_YEARS": int(env.get("RETENTION_YEARS", "5")),
         "TESTING": False,
     }
     cfg.update(overrides)

@@ -2,41 +2,166 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import smtplib
 import ssl
+import threading
+import time
 from datetime import datetime
 from email.message import EmailMessage
-from email.utils import format_datetime, formataddr
+from email.utils import format_datetime as rfc2822_date
+from email.utils import formataddr
 from pathlib import Path
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from flask import current_app, render_template, url_for
+from babel import Locale, UnknownLocaleError
+from babel.dates import format_datetime
+from flask import current_app, render_template
 from flask_babel import force_locale
+from sqlalchemy.orm import Session, joinedload
 
 from webapp.db import db
-from webapp.models import Case, Deadline, Notification, User
+from webapp.models import Case, Deadline, Notification
+
+#: a pooled connection idle longer than this is closed rather than trusted
+SMTP_KEEPALIVE_SECONDS = 30.0
+#: relays often cap the messages of one connection; reconnect before they refuse
+SMTP_MESSAGES_PER_CONNECTION = 100
 
 
 class Sender(Protocol):
     def send(self, message: EmailMessage) -> None: ...
 
 
+class _Tracked:
+    """Remembers whether the message body was started, which decides if a retry is safe."""
+
+    in_data = False
+
+    def data(self, msg: Any) -> tuple[int, bytes]:
+        self.in_data = True
+        return super().data(msg)  # type: ignore[misc]
+
+
+class _SMTP(_Tracked, smtplib.SMTP):
+    pass
+
+
+class _SMTPSSL(_Tracked, smtplib.SMTP_SSL):
+    pass
+
+
+class _Connection:
+    def __init__(self, smtp: smtplib.SMTP):
+        self.smtp = smtp
+        self.pid = os.getpid()
+        self.sent = 0
+        self.used_at = time.monotonic()
+
+
 class SMTPSender:
-    """Sends through an SMTP relay, one connection per message, with a timeout."""
+    """Sends through an SMTP relay, keeping one open connection per thread of each process.
+
+    A connection that went stale between two messages (the relay closed it, or restarted) is
+    replaced and the message tried once more, but only when the relay had not yet seen the
+    message body: after that point a retry could deliver it twice.
+    """
 
     def __init__(self, cfg: dict[str, Any]):
         self.cfg = cfg
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._open: set[_Connection] = set()
 
-    def send(self, message: EmailMessage) -> None:
+    def _connect(self) -> _Connection:
         cfg = self.cfg
-        cls = smtplib.SMTP_SSL if cfg["SMTP_SSL"] else smtplib.SMTP
-        with cls(cfg["SMTP_HOST"], cfg["SMTP_PORT"], timeout=cfg["SMTP_TIMEOUT"]) as smtp:
+        cls = _SMTPSSL if cfg["SMTP_SSL"] else _SMTP
+        smtp = cls(cfg["SMTP_HOST"], cfg["SMTP_PORT"], timeout=cfg["SMTP_TIMEOUT"])
+        try:
+            smtp.ehlo()
             if cfg["SMTP_STARTTLS"]:
                 smtp.starttls(context=ssl.create_default_context())
+                smtp.ehlo()
             if cfg["SMTP_USERNAME"]:
                 smtp.login(cfg["SMTP_USERNAME"], cfg["SMTP_PASSWORD"])
-            smtp.send_message(message)
+        except BaseException:
+            smtp.close()
+            raise
+        conn = _Connection(smtp)
+        with self._lock:
+            self._open.add(conn)
+        return conn
+
+    def _discard(self, conn: _Connection, polite: bool = False) -> None:
+        with self._lock:
+            self._open.discard(conn)
+        if getattr(self._local, "conn", None) is conn:
+            self._local.conn = None
+        # A connection inherited from a parent process is not ours to say goodbye on.
+        if polite and conn.pid == os.getpid():
+            with contextlib.suppress(smtplib.SMTPException, OSError):
+                conn.smtp.quit()
+        conn.smtp.close()
+
+    def _reusable(self) -> _Connection | None:
+        conn: _Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            return None
+        fresh = (conn.pid == os.getpid() and conn.smtp.sock is not None
+                 and conn.sent < SMTP_MESSAGES_PER_CONNECTION
+                 and time.monotonic() - conn.used_at < SMTP_KEEPALIVE_SECONDS)
+        if not fresh:
+            self._discard(conn, polite=conn.pid == os.getpid())
+            return None
+        return conn
+
+    def send(self, message: EmailMessage) -> None:
+        """Send one message; SMTP errors are raised for the caller to judge."""
+        conn = self._reusable()
+        if conn is not None:
+            try:
+                self._transfer(conn, message)
+                return
+            except (smtplib.SMTPServerDisconnected, smtplib.SMTPResponseException) as exc:
+                stale = not isinstance(exc, smtplib.SMTPResponseException) or exc.smtp_code == 421
+                if not stale or conn.smtp.in_data:
+                    self._after_error(conn, exc)
+                    raise
+                # The relay let an idle connection go before it saw the message: a fresh
+                # connection may try again without any risk of a second copy.
+                self._discard(conn)
+            except BaseException as exc:
+                self._after_error(conn, exc)
+                raise
+        conn = self._local.conn = self._connect()
+        try:
+            self._transfer(conn, message)
+        except BaseException as exc:
+            self._after_error(conn, exc)
+            raise
+
+    def _after_error(self, conn: _Connection, exc: BaseException) -> None:
+        # After a refusal smtplib resets the transaction and the connection stays usable.
+        refused = isinstance(exc, (smtplib.SMTPResponseException, smtplib.SMTPRecipientsRefused))
+        if not refused or conn.smtp.sock is None:
+            self._discard(conn)
+
+    def _transfer(self, conn: _Connection, message: EmailMessage) -> None:
+        conn.smtp.in_data = False
+        conn.used_at = time.monotonic()
+        conn.smtp.send_message(message)
+        conn.sent += 1
+        conn.used_at = time.monotonic()
+
+    def close(self) -> None:
+        """Say goodbye on every connection this sender holds (a worker shutting down)."""
+        with self._lock:
+            conns = list(self._open)
+        for conn in conns:
+            self._discard(conn, polite=True)
 
 
 class SinkSender:
@@ -46,50 +171,105 @@ class SinkSender:
         self.folder = Path(folder)
 
     def send(self, message: EmailMessage) -> None:
+        """Write the message atomically: a reader never sees half a file."""
         self.folder.mkdir(parents=True, exist_ok=True)
-        name = message["Message-ID"].strip("<>").replace("@", "_").replace("/", "_")
+        name = message["Message-ID"].strip("<>").replace("/", "_")
         tmp = self.folder / f".{name}.tmp"
         tmp.write_bytes(bytes(message))
         tmp.replace(self.folder / f"{name}.eml")
 
 
+_senders: dict[tuple[Any, ...], SMTPSender] = {}
+_senders_lock = threading.Lock()
+
+
 def sender() -> Sender:
-    """The sender the configuration asks for."""
+    """The sender the configuration asks for; SMTP senders are kept for the process's life."""
     cfg = current_app.config
-    return SMTPSender(dict(cfg)) if cfg["SMTP_HOST"] else SinkSender(cfg["MAIL_SINK_DIR"])
+    if not cfg["SMTP_HOST"]:
+        return SinkSender(cfg["MAIL_SINK_DIR"])
+    key = tuple(cfg[k] for k in ("SMTP_HOST", "SMTP_PORT", "SMTP_SSL", "SMTP_STARTTLS",
+                                 "SMTP_USERNAME", "SMTP_PASSWORD", "SMTP_TIMEOUT"))
+    with _senders_lock:
+        if key not in _senders:
+            _senders[key] = SMTPSender({k: cfg[k] for k in cfg if k.startswith("SMTP_")})
+        return _senders[key]
+
+
+def close_connections() -> None:
+    """Close every pooled SMTP connection of this process."""
+    with _senders_lock:
+        senders = list(_senders.values())
+    for s in senders:
+        s.close()
+
+
+def _domain() -> str:
+    return current_app.config["MAIL_FROM"].rsplit("@", 1)[-1].strip("> ") or "citypair.local"
 
 
 def message_id(n: Notification) -> str:
     """A stable Message-ID: the same notification always carries the same one."""
-    domain = current_app.config["MAIL_FROM"].rsplit("@", 1)[-1].strip(">") or "citypair.local"
-    return f"<notification-{n.id}@{domain}>"
+    return f"<notification-{n.id}@{_domain()}>"
 
 
 def external_url(endpoint: str, **values: Any) -> str:
-    """An absolute link into the site for an e-mail, from the configured base URL."""
-    path = url_for(endpoint, **values)
-    return current_app.config["BASE_URL"].rstrip("/") + path
+    """An absolute link into the site for an e-mail, from the configured base URL.
+
+    Built without the request, so it works the same in a worker, which has none.
+    """
+    parts = urlsplit(current_app.config["BASE_URL"].rstrip("/"))
+    adapter = current_app.url_map.bind(parts.netloc or "localhost", script_name=parts.path or "/",
+                                       url_scheme=parts.scheme or "http")
+    return adapter.build(endpoint, values, force_external=True)
 
 
-def render(n: Notification) -> tuple[str, str, str, dict[str, Any]]:
+def _locale(code: str | None) -> Locale:
+    try:
+        return Locale.parse((code or "en").replace("-", "_"))
+    except (UnknownLocaleError, ValueError):
+        return Locale.parse("en")
+
+
+def local_time(dt: datetime | str | None, timezone: str | None, locale: str | None) -> str:
+    """A moment as the recipient reads it: their language's long date, their zone's time and
+    the zone's name (e.g. "Friday, 3 January 2025, 14:00 CET")."""
+    if dt is None or dt == "":
+        return ""
+    if isinstance(dt, str):
+        dt = datetime.fromisoformat(dt)
+    tz = ZoneInfo(timezone or "Europe/Brussels")
+    loc = _locale(locale)
+    pattern = loc.datetime_formats["full"].format(loc.time_formats["short"].pattern,
+                                                  loc.date_formats["full"].pattern)
+    text = format_datetime(dt, pattern, tzinfo=tz, locale=loc)
+    zone = dt.astimezone(tz).tzname() or tz.key
+    # Zones without an abbreviation report an offset such as "-03".
+    return f"{text} {'UTC' + zone if zone[0] in '+-' else zone}"
+
+
+def case_of(n: Notification, session: Session | None = None) -> Case | None:
+    """The notification's case with all the templates read of it, in one query."""
+    if not n.case_id:
+        return None
+    return (session or db.session).get(Case, n.case_id, options=[
+        joinedload(Case.organisation), joinedload(Case.call), joinedload(Case.partner_city)])
+
+
+def render(n: Notification, session: Session | None = None
+           ) -> tuple[str, str, str, dict[str, Any]]:
     """(subject, text, html, context) of a notification, in the recipient's language and zone."""
-    case = db.session.get(Case, n.case_id) if n.case_id else None
-    deadline = db.session.get(Deadline, n.deadline_id) if n.deadline_id else None
-    user = db.session.get(User, n.user_id) if n.user_id else None
-    tz = ZoneInfo(n.timezone or "Europe/Brussels")
+    session = session or db.session
+    case = case_of(n, session)
+    deadline = session.get(Deadline, n.deadline_id) if n.deadline_id else None
 
     def local(dt: datetime | str | None) -> str:
-        if dt is None or dt == "":
-            return ""
-        if isinstance(dt, str):
-            dt = datetime.fromisoformat(dt)
-        d = dt.astimezone(tz)
-        return d.strftime("%A %d %B %Y, %H:%M ") + (d.tzname() or "")
+        return local_time(dt, n.timezone, n.locale)
 
     ctx = dict(n.context)
-    ctx.update(notification=n, case=case, deadline=deadline, recipient=user,
-               recipient_name=n.to_name, local=local, url=external_url,
-               case_url=external_url("applicant.case", case_id=case.id) if case else None)
+    case_url = external_url("applicant.case", case_id=case.id) if case else None
+    ctx.update(notification=n, case=case, deadline=deadline, recipient_name=n.to_name,
+               local=local, url=external_url, case_url=case_url)
     with force_locale(n.locale or "en"):
         subject = render_template(f"emails/{n.template}.subject.txt", **ctx).strip()
         text = render_template(f"emails/{n.template}.txt", **ctx)
@@ -97,26 +277,44 @@ def render(n: Notification) -> tuple[str, str, str, dict[str, Any]]:
     return " ".join(subject.split()), text, html, ctx
 
 
+def render_subject(n: Notification) -> str:
+    """Only the subject line of a notification (for a digest's list)."""
+    case = case_of(n)
+    ctx = dict(n.context)
+    ctx.update(notification=n, case=case, recipient_name=n.to_name,
+               local=lambda dt: local_time(dt, n.timezone, n.locale), url=external_url)
+    with force_locale(n.locale or "en"):
+        subject = render_template(f"emails/{n.template}.subject.txt", **ctx)
+    return " ".join(subject.split())
+
+
+def _transfer_encoding(body: str) -> str:
+    # Readable 8-bit bodies (the mail sink is read by people); SMTP allows 998-byte lines.
+    longest = max((len(line.encode()) for line in body.splitlines()), default=0)
+    return "8bit" if longest <= 998 else "quoted-printable"
+
+
 def build_message(n: Notification, unsubscribe_url: str | None = None,
-                  ics: bytes | None = None) -> EmailMessage:
+                  ics: bytes | None = None, session: Session | None = None) -> EmailMessage:
     """The full MIME message of a notification: text and HTML, headers, calendar file."""
-    subject, text, html, _ = render(n)
+    subject, text, html, _ = render(n, session)
     msg = EmailMessage()
     msg["Subject"] = subject
     msg["From"] = current_app.config["MAIL_FROM"]
     msg["To"] = formataddr((n.to_name, n.to_email))
     msg["Message-ID"] = message_id(n)
-    msg["Date"] = format_datetime(n.created_at)
+    msg["Date"] = rfc2822_date(n.created_at)
+    if n.case_id:
+        # Mail clients thread every message about one case together.
+        msg["References"] = f"<case-{n.case_id}@{_domain()}>"
     msg["Auto-Submitted"] = "auto-generated"  # no out-of-office replies to robots
     msg["X-Citypair-Notification"] = str(n.id)
     if unsubscribe_url:
         msg["List-Unsubscribe"] = f"<{unsubscribe_url}>"
         msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    msg.set_content(text)
-    msg.add_alternative(html, subtype="html")
+    msg.set_content(text, cte=_transfer_encoding(text))
+    msg.add_alternative(html, subtype="html", cte=_transfer_encoding(html))
     if ics:
         msg.add_attachment(ics, maintype="text", subtype="calendar", filename="deadline.ics",
                            params={"method": "PUBLISH"})
     return msg
-
-

@@ -1,7 +1,17 @@
 """All models, importable from one place so metadata is complete for Alembic."""
 
+from webapp.models.agreement import Agreement, Signature
+from webapp.models.api_token import ApiToken
 from webapp.models.audit import AuditEvent
 from webapp.models.case import Case, Comment, EligibilityResult, PartyFact, case_topic
+from webapp.models.cooperation import (
+    Activity,
+    Deliverable,
+    LapVersion,
+    LocalActionPlan,
+    Report,
+    Score,
+)
 from webapp.models.document import Document
 from webapp.models.organisation import (
     GroupMember,
@@ -25,4 +35,7 @@ __all__ = [
     "DeadlineStatus", "Document", "EligibilityResult", "GroupMember", "Notification",
     "NotificationPreference", "NotificationStatus", "Organisation", "PartnerCity", "PartyFact",
     "Programme", "Reminder", "Topic", "User", "UserRole", "case_topic", "partner_city_topic",
+    "Agreement", "Signature",
+    "ApiToken",
+    "Activity", "Deliverable", "LapVersion", "LocalActionPlan", "Report", "Score",
 ]

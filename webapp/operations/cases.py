@@ -240,9 +240,11 @@ def _leave_state(session: Session, wf: Workflow, case: Case, effects: Effects,
                  now: datetime) -> None:
     closing = wf.state(effects.target).kind is StateKind.CLOSED
     status = DeadlineStatus.CANCELLED if closing else DeadlineStatus.MET
-    open_deadlines = session.scalars(select(Deadline).where(
-        Deadline.case_id == case.id, Deadline.status == DeadlineStatus.OPEN,
-        Deadline.state == effects.source)).all()
+    query = select(Deadline).where(Deadline.case_id == case.id,
+                                   Deadline.status == DeadlineStatus.OPEN)
+    if not closing:  # a closed case keeps no deadline, not even one that outlives its state
+        query = query.where(Deadline.state == effects.source)
+    open_deadlines = session.scalars(query).all()
     for d in open_deadlines:
         end_deadline(session, d, status, now)
 

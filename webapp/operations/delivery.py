@@ -2,121 +2,175 @@
 
 At least once, never twice in the normal case: the claim (pending -> sending) is a conditional
 UPDATE, so two workers cannot both send one row; the only duplicate window is a crash after the
-SMTP server accepted the message and before ``sent`` was committed.
+SMTP server accepted the message and before ``sent`` was committed. Each claim counts an
+attempt, and the outcome is written only while that claim still holds.
 """
 
 from __future__ import annotations
 
+import logging
 import smtplib
-import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
+from email.message import EmailMessage
 
 from flask import current_app
 from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
 
 from webapp import calendar
 from webapp.db import db, utcnow
-from webapp.mail import build_message, sender
-from webapp.models import Case, Deadline, Notification, NotificationStatus
+from webapp.mail import build_message, case_of, external_url, sender
+from webapp.models import Deadline, Notification, NotificationStatus
 
-#: how long a claimed row may stay "sending" before the sweep deems its worker dead
-SENDING_TIMEOUT = timedelta(minutes=2)
+log = logging.getLogger(__name__)
 
-TRANSIENT = (smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError, ConnectionError,
-             socket.timeout, TimeoutError, OSError)
+#: network trouble: the relay may answer on the next try
+TRANSIENT = (smtplib.SMTPServerDisconnected, ConnectionError, TimeoutError, OSError)
 
 
 @dataclass(frozen=True)
 class Outcome:
+    """What became of one delivery: sent, retry (in ``retry_in`` seconds), failed, or
+    not-claimed (another worker has it, or it is no longer pending)."""
+
     status: str
     retry_in: float | None = None
 
 
+def sending_timeout() -> timedelta:
+    """How long a claimed row may stay "sending" before its worker is deemed dead."""
+    return timedelta(seconds=current_app.config["SENDING_TIMEOUT_SECONDS"])
+
+
 def backoff(attempts: int) -> float:
-    """Seconds before the next try: 5, 10, 20 ... capped at 15 minutes."""
-    return float(min(5 * 2 ** max(attempts - 1, 0), 900))
+    """Seconds before the next try: the base, doubled after each failure, at most an hour."""
+    base = current_app.config["DELIVERY_BACKOFF_SECONDS"]
+    return float(min(base * 2 ** max(attempts - 1, 0), 3600))
 
 
-def claim(notification_id: int) -> Notification | None:
+@contextmanager
+def _statements() -> Iterator[Session]:
+    """A session whose every statement commits on its own.
+
+    A delivery is a claim, two reads and the outcome, each complete by itself; without
+    BEGIN and COMMIT around each, it takes half the round trips to the database.
+    """
+    with db.engine.connect() as conn:
+        conn.execution_options(isolation_level="AUTOCOMMIT")
+        with Session(bind=conn, expire_on_commit=False, autoflush=False) as session:
+            yield session
+
+
+def claim(notification_id: int, session: Session | None = None) -> Notification | None:
     """Take a pending (or abandoned) notification for this worker, or None if another has it."""
+    if session is None:
+        with db.transaction() as own:
+            return claim(notification_id, own)
     now = utcnow()
-    with db.transaction() as session:
-        claimed = session.execute(
-            update(Notification)
-            .where(Notification.id == notification_id,
-                   or_(Notification.status == NotificationStatus.PENDING,
-                       (Notification.status == NotificationStatus.SENDING)
-                       & (Notification.claimed_at < now - SENDING_TIMEOUT)))
-            .values(status=NotificationStatus.SENDING, claimed_at=now,
-                    attempts=Notification.attempts + 1)
-            .execution_options(synchronize_session=False)
-        ).rowcount
-        if not claimed:
-            return None
-        return session.get(Notification, notification_id, populate_existing=True)
+    return session.scalars(
+        update(Notification)
+        .where(Notification.id == notification_id,
+               or_(Notification.status == NotificationStatus.PENDING,
+                   (Notification.status == NotificationStatus.SENDING)
+                   & (Notification.claimed_at < now - sending_timeout())))
+        .values(status=NotificationStatus.SENDING, claimed_at=now,
+                attempts=Notification.attempts + 1)
+        .returning(Notification),
+        execution_options={"synchronize_session": False, "populate_existing": True},
+    ).first()
 
 
-def _finish(notification_id: int, **values: object) -> None:
-    with db.transaction() as session:
-        session.execute(update(Notification).where(Notification.id == notification_id)
-                        .values(**values).execution_options(synchronize_session=False))
+def _finish(n: Notification, session: Session | None = None, **values: object) -> bool:
+    """Record the outcome of this claim; False when a later claim has taken the row over."""
+    if session is None:
+        with db.transaction() as own:
+            return _finish(n, own, **values)
+    return bool(session.execute(
+        update(Notification).where(Notification.id == n.id, Notification.attempts == n.attempts)
+        .values(**values).execution_options(synchronize_session=False)).rowcount)
 
 
 def deliver(notification_id: int) -> Outcome:
     """Send one notification; the outcome says whether and when to try again."""
-    n = claim(notification_id)
-    if n is None:
-        return Outcome("not-claimed")
+    with _statements() as session:
+        n = claim(notification_id, session)
+        if n is None:
+            return Outcome("not-claimed")
+        return _send(session, n)
+
+
+def _send(session: Session, n: Notification) -> Outcome:
     max_attempts = current_app.config["DELIVERY_MAX_ATTEMPTS"]
+    if n.attempts > max_attempts:
+        # Workers died on it again and again: stop before it takes more of them down.
+        return _fail(session, n, n.last_error or f"gave up after {max_attempts} attempts")
     try:
-        message = build_message(n, unsubscribe_url=_unsubscribe_url(n), ics=_ics(n))
+        message = compose(n, session)
+    except Exception as exc:  # a template or data problem: retrying will not help
+        log.exception("notification %s could not be rendered", n.id)
+        return _fail(session, n, f"cannot be rendered: {type(exc).__name__}: {exc}")
+    try:
         sender().send(message)
+    except smtplib.SMTPRecipientsRefused as exc:
+        codes = [code for code, _ in exc.recipients.values()]
+        error = "; ".join(f"{code} {msg!r}" for code, msg in exc.recipients.values())
+        return _retry_or_fail(session, n, error, all(400 <= c < 500 for c in codes))
     except smtplib.SMTPResponseException as exc:
         error = f"{exc.smtp_code} {exc.smtp_error!r}"
-        if 400 <= exc.smtp_code < 500 and n.attempts < max_attempts:
-            return _retry(n, error)
-        _finish(n.id, status=NotificationStatus.FAILED, last_error=error)
-        return Outcome("failed")
-    except smtplib.SMTPRecipientsRefused as exc:
-        _finish(n.id, status=NotificationStatus.FAILED, last_error=str(exc.recipients)[:500])
-        return Outcome("failed")
+        return _retry_or_fail(session, n, error, 400 <= exc.smtp_code < 500)
     except TRANSIENT as exc:
-        error = f"{type(exc).__name__}: {exc}"
-        if n.attempts < max_attempts:
-            return _retry(n, error)
-        _finish(n.id, status=NotificationStatus.FAILED, last_error=error)
-        return Outcome("failed")
-    _finish(n.id, status=NotificationStatus.SENT, sent_at=utcnow(), last_error="")
+        return _retry_or_fail(session, n, f"{type(exc).__name__}: {exc}", True)
+    except smtplib.SMTPException as exc:
+        return _fail(session, n, f"{type(exc).__name__}: {exc}")
+    _finish(n, session, status=NotificationStatus.SENT, sent_at=utcnow(), last_error="",
+            next_attempt_at=None)
     return Outcome("sent")
 
 
-def _retry(n: Notification, error: str) -> Outcome:
+def _retry_or_fail(session: Session, n: Notification, error: str, transient: bool) -> Outcome:
+    if not transient or n.attempts >= current_app.config["DELIVERY_MAX_ATTEMPTS"]:
+        return _fail(session, n, error)
     wait = backoff(n.attempts)
-    _finish(n.id, status=NotificationStatus.PENDING, last_error=error[:500],
+    _finish(n, session, status=NotificationStatus.PENDING, last_error=error[:500],
             next_attempt_at=utcnow() + timedelta(seconds=wait))
     return Outcome("retry", retry_in=wait)
+
+
+def _fail(session: Session, n: Notification, error: str) -> Outcome:
+    _finish(n, session, status=NotificationStatus.FAILED, last_error=error[:500],
+            next_attempt_at=None)
+    return Outcome("failed")
 
 
 def _unsubscribe_url(n: Notification) -> str | None:
     if not n.optional or not n.user_id:
         return None
-    from webapp.mail import external_url
     from webapp.operations.preferences import unsubscribe_token
 
     return external_url("public.unsubscribe", token=unsubscribe_token(n.user_id))
 
 
-def _ics(n: Notification) -> bytes | None:
-    if not n.deadline_id:
-        return None
-    deadline = db.session.get(Deadline, n.deadline_id)
-    case = db.session.get(Case, deadline.case_id) if deadline else None
-    return calendar.calendar([(deadline, case)]) if deadline and case else None
+def compose(n: Notification, session: Session | None = None) -> EmailMessage:
+    """The message of a notification with its unsubscribe link and, for deadline mail, the
+    deadline as an iCalendar file."""
+    session = session or db.session
+    # Held here, the case and deadline stay in the session for the rendering to reuse.
+    case = case_of(n, session)
+    deadline = session.get(Deadline, n.deadline_id) if n.deadline_id else None
+    ics = None
+    if deadline is not None and case is not None and deadline.case_id == case.id:
+        ics = calendar.calendar([(deadline, case)])
+    return build_message(n, unsubscribe_url=_unsubscribe_url(n), ics=ics, session=session)
 
 
 def resend(notification_ids: list[int]) -> int:
-    """Put notifications back in the queue (a coordinator's resend); returns how many."""
+    """Put notifications back in the queue (a coordinator's resend); returns how many.
+
+    One being sent right now is left alone: it is on its way.
+    """
     from webapp.operations.outbox import enqueue_after_commit
 
     with db.transaction() as session:
@@ -124,8 +178,10 @@ def resend(notification_ids: list[int]) -> int:
             Notification.id.in_(notification_ids),
             Notification.status != NotificationStatus.SENDING)))
         if ids:
-            session.execute(update(Notification).where(Notification.id.in_(ids)).values(
-                status=NotificationStatus.PENDING, next_attempt_at=None, attempts=0)
+            session.execute(update(Notification).where(
+                Notification.id.in_(ids), Notification.status != NotificationStatus.SENDING)
+                .values(status=NotificationStatus.PENDING, next_attempt_at=None, attempts=0,
+                        last_error="")
                 .execution_options(synchronize_session=False))
             enqueue_after_commit(session, ids)
         return len(ids)

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import event, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from webapp.db import utcnow
 from webapp.models import Case, Notification, NotificationPreference, NotificationStatus, User
 
 log = logging.getLogger(__name__)
@@ -57,30 +60,127 @@ def coordinators_for(session: Session, case: Case) -> list[User]:
     return [u for u in users if not u.region_scope or u.region_scope == region]
 
 
-def recipients(session: Session, case: Case, groups: Iterable[str]) -> list[tuple[str, User]]:
-    """(party, user) pairs for recipient groups: applicant, partner, parties, coordinator."""
+def _expand(groups: Iterable[str]) -> set[str]:
     wanted = set(groups)
     if "parties" in wanted:
         wanted |= {"applicant", "partner"}
-    found: list[tuple[str, User]] = []
-    live = (User.active.is_(True), User.erased_at.is_(None), User.confirmed_at.is_not(None))
-    if "applicant" in wanted:
-        found += [("applicant", u) for u in session.scalars(
-            select(User).where(User.organisation_id == case.organisation_id,
-                               User.role == "applicant", *live).order_by(User.id))]
-    if "partner" in wanted and case.partner_city_id:
-        found += [("partner", u) for u in session.scalars(
-            select(User).where(User.partner_city_id == case.partner_city_id,
-                               User.role == "partner", *live).order_by(User.id))]
-    if "coordinator" in wanted:
-        found += [("coordinator", u) for u in coordinators_for(session, case)]
-    seen: set[int] = set()
-    unique = []
-    for party, user in found:
-        if user.id not in seen:
-            seen.add(user.id)
-            unique.append((party, user))
-    return unique
+    return wanted
+
+
+class Recipients:
+    """Who receives mail for many cases at once: one query per recipient group, not per case.
+
+    Call it with a case and recipient groups (applicant, partner, parties, coordinator) for
+    the (party, user) pairs, each person once.
+    """
+
+    def __init__(self, session: Session, cases: Iterable[Case], groups: Iterable[str]):
+        self.session = session
+        cases = list(cases)
+        wanted = _expand(groups)
+        live = (User.active.is_(True), User.erased_at.is_(None), User.confirmed_at.is_not(None))
+        self.applicants: dict[int, list[User]] = {}
+        self.partners: dict[int, list[User]] = {}
+        orgs = {c.organisation_id for c in cases}
+        if "applicant" in wanted and orgs:
+            for u in session.scalars(select(User).where(
+                    User.organisation_id.in_(orgs), User.role == "applicant", *live)
+                    .order_by(User.id)):
+                self.applicants.setdefault(u.organisation_id, []).append(u)
+        cities = {c.partner_city_id for c in cases if c.partner_city_id}
+        if "partner" in wanted and cities:
+            for u in session.scalars(select(User).where(
+                    User.partner_city_id.in_(cities), User.role == "partner", *live)
+                    .order_by(User.id)):
+                self.partners.setdefault(u.partner_city_id, []).append(u)
+
+    def __call__(self, case: Case, groups: Iterable[str]) -> list[tuple[str, User]]:
+        wanted = _expand(groups)
+        found: list[tuple[str, User]] = []
+        if "applicant" in wanted:
+            found += [("applicant", u) for u in self.applicants.get(case.organisation_id, [])]
+        if "partner" in wanted and case.partner_city_id:
+            found += [("partner", u) for u in self.partners.get(case.partner_city_id, [])]
+        if "coordinator" in wanted:
+            found += [("coordinator", u) for u in coordinators_for(self.session, case)]
+        seen: set[int] = set()
+        unique = []
+        for party, user in found:
+            if user.id not in seen:
+                seen.add(user.id)
+                unique.append((party, user))
+        return unique
+
+
+def recipients(session: Session, case: Case, groups: Iterable[str]) -> list[tuple[str, User]]:
+    """(party, user) pairs for recipient groups: applicant, partner, parties, coordinator."""
+    groups = list(groups)
+    return Recipients(session, [case], groups)(case, groups)
+
+
+@dataclass(frozen=True)
+class Mail:
+    """One notification to write: what ``queue`` takes, as a value for ``queue_many``."""
+
+    key: str
+    template: str
+    user: User | None
+    to_email: str | None = None
+    to_name: str = ""
+    case: Case | None = None
+    context: dict[str, Any] | None = None
+    optional: bool = False
+    deadline_id: int | None = None
+    #: forces a status; otherwise optional kinds follow the recipient's preference
+    status: str | None = None
+
+    def row(self) -> dict[str, Any]:
+        """The column values of the notification row."""
+        status = self.status
+        if status is None:
+            status = NotificationStatus.PENDING
+            if self.optional and self.user is not None:
+                pref = self.user.notification_preference
+                if pref == NotificationPreference.OFF:
+                    status = NotificationStatus.SKIPPED
+                elif pref == NotificationPreference.DIGEST:
+                    status = NotificationStatus.DIGEST
+        user = self.user
+        return {
+            "idempotency_key": self.key,
+            "template": self.template,
+            "user_id": user.id if user else None,
+            "to_email": self.to_email or (user.email if user else ""),
+            "to_name": self.to_name or (user.display_name if user else ""),
+            "case_id": self.case.id if self.case else None,
+            "context": self.context or {},
+            "optional": self.optional,
+            "locale": user.locale if user else "en",
+            "timezone": user.timezone if user else "Europe/Brussels",
+            "deadline_id": self.deadline_id,
+            "status": status,
+            "created_at": utcnow(),
+        }
+
+
+def queue_many(session: Session, mails: Iterable[Mail]) -> dict[str, Notification]:
+    """Write many notifications in one statement; returns the new ones by key.
+
+    A key that exists already, even one another transaction wrote a moment ago, is skipped:
+    the insert does nothing for it and this transaction goes on.
+    """
+    rows = [m.row() for m in mails]
+    if not rows:
+        return {}
+    # Pending objects (the user, the case) must have their ids before the insert names them.
+    session.flush()
+    insert = _INSERTS[session.get_bind().dialect.name]
+    stmt = insert(Notification).on_conflict_do_nothing(
+        index_elements=[Notification.idempotency_key]).returning(Notification)
+    written = {n.idempotency_key: n for n in session.scalars(stmt, rows)}
+    enqueue_after_commit(session, [n.id for n in written.values()
+                                   if n.status == NotificationStatus.PENDING])
+    return written
 
 
 def queue(
@@ -95,36 +195,19 @@ def queue(
     context: dict[str, Any] | None = None,
     optional: bool = False,
     deadline_id: int | None = None,
+    status: str | None = None,
 ) -> Notification | None:
     """Write one notification row unless one with the same key exists; it leaves after commit.
 
-    Optional kinds follow the recipient's preference (off: skipped, digest: held).
+    Optional kinds follow the recipient's preference (off: skipped, digest: held) unless
+    ``status`` is given. Returns None when the key was already there, even when another
+    transaction wrote it a moment ago: the insert then does nothing and this transaction goes on.
     """
-    if session.scalar(select(Notification.id).where(Notification.idempotency_key == key)):
-        return None
-    status = NotificationStatus.PENDING
-    if optional and user is not None:
-        pref = user.notification_preference
-        if pref == NotificationPreference.OFF:
-            status = NotificationStatus.SKIPPED
-        elif pref == NotificationPreference.DIGEST:
-            status = NotificationStatus.DIGEST
-    n = Notification(
-        idempotency_key=key,
-        template=template,
-        user_id=user.id if user else None,
-        to_email=to_email or (user.email if user else ""),
-        to_name=to_name or (user.display_name if user else ""),
-        case_id=case.id if case else None,
-        context=context or {},
-        optional=optional,
-        locale=user.locale if user else "en",
-        timezone=user.timezone if user else "Europe/Brussels",
-        deadline_id=deadline_id,
-        status=status,
-    )
-    session.add(n)
-    session.flush()
-    if status == NotificationStatus.PENDING:
-        enqueue_after_commit(session, [n.id])
-    return n
+    mail = Mail(key=key, template=template, user=user, to_email=to_email, to_name=to_name,
+                case=case, context=context, optional=optional, deadline_id=deadline_id,
+                status=status)
+    return queue_many(session, [mail]).get(key)
+
+
+#: INSERT ... ON CONFLICT DO NOTHING in each supported database's words
+_INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}

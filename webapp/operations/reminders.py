@@ -1,8 +1,10 @@
-"""The sweep: turn due reminders into notifications, revive stuck ones, fire automatic steps.
+"""The sweep: turn due reminders into notifications, send the daily digests, revive stuck
+notifications and fire automatic steps.
 
 Each part claims its rows in its own short transaction; on PostgreSQL rows are locked with
 SKIP LOCKED so two sweeps running at once split the work instead of doing it twice, and the
-notification's unique idempotency key stops a duplicate even where locking is unavailable.
+notification's unique idempotency key (an insert that does nothing on a clash) stops a
+duplicate even where locking is unavailable, without undoing the rest of the batch.
 """
 
 from __future__ import annotations
@@ -10,21 +12,26 @@ from __future__ import annotations
 import logging
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import and_, or_, select, update
+from sqlalchemy.orm import Session
 
 from webapp.db import db, utcnow
 from webapp.errors import OperationError
+from webapp.mail import render_subject
 from webapp.models import (
     Case,
     Notification,
     NotificationStatus,
     PartyFact,
     Reminder,
+    User,
 )
 from webapp.operations import outbox
-from webapp.operations.delivery import SENDING_TIMEOUT
+from webapp.operations.delivery import sending_timeout
 from workflows import workflows
 
 log = logging.getLogger(__name__)
@@ -32,13 +39,17 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class SweepReport:
+    """What one sweep did, for the task's result and the logs."""
+
     reminders: int = 0
     notifications: int = 0
     skipped: int = 0
+    digests: int = 0
     revived: int = 0
     transitions: int = 0
 
     def as_dict(self) -> dict[str, int]:
+        """The counts by name."""
         return asdict(self)
 
 
@@ -47,58 +58,142 @@ def _lock(query):
     return query.with_for_update(skip_locked=True) if db.dialect == "postgresql" else query
 
 
+def due_reminders(now: datetime, batch: int):
+    """The query of reminders due by ``now``: it reads the partial index ``ix_reminder_due``."""
+    return (select(Reminder).where(Reminder.done_at.is_(None), Reminder.scheduled_at <= now)
+            .order_by(Reminder.scheduled_at).limit(batch))
+
+
+def reminder_key(r: Reminder, user_id: int) -> str:
+    """The idempotency key of one reminder to one person: case, deadline, offset, recipient."""
+    return f"reminder:{r.case_id}:{r.deadline_id}:{r.offset_minutes}:{user_id}"
+
+
 def send_due_reminders(now: datetime, report: SweepReport, batch: int) -> bool:
-    """One batch of due reminders; True when there may be more."""
+    """One batch of due reminders; True when there may be more.
+
+    The batch costs a fixed number of statements, whatever its size: the reminders, their
+    cases, the recipients per group, what parties already did, one insert of every
+    notification and one update marking the reminders done.
+    """
     with db.transaction() as session:
-        rows = session.scalars(_lock(
-            select(Reminder).where(Reminder.done_at.is_(None), Reminder.scheduled_at <= now)
-            .order_by(Reminder.scheduled_at, Reminder.id).limit(batch))).all()
+        rows = session.scalars(_lock(due_reminders(now, batch))).all()
+        if not rows:
+            return False
+        cases = {c.id: c for c in session.scalars(
+            select(Case).where(Case.id.in_({r.case_id for r in rows})))}
+        who = outbox.Recipients(session, cases.values(),
+                                {g for r in rows for g in r.recipients})
+        done = _parties_done(session, [r for r in rows if r.unless_done_by])
+        mails: dict[int, list[outbox.Mail]] = {}
         for r in rows:
-            case = session.get(Case, r.case_id)
-            done = set()
-            if r.unless_done_by:
-                done = set(session.scalars(select(PartyFact.party).where(
-                    PartyFact.case_id == r.case_id, PartyFact.fact == r.unless_done_by)))
-            sent = 0
-            for party, person in outbox.recipients(session, case, r.recipients):
-                if party in done:
+            case = cases[r.case_id]
+            mails[r.id] = []
+            for party, person in who(case, r.recipients):
+                if (r.case_id, r.unless_done_by, party) in done:
                     report.skipped += 1
                     continue
-                n = outbox.queue(
-                    session, key=f"reminder:{r.case_id}:{r.deadline_id}:{r.offset_minutes}:"
-                                 f"{person.id}",
-                    template=r.template, user=person, case=case, deadline_id=r.deadline_id,
+                mails[r.id].append(outbox.Mail(
+                    key=reminder_key(r, person.id), template=r.template, user=person, case=case,
+                    deadline_id=r.deadline_id,
                     context={"case_id": case.id, "reference": case.reference, "party": party,
-                             "offset_minutes": r.offset_minutes})
-                sent += n is not None
-            r.done_at = now
-            r.outcome = "sent" if sent else "skipped"
-            report.reminders += 1
+                             "offset_minutes": r.offset_minutes}))
+        written = outbox.queue_many(session, [m for ms in mails.values() for m in ms])
+        outcome: dict[str, list[int]] = {"sent": [], "skipped": []}
+        for r in rows:
+            sent = sum(m.key in written for m in mails[r.id])
+            outcome["sent" if sent else "skipped"].append(r.id)
             report.notifications += sent
+        report.reminders += len(rows)
+        for name, ids in outcome.items():
+            if ids:
+                session.execute(update(Reminder).where(Reminder.id.in_(ids))
+                                .values(done_at=now, outcome=name)
+                                .execution_options(synchronize_session=False))
         return len(rows) == batch
 
 
-def revive_stuck(now: datetime, report: SweepReport, batch: int) -> None:
-    """Re-enqueue notifications a crash left pending or sending, and retries now due."""
+def _parties_done(session: Session, rows: list[Reminder]) -> set[tuple[int, str, str]]:
+    """(case, fact, party) for the facts these reminders wait for that are already true."""
+    if not rows:
+        return set()
+    facts = session.execute(select(PartyFact.case_id, PartyFact.fact, PartyFact.party).where(
+        PartyFact.case_id.in_({r.case_id for r in rows}),
+        PartyFact.fact.in_({r.unless_done_by for r in rows})))
+    return {(case_id, fact, party) for case_id, fact, party in facts}
+
+
+def send_digests(now: datetime, report: SweepReport) -> None:
+    """Gather each person's held notifications into one daily digest, once per local day.
+
+    A digest goes out at the first sweep after ``DIGEST_HOUR`` in the person's time zone; its
+    key ``digest:{user}:{local date}`` keeps it to one a day whoever sweeps.
+    """
+    hour = current_app.config["DIGEST_HOUR"]
+    user_ids = list(db.session.scalars(select(Notification.user_id).where(
+        Notification.status == NotificationStatus.DIGEST, Notification.user_id.is_not(None))
+        .distinct()))
+    db.session.rollback()
+    for user_id in user_ids:
+        with db.transaction() as session:
+            user = session.get(User, user_id)
+            if user is None:
+                continue
+            local = now.astimezone(ZoneInfo(user.timezone or "Europe/Brussels"))
+            key = f"digest:{user.id}:{local.date().isoformat()}"
+            if local.hour < hour or session.scalar(
+                    select(Notification.id).where(Notification.idempotency_key == key)):
+                continue
+            held = session.scalars(_lock(select(Notification).where(
+                Notification.user_id == user.id,
+                Notification.status == NotificationStatus.DIGEST)
+                .order_by(Notification.created_at, Notification.id))).all()
+            if not held:
+                continue
+            items: list[dict[str, Any]] = [
+                {"subject": render_subject(n), "reference": n.context.get("reference", ""),
+                 "notification_id": n.id} for n in held]
+            digest = outbox.queue(session, key=key, template="digest", user=user,
+                                  context={"items": items}, optional=True,
+                                  status=NotificationStatus.PENDING)
+            if digest is None:
+                continue
+            for n in held:
+                n.status = NotificationStatus.SENT
+                n.sent_at = now
+                n.context = {**n.context, "digest_id": digest.id}
+            report.digests += 1
+
+
+def revive_stuck(now: datetime, report: SweepReport, batch: int) -> bool:
+    """Re-enqueue notifications a crash or a lost message left behind; True if there may be
+    more.
+
+    Pending rows whose message was lost (older than ``STALE_PENDING_SECONDS``) or whose retry
+    is due go back to the workers; rows stuck in "sending" longer than the sending timeout
+    (their worker died) become pending again. Each gets a fresh grace period, so the next
+    sweep leaves them to the workers.
+    """
     stale = timedelta(seconds=current_app.config["STALE_PENDING_SECONDS"])
     with db.transaction() as session:
+        stuck = or_(
+            and_(Notification.status == NotificationStatus.PENDING,
+                 or_(Notification.next_attempt_at <= now,
+                     and_(Notification.next_attempt_at.is_(None),
+                          Notification.created_at <= now - stale))),
+            and_(Notification.status == NotificationStatus.SENDING,
+                 Notification.claimed_at <= now - sending_timeout()))
         ids = list(session.scalars(_lock(
-            select(Notification.id).where(or_(
-                and_(Notification.status == NotificationStatus.PENDING,
-                     or_(Notification.next_attempt_at <= now,
-                         and_(Notification.next_attempt_at.is_(None),
-                              Notification.created_at <= now - stale)),
-                     ),
-                and_(Notification.status == NotificationStatus.SENDING,
-                     Notification.claimed_at <= now - SENDING_TIMEOUT),
-            )).order_by(Notification.id).limit(batch))))
+            select(Notification.id).where(stuck).order_by(Notification.id).limit(batch))))
         if ids:
-            # Pushing the next attempt out stops the next sweep re-enqueuing the same rows.
             session.execute(update(Notification).where(
-                Notification.id.in_(ids), Notification.status == NotificationStatus.PENDING)
-                .values(next_attempt_at=now + stale).execution_options(synchronize_session=False))
+                Notification.id.in_(ids),
+                Notification.status.in_((NotificationStatus.PENDING, NotificationStatus.SENDING)))
+                .values(status=NotificationStatus.PENDING, next_attempt_at=now + stale)
+                .execution_options(synchronize_session=False))
             outbox.enqueue_after_commit(session, ids)
         report.revived += len(ids)
+        return len(ids) == batch
 
 
 def fire_automatic(now: datetime, report: SweepReport) -> None:
@@ -133,7 +228,8 @@ def sweep(now: datetime | None = None) -> SweepReport:
     batch = current_app.config["SWEEP_BATCH"]
     while send_due_reminders(now, report, batch):
         pass
-    revive_stuck(now, report, batch)
+    send_digests(now, report)
+    while revive_stuck(now, report, batch):
+        pass
     fire_automatic(now, report)
     return report
-

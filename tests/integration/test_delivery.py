@@ -1,0 +1,327 @@
+"""Delivery with a real SMTP server (aiosmtpd), the message itself, the outbox pages, the
+preferences page and the calendar feed, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from sqlalchemy import select
+
+from tests.factories import PASSWORD, complete_application
+from tests.smtp_server import MailServer, free_port
+from webapp import mail
+from webapp.db import db, utcnow
+from webapp.models import Case, Deadline, Notification, User
+from webapp.operations import applications, cases, delivery, outbox
+from webapp.operations import reminders as sweeper
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def smtp(app, monkeypatch):
+    """A recording SMTP server the app sends through, with quick retries."""
+    server = MailServer().start()
+    monkeypatch.setitem(app.config, "SMTP_HOST", "127.0.0.1")
+    monkeypatch.setitem(app.config, "SMTP_PORT", server.port)
+    monkeypatch.setitem(app.config, "SMTP_TIMEOUT", 5.0)
+    monkeypatch.setitem(app.config, "DELIVERY_BACKOFF_SECONDS", 1.0)
+    yield server
+    mail.close_connections()
+    server.stop()
+
+
+def queued(user: User, key: str, template: str = "state_changed", **kw) -> Notification:
+    with db.transaction() as session:
+        return outbox.queue(session, key=key, template=template, user=user, **kw)
+
+
+def a_case(world, region: str = "Latin America and the Caribbean", user=None) -> Case:
+    user = user or world.applicant_a
+    case = applications.start_application(user, world.call.id)
+    complete_application(db.session.get(Case, case.id), region=region)
+    cases.fire(case.id, "submit", user)
+    return db.session.get(Case, case.id)
+
+
+def reminder_for(world) -> Notification:
+    """A deadline reminder (not optional, with an .ics) for the Lyon case."""
+    case = a_case(world)
+    cases.fire(case.id, "request_information", world.coordinator,
+               {"message": "Send the decision.", "response_deadline": utcnow() + timedelta(days=9)})
+    sweeper.sweep(now=utcnow() + timedelta(days=6, minutes=1))
+    return db.session.scalar(select(Notification).where(
+        Notification.template == "reminder_information_requested"))
+
+
+def status_of(notification_id: int) -> Notification:
+    db.session.expire_all()
+    return db.session.get(Notification, notification_id)
+
+
+def test_only_one_worker_can_claim_a_notification(world):
+    n = queued(world.applicant_a, "claim-me")
+    first = delivery.claim(n.id)
+    assert first is not None and first.status == "sending" and first.attempts == 1
+    assert delivery.claim(n.id) is None
+    assert delivery.deliver(n.id).status == "not-claimed"
+
+
+def test_the_message_has_both_bodies_stable_id_headers_and_calendar(app, world):
+    n = reminder_for(world)
+    msg = delivery.compose(n)
+    assert msg["Message-ID"] == delivery.compose(n)["Message-ID"] == \
+        f"<notification-{n.id}@citypair.local>"
+    assert msg["Auto-Submitted"] == "auto-generated"
+    assert msg["X-Citypair-Notification"] == str(n.id)
+    assert msg["References"] == f"<case-{n.case_id}@citypair.local>"
+    # Deadline mail cannot be switched off: no unsubscribe header.
+    assert msg["List-Unsubscribe"] is None
+    assert msg.get_body(("plain",)) is not None and msg.get_body(("html",)) is not None
+    case = db.session.get(Case, n.case_id)
+    assert f"http://localhost/my/cases/{case.id}" in msg.get_body(("plain",)).get_content()
+    [ics] = list(msg.iter_attachments())
+    assert ics.get_content_type() == "text/calendar"
+    assert ics.get_param("method") == "PUBLISH"
+    assert f"UID:deadline-{n.deadline_id}@localhost" in ics.get_content()
+
+    optional = queued(world.applicant_a, "optional", template="comment_shared", case=case,
+                      optional=True, context={"reference": case.reference, "body": "Hi"})
+    assert delivery.deliver(optional.id).status == "sent"
+    raw = (Path(app.config["MAIL_SINK_DIR"]) /
+           f"notification-{optional.id}@citypair.local.eml").read_bytes()
+    sent = email.message_from_bytes(raw, policy=email.policy.default)
+    assert str(sent["List-Unsubscribe"]).strip().startswith("<http://localhost/unsubscribe/")
+    assert sent["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+
+
+def test_local_time_is_written_by_babel_in_the_recipients_language():
+    at = datetime(2025, 1, 3, 13, 0, tzinfo=UTC)
+    assert mail.local_time(at, "Europe/Brussels", "fr") == "vendredi 3 janvier 2025, 14:00 CET"
+    assert mail.local_time(at.isoformat(), "Asia/Tokyo", "en") == \
+        "Friday, January 3, 2025, 10:00\u202fPM JST"
+    assert mail.local_time(None, "Asia/Tokyo", "en") == ""
+
+
+def test_delivery_over_smtp_reuses_one_connection(smtp, world):
+    ids = [queued(world.applicant_a, f"pooled-{i}").id for i in range(5)]
+    assert [delivery.deliver(i).status for i in ids] == ["sent"] * 5
+    assert smtp.recorder.ids() == {str(i): 1 for i in ids}
+    assert len(smtp.recorder.peers) == 1
+    for i in ids:
+        n = status_of(i)
+        assert n.status == "sent" and n.sent_at is not None and n.attempts == 1
+
+
+def test_a_relay_restart_between_messages_is_survived(smtp, world):
+    first = queued(world.applicant_a, "before-restart")
+    assert delivery.deliver(first.id).status == "sent"
+    smtp.stop()
+    smtp.start()
+    second = queued(world.applicant_a, "after-restart")
+    assert delivery.deliver(second.id).status == "sent"
+    assert status_of(second.id).attempts == 1
+    assert smtp.recorder.ids() == {str(first.id): 1, str(second.id): 1}
+
+
+def test_451_retries_with_backoff_then_gives_up(app, smtp, world, dispatched, monkeypatch):
+    monkeypatch.setitem(app.config, "DELIVERY_MAX_ATTEMPTS", 3)
+    smtp.recorder.answer = "451 4.3.0 Please try again later"
+    n = queued(world.applicant_a, "greylisted")
+    first = delivery.deliver(n.id)
+    assert (first.status, first.retry_in) == ("retry", 1.0)
+    row = status_of(n.id)
+    assert row.status == "pending" and row.attempts == 1 and "451" in row.last_error
+    assert row.next_attempt_at > utcnow()
+    assert delivery.deliver(n.id).retry_in == 2.0
+    assert delivery.deliver(n.id).status == "failed"
+    row = status_of(n.id)
+    assert row.status == "failed" and row.attempts == 3 and "451" in row.last_error
+    assert smtp.recorder.ids() == {}
+
+    # A coordinator sends it again once the relay is happy.
+    smtp.recorder.answer = "accept"
+    dispatched.clear()
+    assert delivery.resend([n.id]) == 1
+    assert dispatched == [n.id]
+    assert delivery.deliver(n.id).status == "sent"
+    assert status_of(n.id).attempts == 1 and smtp.recorder.ids() == {str(n.id): 1}
+
+
+def test_550_fails_at_once_and_keeps_the_reason(smtp, world):
+    smtp.recorder.refused.add(world.applicant_b.email)
+    bad = queued(world.applicant_b, "refused")
+    good = queued(world.applicant_a, "accepted")
+    assert delivery.deliver(bad.id).status == "failed"
+    assert delivery.deliver(good.id).status == "sent"
+    row = status_of(bad.id)
+    assert row.attempts == 1 and "550" in row.last_error
+    assert smtp.recorder.ids() == {str(good.id): 1}
+
+
+def test_a_relay_that_is_down_is_a_transient_failure(app, world, monkeypatch):
+    monkeypatch.setitem(app.config, "SMTP_HOST", "127.0.0.1")
+    monkeypatch.setitem(app.config, "SMTP_PORT", free_port())
+    n = queued(world.applicant_a, "nobody-listens")
+    assert delivery.deliver(n.id).status == "retry"
+    assert "ConnectionRefusedError" in status_of(n.id).last_error
+
+
+def test_a_mail_that_cannot_be_rendered_fails_with_the_reason(world):
+    n = queued(world.applicant_a, "broken", template="no_such_template")
+    assert delivery.deliver(n.id).status == "failed"
+    assert "cannot be rendered" in status_of(n.id).last_error
+
+
+def test_a_worker_that_lost_its_claim_does_not_overwrite_the_outcome(app, world):
+    n = queued(world.applicant_a, "taken-over")
+    # What the first, slow worker remembers of its claim.
+    mine = SimpleNamespace(id=n.id, attempts=delivery.claim(n.id).attempts)
+    with db.transaction() as session:
+        row = session.get(Notification, n.id)
+        row.claimed_at = utcnow() - timedelta(seconds=app.config["SENDING_TIMEOUT_SECONDS"] + 1)
+    theirs = delivery.claim(n.id)
+    assert theirs is not None and theirs.attempts == 2
+    delivery._finish(mine, status="failed", last_error="late news from a slow worker")
+    assert status_of(n.id).status == "sending"
+
+
+# -- the outbox pages ---------------------------------------------------------------------
+
+def test_outbox_lists_filters_previews_and_resends(make_browser, world, dispatched):
+    failed = reminder_for(world)
+    with db.transaction() as session:
+        row = session.get(Notification, failed.id)
+        row.status, row.attempts, row.last_error = "failed", 8, "550 'mailbox unavailable'"
+    browser = make_browser()
+    browser.login(world.coordinator.email, PASSWORD)
+    page = browser.get("/office/outbox")
+    assert page.status_code == 200
+    body = page.get_data(as_text=True)
+    assert "Application submitted".lower() in body.lower() and "mailbox unavailable" in body
+
+    only_failed = browser.get("/office/outbox?status=failed").get_data(as_text=True)
+    assert f'value="{failed.id}"' in only_failed
+    assert only_failed.count('name="notification"') == 1
+    assert browser.get("/office/outbox?status=nonsense").status_code == 400
+
+    detail = browser.get(f"/office/outbox/{failed.id}")
+    assert detail.status_code == 200
+    text = detail.get_data(as_text=True)
+    assert "Reminder: please answer the information request" in text
+    assert f"/office/outbox/{failed.id}/email.html" in text
+    html = browser.get(f"/office/outbox/{failed.id}/email.html")
+    assert html.status_code == 200 and html.mimetype == "text/html"
+    assert html.headers["Content-Security-Policy"] == "sandbox"
+    assert "<html" in html.get_data(as_text=True)
+
+    dispatched.clear()
+    browser.get("/office/outbox?status=failed")
+    resp = browser.post("/office/outbox/resend", {"notification": [failed.id],
+                                                   "next": "/office/outbox?status=failed"})
+    assert resp.status_code == 303 and resp.headers["Location"].endswith("status=failed")
+    assert dispatched == [failed.id]
+    row = status_of(failed.id)
+    assert row.status == "pending" and row.attempts == 0
+
+    browser.get(f"/office/outbox/{failed.id}")
+    assert browser.post(f"/office/outbox/{failed.id}/resend").status_code == 303
+
+
+def test_outbox_follows_the_coordinators_region(make_browser, world):
+    asia = a_case(world, region="Asia", user=world.applicant_b)
+    latam = a_case(world)
+    no_case = queued(world.applicant_a, "no-case")
+    asia_mail = db.session.scalar(select(Notification).where(Notification.case_id == asia.id))
+    latam_mail = db.session.scalar(select(Notification).where(Notification.case_id == latam.id))
+    browser = make_browser()
+    browser.login(world.coordinator_latam.email, PASSWORD)
+    listed = browser.get("/office/outbox").get_data(as_text=True)
+    assert f'value="{latam_mail.id}"' in listed and f'value="{no_case.id}"' in listed
+    assert f'value="{asia_mail.id}"' not in listed
+    assert browser.get(f"/office/outbox/{asia_mail.id}").status_code == 403
+    assert browser.get(f"/office/outbox/{asia_mail.id}/email.html").status_code == 403
+    browser.get("/office/outbox")
+    resp = browser.post("/office/outbox/resend", {"notification": [asia_mail.id]})
+    assert resp.status_code == 403
+    assert browser.get("/office/outbox/999999").status_code == 404
+
+    applicant = make_browser()
+    applicant.login(world.applicant_a.email, PASSWORD)
+    assert applicant.get("/office/outbox").status_code == 403
+    assert applicant.get(f"/office/outbox/{latam_mail.id}").status_code == 403
+    anonymous = make_browser()
+    assert anonymous.get("/office/outbox").status_code == 302
+
+
+# -- preferences, unsubscribe and the calendar feed ---------------------------------------
+
+def test_preferences_page_saves_the_choice_and_refuses_nonsense(make_browser, world):
+    browser = make_browser()
+    browser.login(world.applicant_a.email, PASSWORD)
+    page = browser.get("/account/notifications")
+    body = page.get_data(as_text=True)
+    assert page.status_code == 200 and 'value="immediate" checked' in body
+    assert "/calendar/" in body and ".ics" in body
+    resp = browser.post("/account/notifications", {"preference": "digest"})
+    assert resp.status_code == 303
+    db.session.expire_all()
+    assert db.session.get(User, world.applicant_a.id).notification_preference == "digest"
+    bad = browser.post("/account/notifications", {"preference": "sometimes"})
+    assert bad.status_code == 400 and "There is a problem" in bad.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(User, world.applicant_a.id).notification_preference == "digest"
+    assert make_browser().get("/account/notifications").status_code == 302
+
+
+def test_unsubscribe_link_in_the_mail_works_without_signing_in(app, make_browser, world):
+    case = a_case(world)
+    n = queued(world.applicant_a, "unsub", template="comment_shared", case=case,
+               optional=True, context={"reference": case.reference, "body": "Hi"})
+    link = delivery.compose(n)["List-Unsubscribe"].strip("<>").removeprefix("http://localhost")
+    browser = make_browser()
+    assert browser.get(link).status_code == 200
+    # RFC 8058 one-click: the mail client posts without any form token.
+    assert browser.post(link, token=False).status_code == 200
+    db.session.expire_all()
+    assert db.session.get(User, world.applicant_a.id).notification_preference == "off"
+    assert browser.get("/unsubscribe/forged.token").status_code == 400
+
+
+def test_calendar_feed_lists_open_deadlines_with_stable_uids(make_browser, world):
+    case = a_case(world)
+    due = utcnow() + timedelta(days=9)
+    cases.fire(case.id, "request_information", world.coordinator,
+               {"message": "Send the decision.", "response_deadline": due})
+    browser = make_browser()
+    browser.login(world.applicant_a.email, PASSWORD)
+    page = browser.get("/account/notifications").get_data(as_text=True)
+    feed_path = page.split('id="calendar-address" type="text" value="http://localhost', 1)[1] \
+        .split('"', 1)[0]
+    anonymous = make_browser()
+    resp = anonymous.get(feed_path)
+    assert resp.status_code == 200 and resp.mimetype == "text/calendar"
+    body = resp.get_data(as_text=True)
+    assert body.count("BEGIN:VEVENT") == 1 and case.reference in body
+    deadline = db.session.scalar(select(Deadline).where(Deadline.case_id == case.id,
+                                                        Deadline.status == "open"))
+    uid = f"UID:deadline-{deadline.id}@localhost"
+    assert uid in body
+    # The same event keeps its UID, so calendars update it instead of adding another.
+    assert uid in anonymous.get(feed_path).get_data(as_text=True)
+    # Another organisation's calendar does not show this case.
+    other = make_browser()
+    other.login(world.applicant_b.email, PASSWORD)
+    other_page = other.get("/account/notifications").get_data(as_text=True)
+    other_path = other_page.split('value="http://localhost/calendar/', 1)[1].split('"', 1)[0]
+    assert "BEGIN:VEVENT" not in other.get("/calendar/" + other_path).get_data(as_text=True)
+    assert anonymous.get("/calendar/forged.ics").status_code == 404
+    # A password change retires the address.
+    with db.transaction() as session:
+        session.get(User, world.applicant_a.id).auth_epoch += 1
+    assert anonymous.get(feed_path).status_code == 404

@@ -1,0 +1,105 @@
+"""Errors of the JSON API as ``application/problem+json`` (RFC 9457).
+
+Every refusal says what went wrong in ``detail``; validation problems list each field in
+``errors``; a refused transition lists every unmet condition in ``reasons``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from http import HTTPStatus
+from typing import Any
+
+from flask import Response, current_app, json, request
+from werkzeug.exceptions import HTTPException
+
+from webapp.errors import Conflict, Forbidden, NotFound, OperationError, Refused
+
+MEDIA_TYPE = "application/problem+json"
+
+#: problem types beyond the status code; clients may branch on them
+INVALID_REQUEST = "urn:citypair:problem:invalid-request"
+STALE_VERSION = "urn:citypair:problem:stale-version"
+TRANSITION_REFUSED = "urn:citypair:problem:transition-refused"
+
+DETAILS = {
+    400: "The request could not be read: send a JSON body with the fields the operation "
+         "describes.",
+    401: "Send a personal API token: Authorization: Bearer cp_...",
+    403: "Your role does not allow this.",
+    404: "There is nothing here, or it is not yours to see.",
+    405: "This address does not accept that method.",
+    413: "The request is too large.",
+    422: "Some of the values sent are not valid.",
+    429: "Too many requests: wait a minute before you try again.",
+    500: "Something went wrong on our side. Nothing was changed; please try again later.",
+}
+
+
+def problem(status: int, detail: str | None = None, *, title: str | None = None,
+            type_: str = "about:blank", errors: Any = None,
+            reasons: Sequence[str] | None = None,
+            headers: Mapping[str, str] | None = None) -> Response:
+    """A problem document with ``status``; ``errors`` and ``reasons`` only when given."""
+    body: dict[str, Any] = {
+        "type": type_,
+        "title": title or _phrase(status),
+        "status": status,
+        "detail": detail or DETAILS.get(status, _phrase(status)),
+    }
+    if errors:
+        body["errors"] = errors
+    if reasons:
+        body["reasons"] = list(reasons)
+    response = current_app.response_class(json.dumps(body), status=status, mimetype=MEDIA_TYPE)
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def _phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+def from_http_exception(exc: HTTPException) -> Response:
+    """A problem for an HTTP error, keeping webargs' field errors and the extra headers."""
+    status = exc.code or 500
+    data = getattr(exc, "data", None) or {}
+    errors = data.get("errors") or data.get("messages")
+    detail = data.get("message")
+    type_ = "about:blank"
+    if errors:
+        type_ = INVALID_REQUEST
+        # webargs keys its messages by location ("json", "query"); that is worth keeping.
+        if status == 400 and not detail:
+            detail = "The request body is not valid JSON."
+        elif not detail:
+            detail = "Some of the values sent are not valid: see errors."
+    elif status < 500 and exc.description and status not in DETAILS:
+        detail = exc.description
+    headers = dict(data.get("headers") or {})
+    if status == 405 and exc.response is None:
+        allowed = getattr(exc, "valid_methods", None)
+        if allowed:
+            headers["Allow"] = ", ".join(allowed)
+    return problem(status, detail, type_=type_, errors=errors, headers=headers)
+
+
+def from_operation_error(exc: OperationError) -> Response:
+    """A problem for a refusal of the operations layer."""
+    if isinstance(exc, Conflict):
+        return problem(409, exc.message, type_=STALE_VERSION)
+    if isinstance(exc, Refused):
+        return problem(422, exc.message, title="Transition refused", type_=TRANSITION_REFUSED,
+                       reasons=exc.reasons or (exc.message,))
+    if isinstance(exc, (NotFound, Forbidden)):
+        return problem(exc.status, exc.message)
+    return problem(exc.status, exc.message, reasons=exc.reasons or None)
+
+
+def wants_problem() -> bool:
+    """Whether the current request is one of the API's (pages keep their HTML errors)."""
+    return request.path.startswith("/api/")

@@ -1,0 +1,282 @@
+"""What the JSON API reads and writes, as marshmallow schemas (they also make the OpenAPI
+document)."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from webapp.safety import MAX_ID
+
+MAX_PAGE_SIZE = 100
+#: an id in a filter: beyond what the columns hold it is refused, not queried
+ID = validate.Range(min=1, max=MAX_ID)
+
+
+class ProblemSchema(Schema):
+    """An error, as RFC 9457 describes it."""
+
+    type = fields.String(metadata={"description": "what kind of problem; about:blank or a URN"})
+    title = fields.String(metadata={"description": "a short summary of the kind of problem"})
+    status = fields.Integer(metadata={"description": "the HTTP status code"})
+    detail = fields.String(metadata={"description": "what went wrong, for people"})
+    errors = fields.Dict(metadata={"description": "per field (by location), what is wrong"})
+    reasons = fields.List(fields.String(),
+                          metadata={"description": "why a transition is refused, each unmet "
+                                                   "condition in a sentence"})
+
+
+class PageArgsSchema(Schema):
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
+    page_size = fields.Integer(load_default=25,
+                               validate=validate.Range(min=1, max=MAX_PAGE_SIZE))
+
+
+class CaseListArgsSchema(PageArgsSchema):
+    """The filters of the back office's case list."""
+
+    call = fields.Integer(validate=ID, metadata={"description": "a call's id"})
+    state = fields.String(validate=validate.Length(max=40))
+    region = fields.String(validate=validate.Length(max=100),
+                           metadata={"description": "the partner city's world region, or the "
+                                                    "preferred one before pairing"})
+    country = fields.String(validate=validate.Length(max=100),
+                            metadata={"description": "the applicant's country"})
+    topic = fields.String(validate=validate.Length(max=60),
+                          metadata={"description": "a topic slug"})
+    q = fields.String(validate=validate.Length(max=200),
+                      metadata={"description": "part of a city's name or of the reference"})
+
+
+class PairingListArgsSchema(PageArgsSchema):
+    call = fields.Integer(validate=ID)
+    region = fields.String(validate=validate.Length(max=100))
+
+
+class DeliverableListArgsSchema(PageArgsSchema):
+    case = fields.Integer(validate=ID, metadata={"description": "a case id"})
+    status = fields.String(validate=validate.Length(max=30))
+
+
+class PublicPairingArgsSchema(Schema):
+    region = fields.String(validate=validate.Length(max=100))
+    topic = fields.String(validate=validate.Length(max=100),
+                          metadata={"description": "part of a topic, e.g. mobility"})
+
+
+class CallSchema(Schema):
+    id = fields.Integer()
+    slug = fields.String()
+    kind = fields.String(metadata={"description": "city-to-city or region-to-region"})
+    title = fields.String()
+    summary = fields.String()
+    status = fields.String(metadata={"description": "draft, scheduled, open, closed, archived"})
+    opens_at = fields.DateTime()
+    closes_at = fields.DateTime()
+    timezone = fields.String()
+    partner_regions = fields.List(fields.String())
+    partner_countries = fields.List(fields.String())
+    population_threshold = fields.Integer()
+    eligible_countries = fields.List(fields.String())
+    allowed_org_types = fields.List(fields.String())
+    cooperation_months = fields.Integer()
+    report_interval_months = fields.Integer()
+
+
+class CallListSchema(Schema):
+    items = fields.List(fields.Nested(CallSchema))
+
+
+class OrganisationSchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    kind = fields.String()
+    country = fields.String()
+
+
+class PartnerCitySchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    country = fields.String()
+    region = fields.String()
+
+
+class CaseSummarySchema(Schema):
+    id = fields.Integer()
+    reference = fields.String()
+    call_id = fields.Integer()
+    workflow = fields.String()
+    state = fields.String()
+    state_label = fields.String(metadata={"description": "the state as the reader's role sees "
+                                                         "it"})
+    version = fields.Integer(metadata={"description": "send it back as expected_version"})
+    organisation = fields.Nested(OrganisationSchema)
+    partner_region = fields.String()
+    partner_city = fields.Nested(PartnerCitySchema, allow_none=True)
+    topics = fields.List(fields.String())
+    health = fields.String(allow_none=True)
+    submitted_at = fields.DateTime(allow_none=True)
+    updated_at = fields.DateTime()
+
+
+class CasePageSchema(Schema):
+    items = fields.List(fields.Nested(CaseSummarySchema))
+    page = fields.Integer()
+    page_size = fields.Integer()
+    total = fields.Integer()
+    pages = fields.Integer()
+
+
+class EligibilityResultSchema(Schema):
+    rule = fields.String()
+    title = fields.String()
+    verdict = fields.String(metadata={"description": "pass, fail or needs_review"})
+    message = fields.String()
+    run_at = fields.DateTime()
+
+
+class CaseDetailSchema(CaseSummarySchema):
+    state_entered_at = fields.DateTime()
+    created_at = fields.DateTime()
+    challenge_statement = fields.String()
+    stakeholders = fields.String()
+    resources_committed = fields.String()
+    contact_name = fields.String()
+    contact_email = fields.String()
+    eligibility_summary = fields.String()
+    eligibility_results = fields.List(fields.Nested(EligibilityResultSchema))
+    cooperation_start = fields.DateTime(allow_none=True)
+    cooperation_ends_at = fields.DateTime(allow_none=True)
+    party_facts = fields.Dict(keys=fields.String(), values=fields.List(fields.String()),
+                              metadata={"description": "per party, what it has done on a "
+                                                       "multi-party step"})
+
+
+class TransitionFieldSchema(Schema):
+    name = fields.String()
+    label = fields.String()
+    type = fields.String(metadata={"description": "text, datetime (ISO 8601 with an offset) "
+                                                  "or date"})
+    required = fields.Boolean()
+    hint = fields.String()
+
+
+class TransitionOptionSchema(Schema):
+    name = fields.String()
+    label = fields.String()
+    target = fields.String()
+    allowed = fields.Boolean()
+    reasons = fields.List(fields.String())
+    fields_ = fields.List(fields.Nested(TransitionFieldSchema), data_key="fields")
+    each_party = fields.Boolean(metadata={"description": "every party fires it; the case moves "
+                                                         "when the last one has"})
+    style = fields.String()
+
+
+class TransitionListSchema(Schema):
+    case_id = fields.Integer()
+    state = fields.String()
+    version = fields.Integer()
+    transitions = fields.List(fields.Nested(TransitionOptionSchema))
+
+
+class FireSchema(Schema):
+    """Fire a transition: the case version you saw, and the transition's fields."""
+
+    expected_version = fields.Integer(required=True, validate=validate.Range(min=1),
+                                      metadata={"description": "the case's version as you last "
+                                                               "read it"})
+    payload = fields.Dict(keys=fields.String(), load_default=dict,
+                          metadata={"description": "the transition's fields by name; times "
+                                                   "in ISO 8601 with an offset; "
+                                                   "partner_city_id for a pairing proposal"})
+
+
+class FiredSchema(Schema):
+    case_id = fields.Integer()
+    transition = fields.String()
+    source = fields.String()
+    target = fields.String()
+    moved = fields.Boolean(metadata={"description": "false while other parties still have to "
+                                                    "act"})
+    version = fields.Integer()
+
+
+class AuditEventSchema(Schema):
+    id = fields.Integer()
+    at = fields.DateTime()
+    actor_id = fields.Integer(allow_none=True)
+    actor_role = fields.String()
+    actor_label = fields.String()
+    source_address = fields.String()
+    action = fields.String()
+    from_state = fields.String()
+    to_state = fields.String()
+    payload = fields.Dict()
+
+
+class AuditListSchema(Schema):
+    case_id = fields.Integer()
+    reference = fields.String()
+    items = fields.List(fields.Nested(AuditEventSchema))
+
+
+class PairingSchema(Schema):
+    case_id = fields.Integer()
+    reference = fields.String()
+    call_id = fields.Integer()
+    state = fields.String()
+    state_label = fields.String()
+    organisation = fields.Nested(OrganisationSchema)
+    partner_city = fields.Nested(PartnerCitySchema)
+    topics = fields.List(fields.String())
+    cooperation_start = fields.DateTime(allow_none=True)
+    cooperation_ends_at = fields.DateTime(allow_none=True)
+
+
+class PairingPageSchema(Schema):
+    items = fields.List(fields.Nested(PairingSchema))
+    page = fields.Integer()
+    page_size = fields.Integer()
+    total = fields.Integer()
+    pages = fields.Integer()
+
+
+class DeliverableSchema(Schema):
+    id = fields.Integer()
+    case_id = fields.Integer()
+    reference = fields.String(metadata={"description": "the case's reference"})
+    kind = fields.String(metadata={"description": "work_plan, progress_report, draft_lap, "
+                                                  "final_lap, final_report, follow_up_report"})
+    sequence = fields.Integer()
+    title = fields.String()
+    status = fields.String(metadata={"description": "scheduled, submitted, accepted or "
+                                                    "revision_requested"})
+    opens_at = fields.DateTime()
+    due_at = fields.DateTime()
+    overdue = fields.Boolean(metadata={"description": "past its due time and not handed in"})
+    submitted_at = fields.DateTime(allow_none=True)
+    accepted_at = fields.DateTime(allow_none=True)
+
+
+class DeliverablePageSchema(Schema):
+    items = fields.List(fields.Nested(DeliverableSchema))
+    page = fields.Integer()
+    page_size = fields.Integer()
+    total = fields.Integer()
+    pages = fields.Integer()
+
+
+class PublicPairingSchema(Schema):
+    source = fields.String(metadata={"description": "history (the 2017 table) or current"})
+    eu_city = fields.String()
+    eu_country = fields.String()
+    partner_city = fields.String()
+    partner_country = fields.String()
+    partner_region = fields.String()
+    topics = fields.List(fields.String())
+    cooperation_start = fields.Date(allow_none=True)
+
+
+class PublicPairingListSchema(Schema):
+    items = fields.List(fields.Nested(PublicPairingSchema))
+    total = fields.Integer()

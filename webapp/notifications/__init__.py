@@ -1,0 +1,247 @@
+"""E-mail and calendars: a person's notification settings and private calendar feed, and the
+coordinators' outbox of every notification with its preview and resend."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import Select, func, or_, select
+from wtforms import RadioField, SelectField, SelectMultipleField
+from wtforms.validators import InputRequired
+
+from webapp import ROOT
+from webapp import calendar as ical
+from webapp.access import can_view_case, visible_cases
+from webapp.db import db
+from webapp.errors import OperationError
+from webapp.extensions import limiter
+from webapp.forms import Form, choices
+from webapp.mail import external_url, message_id, render
+from webapp.models import (
+    Case,
+    Notification,
+    NotificationPreference,
+    NotificationStatus,
+    User,
+    UserRole,
+)
+from webapp.operations import delivery, preferences
+from webapp.safety import safe_next
+
+bp = Blueprint("notifications", __name__)
+PAGE_SIZE = 50
+
+PREFERENCE_CHOICES = (
+    (NotificationPreference.IMMEDIATE, "Send each e-mail as it happens"),
+    (NotificationPreference.DIGEST, "Send me one summary a day"),
+    (NotificationPreference.OFF, "Do not send them"),
+)
+STATUS_LABELS = {
+    NotificationStatus.PENDING: "Waiting to be sent",
+    NotificationStatus.SENDING: "Being sent",
+    NotificationStatus.SENT: "Sent",
+    NotificationStatus.FAILED: "Failed",
+    NotificationStatus.SKIPPED: "Not sent (switched off)",
+    NotificationStatus.DIGEST: "Held for the daily digest",
+}
+
+
+class PreferenceForm(Form):
+    preference = RadioField(
+        "Optional e-mails", choices=choices(PREFERENCE_CHOICES),
+        validators=[InputRequired("Choose how you want to receive optional e-mails.")])
+
+
+class OutboxFilterForm(Form):
+    """The outbox's filters, read from the query string."""
+
+    class Meta:
+        csrf = False
+
+    status = SelectField("Status", choices=choices([("", "Any status"),
+                                                    *STATUS_LABELS.items()]), default="")
+    template = SelectField("Kind of e-mail", default="")
+
+
+class ResendForm(Form):
+    """The notifications ticked for sending again."""
+
+    notification = SelectMultipleField(
+        "Notifications", coerce=int, validate_choice=False,
+        validators=[InputRequired("Tick the e-mails to send again.")])
+
+
+def email_templates() -> list[str]:
+    """Every kind of e-mail there is a template for."""
+    return sorted(p.name.removesuffix(".subject.txt")
+                  for p in (ROOT / "templates" / "emails").glob("*.subject.txt"))
+
+
+def _staff() -> User:
+    if not current_user.is_staff:
+        abort(403)
+    return current_user
+
+
+def visible_notifications(user: User) -> Select[tuple[Notification]]:
+    """The notifications a member of staff may see: their region's cases' and those without
+    a case; admins and coordinators of every region see all."""
+    q = select(Notification)
+    if user.role == UserRole.ADMIN or not user.region_scope:
+        return q
+    # Never correlated with a case table the caller joins: this is the list of visible cases.
+    cases = visible_cases(user).with_only_columns(Case.id).correlate(None)
+    return q.where(or_(Notification.case_id.is_(None), Notification.case_id.in_(cases)))
+
+
+def _notification(notification_id: int) -> Notification:
+    user = _staff()
+    n = db.session.get(Notification, notification_id)
+    if n is None:
+        abort(404)
+    if n.case_id is not None:
+        case = db.session.get(Case, n.case_id)
+        if case is not None and not can_view_case(user, case):
+            abort(403)
+    return n
+
+
+# -- a person's own settings ------------------------------------------------------------
+
+@bp.route("/account/notifications", methods=["GET", "POST"])
+@login_required
+def preferences_page():
+    form = PreferenceForm(data={"preference": current_user.notification_preference})
+    if request.method == "POST":
+        form = PreferenceForm()
+        if form.validate():
+            preferences.set_preference(current_user.id, form.preference.data)
+            flash(_("Your e-mail settings are saved."), "success")
+            return redirect(url_for("notifications.preferences_page")), 303
+    feed_url = external_url("notifications.calendar_feed",
+                            token=preferences.calendar_token(current_user))
+    status = 400 if form.errors else 200
+    return render_template("notifications/preferences.html", form=form, feed_url=feed_url,
+                           timezone=current_user.timezone), status
+
+
+@bp.get("/calendar/<token>.ics")
+@limiter.limit("120 per hour")
+def calendar_feed(token: str):
+    try:
+        user = preferences.user_for_calendar(token)
+    except OperationError:
+        abort(404)
+    resp = Response(ical.feed(user), mimetype="text/calendar")
+    resp.headers["Content-Disposition"] = 'inline; filename="citypair.ics"'
+    resp.headers["Cache-Control"] = "private, max-age=300"
+    return resp
+
+
+# -- the coordinators' outbox -----------------------------------------------------------
+
+@bp.get("/office/outbox")
+@login_required
+def outbox():
+    user = _staff()
+    form = OutboxFilterForm(request.args)
+    form.template.choices = choices([("", "Any kind"),
+                                     *((t, t.replace("_", " ")) for t in email_templates())])
+    q = visible_notifications(user)
+    if not form.validate():
+        return render_template("notifications/outbox.html", form=form, rows=[], total=0,
+                               page=1, pages=1, args={}, resend_form=ResendForm()), 400
+    args = {k: v for k, v in (("status", form.status.data), ("template", form.template.data))
+            if v}
+    if form.status.data:
+        q = q.where(Notification.status == form.status.data)
+    if form.template.data:
+        q = q.where(Notification.template == form.template.data)
+    total = db.session.scalar(select(func.count()).select_from(q.subquery())) or 0
+    pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
+    page = min(max(request.args.get("page", 1, type=int), 1), pages)
+    rows = db.session.execute(
+        q.add_columns(Case.reference).outerjoin(Case, Notification.case_id == Case.id)
+        .order_by(Notification.created_at.desc(), Notification.id.desc())
+        .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
+    return render_template("notifications/outbox.html", form=form, rows=rows, total=total,
+                           page=page, pages=pages, args=args, resend_form=ResendForm())
+
+
+@bp.get("/office/outbox/<int:notification_id>")
+@login_required
+def outbox_detail(notification_id: int):
+    n = _notification(notification_id)
+    preview: dict[str, Any] = {}
+    try:
+        subject, text, _html, _ctx = render(n)
+        preview = {"subject": subject, "paragraphs": [p for p in text.split("\n\n") if p.strip()]}
+    except Exception as exc:  # the page shows why the e-mail cannot be rendered
+        preview = {"error": f"{type(exc).__name__}: {exc}"}
+    case = db.session.get(Case, n.case_id) if n.case_id else None
+    return render_template("notifications/outbox_detail.html", n=n, case=case, preview=preview,
+                           message_id=message_id(n), resend_form=ResendForm())
+
+
+@bp.get("/office/outbox/<int:notification_id>/email.html")
+@login_required
+def outbox_html(notification_id: int):
+    n = _notification(notification_id)
+    _subject, _text, html, _ctx = render(n)
+    resp = Response(html, mimetype="text/html")
+    # The e-mail's own markup and styles run in a sandbox: no scripts, no access to the site.
+    resp.headers["Content-Security-Policy"] = "sandbox"
+    resp.headers["Cache-Control"] = "private, no-store"
+    return resp
+
+
+@bp.post("/office/outbox/resend")
+@login_required
+def resend():
+    user = _staff()
+    form = ResendForm()
+    back = safe_next(request.form.get("next")) or url_for("notifications.outbox")
+    if not form.validate():
+        for errors in form.errors.values():
+            for message in errors:
+                flash(message, "error")
+        return redirect(back), 303
+    wanted = set(form.notification.data)
+    allowed = set(db.session.scalars(visible_notifications(user)
+                                     .where(Notification.id.in_(wanted))
+                                     .with_only_columns(Notification.id)))
+    if wanted - allowed:
+        abort(403)
+    count = delivery.resend(sorted(allowed))
+    skipped = len(allowed) - count
+    flash(_("%(n)s e-mails will be sent again.", n=count) if count != 1
+          else _("1 e-mail will be sent again."), "success")
+    if skipped:
+        flash(_("%(n)s are being sent right now and were left alone.", n=skipped), "info")
+    return redirect(back), 303
+
+
+@bp.post("/office/outbox/<int:notification_id>/resend")
+@login_required
+def resend_one(notification_id: int):
+    n = _notification(notification_id)
+    form = Form()
+    if not form.validate():
+        abort(400)
+    if delivery.resend([n.id]):
+        flash(_("The e-mail will be sent again."), "success")
+    else:
+        flash(_("This e-mail is being sent right now."), "info")
+    return redirect(url_for("notifications.outbox_detail", notification_id=n.id)), 303

@@ -1,0 +1,58 @@
+"""Personal API tokens: create one (its secret is shown once), see them, revoke one."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, make_response, redirect, render_template, url_for
+from flask_login import current_user, login_required
+from wtforms import StringField
+from wtforms.validators import InputRequired, Length
+
+from webapp.errors import NotFound, OperationError
+from webapp.forms import Form, NoScript
+from webapp.operations import tokens
+
+bp = Blueprint("tokens", __name__, url_prefix="/account/tokens")
+
+
+class TokenForm(Form):
+    name = StringField(
+        "Token name",
+        [InputRequired("Give the token a name, so you recognise it later."),
+         Length(max=100, message="The name can be at most 100 characters."), NoScript()])
+
+
+def _page(form: TokenForm, created: tokens.NewToken | None = None, status: int = 200):
+    response = make_response(render_template(
+        "tokens/index.html", form=form, created=created, tokens=tokens.list_tokens(current_user),
+        scheme=tokens.SCHEME), status)
+    # The page may show a secret: no cache may keep it.
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/", methods=["GET", "POST"])
+@login_required
+def index():
+    form = TokenForm()
+    if not form.is_submitted():
+        return _page(form)
+    if form.validate():
+        try:
+            created = tokens.create_token(current_user, form.name.data)
+        except OperationError as exc:
+            form.form_errors.append(exc.message)
+        else:
+            return _page(TokenForm(formdata=None), created)
+    return _page(form, status=400)
+
+
+@bp.post("/<int:token_id>/revoke")
+@login_required
+def revoke(token_id: int):
+    try:
+        token = tokens.revoke_token(current_user, token_id)
+    except NotFound:
+        abort(404)
+    flash(f"The token “{token.name}” is revoked: anything still using it is refused now.",
+          "success")
+    return redirect(url_for("tokens.index"))
