@@ -313,7 +313,7 @@ def test_worker_killed_mid_batch_loses_nothing(world, rig, shared_redis, mail_se
     worker = rig(shared_redis)
     assert reminders.sweep().notifications == COUNT
     for threshold in (100, 300):
-        wait_for(lambda t=threshold: len(mail_server.recorder.ids()) >= t, 60,
+        wait_for(lambda t=threshold: len(mail_server.recorder.ids()) >= t, 180,
                  f"{threshold} mails before the kill")
         worker.kill()
         time.sleep(1)
@@ -329,7 +329,8 @@ def test_redis_restarted_mid_batch_loses_nothing(world, rig, own_redis, mail_ser
     make_due_reminders(world)
     rig(own_redis.url)
     assert reminders.sweep().notifications == COUNT
-    wait_for(lambda: len(mail_server.recorder.ids()) >= 100, 60, "100 mails before the restart")
+    wait_for(lambda: len(mail_server.recorder.ids()) >= 100, 180,
+             "100 mails before the restart")
     own_redis.stop()  # every queued message is gone: Redis keeps nothing on disk here
     time.sleep(2)
     own_redis.start()

@@ -182,6 +182,20 @@ def test_a_rolled_back_operation_sends_nothing(world, dispatched):
     assert dispatched == []
 
 
+def test_a_transition_that_fails_after_queueing_its_mail_sends_nothing(world, dispatched):
+    case = applications.start_application(world.applicant_a, world.call.id)
+    complete_application(db.session.get(Case, case.id))
+    with pytest.raises(RuntimeError), db.transaction() as session:
+        fresh = session.get(Case, case.id)
+        cases.apply(session, fresh, "submit", world.applicant_a, {}, now=utcnow())
+        assert [n.template for n in session.scalars(select(Notification))] == \
+            ["application_submitted"]
+        raise RuntimeError("something later in the same request failed")
+    assert notifications() == [] and dispatched == []
+    db.session.expire_all()
+    assert db.session.get(Case, case.id).state == "draft"
+
+
 def test_a_clashing_key_does_not_undo_the_rest_of_the_transaction(world, dispatched):
     with db.transaction() as session:
         first = outbox.queue(session, key="same-key", template="state_changed",

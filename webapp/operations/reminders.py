@@ -165,14 +165,19 @@ def send_digests(now: datetime, report: SweepReport) -> None:
             report.digests += 1
 
 
+#: a row revived again and again waits at most this many grace periods between revivals
+MAX_GRACE_DOUBLINGS = 5
+
+
 def revive_stuck(now: datetime, report: SweepReport, batch: int) -> bool:
     """Re-enqueue notifications a crash or a lost message left behind; True if there may be
     more.
 
     Pending rows whose message was lost (older than ``STALE_PENDING_SECONDS``) or whose retry
     is due go back to the workers; rows stuck in "sending" longer than the sending timeout
-    (their worker died) become pending again. Each gets a fresh grace period, so the next
-    sweep leaves them to the workers.
+    (their worker died) become pending again. Each then gets a grace period before it is
+    looked at again, doubling with the row's age: behind a long queue, a row is not queued
+    again and again while its first message is still waiting its turn.
     """
     stale = timedelta(seconds=current_app.config["STALE_PENDING_SECONDS"])
     with db.transaction() as session:
@@ -183,17 +188,24 @@ def revive_stuck(now: datetime, report: SweepReport, batch: int) -> bool:
                           Notification.created_at <= now - stale))),
             and_(Notification.status == NotificationStatus.SENDING,
                  Notification.claimed_at <= now - sending_timeout()))
-        ids = list(session.scalars(_lock(
-            select(Notification.id).where(stuck).order_by(Notification.id).limit(batch))))
-        if ids:
+        rows = session.execute(_lock(
+            select(Notification.id, Notification.created_at).where(stuck)
+            .order_by(Notification.id).limit(batch))).all()
+        by_grace: dict[int, list[int]] = {}
+        for notification_id, created_at in rows:
+            age = max(now - created_at, stale)
+            doublings = min(int(age / stale).bit_length() - 1, MAX_GRACE_DOUBLINGS)
+            by_grace.setdefault(doublings, []).append(notification_id)
+        for doublings, ids in by_grace.items():
             session.execute(update(Notification).where(
                 Notification.id.in_(ids),
                 Notification.status.in_((NotificationStatus.PENDING, NotificationStatus.SENDING)))
-                .values(status=NotificationStatus.PENDING, next_attempt_at=now + stale)
+                .values(status=NotificationStatus.PENDING,
+                        next_attempt_at=now + stale * 2 ** doublings)
                 .execution_options(synchronize_session=False))
-            outbox.enqueue_after_commit(session, ids)
-        report.revived += len(ids)
-        return len(ids) == batch
+        outbox.enqueue_after_commit(session, [notification_id for notification_id, _ in rows])
+        report.revived += len(rows)
+        return len(rows) == batch
 
 
 def fire_automatic(now: datetime, report: SweepReport) -> None:
