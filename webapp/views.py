@@ -18,7 +18,6 @@ from webapp.models import AuditEvent, Case, Comment, Document, Notification
 from workflows import get_workflow
 from workflows.engine import StateKind, Transition
 
-
 #: the page that fires a transition with a dedicated screen (Transition.screen)
 SCREENS = {"pairing": "pairing.case", "agreement": "agreements.agreement",
            "plan": "cooperation.plan"}

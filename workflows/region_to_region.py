@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from workflows import city_to_city
 from workflows.city_to_city import (
     APPLICANT,
     HOOKS,
@@ -39,25 +40,14 @@ CRITERIA: dict[str, tuple[str, int]] = {
 TOTAL_THRESHOLD = 9
 
 DAY = timedelta(days=1)
+# Steps the two calls share are the same objects, so they cannot drift apart.
+_SHARED_STATES = {s.name: s for s in city_to_city.STATES}
+_SHARED_TRANSITIONS = {t.name: t for t in city_to_city.TRANSITIONS}
 
 STATES = (
-    State("draft", StateKind.DRAFT, "Draft", "Draft — not yet submitted", "Application",
-          future_label="Apply", editable_by_applicant=True,
-          deadlines=(DeadlineSpec(
-              "call_closing", "Call closes", Anchor.CALL_CLOSES,
-              reminders=(Reminder(-7 * DAY, ("applicant",), "reminder_call_closing"),
-                         Reminder(-1 * DAY, ("applicant",), "reminder_call_closing")),
-          ),)),
-    State("eligibility_review", StateKind.REVIEW, "Eligibility review",
-          "Submitted — eligibility being checked", "Eligibility",
-          future_label="Eligibility check", on_enter=("run_eligibility",)),
-    State("information_requested", StateKind.APPLICANT_ACTION, "Information requested",
-          "Information requested from you", "Eligibility", editable_by_applicant=True,
-          deadlines=(DeadlineSpec(
-              "information_response", "Answer the information request", Anchor.PAYLOAD,
-              payload_field="response_deadline",
-              reminders=(Reminder(-3 * DAY, ("applicant",), "reminder_information_requested"),),
-          ),)),
+    _SHARED_STATES["draft"],
+    _SHARED_STATES["eligibility_review"],
+    _SHARED_STATES["information_requested"],
     State("scoring", StateKind.REVIEW, "Scoring", "Eligible — being assessed", "Assessment",
           future_label="Assessment"),
     State("awaiting_pairing", StateKind.WAITING, "Selected — awaiting pairing",
@@ -91,12 +81,11 @@ STATES = (
           future_label="Joint innovation roadmap"),
     State("roadmap_review", StateKind.REVIEW, "Roadmap in review",
           "Roadmap submitted — in review", "Roadmap"),
-    State("completed", StateKind.SUCCESS, "Completed", "Completed", "Completed",
-          future_label="Completed", on_enter=("start_follow_up",)),
-    State("ineligible", StateKind.CLOSED, "Ineligible", "Not eligible", "Eligibility"),
+    _SHARED_STATES["completed"],
+    _SHARED_STATES["ineligible"],
     State("not_selected", StateKind.CLOSED, "Not selected", "Not selected", "Assessment"),
-    State("withdrawn", StateKind.CLOSED, "Withdrawn", "Withdrawn", "Application"),
-    State("terminated", StateKind.CLOSED, "Terminated", "Cooperation ended early", "Cooperation"),
+    _SHARED_STATES["withdrawn"],
+    _SHARED_STATES["terminated"],
 )
 
 _LIVE = tuple(s.name for s in STATES if not s.kind.terminal)
@@ -104,27 +93,15 @@ _PAIRED_ONWARDS = ("pairing_proposed", "agreement_pending", "cooperation_active"
                    "roadmap_submission", "roadmap_review")
 
 TRANSITIONS = (
-    Transition("submit", ("draft",), "eligibility_review", APPLICANT, "Submit application",
-               guards=("call_open", "sections_complete", "commitments_given"),
-               effects=("stamp_submission",),
-               notify=(Notify("application_submitted", ("applicant",)),)),
+    _SHARED_TRANSITIONS["submit"],
     Transition("declare_eligible", ("eligibility_review",), "scoring", STAFF,
                "Declare eligible", guards=("failed_rules_overridden",),
                fields=(Field("override_reason", "Override reason", required=False,
                              hint="Needed only when an automatic rule failed."),),
                notify=(STATE_CHANGED,)),
-    Transition("declare_ineligible", ("eligibility_review",), "ineligible", STAFF,
-               "Declare ineligible", fields=(REASON,), style="warning",
-               notify=(Notify("declared_ineligible", ("applicant",)),)),
-    Transition("request_information", ("eligibility_review",), "information_requested", STAFF,
-               "Request information", guards=("response_deadline_ahead",), style="secondary",
-               effects=("flag_sections",),
-               fields=(Field("message", "What do you need from the applicant?"),
-                       Field("response_deadline", "Response deadline", type="datetime")),
-               notify=(Notify("information_requested", ("applicant",)),)),
-    Transition("provide_information", ("information_requested",), "eligibility_review",
-               APPLICANT, "Send my answer", fields=(Field("answer", "Your answer"),),
-               notify=(Notify("information_provided", ("coordinator",)),)),
+    _SHARED_TRANSITIONS["declare_ineligible"],
+    _SHARED_TRANSITIONS["request_information"],
+    _SHARED_TRANSITIONS["provide_information"],
     Transition("select", ("scoring",), "awaiting_pairing", STAFF, "Select for pairing",
                guards=("scores_given", "scores_meet_thresholds"),
                fields=(Field("override_reason", "Override reason", required=False,
@@ -138,20 +115,14 @@ TRANSITIONS = (
                effects=("set_partner",),
                notify=(Notify("pairing_proposed", ("parties",)),),
                screen="pairing"),
-    Transition("accept_pairing", ("pairing_proposed",), "agreement_pending", PARTIES,
-               "Accept the pairing", each_party="accepted_pairing",
-               notify=(Notify("agreement_to_sign", ("parties",)),)),
-    Transition("decline_pairing", ("pairing_proposed",), "awaiting_pairing", PARTIES,
-               "Decline the pairing", fields=(REASON,), style="warning",
-               notify=(Notify("pairing_declined", ("parties", "coordinator")),)),
+    _SHARED_TRANSITIONS["accept_pairing"],
+    _SHARED_TRANSITIONS["decline_pairing"],
     Transition("sign", ("agreement_pending",), "cooperation_active", PARTIES,
                "Sign the cooperation agreement", each_party="signed_agreement",
                guards=("signature_recorded",),
                notify=(Notify("cooperation_started", ("parties",)),),
                screen="agreement"),
-    Transition("cancel_pairing", ("agreement_pending",), "awaiting_pairing", STAFF,
-               "Cancel the pairing", fields=(REASON,), style="warning",
-               notify=(Notify("pairing_cancelled", ("parties",)),)),
+    _SHARED_TRANSITIONS["cancel_pairing"],
     Transition("close_cooperation", ("cooperation_active",), "roadmap_submission",
                STAFF_OR_SYSTEM, "Close the cooperation period", automatic=True,
                guards=("cooperation_period_elapsed", "periodic_reports_submitted"),
