@@ -165,8 +165,8 @@ def send_digests(now: datetime, report: SweepReport) -> None:
             report.digests += 1
 
 
-#: a row revived again and again waits at most this many grace periods between revivals
-MAX_GRACE_DOUBLINGS = 5
+#: a row revived again and again waits at most 2 ** this grace periods between revivals
+MAX_GRACE_DOUBLINGS = 2
 
 
 def revive_stuck(now: datetime, report: SweepReport, batch: int) -> bool:
