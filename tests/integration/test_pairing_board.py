@@ -114,6 +114,22 @@ def test_busy_partner_cities_are_not_suggested_and_proposing_fires_the_transitio
     assert fresh(second.id).state == "awaiting_pairing"
 
 
+def test_a_withdrawn_case_releases_its_partner_city_to_the_rest_of_the_call(world, browser):
+    quito = partner("Quito", "smart-city", "urban-mobility")
+    first = waiting_case(world, world.applicant_a)
+    second = waiting_case(world, world.applicant_b)
+    cases.fire(first.id, "propose_pairing", world.coordinator, {"partner_city_id": quito.id})
+    with pytest.raises(OperationError):
+        cases.fire(second.id, "propose_pairing", world.coordinator,
+                   {"partner_city_id": quito.id})
+    cases.fire(first.id, "withdraw", world.applicant_a, {"reason": "Council elections"})
+    browser.login(world.coordinator.email)
+    page = browser.get(f"/office/pairing/cases/{second.id}").get_data(as_text=True)
+    assert "Quito" in page
+    cases.fire(second.id, "propose_pairing", world.coordinator, {"partner_city_id": quito.id})
+    assert fresh(second.id).partner_city_id == quito.id
+
+
 def test_region_scoped_coordinator_gets_403_on_another_regions_case(world, browser,
                                                                     make_browser):
     case = waiting_case(world, world.applicant_a)

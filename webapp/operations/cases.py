@@ -120,6 +120,11 @@ def options(case: Case, user: User | None, now: datetime | None = None) -> list[
     return wf.options(facts, actor_for(user))
 
 
+def released_states(workflow: str) -> list[str]:
+    """States whose case no longer holds its partner city (withdrawn, terminated, ...)."""
+    return get_workflow(workflow).states_of_kind(StateKind.CLOSED)
+
+
 def _enrich_payload(session: Session, case: Case, name: str,
                     payload: dict[str, Any]) -> dict[str, Any]:
     """Resolve ids in the payload into what guards judge (a partner city's region, ...)."""
@@ -129,8 +134,8 @@ def _enrich_payload(session: Session, case: Case, name: str,
         if partner is None:
             raise Refused("That partner city does not exist.")
         busy = session.scalar(select(Case.id).where(
-            Case.call_id == case.call_id, Case.partner_city_id == partner.id, Case.id != case.id
-        ).limit(1)) is not None
+            Case.call_id == case.call_id, Case.partner_city_id == partner.id, Case.id != case.id,
+            Case.state.not_in(released_states(case.workflow))).limit(1)) is not None
         payload["partner"] = {"id": partner.id, "name": partner.name, "region": partner.region,
                               "busy": busy}
     return payload

@@ -360,8 +360,9 @@ def load_pool(session: Session, call: Call) -> Pool:
     partners = {p.id: p for p in session.scalars(q)}
     # The same rule as the proposal guard: a partner city set on another case of the call.
     busy: dict[int, set[int]] = {}
+    released = set(case_ops.released_states(call.kind))
     for c in cases.values():
-        if c.partner_city_id:
+        if c.partner_city_id and c.state not in released:
             busy.setdefault(c.partner_city_id, set()).add(c.id)
     profiles = {c.id: case_profile(c) for c in cases.values()}
     partner_profiles = {p.id: partner_profile(p) for p in partners.values()}
