@@ -8,13 +8,14 @@ from importlib.resources import files
 
 import pytest
 from click.testing import CliRunner
+from itsdangerous import TimestampSigner
 from sqlalchemy import func, select
 
 from tests.factories import complete_application
 from webapp.db import db
 from webapp.errors import Forbidden, OperationError
 from webapp.models import AuditEvent, Case, Notification, PartnerCity, Topic, User
-from webapp.operations import applications, backoffice, cases, pairing
+from webapp.operations import accounts, applications, backoffice, cases, pairing
 
 pytestmark = pytest.mark.integration
 
@@ -327,7 +328,8 @@ def test_a_declined_partner_is_not_proposed_again_by_the_board(world):
 # -- the partner contact -------------------------------------------------------------------------
 
 def test_partner_contact_is_invited_and_both_acceptances_start_the_agreement(world, browser,
-                                                                           make_browser):
+                                                                           make_browser,
+                                                                           monkeypatch):
     quito = partner("Quito", "smart-city", country="Ecuador", contacts=[
         {"name": "Lucía Mena", "email": "lucia@quito.gob.ec", "role": "Mayor's office"},
         {"name": "No Mail", "email": "", "role": ""}])
@@ -356,9 +358,13 @@ def test_partner_contact_is_invited_and_both_acceptances_start_the_agreement(wor
     assert "lucia@quito.gob.ec already has an account." in browser.get(
         f"/office/pairing/cases/{case.id}").get_data(as_text=True)
 
-    # The invitee sets a password through the link, signs in and accepts.
+    # The invitee sets a password through the link three days later, signs in and accepts.
     partner_browser = make_browser()
     token = invitation.context["token"]
+    signed_at = TimestampSigner.get_timestamp
+    monkeypatch.setattr(TimestampSigner, "get_timestamp",
+                        lambda self: signed_at(self) + 3 * 24 * 3600)
+    assert accounts.read_token("invite", token, max_age=2 * 3600) is None  # past a reset's life
     partner_browser.get(f"/account/reset/{token}")
     resp = partner_browser.post(f"/account/reset/{token}",
                                 {"password": "a new partner password",

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import Email, EqualTo, InputRequired, Length
@@ -16,47 +19,47 @@ from workflows.eligibility import ORGANISATION_TYPES
 
 bp = Blueprint("auth", __name__, url_prefix="/account")
 
-PASSWORD = [InputRequired("Enter a password."),
-            Length(min=10, max=200, message="Your password must be at least 10 characters.")]
+PASSWORD = [InputRequired(_l("Enter a password.")),
+            Length(min=10, max=200, message=_l("Your password must be at least 10 characters."))]
 
 
 class RegisterForm(Form):
-    name = StringField("Your full name", [InputRequired("Enter your full name."),
+    name = StringField(_l("Your full name"), [InputRequired(_l("Enter your full name.")),
                                           Length(max=200), NoScript()])
-    email = EmailField("E-mail address", [InputRequired("Enter your e-mail address."),
-                                          Email("Enter an e-mail address like name@city.eu."),
+    email = EmailField(_l("E-mail address"), [InputRequired(_l("Enter your e-mail address.")),
+                                          Email(_l("Enter an e-mail address like name@city.eu.")),
                                           Length(max=320)])
     organisation_name = StringField(
-        "Your city, municipality or group", [InputRequired("Enter your organisation's name."),
-                                             Length(max=300), NoScript()])
+        _l("Your city, municipality or group"),
+        [InputRequired(_l("Enter your organisation's name.")), Length(max=300), NoScript()])
     organisation_kind = SelectField(
-        "Type of organisation", choices=choices(ORGANISATION_TYPES.items()),
-        validators=[InputRequired("Choose the type of organisation.")])
-    country = SelectField("Country", choices=COUNTRY_CHOICES,
-                          validators=[InputRequired("Choose your country.")])
-    password = PasswordField("Create a password", PASSWORD)
-    confirm = PasswordField("Type the password again",
-                            [InputRequired("Type the password again."),
-                             EqualTo("password", "The two passwords are not the same.")])
-    privacy = BooleanField("I have read the privacy notice",
-                           [InputRequired("Confirm you have read the privacy notice.")])
+        _l("Type of organisation"), choices=choices(ORGANISATION_TYPES.items()),
+        validators=[InputRequired(_l("Choose the type of organisation."))])
+    country = SelectField(_l("Country"), choices=COUNTRY_CHOICES,
+                          validators=[InputRequired(_l("Choose your country."))])
+    password = PasswordField(_l("Create a password"), PASSWORD)
+    confirm = PasswordField(_l("Type the password again"),
+                            [InputRequired(_l("Type the password again.")),
+                             EqualTo("password", _l("The two passwords are not the same."))])
+    privacy = BooleanField(_l("I have read the privacy notice"),
+                           [InputRequired(_l("Confirm you have read the privacy notice."))])
 
 
 class LoginForm(Form):
-    email = EmailField("E-mail address", [InputRequired("Enter your e-mail address.")])
-    password = PasswordField("Password", [InputRequired("Enter your password.")])
+    email = EmailField(_l("E-mail address"), [InputRequired(_l("Enter your e-mail address."))])
+    password = PasswordField(_l("Password"), [InputRequired(_l("Enter your password."))])
 
 
 class EmailForm(Form):
-    email = EmailField("E-mail address", [InputRequired("Enter your e-mail address."),
-                                          Email("Enter an e-mail address like name@city.eu.")])
+    email = EmailField(_l("E-mail address"), [InputRequired(_l("Enter your e-mail address.")),
+                                          Email(_l("Enter an e-mail address like name@city.eu."))])
 
 
 class NewPasswordForm(Form):
-    password = PasswordField("New password", PASSWORD)
-    confirm = PasswordField("Type the password again",
-                            [InputRequired("Type the password again."),
-                             EqualTo("password", "The two passwords are not the same.")])
+    password = PasswordField(_l("New password"), PASSWORD)
+    confirm = PasswordField(_l("Type the password again"),
+                            [InputRequired(_l("Type the password again.")),
+                             EqualTo("password", _l("The two passwords are not the same."))])
 
 
 @bp.route("/register", methods=["GET", "POST"])
@@ -67,7 +70,7 @@ def register():
         accounts.register(email=form.email.data, password=form.password.data,
                           name=form.name.data, organisation_name=form.organisation_name.data,
                           organisation_kind=form.organisation_kind.data,
-                          country=form.country.data, locale=session.get("lang", "en"))
+                          country=form.country.data, locale=str(get_locale()))
         return render_template("auth/check_email.html", email=form.email.data)
     return render_template("auth/register.html", form=form)
 
@@ -79,7 +82,7 @@ def confirm(token: str):
     except OperationError as exc:
         flash(exc.message, "error")
         return redirect(url_for("auth.login"))
-    flash("Your e-mail address is confirmed. You can sign in now.", "success")
+    flash(_("Your e-mail address is confirmed. You can sign in now."), "success")
     return redirect(url_for("auth.login"))
 
 
@@ -111,9 +114,11 @@ def _home(user) -> str:
 @bp.post("/logout")
 @login_required
 def logout():
+    lang = current_user.locale or session.get("lang")
     logout_user()
     session.clear()
-    flash("You are signed out.", "info")
+    session["lang"] = lang  # the pages keep speaking the person's language after sign-out
+    flash(_("You are signed out."), "info")
     return redirect(url_for("public.index"))
 
 
@@ -131,13 +136,13 @@ def forgot():
 @limiter.limit("10 per 15 minutes", methods=["POST"])
 def reset(token: str):
     form = NewPasswordForm()
-    if accounts.read_token("reset", token, max_age=2 * 3600) is None:
-        flash("This link is not valid, has expired or was already used. Ask for a new one.",
+    if accounts.read_password_link(token) is None:
+        flash(_("This link is not valid, has expired or was already used. Ask for a new one."),
               "error")
         return redirect(url_for("auth.forgot"))
     if form.validate_on_submit():
         accounts.reset_password(token, form.password.data)
-        flash("Your password is set. You can sign in now.", "success")
+        flash(_("Your password is set. You can sign in now."), "success")
         return redirect(url_for("auth.login"))
     return render_template("auth/reset.html", form=form)
 

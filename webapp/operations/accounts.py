@@ -43,6 +43,19 @@ def read_token(purpose: str, token: str, max_age: int) -> User | None:
     return user
 
 
+# A reset is asked for by the person at hand; an invitation may wait in an inbox for days.
+PASSWORD_LINK_AGES = {"reset": 2 * 3600, "invite": 14 * 24 * 3600}
+
+
+def read_password_link(token: str) -> User | None:
+    """The user a reset or invitation link names, each judged by its own lifetime."""
+    for purpose, max_age in PASSWORD_LINK_AGES.items():
+        user = read_token(purpose, token, max_age=max_age)
+        if user is not None:
+            return user
+    return None
+
+
 def find_user(email: str) -> User | None:
     return db.session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
 
@@ -138,7 +151,7 @@ def request_password_reset(email: str) -> None:
 
 def reset_password(token: str, password: str) -> User:
     """Set a new password from a reset link; the link and every session die with it."""
-    user = read_token("reset", token, max_age=2 * 3600)
+    user = read_password_link(token)
     if user is None:
         raise OperationError("This reset link is not valid, has expired or was already used.")
     with db.transaction():
@@ -166,7 +179,17 @@ def invite_colleague(inviter: User, *, email: str, name: str) -> User:
         session.add(user)
         session.flush()
         outbox.queue(session, key=f"invite:{user.id}", template="invitation", user=user,
-                     context={"token": make_token("reset", user), "inviter": inviter.display_name,
+                     context={"token": make_token("invite", user), "inviter": inviter.display_name,
                               "organisation": inviter.organisation.name
                               if inviter.organisation else ""})
         return user
+
+
+def set_locale(user_id: int, locale: str) -> None:
+    """Choose the language of a person's pages and of the e-mails they get from now on."""
+    if locale not in current_app.config["LANGUAGES"]:
+        raise OperationError("Choose one of the languages offered.")
+    with db.transaction() as session:
+        user = session.get(User, user_id)
+        if user is not None:
+            user.locale = locale

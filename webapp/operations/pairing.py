@@ -739,7 +739,7 @@ def invite_partner_contact(case_id: int, user: User, email: str) -> User:
                                from_state=case.state, to_state=case.state,
                                payload={"partner_city_id": partner.id, "email": email}))
         outbox.queue(session, key=f"invite:{person.id}", template="invitation", user=person,
-                     case=case, context={"token": make_token("reset", person),
+                     case=case, context={"token": make_token("invite", person),
                                          "inviter": user.display_name,
                                          "organisation": partner.name,
                                          "reference": case.reference})
