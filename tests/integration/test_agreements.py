@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import io
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,7 @@ from webapp.models import (
     Agreement,
     AuditEvent,
     Case,
+    Deadline,
     Document,
     Notification,
     PartyFact,
@@ -309,6 +311,22 @@ def test_regenerate_voids_earlier_signatures_and_asks_every_party_again(world, d
     final = agreements.sign_typed(case.id, world.applicant_a, agreement_hash=v2.content_hash,
                                   full_name="Anna Lyon", title="Mayor", consent=True)
     assert final.moved and final.target == "cooperation_active"
+
+
+def test_a_new_agreement_version_gives_the_parties_thirty_days_again(world):
+    case = paired_case(world)
+    [first] = db.session.scalars(select(Deadline).where(
+        Deadline.case_id == case.id, Deadline.kind == "agreement_signature")).all()
+    later = first.created_at + timedelta(days=20)
+    agreements.regenerate(case.id, world.coordinator, "Kick-off date agreed", now=later)
+    db.session.expire_all()
+    rows = {d.status: d for d in db.session.scalars(select(Deadline).where(
+        Deadline.case_id == case.id, Deadline.kind == "agreement_signature"))}
+    assert set(rows) == {"cancelled", "open"}
+    assert rows["open"].due_at == later + timedelta(days=30)
+    assert all(r.done_at is not None for r in rows["cancelled"].reminders)
+    # Every reminder of the new deadline is still to come (the first 23 days before it).
+    assert min(r.scheduled_at for r in rows["open"].reminders) == later + timedelta(days=7)
 
 
 def test_only_coordinators_regenerate_and_only_while_signatures_are_awaited(world, browser):

@@ -181,6 +181,7 @@ def regenerate(case_id: int, user: User, reason: str, *, source_address: str = "
             voided = session.scalar(select(func.count(Signature.id)).where(
                 Signature.case_id == case.id, Signature.voided_at.is_(None))) or 0
             agreement = generate(session, case, now, user=user, reason=reason)
+            cases.restart_state_deadlines(session, case, now)
             signing = signing_transition(case)
             if signing is not None:
                 # The engine counts these facts: every party must sign the new version.

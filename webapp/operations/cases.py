@@ -254,6 +254,18 @@ def _leave_state(session: Session, wf: Workflow, case: Case, effects: Effects,
         end_deadline(session, d, status, now)
 
 
+def restart_state_deadlines(session: Session, case: Case, now: datetime) -> None:
+    """Give the parties the state's full time again (a new agreement version to sign)."""
+    state = get_workflow(case.workflow).state(case.state)
+    kinds = [spec.kind for spec in state.deadlines]
+    for d in session.scalars(select(Deadline).where(
+            Deadline.case_id == case.id, Deadline.status == DeadlineStatus.OPEN,
+            Deadline.state == case.state, Deadline.kind.in_(kinds))):
+        end_deadline(session, d, DeadlineStatus.CANCELLED, now)
+    for spec in state.deadlines:
+        start_deadline(session, case, spec, now, {})
+
+
 def end_deadline(session: Session, deadline: Deadline, status: str, now: datetime) -> None:
     """Mark a deadline met or cancelled; its reminders not yet sent will never be."""
     deadline.status = status
