@@ -14,6 +14,7 @@ from pypdf import PdfReader
 from sqlalchemy import func, select
 
 from tests.factories import complete_application
+from webapp import printing
 from webapp.db import db
 from webapp.errors import Conflict, Forbidden, Refused
 from webapp.models import (
@@ -153,7 +154,7 @@ def test_the_pdf_holds_both_parties_the_duration_version_and_hash(world, browser
 
 def test_the_pdf_reads_only_our_static_files(app):
     static = Path(app.static_folder)
-    fetcher = agreements.static_fetcher(static)
+    fetcher = printing.static_fetcher(static)
     css = fetcher.fetch((static / "css" / "agreement.css").as_uri())
     assert css.headers.get_content_type() == "text/css"
     for url in ("file:///etc/passwd", "http://example.org/evil.css",

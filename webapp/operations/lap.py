@@ -7,16 +7,11 @@ Which transitions submit, approve and send back the plan is read from the workfl
 
 from __future__ import annotations
 
-import mimetypes
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
-from flask import current_app, render_template
-from flask_babel import force_locale
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -42,6 +37,7 @@ from webapp.operations.cooperation import (
     rules_for_call,
     start_deliverable_deadline,
 )
+from webapp.printing import pdf_from_template
 from workflows import get_workflow, lap
 from workflows.engine import StateKind, Transition, Workflow
 from workflows.schedule import DeliverableKind, DeliverableStatus
@@ -317,32 +313,9 @@ def sdg_labels(session: Session) -> dict[str, str]:
                                 .order_by(Topic.slug)).all())
 
 
-def _static_fetcher(root: Path) -> Any:
-    """A WeasyPrint URL fetcher that reads our static files and nothing else (no network)."""
-    from weasyprint.urls import URLFetcher, URLFetcherResponse
-
-    class StaticOnly(URLFetcher):
-        def fetch(self, url: str, headers: Any = None) -> URLFetcherResponse:
-            parts = urlsplit(url)
-            path = Path(unquote(parts.path)).resolve() if parts.scheme == "file" else None
-            if path is None or not path.is_file() or not path.is_relative_to(root):
-                raise ValueError(f"not a static file of citypair: {url}")
-            kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-            return URLFetcherResponse(path.as_uri(), path.read_bytes(), {"Content-Type": kind})
-
-    return StaticOnly(allowed_protocols=("file",))
-
-
 def render_pdf(case: Case, version: LapVersion) -> bytes:
     """A frozen version of the plan as a PDF, its number and fingerprint on every page."""
-    # WeasyPrint takes a second to import: only the PDF download pays for it.
-    from weasyprint import HTML
-
-    root = Path(current_app.static_folder or "static").resolve()
-    with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
-        page = render_template("documents/lap.html", case=case, version=version,
-                               content=version.content, sections=lap.SECTIONS,
-                               sectors=lap.SECTORS, sdgs=sdg_labels(db.session),
-                               plan_name=plan_name(case))
-    return HTML(string=page, base_url=root.as_uri() + "/",
-                url_fetcher=_static_fetcher(root)).write_pdf()
+    return pdf_from_template("documents/lap.html", case=case, version=version,
+                             content=version.content, sections=lap.SECTIONS,
+                             sectors=lap.SECTORS, sdgs=sdg_labels(db.session),
+                             plan_name=plan_name(case))
