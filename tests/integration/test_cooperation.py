@@ -516,6 +516,23 @@ def test_approving_through_the_case_page_also_completes_the_deliverables(world):
         Deadline.deliverable_id == found["work_plan", 1].id)) == "cancelled"
 
 
+def test_a_revision_fired_outside_the_plan_page_reopens_the_final_plan(world):
+    case, found = to_plan_submission(world)
+    write_plan(case, world.applicant_a)
+    hand_in_report(case, found["final_report", 1], world.applicant_a, utcnow())
+    plan_ops.submit(case.id, world.applicant_a)
+    new_deadline = utcnow() + 21 * DAY
+    # The API and bulk actions fire the transition itself, not the plan page's review.
+    cases.fire(case.id, "request_lap_revision", world.coordinator,
+               {"comments": "Budget the pilot.", "response_deadline": new_deadline})
+    final_lap = by_kind(case.id)["final_lap", 1]
+    assert final_lap.status == "revision_requested" and final_lap.due_at == new_deadline
+    assert final_lap.review_comments == "Budget the pilot."
+    assert final_lap.reviewed_by_id == world.coordinator.id
+    assert db.session.scalar(select(Deadline.status).where(
+        Deadline.deliverable_id == final_lap.id, Deadline.due_at == new_deadline)) == "open"
+
+
 # -- case health -----------------------------------------------------------------------------
 
 def test_health_of_many_cases_in_one_query(world, app):

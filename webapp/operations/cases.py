@@ -220,6 +220,8 @@ def apply(
         case.state = effects.target
         case.state_entered_at = now
         enter_state(session, wf, case, payload, now, hooks=effects.hooks)
+    for follow in AFTER_TRANSITION:
+        follow(session, case, transition, user, payload, now)
     session.flush()
     for n, people in recipients:
         for party, person in people:
@@ -401,6 +403,9 @@ def _start_follow_up(session: Session, case: Case, payload: Mapping[str, Any],
 AGREEMENT_GENERATORS: list[Callable[[Session, Case, datetime], None]] = []
 COOPERATION_STARTERS: list[Callable[[Session, Case, datetime], None]] = []
 FOLLOW_UP_STARTERS: list[Callable[[Session, Case, datetime], None]] = []
+#: ... and the bookkeeping a transition needs, whether a screen, the API or a batch fired it.
+AFTER_TRANSITION: list[Callable[[Session, Case, str, User | None, Mapping[str, Any], datetime],
+                                None]] = []
 
 
 def call_rules(call: Call) -> eligibility.CallRules:

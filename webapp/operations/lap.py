@@ -236,18 +236,30 @@ def review(case_id: int, user: User, *, approve: bool, comments: str = "",
                 "comments": comments.strip(), "response_deadline": response_deadline}
             cases.apply(session, case, t.name, user, payload, source_address=source_address,
                         now=now)
-            d = _deliverable(session, case, DeliverableKind.FINAL_LAP)
-            if d is not None:
-                d.reviewed_at, d.reviewed_by_id = now, user.id
-                d.review_comments = comments.strip()
-                if not approve and response_deadline is not None:
-                    d.status, d.due_at = DeliverableStatus.REVISION_REQUESTED.value, \
-                        response_deadline
-                    start_deliverable_deadline(session, case, d, rules_for_call(case), now)
             return case
     except StaleDataError as exc:
         raise Conflict("Someone else changed this case at the same moment. Please reload it "
                        "and try again.") from exc
+
+
+def _record_review(session: Session, case: Case, transition: str, user: User | None,
+                   payload: Mapping[str, Any], now: datetime) -> None:
+    """The final plan's deliverable follows the review, whichever way it was fired."""
+    st = _steps(case)
+    if transition not in {t.name for t in (st.approve, st.revise) if t is not None}:
+        return
+    d = _deliverable(session, case, DeliverableKind.FINAL_LAP)
+    if d is None:
+        return
+    d.reviewed_at, d.reviewed_by_id = now, user.id if user else None
+    d.review_comments = str(payload.get("comments") or "").strip()
+    due = payload.get("response_deadline")
+    if st.revise is not None and transition == st.revise.name and isinstance(due, datetime):
+        d.status, d.due_at = DeliverableStatus.REVISION_REQUESTED.value, due
+        start_deliverable_deadline(session, case, d, rules_for_call(case), now)
+
+
+cases.AFTER_TRANSITION.append(_record_review)
 
 
 def versions(session: Session, case_id: int) -> list[LapVersion]:
