@@ -40,6 +40,33 @@ DAY = timedelta(days=1)
 REASON = Field("reason", "Reason", hint="Shown to the applicant and kept in the case history.")
 STATE_CHANGED = Notify("state_changed", ("applicant",), optional=True)
 
+def pairing_proposed(applicant_label: str) -> State:
+    """Both parties have ten days to accept a proposed partner, then the coordinator is told."""
+    return State(
+        "pairing_proposed", StateKind.WAITING, "Pairing proposed", applicant_label, "Pairing",
+        deadlines=(DeadlineSpec(
+            "pairing_response", "Accept the proposed pairing", Anchor.ENTERED, after=10 * DAY,
+            reminders=(Reminder(-5 * DAY, ("parties",), "reminder_pairing_proposed",
+                                unless_done_by="accepted_pairing"),
+                       Reminder(0 * DAY, ("coordinator",), "escalation_pairing")),
+        ),))
+
+
+def agreement_pending(sign_label: str, future_label: str) -> State:
+    """Thirty days to sign, with a weekly reminder to each party that has not signed yet."""
+    return State(
+        "agreement_pending", StateKind.WAITING, "Agreement awaiting signatures", sign_label,
+        "Agreement", future_label=future_label, on_enter=("generate_agreement",),
+        deadlines=(DeadlineSpec(
+            "agreement_signature", sign_label, Anchor.ENTERED, after=30 * DAY,
+            reminders=tuple(
+                Reminder(-days * DAY, ("parties",), "reminder_agreement",
+                         unless_done_by="signed_agreement")
+                for days in (23, 16, 9, 2)
+            ) + (Reminder(0 * DAY, ("coordinator",), "escalation_agreement"),),
+        ),))
+
+
 STATES = (
     State("draft", StateKind.DRAFT, "Draft", "Draft — not yet submitted", "Application",
           future_label="Apply", editable_by_applicant=True,
@@ -61,26 +88,8 @@ STATES = (
     State("awaiting_pairing", StateKind.WAITING, "Eligible — awaiting pairing",
           "Eligible — we are finding your partner city", "Pairing",
           future_label="Pairing", on_enter=("reset_pairing",)),
-    State("pairing_proposed", StateKind.WAITING, "Pairing proposed",
-          "A partner city is proposed — please respond", "Pairing",
-          deadlines=(DeadlineSpec(
-              "pairing_response", "Accept the proposed pairing", Anchor.ENTERED, after=10 * DAY,
-              reminders=(Reminder(-5 * DAY, ("parties",), "reminder_pairing_proposed",
-                                  unless_done_by="accepted_pairing"),
-                         Reminder(0 * DAY, ("coordinator",), "escalation_pairing")),
-          ),)),
-    State("agreement_pending", StateKind.WAITING, "Agreement awaiting signatures",
-          "Sign the Partnership Agreement", "Agreement",
-          future_label="Partnership Agreement", on_enter=("generate_agreement",),
-          deadlines=(DeadlineSpec(
-              "agreement_signature", "Sign the Partnership Agreement", Anchor.ENTERED,
-              after=30 * DAY,
-              reminders=tuple(
-                  Reminder(-days * DAY, ("parties",), "reminder_agreement",
-                           unless_done_by="signed_agreement")
-                  for days in (23, 16, 9, 2)
-              ) + (Reminder(0 * DAY, ("coordinator",), "escalation_agreement"),),
-          ),)),
+    pairing_proposed("A partner city is proposed — please respond"),
+    agreement_pending("Sign the Partnership Agreement", "Partnership Agreement"),
     State("cooperation_active", StateKind.ACTIVE, "Cooperation active",
           "Cooperation under way", "Cooperation",
           future_label="18 months of cooperation", on_enter=("start_cooperation",)),

@@ -17,11 +17,8 @@ from workflows.city_to_city import (
     STATE_CHANGED,
 )
 from workflows.engine import (
-    Anchor,
-    DeadlineSpec,
     Field,
     Notify,
-    Reminder,
     Role,
     State,
     StateKind,
@@ -53,26 +50,8 @@ STATES = (
     State("awaiting_pairing", StateKind.WAITING, "Selected — awaiting pairing",
           "Selected — we are finding your partner region", "Pairing",
           future_label="Pairing", on_enter=("reset_pairing",)),
-    State("pairing_proposed", StateKind.WAITING, "Pairing proposed",
-          "A partner region is proposed — please respond", "Pairing",
-          deadlines=(DeadlineSpec(
-              "pairing_response", "Accept the proposed pairing", Anchor.ENTERED, after=10 * DAY,
-              reminders=(Reminder(-5 * DAY, ("parties",), "reminder_pairing_proposed",
-                                  unless_done_by="accepted_pairing"),
-                         Reminder(0 * DAY, ("coordinator",), "escalation_pairing")),
-          ),)),
-    State("agreement_pending", StateKind.WAITING, "Agreement awaiting signatures",
-          "Sign the cooperation agreement", "Agreement",
-          future_label="Cooperation agreement", on_enter=("generate_agreement",),
-          deadlines=(DeadlineSpec(
-              "agreement_signature", "Sign the cooperation agreement", Anchor.ENTERED,
-              after=30 * DAY,
-              reminders=tuple(
-                  Reminder(-days * DAY, ("parties",), "reminder_agreement",
-                           unless_done_by="signed_agreement")
-                  for days in (23, 16, 9, 2)
-              ) + (Reminder(0 * DAY, ("coordinator",), "escalation_agreement"),),
-          ),)),
+    city_to_city.pairing_proposed("A partner region is proposed — please respond"),
+    city_to_city.agreement_pending("Sign the cooperation agreement", "Cooperation agreement"),
     State("cooperation_active", StateKind.ACTIVE, "Facilitated cooperation",
           "Facilitated cooperation under way", "Cooperation",
           future_label="12 months of facilitated cooperation", on_enter=("start_cooperation",)),
