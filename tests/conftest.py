@@ -8,13 +8,16 @@ import re
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 
 import psycopg
 import pytest
 from sqlalchemy import text
 
+import webapp
 from webapp import create_app
 from webapp.db import Base, db, utcnow
+from webapp.i18n import compile_catalogues
 
 PG_ADMIN = os.environ.get("CITYPAIR_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 REQUIRE = os.environ.get("CITYPAIR_REQUIRE_SERVICES") == "1" or os.environ.get("CI") == "true"
@@ -54,6 +57,11 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         if marker:
             backends = ["postgresql"]
         metafunc.parametrize("backend", backends, scope="session")
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    # Compiled catalogues are built, not committed: a fresh clone still tests every language.
+    compile_catalogues(Path(webapp.__file__).parent / "translations")
 
 
 _apps: dict[str, object] = {}

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from flask_babel import LazyString
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import Field, SelectChoice
 from wtforms.validators import ValidationError
@@ -23,6 +25,19 @@ class Form(FlaskForm):
                 filters = [_strip, *filters]
             return unbound_field.bind(form=form, filters=filters, **options)
 
+    def validate(self, extra_validators: Any = None) -> bool:
+        valid = super().validate(extra_validators)
+        # Messages marked for translation are lazy; the pages and the API want plain text.
+        for field in self:
+            if isinstance(field.errors, list) and len(field.errors) > len(field.process_errors):
+                # One message per field: WTForms' generic "not a valid number" gives way to
+                # the field's own, which says what to type.
+                field.errors[:] = [e for e in field.errors if e not in field.process_errors]
+            if isinstance(field.errors, list):
+                field.errors[:] = [str(e) if isinstance(e, LazyString) else e
+                                   for e in field.errors]
+        return valid
+
 
 def _strip(value: Any) -> Any:
     return value.strip() if isinstance(value, str) else value
@@ -31,7 +46,7 @@ def _strip(value: Any) -> Any:
 class NoScript:
     """Refuses text that looks like markup, so nothing typed can become a script anywhere."""
 
-    message = "Remove the angle brackets (< and >) from this answer."
+    message = _l("Remove the angle brackets (< and >) from this answer.")
 
     def __call__(self, form: Any, field: Field) -> None:
         if field.data and isinstance(field.data, str) and ("<" in field.data and ">" in
@@ -44,5 +59,5 @@ def choices(pairs: Iterable[tuple[str, str]]) -> list[SelectChoice]:
     return [SelectChoice(value, label) for value, label in pairs]
 
 
-COUNTRY_CHOICES = choices([("", "Choose a country"), *((c, c) for c in EU_MEMBER_STATES),
-                           ("Other", "Another country")])
+COUNTRY_CHOICES = choices([("", _l("Choose a country")), *((c, c) for c in EU_MEMBER_STATES),
+                           ("Other", _l("Another country"))])

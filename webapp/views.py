@@ -7,6 +7,8 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from wtforms import DateTimeLocalField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
@@ -30,14 +32,15 @@ def transition_form(t: Transition, formdata: Any = None) -> Form:
         pass
 
     for f in t.fields:
-        validators = ([InputRequired(f"Fill in “{f.label}”.")] if f.required
+        label, hint = _(f.label), _(f.hint) if f.hint else ""
+        validators = ([InputRequired(_("Fill in “%(label)s”.", label=label))] if f.required
                       else [Optional()])
         if f.type == "datetime":
-            field = DateTimeLocalField(f.label, validators, format="%Y-%m-%dT%H:%M",
-                                       description=f.hint or "In your time zone.")
+            field = DateTimeLocalField(label, validators, format="%Y-%m-%dT%H:%M",
+                                       description=hint or _("In your time zone."))
         else:
-            field = TextAreaField(f.label, [*validators, Length(max=4000), NoScript()],
-                                  description=f.hint)
+            field = TextAreaField(label, [*validators, Length(max=4000), NoScript()],
+                                  description=hint)
         setattr(TransitionForm, f.name, field)
     # The page-wide CSRF check already guards the POST; a per-form token would be prefixed.
     return TransitionForm(formdata=formdata, prefix=t.name, meta={"csrf": False})
@@ -87,7 +90,7 @@ def case_timeline(case: Case, staff: bool) -> list[dict[str, Any]]:
             continue
         if ev.from_state != ev.to_state and ev.to_state:
             target = wf.state(ev.to_state)
-            label = target.staff_label if staff else target.applicant_label
+            label = target.staff_label if staff else _(target.applicant_label)
             title = f"{_label(wf, ev.action)}: {label}"
         else:
             title = _label(wf, ev.action)
@@ -101,7 +104,7 @@ def case_timeline(case: Case, staff: bool) -> list[dict[str, Any]]:
         comment_q = comment_q.where(Comment.internal.is_(False))
     for c in db.session.scalars(comment_q):
         items.append({"at": c.created_at, "when": in_zone(c.created_at), "kind": "comment",
-                      "title": "Comment", "body": c.body,
+                      "title": _("Comment"), "body": c.body,
                       "actor": c.author.display_name if c.author else "", "internal": c.internal})
     if staff:
         for n in db.session.scalars(select(Notification).where(Notification.case_id == case.id)):
@@ -110,7 +113,8 @@ def case_timeline(case: Case, staff: bool) -> list[dict[str, Any]]:
                                    f"— {n.status}", "body": "", "actor": "", "internal": True})
     for d in db.session.scalars(select(Document).where(Document.case_id == case.id)):
         items.append({"at": d.uploaded_at, "when": in_zone(d.uploaded_at), "kind": "document",
-                      "title": f"Document “{d.filename}” ({d.kind.replace('_', ' ')})",
+                      "title": _("Document “%(name)s” (%(kind)s)", name=d.filename,
+                                 kind=d.kind.replace("_", " ")),
                       "body": "", "actor": "", "internal": False})
     for provider in TIMELINE_PROVIDERS:
         items.extend(provider(case, staff))
@@ -122,17 +126,17 @@ def case_timeline(case: Case, staff: bool) -> list[dict[str, Any]]:
 TIMELINE_PROVIDERS: list[Callable[[Case, bool], list[dict[str, Any]]]] = []
 
 
-_ACTIONS = {"start": "Application started", "save_section": "Section saved",
-            "add_member": "Group member added", "remove_member": "Group member removed",
-            "comment": "Comment", "assign": "Responsible coordinator changed",
-            "grant_extension": "Extension granted"}
+_ACTIONS = {"start": _l("Application started"), "save_section": _l("Section saved"),
+            "add_member": _l("Group member added"), "remove_member": _l("Group member removed"),
+            "comment": _l("Comment"), "assign": _l("Responsible coordinator changed"),
+            "grant_extension": _l("Extension granted")}
 _STAFF_ONLY_ACTIONS = {"assign"}
 
 
 def _label(wf, action: str) -> str:
     if wf.has_transition(action):
-        return wf.transition(action).label
-    return _ACTIONS.get(action, action.replace("_", " ").capitalize())
+        return _(wf.transition(action).label)
+    return str(_ACTIONS.get(action, action.replace("_", " ").capitalize()))
 
 
 def case_links(case: Case, staff: bool) -> list[tuple[str, str]]:

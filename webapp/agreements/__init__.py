@@ -17,6 +17,7 @@ from flask import (
     send_file,
     url_for,
 )
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from markupsafe import Markup
 from sqlalchemy import and_, false, func, or_, select
@@ -181,10 +182,10 @@ def _party_case(case_id: int) -> Case:
 def _signed(case: Case, outcome: agreements.Signed):
     if outcome.moved:
         label = get_workflow(case.workflow).state(outcome.target).applicant_label
-        flash(f"You have signed the agreement. Both parties have now signed: {label.lower()}.",
-              "success")
+        flash(_("You have signed the agreement. Both parties have now signed: %(state)s.",
+                state=_(label).lower()), "success")
     else:
-        flash("You have signed the agreement. We are waiting for the other party to sign.",
+        flash(_("You have signed the agreement. We are waiting for the other party to sign."),
               "success")
     return redirect(url_for("agreements.agreement", case_id=case.id))
 
@@ -252,6 +253,6 @@ def regenerate(case_id: int):
     except OperationError as exc:
         db.session.expire_all()
         return _page(_case(case_id), regenerate=form, errors=_refused(exc), status=exc.status)
-    flash(f"Version {new.version} of the agreement is issued. Earlier signatures are void and "
-          "both parties have been asked to sign again.", "success")
+    flash(_("Version %(number)s of the agreement is issued. Earlier signatures are void and "
+            "both parties have been asked to sign again.", number=new.version), "success")
     return redirect(url_for("agreements.agreement", case_id=case.id))

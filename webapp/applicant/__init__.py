@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from webapp.access import can_view_case
 from webapp.applicant import forms
@@ -38,6 +40,9 @@ SECTION_FORMS = {
 }
 
 
+_WITH_CALL = (joinedload(Case.call), joinedload(Case.organisation))
+
+
 @bp.before_request
 @login_required
 def _parties_only():
@@ -46,7 +51,8 @@ def _parties_only():
 
 
 def _case(case_id: int) -> Case:
-    case = db.session.get(Case, case_id)
+    # Every page and action of the portal reads the call and the organisation: one query.
+    case = db.session.get(Case, case_id, options=_WITH_CALL)
     if case is None or not can_view_case(current_user, case):
         abort(404)  # another organisation's case does not exist, as far as you can tell
     return case
@@ -154,7 +160,7 @@ def section(case_id: int, section: str):
         except Conflict as exc:
             form.form_errors.append(exc.message)
         else:
-            flash("Your answers are saved.", "success")
+            flash(_("Your answers are saved."), "success")
             if request.form.get("action") == "draft":
                 return redirect(url_for("applicant.case", case_id=case.id))
             return redirect(_next_section(case, section))
@@ -178,7 +184,7 @@ def members(case: Case):
         except documents.UploadRefused as exc:
             form.letter.errors = [exc.message]
         else:
-            flash(f"{form.name.data} is added to the group.", "success")
+            flash(_("%(name)s is added to the group.", name=form.name.data), "success")
             return redirect(url_for("applicant.section", case_id=case.id, section="members"))
     db.session.refresh(case)
     status = 400 if request.method == "POST" else 200
@@ -192,7 +198,8 @@ def remove_member(case_id: int, member_id: int):
     case = _case(case_id)
     member = db.session.get(GroupMember, member_id)
     applications.remove_member(case.id, current_user, member_id)
-    flash(f"{member.name if member else 'The member'} is removed from the group.", "success")
+    flash(_("%(name)s is removed from the group.", name=member.name) if member
+          else _("The member is removed from the group."), "success")
     return redirect(url_for("applicant.section", case_id=case.id, section="members"))
 
 
@@ -225,8 +232,8 @@ def act(case_id: int, transition: str):
         flash(exc.message, "error")
         return redirect(url_for("applicant.case", case_id=case.id)), 303
     label = get_workflow(case.workflow).state(fired.target).applicant_label
-    flash(f"Done. Your case is now: {label}." if fired.moved
-          else "Done. We are waiting for the other party.", "success")
+    flash(_("Done. Your case is now: %(state)s.", state=_(label)) if fired.moved
+          else _("Done. We are waiting for the other party."), "success")
     return redirect(url_for("applicant.case", case_id=case.id))
 
 
@@ -241,7 +248,7 @@ def team():
         except OperationError as exc:
             form.email.errors = [exc.message]
         else:
-            flash(f"We have sent an invitation to {form.email.data}.", "success")
+            flash(_("We have sent an invitation to %(email)s.", email=form.email.data), "success")
             return redirect(url_for("applicant.team"))
     from webapp.models import User
 

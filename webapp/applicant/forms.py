@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
@@ -18,70 +19,72 @@ from wtforms.validators import Email, InputRequired, Length, NumberRange, Option
 from webapp.forms import COUNTRY_CHOICES, Form, NoScript, choices
 from workflows.eligibility import COMMITMENTS, ORGANISATION_TYPES
 
-TEXT = [Length(max=4000, message="Keep this under 4,000 characters."), NoScript()]
+TEXT = [Length(max=4000, message=_l("Keep this under 4,000 characters.")), NoScript()]
 
 
 class OrganisationForm(Form):
-    name = StringField("Name of your city, municipality or group",
-                       [InputRequired("Enter the organisation's name."), Length(max=300),
+    name = StringField(_l("Name of your city, municipality or group"),
+                       [InputRequired(_l("Enter the organisation's name.")), Length(max=300),
                         NoScript()])
-    kind = RadioField("Type of organisation", choices=choices(ORGANISATION_TYPES.items()),
-                      validators=[InputRequired("Choose the type of organisation.")])
-    country = SelectField("Country", choices=COUNTRY_CHOICES)
+    kind = RadioField(_l("Type of organisation"),
+                      choices=choices((k, _l(v)) for k, v in ORGANISATION_TYPES.items()),
+                      validators=[InputRequired(_l("Choose the type of organisation."))])
+    country = SelectField(_l("Country"), choices=COUNTRY_CHOICES)
     population = IntegerField(
-        "Population (inhabitants)", [Optional(), NumberRange(min=1, max=50_000_000,
-                                                             message="Enter a whole number of "
-                                                                     "inhabitants.")],
-        description="For a group of municipalities, give each member's population in the "
-                    "group members step instead.")
-    website = StringField("Website", [Optional(), Length(max=300), NoScript()])
+        _l("Population (inhabitants)"), [Optional(), NumberRange(min=1, max=50_000_000,
+                                                             message=_l("Enter a whole number of "
+                                                                     "inhabitants."))],
+        description=_l("For a group of municipalities, give each member's population in the "
+                    "group members step instead."))
+    website = StringField(_l("Website"), [Optional(), Length(max=300), NoScript()])
 
 
 class ContactForm(Form):
-    contact_name = StringField("Full name", [Optional(), Length(max=200), NoScript()])
-    contact_title = StringField("Job title", [Optional(), Length(max=200), NoScript()])
-    contact_email = EmailField("E-mail address",
-                               [Optional(), Email("Enter an e-mail address like name@city.eu.")])
-    contact_phone = StringField("Telephone", [Optional(), Length(max=50), NoScript()])
+    contact_name = StringField(_l("Full name"), [Optional(), Length(max=200), NoScript()])
+    contact_title = StringField(_l("Job title"), [Optional(), Length(max=200), NoScript()])
+    contact_email = EmailField(
+        _l("E-mail address"), [Optional(), Email(_l("Enter an e-mail address like name@city.eu."))])
+    contact_phone = StringField(_l("Telephone"), [Optional(), Length(max=50), NoScript()])
 
 
 class MemberForm(Form):
-    name = StringField("Municipality", [InputRequired("Enter the municipality's name."),
+    name = StringField(_l("Municipality"), [InputRequired(_l("Enter the municipality's name.")),
                                         Length(max=300), NoScript()])
-    population = IntegerField("Population", [InputRequired("Enter the population as a number."),
-                                             NumberRange(min=1, max=50_000_000,
-                                                         message="Enter a whole number.")])
-    is_lead = BooleanField("This is the lead urban authority")
-    commitment_declared = BooleanField("This municipality has declared its commitment")
-    letter = FileField("Commitment letter (PDF)",
-                       description="A signed letter of commitment, as a PDF of up to 10 MB.")
+    population = IntegerField(_l("Population"), [
+        InputRequired(_l("Enter the population as a number.")),
+        NumberRange(min=1, max=50_000_000, message=_l("Enter a whole number."))])
+    is_lead = BooleanField(_l("This is the lead urban authority"))
+    commitment_declared = BooleanField(_l("This municipality has declared its commitment"))
+    letter = FileField(_l("Commitment letter (PDF)"),
+                       description=_l("A signed letter of commitment, as a PDF of up to 10 MB."))
 
 
 class TopicsForm(Form):
-    topics = SelectMultipleField("Priority topics", choices=[],
-                                 description="Choose between one and five topics.")
+    topics = SelectMultipleField(_l("Priority topics"), choices=[],
+                                 description=_l("Choose between one and five topics."))
     challenge_statement = TextAreaField(
-        "Your challenge", TEXT, description="What urban challenge do you want to work on with "
-                                            "a partner city? At least 50 characters.")
+        _l("Your challenge"), TEXT,
+        description=_l("What urban challenge do you want to work on with a partner city? At "
+                       "least 50 characters."))
 
     def validate_topics(self, field) -> None:
         if len(field.data or []) > 5:
-            raise ValidationError("Choose at most five topics.")
+            raise ValidationError(_l("Choose at most five topics."))
 
 
 class PartnershipForm(Form):
-    partner_region = RadioField("Preferred partner region", choices=[],
+    partner_region = RadioField(_l("Preferred partner region"), choices=[],
                                 validators=[Optional()])
-    stakeholders = TextAreaField("Local stakeholders you will involve", TEXT,
-                                 description="Departments, academia, business, civil society, "
-                                             "other levels of government.")
+    stakeholders = TextAreaField(_l("Local stakeholders you will involve"), TEXT,
+                                 description=_l("Departments, academia, business, civil society, "
+                                             "other levels of government."))
 
 
 class ResourcesForm(Form):
     resources_committed = TextAreaField(
-        "Staff time and resources", TEXT,
-        description="Who will work on the cooperation, for how much of their time, and what "
-                    "budget you set aside.")
+        _l("Staff time and resources"), TEXT,
+        description=_l("Who will work on the cooperation, for how much of their time, and what "
+                    "budget you set aside."))
 
 
 class CommitmentsForm(Form):
@@ -89,20 +92,20 @@ class CommitmentsForm(Form):
 
 
 for _key, _label in COMMITMENTS.items():
-    setattr(CommitmentsForm, _key, BooleanField(_label))
+    setattr(CommitmentsForm, _key, BooleanField(_l(_label)))
 
 
 class AnswerForm(Form):
-    answer = TextAreaField("Your answer", [InputRequired("Write your answer."), *TEXT])
+    answer = TextAreaField(_l("Your answer"), [InputRequired(_l("Write your answer.")), *TEXT])
 
 
 class ReasonForm(Form):
-    reason = TextAreaField("Reason", [InputRequired("Give a reason."), *TEXT])
+    reason = TextAreaField(_l("Reason"), [InputRequired(_l("Give a reason.")), *TEXT])
 
 
 class InviteForm(Form):
-    name = StringField("Colleague's full name", [InputRequired("Enter their name."),
+    name = StringField(_l("Colleague's full name"), [InputRequired(_l("Enter their name.")),
                                                  Length(max=200), NoScript()])
-    email = EmailField("Colleague's e-mail address",
-                       [InputRequired("Enter their e-mail address."),
-                        Email("Enter an e-mail address like name@city.eu.")])
+    email = EmailField(_l("Colleague's e-mail address"),
+                       [InputRequired(_l("Enter their e-mail address.")),
+                        Email(_l("Enter an e-mail address like name@city.eu."))])

@@ -33,7 +33,8 @@ class RegisterForm(Form):
         _l("Your city, municipality or group"),
         [InputRequired(_l("Enter your organisation's name.")), Length(max=300), NoScript()])
     organisation_kind = SelectField(
-        _l("Type of organisation"), choices=choices(ORGANISATION_TYPES.items()),
+        _l("Type of organisation"),
+        choices=choices((k, _l(v)) for k, v in ORGANISATION_TYPES.items()),
         validators=[InputRequired(_l("Choose the type of organisation."))])
     country = SelectField(_l("Country"), choices=COUNTRY_CHOICES,
                           validators=[InputRequired(_l("Choose your country."))])

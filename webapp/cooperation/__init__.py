@@ -20,6 +20,7 @@ from flask import (
     url_for,
 )
 from flask_babel import format_date
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -131,7 +132,7 @@ def kickoff(case_id: int):
     except OperationError as exc:
         _flash_refusal(exc)
         return redirect(url_for(".overview", case_id=case.id), 303)
-    flash("The cooperation now starts on the kickoff date; the deliverables moved with it.",
+    flash(_("The cooperation now starts on the kickoff date; the deliverables moved with it."),
           "success")
     return redirect(url_for(".overview", case_id=case.id), 303)
 
@@ -183,7 +184,7 @@ def hand_in(case_id: int, deliverable_id: int):
     except Refused as exc:
         form.form_errors.extend(exc.reasons or (exc.message,))
         return _render_deliverable(case, d, form=form, status=400)
-    flash(f"{d.title} is submitted. The coordinator will review it.", "success")
+    flash(_("%(title)s is submitted. The coordinator will review it.", title=d.title), "success")
     return redirect(url_for(".deliverable", case_id=case.id, deliverable_id=d.id), 303)
 
 
@@ -204,9 +205,9 @@ def review(case_id: int, deliverable_id: int):
     except Refused as exc:
         form.form_errors.extend(exc.reasons or (exc.message,))
         return _render_deliverable(case, d, review_form=form, status=400)
-    flash(f"{d.title}: " + ("accepted." if form.decision.data == "accept"
-                            else "revision requested; the partners are told by e-mail."),
-          "success")
+    flash(_("%(title)s: accepted.", title=d.title) if form.decision.data == "accept"
+          else _("%(title)s: revision requested; the partners are told by e-mail.",
+                 title=d.title), "success")
     return redirect(url_for(".deliverable", case_id=case.id, deliverable_id=d.id), 303)
 
 
@@ -258,7 +259,7 @@ def new_activity(case_id: int):
         except Refused as exc:
             form.form_errors.extend(exc.reasons or (exc.message,))
         else:
-            flash(f"“{activity.title}” is added to the activities.", "success")
+            flash(_("“%(title)s” is added to the activities.", title=activity.title), "success")
             return redirect(url_for(".activities", case_id=case.id), 303)
     status = 400 if request.method == "POST" else 200
     return render_template("cooperation/activity_form.html", **_frame(case, "activities"),
@@ -290,7 +291,7 @@ def _activity_choices(case: Case, form: forms.ReportForm, start, end) -> None:
              if a.id in chosen or start is None or end is None
              or (a.starts_on <= end and a.ends_on >= start)]
     form.activity_ids.choices = choices(
-        (a.id, f"{coop.ACTIVITY_TYPES[a.type]}: {a.title} "
+        (a.id, f"{_(coop.ACTIVITY_TYPES[a.type])}: {a.title} "
                f"({coop.date_range(a.starts_on, a.ends_on)})")
         for a in reversed(found))
 
@@ -353,8 +354,8 @@ def save_report(case_id: int, deliverable_id: int):
     except Conflict as exc:
         form.form_errors.append(exc.message)
         return _render_report(case, d, form, status=409)
-    flash(f"{d.title} is submitted. The coordinator will review it." if submit
-          else "Your draft is saved. Your partner sees it too.", "success")
+    flash(_("%(title)s is submitted. The coordinator will review it.", title=d.title) if submit
+          else _("Your draft is saved. Your partner sees it too."), "success")
     return redirect(url_for(".report", case_id=case.id, deliverable_id=d.id), 303)
 
 
@@ -473,7 +474,7 @@ def save_plan_section(case_id: int, key: str):
         empty = sum(1 for r in values["rows"] if not any(
             v not in (None, "", False) for k, v in r.items() if k != "remove"))
         return redirect(url_for(".plan_section", case_id=case.id, key=key, add=empty + 1), 303)
-    flash(f"“{section.title}” is saved.", "success")
+    flash(_("“%(title)s” is saved.", title=section.title), "success")
     if action == "next":
         keys = [s.key for s in lap.SECTIONS]
         i = keys.index(key)
@@ -492,8 +493,8 @@ def send_plan_draft(case_id: int):
     except OperationError as exc:
         _flash_refusal(exc)
         return redirect(url_for(".plan", case_id=case.id), 303)
-    flash(f"Version {version.number} is sent to the coordinator for comments. You can keep "
-          "working on the plan.", "success")
+    flash(_("Version %(number)s is sent to the coordinator for comments. You can keep "
+            "working on the plan.", number=version.number), "success")
     return redirect(url_for(".plan", case_id=case.id), 303)
 
 
@@ -509,8 +510,8 @@ def submit_plan(case_id: int):
     except OperationError as exc:
         _flash_refusal(exc)
         return redirect(url_for(".plan", case_id=case.id), 303)
-    flash(f"Version {version.number} of the plan is submitted and frozen. The coordinator will "
-          "review it.", "success")
+    flash(_("Version %(number)s of the plan is submitted and frozen. The coordinator will "
+            "review it.", number=version.number), "success")
     return redirect(url_for(".plan", case_id=case.id), 303)
 
 
@@ -535,8 +536,8 @@ def review_plan(case_id: int):
     except OperationError as exc:
         _flash_refusal(exc)
         return redirect(url_for(".plan", case_id=case.id), 303)
-    flash("The plan is approved; the case is completed." if form.decision.data == "approve"
-          else "The plan is sent back with your comments.", "success")
+    flash(_("The plan is approved; the case is completed.") if form.decision.data == "approve"
+          else _("The plan is sent back with your comments."), "success")
     return redirect(url_for(".plan", case_id=case.id), 303)
 
 
@@ -617,7 +618,7 @@ def save_scoring(case_id: int):
     except Refused as exc:
         form.form_errors.extend(exc.reasons or (exc.message,))
         return _render_scoring(case, form, 400)
-    flash("The scores are saved.", "success")
+    flash(_("The scores are saved."), "success")
     return redirect(url_for(".scoring", case_id=case.id), 303)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField, MultipleFileField
 from wtforms import (
     BooleanField,
@@ -37,99 +38,100 @@ class Needed:
         """Drafts may be incomplete: the completeness rules judge at submission."""
 
 
-TEXT = [Optional(), Length(max=10_000, message="Keep this under 10,000 characters."),
+TEXT = [Optional(), Length(max=10_000, message=_l("Keep this under 10,000 characters.")),
         NoScript()]
-SHORT = [Optional(), Length(max=200, message="Keep this under 200 characters."), NoScript()]
+SHORT = [Optional(), Length(max=200, message=_l("Keep this under 200 characters.")), NoScript()]
 
 
 class WorkPlanForm(Form):
     """Hand in a document deliverable: the file, a summary, or both."""
 
-    document = FileField("The document (PDF)",
-                         description="A PDF of up to 10 MB.")
-    note = TextAreaField("Summary or cover note", TEXT)
+    document = FileField(_l("The document (PDF)"),
+                         description=_l("A PDF of up to 10 MB."))
+    note = TextAreaField(_l("Summary or cover note"), TEXT)
 
 
 class ReviewForm(Form):
     """A coordinator's review of a handed-in deliverable."""
 
-    decision = RadioField("Your decision", choices=choices([
-        ("accept", "Accept it"), ("revise", "Ask for a revision")]),
-        validators=[InputRequired("Choose whether to accept it or ask for a revision.")])
-    comments = TextAreaField("Comments", TEXT,
-                             description="Needed when you ask for a revision; the partners "
-                                         "receive them by e-mail.")
-    resubmit_by = DateField("Revised version due on", [Optional()],
-                            description="Needed when you ask for a revision.")
+    decision = RadioField(_l("Your decision"), choices=choices([
+        ("accept", _l("Accept it")), ("revise", _l("Ask for a revision"))]),
+        validators=[InputRequired(_l("Choose whether to accept it or ask for a revision."))])
+    comments = TextAreaField(_l("Comments"), TEXT,
+                             description=_l("Needed when you ask for a revision; the partners "
+                                         "receive them by e-mail."))
+    resubmit_by = DateField(_l("Revised version due on"), [Optional()],
+                            description=_l("Needed when you ask for a revision."))
 
     def validate_comments(self, field: Any) -> None:
         if self.decision.data == "revise" and not (field.data or "").strip():
-            raise ValidationError("Say what should change.")
+            raise ValidationError(_l("Say what should change."))
 
     def validate_resubmit_by(self, field: Any) -> None:
         if self.decision.data == "revise" and field.data is None:
-            raise ValidationError("Give the date the revised version is due.")
+            raise ValidationError(_l("Give the date the revised version is due."))
 
 
 class ActivityForm(Form):
     """One activity of the pair."""
 
-    type = SelectField("Type of activity", choices=choices(
-        [("", "Choose a type"), *ACTIVITY_TYPES.items()]),
-        validators=[InputRequired("Choose the type of activity.")])
-    title = StringField("Title", [InputRequired("Give the activity a title."),
+    type = SelectField(_l("Type of activity"), choices=choices(
+        [("", _l("Choose a type")), *((k, _l(v)) for k, v in ACTIVITY_TYPES.items())]),
+        validators=[InputRequired(_l("Choose the type of activity."))])
+    title = StringField(_l("Title"), [InputRequired(_l("Give the activity a title.")),
                                   Length(max=200), NoScript()])
-    starts_on = DateField("First day", [InputRequired("Give the day it started.")])
-    ends_on = DateField("Last day", [Optional()],
-                        description="Leave empty for a one-day activity.")
-    place = StringField("Place", SHORT)
-    direction = RadioField("Direction", choices=choices(DIRECTIONS.items()),
-                           validators=[InputRequired("Choose the direction of the activity.")])
-    participants = IntegerField("Number of participants", [
-        Optional(), NumberRange(min=0, max=100_000, message="Enter a whole number.")])
-    stakeholders = TextAreaField("Local stakeholders involved", TEXT)
-    description = TextAreaField("What happened", TEXT)
-    attachments = MultipleFileField("Attachments",
-                                    description="Agendas, reports or photos: PDF, JPEG or PNG "
-                                                "files of up to 10 MB each.")
+    starts_on = DateField(_l("First day"), [InputRequired(_l("Give the day it started."))])
+    ends_on = DateField(_l("Last day"), [Optional()],
+                        description=_l("Leave empty for a one-day activity."))
+    place = StringField(_l("Place"), SHORT)
+    direction = RadioField(
+        _l("Direction"), choices=choices((k, _l(v)) for k, v in DIRECTIONS.items()),
+        validators=[InputRequired(_l("Choose the direction of the activity."))])
+    participants = IntegerField(_l("Number of participants"), [
+        Optional(), NumberRange(min=0, max=100_000, message=_l("Enter a whole number."))])
+    stakeholders = TextAreaField(_l("Local stakeholders involved"), TEXT)
+    description = TextAreaField(_l("What happened"), TEXT)
+    attachments = MultipleFileField(_l("Attachments"),
+                                    description=_l("Agendas, reports or photos: PDF, JPEG or PNG "
+                                                "files of up to 10 MB each."))
 
     def validate_ends_on(self, field: Any) -> None:
         if field.data and self.starts_on.data and field.data < self.starts_on.data:
-            raise ValidationError("The last day must be on or after the first day.")
+            raise ValidationError(_l("The last day must be on or after the first day."))
 
 
 class ReportForm(Form):
     """A progress, final or follow-up report; saved as a draft at any time."""
 
     version = HiddenField()
-    period_start = DateField("From", [Needed(), Optional()])
-    period_end = DateField("Until", [Needed(), Optional()])
-    achievements = TextAreaField("Achievements", [Needed(), *TEXT])
-    activity_ids = SelectMultipleField("Activities in this period", choices=[], coerce=int)
-    difficulties = TextAreaField("Difficulties", TEXT)
-    next_steps = TextAreaField("Next steps", [Needed(), *TEXT])
-    lap_progress = TextAreaField("Progress on the plan", [Needed(), *TEXT])
-    indicators = TextAreaField("Indicators", TEXT,
-                               description="Where the plan's monitoring indicators stand now.")
+    period_start = DateField(_l("From"), [Needed(), Optional()])
+    period_end = DateField(_l("Until"), [Needed(), Optional()])
+    achievements = TextAreaField(_l("Achievements"), [Needed(), *TEXT])
+    activity_ids = SelectMultipleField(_l("Activities in this period"), choices=[], coerce=int)
+    difficulties = TextAreaField(_l("Difficulties"), TEXT)
+    next_steps = TextAreaField(_l("Next steps"), [Needed(), *TEXT])
+    lap_progress = TextAreaField(_l("Progress on the plan"), [Needed(), *TEXT])
+    indicators = TextAreaField(_l("Indicators"), TEXT,
+                               description=_l("Where the plan's monitoring indicators stand now."))
 
     def validate_period_end(self, field: Any) -> None:
         if field.data and self.period_start.data and field.data < self.period_start.data:
-            raise ValidationError("The period must end after it starts.")
+            raise ValidationError(_l("The period must end after it starts."))
 
 
 def _column_field(column: lap.Column) -> Any:
     needed = [Needed()] if column.needed else []
     if column.type == "date":
-        return DateField(column.label, [*needed, Optional()])
+        return DateField(_l(column.label), [*needed, Optional()])
     if column.type == "amount":
-        return IntegerField(column.label, [*needed, Optional(), NumberRange(
-            min=0, max=10_000_000_000, message="Enter an amount in whole euros.")])
+        return IntegerField(_l(column.label), [*needed, Optional(), NumberRange(
+            min=0, max=10_000_000_000, message=_l("Enter an amount in whole euros."))])
     if column.type == "sector":
-        return SelectField(column.label, [*needed, Optional()], choices=choices(
-            [("", "Choose a sector"), *lap.SECTORS.items()]))
+        return SelectField(_l(column.label), [*needed, Optional()], choices=choices(
+            [("", _l("Choose a sector")), *((k, _l(v)) for k, v in lap.SECTORS.items())]))
     if column.type == "longtext":
-        return TextAreaField(column.label, [*needed, Optional(), Length(max=2000), NoScript()])
-    return StringField(column.label, [*needed, Optional(), Length(max=300), NoScript()])
+        return TextAreaField(_l(column.label), [*needed, Optional(), Length(max=2000), NoScript()])
+    return StringField(_l(column.label), [*needed, Optional(), Length(max=300), NoScript()])
 
 
 def section_form_class(section: lap.Section) -> type[Form]:
@@ -140,18 +142,18 @@ def section_form_class(section: lap.Section) -> type[Form]:
 
     for f in section.fields:
         needed = [Needed()] if section.required and f.required else []
-        setattr(SectionForm, f.key, TextAreaField(f.label, [*needed, *TEXT],
-                                                  description=f.hint))
+        setattr(SectionForm, f.key, TextAreaField(_l(f.label), [*needed, *TEXT],
+                                                  description=_l(f.hint) if f.hint else ""))
     if section.key == "alignment":
         SectionForm.sdg_topics = SelectMultipleField(
-            "Sustainable Development Goals the plan serves", [Needed()], choices=[])
+            _l("Sustainable Development Goals the plan serves"), [Needed()], choices=[])
     if section.has_rows:
 
         class RowForm(Form):
             class Meta:
                 csrf = False  # the section's form carries the token
 
-            remove = BooleanField("Remove this row")
+            remove = BooleanField(_l("Remove this row"))
 
         for column in section.columns:
             setattr(RowForm, column.key, _column_field(column))
@@ -162,26 +164,27 @@ def section_form_class(section: lap.Section) -> type[Form]:
 class PlanReviewForm(Form):
     """A coordinator's decision on the submitted plan."""
 
-    decision = RadioField("Your decision", choices=choices([
-        ("approve", "Approve the plan"), ("revise", "Ask for a revision")]),
-        validators=[InputRequired("Choose whether to approve the plan or ask for a revision.")])
-    comments = TextAreaField("What should change?", TEXT)
-    response_deadline = DateTimeLocalField("New deadline", [Optional()], format="%Y-%m-%dT%H:%M",
-                                           description="In your time zone.")
+    decision = RadioField(_l("Your decision"), choices=choices([
+        ("approve", _l("Approve the plan")), ("revise", _l("Ask for a revision"))]),
+        validators=[InputRequired(_l("Choose whether to approve the plan or ask for a revision."))])
+    comments = TextAreaField(_l("What should change?"), TEXT)
+    response_deadline = DateTimeLocalField(_l("New deadline"), [Optional()],
+                                           format="%Y-%m-%dT%H:%M",
+                                           description=_l("In your time zone."))
 
     def validate_comments(self, field: Any) -> None:
         if self.decision.data == "revise" and not (field.data or "").strip():
-            raise ValidationError("Say what should change.")
+            raise ValidationError(_l("Say what should change."))
 
     def validate_response_deadline(self, field: Any) -> None:
         if self.decision.data == "revise" and field.data is None:
-            raise ValidationError("Give the new deadline.")
+            raise ValidationError(_l("Give the new deadline."))
 
 
 class KickoffForm(Form):
     """A coordinator moves the start of the cooperation to its kickoff meeting."""
 
-    kickoff = DateField("Kickoff date", [InputRequired("Give the kickoff date.")])
+    kickoff = DateField(_l("Kickoff date"), [InputRequired(_l("Give the kickoff date."))])
 
 
 class ScoringForm(Form):

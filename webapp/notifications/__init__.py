@@ -16,6 +16,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import Select, func, or_, select
 from wtforms import RadioField, SelectField, SelectMultipleField
@@ -44,9 +45,9 @@ bp = Blueprint("notifications", __name__)
 PAGE_SIZE = 50
 
 PREFERENCE_CHOICES = (
-    (NotificationPreference.IMMEDIATE, "Send each e-mail as it happens"),
-    (NotificationPreference.DIGEST, "Send me one summary a day"),
-    (NotificationPreference.OFF, "Do not send them"),
+    (NotificationPreference.IMMEDIATE, _l("Send each e-mail as it happens")),
+    (NotificationPreference.DIGEST, _l("Send me one summary a day")),
+    (NotificationPreference.OFF, _l("Do not send them")),
 )
 STATUS_LABELS = {
     NotificationStatus.PENDING: "Waiting to be sent",
@@ -60,8 +61,8 @@ STATUS_LABELS = {
 
 class PreferenceForm(Form):
     preference = RadioField(
-        "Optional e-mails", choices=choices(PREFERENCE_CHOICES),
-        validators=[InputRequired("Choose how you want to receive optional e-mails.")])
+        _l("Optional e-mails"), choices=choices(PREFERENCE_CHOICES),
+        validators=[InputRequired(_l("Choose how you want to receive optional e-mails."))])
 
 
 class OutboxFilterForm(Form):

@@ -7,6 +7,8 @@ from datetime import timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import func, select
 
@@ -19,7 +21,8 @@ hasher = PasswordHasher()
 LOCK_AFTER = 5
 LOCK_FOR = timedelta(minutes=15)
 #: the same words whatever went wrong, so nobody learns which e-mails are registered
-BAD_LOGIN = "The e-mail address or password is not right, or the account is locked for a while."
+BAD_LOGIN = _l("The e-mail address or password is not right, or the account is locked for a "
+                "while.")
 
 
 def _serializer(purpose: str) -> URLSafeTimedSerializer:
@@ -106,8 +109,8 @@ def confirm_email(token: str) -> User:
     """Confirm the address a confirmation link was sent to."""
     user = read_token("confirm", token, max_age=7 * 24 * 3600)
     if user is None:
-        raise OperationError("This confirmation link is not valid or has expired. "
-                             "Sign in to ask for a new one.")
+        raise OperationError(_("This confirmation link is not valid or has expired. "
+                             "Sign in to ask for a new one."))
     with db.transaction():
         if user.confirmed_at is None:
             user.confirmed_at = utcnow()
@@ -121,9 +124,9 @@ def authenticate(email: str, password: str) -> User:
         user = find_user(email)
         if user is None or user.password_hash is None or not user.is_active:
             hasher.hash(password)  # spend the same time either way
-            raise OperationError(BAD_LOGIN)
+            raise OperationError(str(BAD_LOGIN))
         if user.locked_until and user.locked_until > now:
-            raise OperationError(BAD_LOGIN)
+            raise OperationError(str(BAD_LOGIN))
         try:
             hasher.verify(user.password_hash, password)
         except (VerificationError, InvalidHashError):
@@ -131,7 +134,7 @@ def authenticate(email: str, password: str) -> User:
             if user.failed_logins >= LOCK_AFTER:
                 user.locked_until = now + LOCK_FOR
                 user.failed_logins = 0
-            raise OperationError(BAD_LOGIN) from None
+            raise OperationError(str(BAD_LOGIN)) from None
         user.failed_logins = 0
         user.locked_until = None
         if hasher.check_needs_rehash(user.password_hash):
@@ -153,7 +156,7 @@ def reset_password(token: str, password: str) -> User:
     """Set a new password from a reset link; the link and every session die with it."""
     user = read_password_link(token)
     if user is None:
-        raise OperationError("This reset link is not valid, has expired or was already used.")
+        raise OperationError(_("This reset link is not valid, has expired or was already used."))
     with db.transaction():
         user.password_hash = hash_password(password)
         user.auth_epoch += 1
@@ -168,11 +171,11 @@ def invite_colleague(inviter: User, *, email: str, name: str) -> User:
     """Invite a colleague into the inviter's organisation; they set a password by link."""
     email = email.strip().lower()
     if inviter.role != UserRole.APPLICANT or inviter.organisation_id is None:
-        raise OperationError("Only city staff can invite colleagues.")
+        raise OperationError(_("Only city staff can invite colleagues."))
     with db.transaction() as session:
         if find_user(email) is not None:
-            raise OperationError("That person already has an account. Ask the programme team "
-                                 "to move it to your organisation.")
+            raise OperationError(_("That person already has an account. Ask the programme team "
+                                 "to move it to your organisation."))
         user = User(email=email, name=name.strip(), password_hash=None, role=UserRole.APPLICANT,
                     organisation_id=inviter.organisation_id, locale=inviter.locale,
                     confirmed_at=utcnow())
@@ -188,7 +191,7 @@ def invite_colleague(inviter: User, *, email: str, name: str) -> User:
 def set_locale(user_id: int, locale: str) -> None:
     """Choose the language of a person's pages and of the e-mails they get from now on."""
     if locale not in current_app.config["LANGUAGES"]:
-        raise OperationError("Choose one of the languages offered.")
+        raise OperationError(_("Choose one of the languages offered."))
     with db.transaction() as session:
         user = session.get(User, user_id)
         if user is not None:

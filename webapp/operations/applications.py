@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import IO, Any
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -50,42 +51,42 @@ def section_problems(case: Case, key: str) -> list[str]:
     problems: list[str] = []
     if key == "organisation":
         if not org.name.strip():
-            problems.append("the organisation's name")
+            problems.append(_("the organisation's name"))
         if not org.country:
-            problems.append("the country")
+            problems.append(_("the country"))
         if org.kind != "group" and not org.population:
-            problems.append("the population")
+            problems.append(_("the population"))
     elif key == "contact":
         if not case.contact_name.strip():
-            problems.append("the contact's name")
+            problems.append(_("the contact's name"))
         if not case.contact_email.strip():
-            problems.append("the contact's e-mail")
+            problems.append(_("the contact's e-mail"))
     elif key == "members":
         if len(org.members) < 2:
-            problems.append("at least two member municipalities")
+            problems.append(_("at least two member municipalities"))
         if sum(1 for m in org.members if m.is_lead) != 1:
-            problems.append("exactly one lead urban authority")
+            problems.append(_("exactly one lead urban authority"))
         if any(m.population is None for m in org.members):
-            problems.append("every member's population")
+            problems.append(_("every member's population"))
         if any(not m.has_commitment for m in org.members if not m.is_lead):
-            problems.append("every member's commitment")
+            problems.append(_("every member's commitment"))
     elif key == "topics":
         if not 1 <= len(case.topics) <= 5:
-            problems.append("one to five priority topics")
+            problems.append(_("one to five priority topics"))
         if len(case.challenge_statement.strip()) < 50:
-            problems.append("a challenge statement of at least 50 characters")
+            problems.append(_("a challenge statement of at least 50 characters"))
     elif key == "partnership":
         if not case.partner_region:
-            problems.append("the preferred partner region")
+            problems.append(_("the preferred partner region"))
         if not case.stakeholders.strip():
-            problems.append("the stakeholders you will involve")
+            problems.append(_("the stakeholders you will involve"))
     elif key == "resources":
         if not case.resources_committed.strip():
-            problems.append("the staff time and resources you commit")
+            problems.append(_("the staff time and resources you commit"))
     elif key == "commitments":
         given = case.commitments or {}
         if not all(given.get(k) for k in eligibility.COMMITMENTS):
-            problems.append("every commitment declaration")
+            problems.append(_("every commitment declaration"))
     return problems
 
 
@@ -108,11 +109,11 @@ def start_application(user: User, call_id: int, now: datetime | None = None) -> 
 
     now = now or utcnow()
     if user.role != UserRole.APPLICANT or user.organisation_id is None:
-        raise Forbidden("Only city staff with an organisation profile can apply.")
+        raise Forbidden(_("Only city staff with an organisation profile can apply."))
     with db.transaction() as session:
         call = session.get(Call, call_id)
         if call is None or not call.published or call.archived:
-            raise NotFound("There is no such call.")
+            raise NotFound(_("There is no such call."))
         wf = get_workflow(call.kind)
         existing = session.scalar(select(Case).where(
             Case.call_id == call.id, Case.organisation_id == user.organisation_id,
@@ -120,7 +121,7 @@ def start_application(user: User, call_id: int, now: datetime | None = None) -> 
         if existing:
             return existing
         if call.status(now) != "open":
-            raise OperationError("This call is not open for applications.")
+            raise OperationError(_("This call is not open for applications."))
         case = Case(call=call, organisation_id=user.organisation_id, workflow=call.kind,
                     state=wf.initial, reference="pending", created_by_id=user.id,
                     created_at=now, state_entered_at=now, contact_name=user.name,
@@ -140,15 +141,15 @@ def editable_case(session: Session, case_id: int, user: User, section: str) -> C
     """The case, if ``user`` may edit ``section`` of it now."""
     case = session.get(Case, case_id)
     if case is None:
-        raise NotFound("There is no such application.")
+        raise NotFound(_("There is no such application."))
     if user.role != UserRole.APPLICANT or not can_view_case(user, case):
-        raise Forbidden("This application is not yours to edit.")
+        raise Forbidden(_("This application is not yours to edit."))
     state = get_workflow(case.workflow).state(case.state)
     if not state.editable_by_applicant:
-        raise OperationError("This application can no longer be changed.")
+        raise OperationError(_("This application can no longer be changed."))
     if case.flagged_sections and section not in case.flagged_sections and case.submitted_at:
-        raise OperationError("Only the sections named in the information request can be "
-                             "changed now.")
+        raise OperationError(_("Only the sections named in the information request can be "
+                             "changed now."))
     return case
 
 
@@ -156,12 +157,12 @@ def save_section(case_id: int, user: User, section: str, data: Mapping[str, Any]
                  expected_version: int | None = None, source_address: str = "") -> Case:
     """Save one step of the application as a draft, whatever its completeness."""
     if section not in SECTION_TITLES:
-        raise NotFound("There is no such section.")
+        raise NotFound(_("There is no such section."))
     with db.transaction() as session:
         case = editable_case(session, case_id, user, section)
         if expected_version is not None and case.version != expected_version:
-            raise Conflict("This application was changed in another window or by a colleague. "
-                           "Your answers are shown again; please check them and save.")
+            raise Conflict(_("This application was changed in another window or by a colleague. "
+                           "Your answers are shown again; please check them and save."))
         _apply_section(session, case, section, data)
         if section not in case.sections_saved:
             case.sections_saved = [*case.sections_saved, section]
@@ -236,7 +237,7 @@ def remove_member(case_id: int, user: User, member_id: int) -> None:
         case = editable_case(session, case_id, user, "members")
         member = next((m for m in case.organisation.members if m.id == member_id), None)
         if member is None:
-            raise NotFound("There is no such member.")
+            raise NotFound(_("There is no such member."))
         case.organisation.members.remove(member)
         case.updated_at = utcnow()
         session.add(AuditEvent(case_id=case.id, actor_id=user.id, actor_role=user.role,

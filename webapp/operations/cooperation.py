@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import IO, Any
 from zoneinfo import ZoneInfo
 
-from flask_babel import format_date
+from flask_babel import format_date, gettext, ngettext
 from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy import case as sql_case
 from sqlalchemy.exc import IntegrityError
@@ -474,13 +474,14 @@ def timeline_items(case: Case, staff: bool) -> list[dict[str, Any]]:
     """The case's activities as items of its timeline, dated by the day they started."""
     items = []
     for a in activities(db.session, case.id):
-        details = [date_range(a.starts_on, a.ends_on), a.place, DIRECTIONS[a.direction]]
+        details = [date_range(a.starts_on, a.ends_on), a.place, gettext(DIRECTIONS[a.direction])]
         if a.participants:
-            details.append(f"{a.participants} participants")
+            details.append(ngettext("%(num)s participant", "%(num)s participants",
+                                    a.participants))
         items.append({
             "at": datetime.combine(a.starts_on, time(0), tzinfo=UTC),
             "when": date_range(a.starts_on, a.ends_on), "kind": "activity",
-            "title": f"{ACTIVITY_TYPES[a.type]}: {a.title}",
+            "title": f"{gettext(ACTIVITY_TYPES[a.type])}: {a.title}",
             "body": " · ".join(p for p in details if p),
             "actor": a.created_by.display_name if a.created_by else "", "internal": False})
     return items

@@ -8,6 +8,7 @@ from typing import IO
 
 import puremagic
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 from werkzeug.utils import secure_filename
 
@@ -46,13 +47,14 @@ def store(session: Session, stream: IO[bytes], filename: str, *, kind: str, user
     limit = current_app.config["MAX_UPLOAD_BYTES"]
     data = stream.read(limit + 1)
     if not data:
-        raise UploadRefused("The selected file is empty.")
+        raise UploadRefused(_("The selected file is empty."))
     if len(data) > limit:
-        raise UploadRefused(f"The selected file must be smaller than {_size(limit)}.")
+        raise UploadRefused(_("The selected file must be smaller than %(size)s.",
+                               size=_size(limit)))
     content_type = sniff(data[:4096])
     if content_type not in allowed:
-        raise UploadRefused("The selected file must be a PDF." if allowed == (PDF,)
-                            else "The selected file is not of an accepted type.")
+        raise UploadRefused(_("The selected file must be a PDF.") if allowed == (PDF,)
+                            else _("The selected file is not of an accepted type."))
     sha = hashlib.sha256(data).hexdigest()
     path = blob_path(sha)
     if not path.exists():
