@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PORT ?= 5000
 export PORT
 
-.PHONY: run test install services lint bench clean
+.PHONY: run test install services browser lint bench clean translations
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -13,7 +13,20 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $@
 
-install: $(VENV)/.installed
+# Compiled catalogues are built, not committed; each one follows its .po file.
+CATALOGUES := $(patsubst %.po,%.mo,$(wildcard webapp/translations/*/LC_MESSAGES/messages.po))
+
+install: $(VENV)/.installed $(CATALOGUES)
+
+webapp/translations/%/LC_MESSAGES/messages.mo: webapp/translations/%/LC_MESSAGES/messages.po $(VENV)/.installed
+	$(VENV)/bin/pybabel compile --statistics -l $* -i $< -o $@
+
+# For maintainers: gather the strings to translate and merge them into each language's .po.
+translations: $(VENV)/.installed
+	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k N_ --add-location=file --sort-by-file \
+		--project=citypair --no-wrap -o webapp/translations/messages.pot .
+	$(VENV)/bin/pybabel update -i webapp/translations/messages.pot -d webapp/translations \
+		--no-wrap --ignore-obsolete
 
 run: install
 	$(VENV)/bin/citypair demo
@@ -23,7 +36,11 @@ run: install
 services:
 	@bash scripts/ensure-services.sh
 
-test: install services
+# Debian's Chromium and axe-core (package-lock.json) for the browser journeys in tests/e2e.
+browser:
+	@bash scripts/ensure-browser.sh
+
+test: install services browser
 	$(VENV)/bin/citypair workflow check
 	$(VENV)/bin/pytest -q -p no:cacheprovider
 
