@@ -52,6 +52,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from webapp.coordinator import bp as coordinator_bp
     from webapp.notifications import bp as notifications_bp
     from webapp.pairing import bp as pairing_bp
+    from webapp.privacy import bp as privacy_bp
     from webapp.public import bp as public_bp
     from webapp.safety import IdConverter, refuse_nul_bytes
     from webapp.tokens import bp as tokens_bp
@@ -59,7 +60,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     # Ids beyond what the columns hold are 404s before any query runs.
     app.url_map.converters["int"] = IdConverter
     for bp in (public_bp, auth_bp, applicant_bp, coordinator_bp, pairing_bp,
-               agreements_bp, tokens_bp, notifications_bp, cooperation_bp):
+               agreements_bp, tokens_bp, notifications_bp, cooperation_bp, privacy_bp):
         app.register_blueprint(bp)
     from webapp.api import init_app as init_api
 

@@ -73,6 +73,12 @@ MATRIX: dict[str, Access] = {
     "public.privacy": Access(EVERYONE),
     "public.language": Access(EVERYONE),
     "public.unsubscribe": Access(EVERYONE, "link"),
+    "public.eligibility_check_start": Access(EVERYONE),
+    "public.eligibility_check": Access(EVERYONE),
+    "public.mailing_list": Access(EVERYONE),
+    "public.mailing_list_sent": Access(EVERYONE),
+    "public.mailing_confirm": Access(EVERYONE, "link"),
+    "public.mailing_unsubscribe": Access(EVERYONE, "link"),
     # -- accounts ------------------------------------------------------------------------
     "auth.register": Access(EVERYONE),
     "auth.login": Access(EVERYONE),
@@ -83,6 +89,7 @@ MATRIX: dict[str, Access] = {
     "auth.account": Access(SIGNED_IN, "self"),
     "tokens.index": Access(SIGNED_IN, "self"),
     "tokens.revoke": Access(SIGNED_IN, "token"),
+    "privacy.export": Access(SIGNED_IN, "self"),
     # -- the applicant portal ------------------------------------------------------------
     "applicant.dashboard": Access(PARTIES, "visible"),
     "applicant.start": Access(_only(APPLICANT)),
@@ -137,6 +144,9 @@ MATRIX: dict[str, Access] = {
     "coordinator.assign": Access(STAFF, "region"),
     "coordinator.extension": Access(STAFF, "region"),
     "coordinator.audit_csv": Access(STAFF, "region"),
+    # -- personal data: erasure is an administrator's act ------------------------------
+    "privacy.people": Access(_only(ADMIN)),
+    "privacy.erase": Access(_only(ADMIN)),
     # -- pairing -------------------------------------------------------------------------
     "pairing.index": Access(STAFF, "visible"),
     "pairing.partners": Access(STAFF, "visible"),
@@ -168,6 +178,7 @@ MATRIX: dict[str, Access] = {
     "api.case_audit": Access(STAFF, "region"),
     "api.pairings": Access(SIGNED_IN, "visible"),
     "api.deliverables": Access(SIGNED_IN, "visible"),
+    "api.my_data": Access(SIGNED_IN, "self"),
 }
 
 

@@ -145,6 +145,7 @@ PARAMS: dict[str, Param] = {
     "deliverable_id": lambda m, u, e: m.report.id,
     "document_id": lambda m, u, e: m.attachment.id,
     "notification_id": lambda m, u, e: m.notification.id,
+    "person_id": lambda m, u, e: m.world.applicant_b.id,
     "number": lambda m, u, e: m.plan_version.number,
     "key": lambda m, u, e: lap.SECTIONS[0].key,
     "section": lambda m, u, e: "organisation",

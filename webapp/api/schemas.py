@@ -220,6 +220,33 @@ class AuditListSchema(Schema):
     items = fields.List(fields.Nested(AuditEventSchema))
 
 
+class PersonalDataSchema(Schema):
+    """Everything held about the caller; each record keeps the columns it has."""
+
+    exported_at = fields.String()
+    about = fields.String()
+    account = fields.Dict()
+    organisation = fields.Dict(allow_none=True)
+    partner_city = fields.Dict(allow_none=True)
+    preferences = fields.Dict()
+    cases = fields.List(fields.Dict())
+    documents_uploaded = fields.List(fields.Dict())
+    signatures = fields.List(fields.Dict())
+    comments = fields.List(fields.Dict())
+    notifications = fields.List(fields.Dict())
+    api_tokens = fields.List(fields.Dict())
+    audit_events = fields.List(fields.Dict())
+    actions_on_cases = fields.List(fields.Dict())
+    deliverables_handed_in = fields.List(fields.Dict())
+    deliverables_reviewed = fields.List(fields.Dict())
+    activities_recorded = fields.List(fields.Dict())
+    reports_written = fields.List(fields.Dict())
+    action_plans_written = fields.List(fields.Dict())
+    action_plan_versions_submitted = fields.List(fields.Dict())
+    scores_given = fields.List(fields.Dict())
+    mailing_list = fields.List(fields.Dict())
+
+
 class PairingSchema(Schema):
     case_id = fields.Integer()
     reference = fields.String()

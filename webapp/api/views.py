@@ -30,6 +30,7 @@ from webapp.api.schemas import (
     FireSchema,
     PairingListArgsSchema,
     PairingPageSchema,
+    PersonalDataSchema,
     PublicPairingArgsSchema,
     PublicPairingListSchema,
     TransitionListSchema,
@@ -38,7 +39,7 @@ from webapp.db import db, utcnow
 from webapp.errors import Forbidden, NotFound, OperationError
 from webapp.extensions import limiter
 from webapp.models import Call, Case, Deliverable, PartnerCity, User
-from webapp.operations import caselist, tokens
+from webapp.operations import caselist, privacy, tokens
 from webapp.operations import cases as case_ops
 from workflows import get_workflow
 from workflows.pairing import read_pairings
@@ -188,6 +189,14 @@ def call(call_id: int):
     if found is None:
         raise NotFound("There is no such call.")
     return _call(found)
+
+
+@blp.route("/me/data")
+@blp.response(200, PersonalDataSchema)
+@errors(401)
+def my_data():
+    """Everything citypair holds about you, as the account page's download gives it."""
+    return privacy.export_person(_user().id)
 
 
 # -- cases ---------------------------------------------------------------------------------
