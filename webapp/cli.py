@@ -1,4 +1,4 @@
-"""The ``citypair`` command: run, init-db, demo, workflow, worker, beat."""
+"""The ``citypair`` command: run, init-db, demo, workflow, worker, beat, retention."""
 
 from __future__ import annotations
 
@@ -185,6 +185,75 @@ def pairing_import_partners(path: str) -> None:
                 click.echo(reason, err=True)
             sys.exit(1)
     click.echo(f"{count} partner {'city' if count == 1 else 'cities'} imported")
+
+
+@main.command("announce-call")
+@click.argument("slug")
+def announce_call(slug: str) -> None:
+    """E-mail the confirmed mailing-list subscribers that a published call is open; running
+    it again sends nothing more."""
+    from sqlalchemy import select
+
+    from webapp.db import db
+    from webapp.errors import OperationError
+    from webapp.models import Call
+    from webapp.operations.mailing_list import announce_call as announce
+
+    app = _app()
+    with app.app_context():
+        call_id = db.session.scalar(select(Call.id).where(Call.slug == slug))
+        try:
+            count = announce(call_id or 0)
+        except OperationError as exc:
+            raise click.UsageError(exc.message) from exc
+    click.echo(f"{count} e-mail{'' if count == 1 else 's'} queued")
+
+
+@main.command()
+@click.option("--dry-run", is_flag=True, help="List what would be deleted; delete nothing.")
+@click.option("--years", type=click.IntRange(min=1), default=None,
+              help="Override RETENTION_YEARS for this run.")
+def retention(dry_run: bool, years: int | None) -> None:
+    """Delete unsuccessful applications whose call closed more than RETENTION_YEARS ago."""
+    from webapp.errors import OperationError
+    from webapp.operations.privacy import apply_retention
+
+    app = _app()
+    with app.app_context():
+        try:
+            result = apply_retention(years=years, dry_run=dry_run)
+        except OperationError as exc:
+            raise click.UsageError(exc.message) from exc
+    for case_id, reference, state in result.cases:
+        click.echo(f"{'would delete' if dry_run else 'deleted'} {reference} "
+                   f"(case {case_id}, {state})")
+    click.echo(f"{len(result.cases)} unsuccessful application(s) of calls closed before "
+               f"{result.cutoff:%Y-%m-%d} {'would be deleted' if dry_run else 'deleted'}, "
+               f"with {result.documents} document(s), "
+               f"{result.audit_events} audit event(s), {result.notifications} e-mail(s)"
+               + ("" if dry_run else f" and {len(result.files_deleted)} file(s)"))
+
+
+@main.command()
+@click.option("--cases", type=click.IntRange(min=1), default=50, show_default=True,
+              help="How many cities apply.")
+@click.option("--months", type=click.IntRange(min=1), default=20, show_default=True,
+              help="How long the simulated time runs, from the call's opening.")
+@click.option("--seed", type=int, default=1, show_default=True, help="Seeds every choice.")
+@click.option("--database-url", default=None,
+              help="An empty database to run on (default: a temporary SQLite file).")
+def simulate(cases: int, months: int, seed: int, database_url: str | None) -> None:
+    """Run a whole call on a scratch database under a virtual clock, through the real
+    operations and tasks; the last line is completed=, reminders= and duplicates=."""
+    from webapp.errors import OperationError
+    from webapp.simulation import simulate as run_simulation
+
+    try:
+        summary = run_simulation(cases, months, seed, database_url, echo=click.echo)
+    except OperationError as exc:
+        raise click.UsageError(exc.message) from exc
+    for line in summary.lines():
+        click.echo(line)
 
 
 if __name__ == "__main__":

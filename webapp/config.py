@@ -91,6 +91,8 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "ACCESSIBILITY_REVIEWED": env.get("ACCESSIBILITY_REVIEWED", ""),
         #: unsuccessful applications are deleted this many years after their call closed
         "RETENTION_YEARS": int(env.get("RETENTION_YEARS", "5")),
+        #: partnerships to reach, for programmes that set no targets of their own
+        "PROGRAMME_TARGETS": {"city_partnerships": 10, "regional_partnerships": 10},
         "TESTING": False,
     }
     cfg.update(overrides)

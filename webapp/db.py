@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -21,9 +21,19 @@ NAMING = {
 }
 
 
+#: where the time comes from: the wall clock, or a simulation's virtual one (``use_clock``)
+_clock: Callable[[], datetime] | None = None
+
+
 def utcnow() -> datetime:
     """Now, as an aware UTC datetime (the only kind stored)."""
-    return datetime.now(UTC)
+    return _clock() if _clock is not None else datetime.now(UTC)
+
+
+def use_clock(clock: Callable[[], datetime] | None) -> None:
+    """Read the time from ``clock`` in this process from now on (None: the wall clock again)."""
+    global _clock
+    _clock = clock
 
 
 class UTCDateTime(TypeDecorator[datetime]):

@@ -181,10 +181,20 @@ class SinkSender:
 
 _senders: dict[tuple[Any, ...], SMTPSender] = {}
 _senders_lock = threading.Lock()
+#: a sender that replaces the configured one in this process (a simulation's recorder)
+_override: Sender | None = None
+
+
+def use_sender(replacement: Sender | None) -> None:
+    """Send through ``replacement`` in this process from now on (None: as configured)."""
+    global _override
+    _override = replacement
 
 
 def sender() -> Sender:
     """The sender the configuration asks for; SMTP senders are kept for the process's life."""
+    if _override is not None:
+        return _override
     cfg = current_app.config
     if not cfg["SMTP_HOST"]:
         return SinkSender(cfg["MAIL_SINK_DIR"])

@@ -12,21 +12,25 @@ import io
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import IO, Any
 from zoneinfo import ZoneInfo
 
 import xlsxwriter
-from sqlalchemy import ColumnElement, Select, String, func, literal, or_, select
+from flask import current_app
+from sqlalchemy import ColumnElement, Select, String, and_, exists, func, literal, or_, select
 from sqlalchemy import case as sql_case
 from sqlalchemy.orm import aliased, joinedload, selectinload
 
 from webapp.access import visible_cases
-from webapp.db import db
+from webapp.db import db, utcnow
 from webapp.models import (
     AuditEvent,
     Call,
     Case,
+    Deadline,
+    DeadlineStatus,
+    Deliverable,
     Organisation,
     PartnerCity,
     Programme,
@@ -35,7 +39,7 @@ from webapp.models import (
     case_topic,
 )
 from webapp.models.programme import WORLD_REGIONS
-from workflows import workflows
+from workflows import schedule, workflows
 from workflows.engine import Role, StateKind, Workflow
 
 #: the health a case can have, from best to worst, with the label people read
@@ -350,10 +354,23 @@ class Figures:
     agreements_waiting: int
     active_cooperations: int
     targets: list[Target]
+    #: deliverables still awaited that fall due within ``DUE_SOON`` / are past their due time
+    deliverables_due_soon: int = 0
+    deliverables_overdue: int = 0
+    #: deliverables handed in (submitted or accepted), and those handed in by their due time
+    deliverables_handed_in: int = 0
+    deliverables_on_time: int = 0
 
     @property
     def decided(self) -> int:
         return self.eligible + self.ineligible
+
+    @property
+    def on_time_rate(self) -> int | None:
+        """Handed in by the due time ÷ handed in, in percent; None before any hand-in."""
+        if not self.deliverables_handed_in:
+            return None
+        return round(100 * self.deliverables_on_time / self.deliverables_handed_in)
 
     @property
     def eligibility_rate(self) -> int | None:
@@ -387,8 +404,36 @@ def eligibility_decisions() -> tuple[set[str], set[str]]:
     return positive, negative
 
 
-def dashboard_figures(user: User) -> Figures:
+#: how far ahead the dashboard counts deliverables as falling due soon
+DUE_SOON = timedelta(days=30)
+
+
+def deliverable_figures(scope: Select[Any], now: datetime) -> tuple[int, int, int, int]:
+    """(due soon, overdue, handed in, handed in on time) over the deliverables of the cases
+    in ``scope``, in one statement.
+
+    A deliverable is awaited while its deadline is open: one a closed or completed case no
+    longer owes (its deadline cancelled) is neither due nor overdue.
+    """
+    awaited = and_(Deliverable.status.in_([s.value for s in schedule.AWAITED]), exists().where(
+        Deadline.deliverable_id == Deliverable.id, Deadline.status == DeadlineStatus.OPEN))
+    handed_in = Deliverable.status.in_([s.value for s in schedule.DONE])
+
+    def counted(condition: ColumnElement[bool]) -> ColumnElement[int]:
+        return func.coalesce(func.sum(sql_case((condition, 1), else_=0)), 0)
+
+    row = db.session.execute(select(
+        counted(and_(awaited, Deliverable.due_at >= now, Deliverable.due_at < now + DUE_SOON)),
+        counted(and_(awaited, Deliverable.due_at < now)),
+        counted(handed_in),
+        counted(and_(handed_in, Deliverable.submitted_at <= Deliverable.due_at)),
+    ).where(Deliverable.case_id.in_(scope.with_only_columns(Case.id)))).one()
+    return int(row[0]), int(row[1]), int(row[2]), int(row[3])
+
+
+def dashboard_figures(user: User, now: datetime | None = None) -> Figures:
     """Every dashboard figure in a fixed number of aggregate statements."""
+    now = now or utcnow()
     scope = visible_cases(user)
     wfs = workflows()
     order = state_order()
@@ -431,6 +476,7 @@ def dashboard_figures(user: User) -> Figures:
 
     agreement_states = _states_where(lambda wf, s: "generate_agreement" in s.on_enter)
     active_states = _states_where(lambda wf, s: s.kind is StateKind.ACTIVE)
+    due_soon, overdue, handed_in, on_time = deliverable_figures(scope, now)
 
     return Figures(
         per_call_state=per_call_state,
@@ -442,6 +488,10 @@ def dashboard_figures(user: User) -> Figures:
         agreements_waiting=sum(states.get(s, 0) for s in agreement_states),
         active_cooperations=sum(states.get(s, 0) for s in active_states),
         targets=_targets(scope),
+        deliverables_due_soon=due_soon,
+        deliverables_overdue=overdue,
+        deliverables_handed_in=handed_in,
+        deliverables_on_time=on_time,
     )
 
 
@@ -454,7 +504,8 @@ def _targets(scope: Select[Any]) -> list[Target]:
         .group_by(Call.programme_id, Call.kind)).all()}
     targets = []
     for programme in db.session.scalars(select(Programme).order_by(Programme.name)):
-        for key, goal in sorted((programme.targets or {}).items()):
+        goals = programme.targets or current_app.config["PROGRAMME_TARGETS"]
+        for key, goal in sorted(goals.items()):
             kind = TARGET_KINDS.get(key, key)
             if kind not in workflows() or not isinstance(goal, int):
                 continue

@@ -1,0 +1,766 @@
+"""A whole call run on a scratch database under a virtual clock, through the same operations
+and Celery tasks the app uses.
+
+Cities register, apply and sometimes withdraw (every fifth applicant is a region, applying to
+a region-to-region call with its scoring step, 12 months and a joint roadmap); a coordinator
+checks eligibility, pairs cases on the draft board or one by one; partner contacts are invited,
+accept or decline; both sides sign; the pair logs activities and hands in the work plan,
+progress reports (some late, some sent back), the draft and final plan; the sweep closes each
+cooperation at its end and the coordinator approves (or sends back) the plan. Between steps
+the clock moves on and the real sweep and delivery tasks run, and every e-mail they send is
+recorded, so the summary counts what was delivered, not what was meant to be.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import random
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event, func, select
+
+from tasks.delivery import deliver as deliver_task
+from tasks.sweep import sweep as sweep_task
+from webapp import create_app
+from webapp.cli import upgrade_database
+from webapp.db import db, use_clock
+from webapp.errors import OperationError
+from webapp.mail import use_sender
+from webapp.models import (
+    Call,
+    Case,
+    Deadline,
+    Deliverable,
+    Notification,
+    NotificationPreference,
+    Programme,
+    User,
+    UserRole,
+)
+from webapp.operations import (
+    accounts,
+    agreements,
+    applications,
+    cooperation,
+    lap,
+    outbox,
+    pairing,
+    preferences,
+)
+from webapp.operations import cases as case_ops
+from webapp.operations.accounts import hash_password
+from webapp.operations.setup import load_topics
+from workflows import get_workflow, workflows
+from workflows.eligibility import COMMITMENTS
+from workflows.schedule import add_months
+
+DAY = timedelta(days=1)
+HOUR = timedelta(hours=1)
+#: the simulated call opens on a Monday morning; nothing depends on the real date
+START = datetime(2030, 1, 7, 8, 0, tzinfo=UTC)
+#: the sweep runs at these UTC hours every simulated day (the beat runs it every minute)
+SWEEP_HOURS = (6, 18)
+#: every this many applicants, one is a region applying to the region-to-region call
+REGION_EVERY = 5
+PASSWORD = "simulated city password"  # noqa: S105 — accounts of a throw-away database
+REGIONS = ("Asia", "Latin America and the Caribbean", "North America")
+COUNTRIES = ("France", "Portugal", "Spain", "Italy", "Germany", "Poland", "Greece", "Sweden",
+             "Belgium", "Austria", "Ireland", "Czechia")
+TOPICS = ("urban-mobility", "smart-city", "innovation", "circular-economy", "water",
+          "energy-transition", "climate-adaptation", "air-quality", "urban-regeneration",
+          "housing", "social-inclusion", "health", "jobs-skills", "tourism",
+          "culture-heritage", "governance")
+PLAN = {
+    "summary": {"summary": "Cleaner streets and shared data.", "priority": "Urban mobility"},
+    "context": {"context": "A growing city.", "baseline": "12% of trips by bus."},
+    "vision": {"vision": "Clean air for all.", "objectives": "Double bus trips by 2035."},
+    "stakeholders": {"rows": [
+        {"member": "Ana", "organisation": "Transport office", "sector": "public_administration"},
+        {"member": "Luc", "organisation": "University", "sector": "academia"},
+        {"member": "Marc", "organisation": "Chamber of commerce", "sector": "business"}]},
+    "actions": {"rows": [{"title": "Bus lanes", "objective": "Faster buses",
+                          "lead": "Transport office", "cost": 400000, "funding_source": "ERDF"}]},
+    "pilots": {"rows": [{"title": "Electric line 4", "budget": 250000,
+                         "funding_sources": "City budget", "financing_model": "Leasing",
+                         "expected_results": "One electric line"}]},
+    "indicators": {"rows": [{"name": "Bus share", "baseline": "12%", "target": "24%",
+                             "source": "Survey", "frequency": "Yearly"}]},
+    "alignment": {"sdgs": "SDG 11.2 sustainable transport.", "sdg_topics": ["sdg-11"]},
+    "learned": {"learned": "Our partner's bus rapid transit planning."},
+}
+
+
+class VirtualClock:
+    """The simulated time; the app reads it through ``webapp.db.utcnow``."""
+
+    def __init__(self, start: datetime):
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+class RecordingSender:
+    """The mail sink of the simulation: keeps one entry per message actually sent."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[int, str]] = []
+
+    def send(self, message: EmailMessage) -> None:
+        self.sent.append((int(message["X-Citypair-Notification"]), str(message["To"])))
+
+
+@dataclass
+class Script:
+    """What one applicant will do, drawn at the start from the seed."""
+
+    index: int
+    kind: str  # the call's workflow: city-to-city or region-to-region
+    region: str
+    registers_at: datetime
+    submits_late: bool
+    withdraws_in: str | None  # draft, awaiting_pairing, cooperation_active or None
+    information_requested: bool
+    declines_first: bool
+    late: set[str] = field(default_factory=set)  # deliverable keys handed in late
+    revised: set[str] = field(default_factory=set)  # deliverable keys sent back once
+    plan_revised: bool = False
+    case_id: int | None = None
+    user_id: int | None = None
+    plan_started: bool = False
+
+
+@dataclass
+class Summary:
+    """What the simulation ends with, counted from the database and the recorded mail."""
+
+    states: Counter[str]
+    on_time: int
+    late: int
+    revisions: int
+    reminders: int
+    delivered: int
+    duplicates: int
+    refused: list[str]
+    seconds: float = 0.0
+
+    def count(self, state: str) -> int:
+        """Cases in ``state``, whatever their call."""
+        return sum(n for key, n in self.states.items() if key.split()[-1] == state)
+
+    @property
+    def completed(self) -> int:
+        return self.count("completed")
+
+    def lines(self) -> list[str]:
+        """The report, the machine-readable line last."""
+        out = ["cases per final state:"]
+        out += [f"  {state}: {n}" for state, n in sorted(self.states.items())]
+        out.append(f"deliverables handed in: {self.on_time} on time, {self.late} late "
+                   f"(first hand-in against the first due date); "
+                   f"{self.revisions} sent back for revision")
+        out.append(f"e-mails delivered: {self.delivered}, of which reminders and "
+                   f"escalations: {self.reminders}")
+        for problem in self.refused:
+            out.append(f"refused: {problem}")
+        out.append(f"completed={self.completed} reminders={self.reminders} "
+                   f"duplicates={self.duplicates}")
+        return out
+
+
+class Simulation:
+    """The calls of one programme, ``cases`` applicants, ``months`` of virtual time."""
+
+    def __init__(self, cases: int, months: int, seed: int):
+        self.rng = random.Random(seed)
+        self.cases = cases
+        self.end = add_months(START, months)
+        self.clock = VirtualClock(START)
+        self.mail = RecordingSender()
+        self.handed_over: list[int] = []  # notification ids committed, waiting for a worker
+        self.events: list[tuple[datetime, int, Callable[..., None], tuple[Any, ...]]] = []
+        self.sequence = itertools.count()
+        self.refused: list[str] = []
+        self.scripts: list[Script] = []
+        self.call_ids: dict[str, int] = {}
+        self.coordinator_id = 0
+        self.closes_at = START + 21 * DAY + 8 * HOUR
+
+    # -- the machinery -------------------------------------------------------------------
+
+    def at(self, when: datetime, action: Callable[..., None], *args: Any) -> None:
+        """Do ``action`` at virtual time ``when`` (never in the past)."""
+        heapq.heappush(self.events, (max(when, self.clock.now), next(self.sequence), action,
+                                     args))
+
+    def later(self, low: float, high: float, action: Callable[..., None], *args: Any) -> None:
+        """Do ``action`` between ``low`` and ``high`` days from now, in working hours."""
+        self.at(self.working_time(self.clock.now + self.rng.uniform(low, high) * DAY),
+                action, *args)
+
+    def working_time(self, moment: datetime) -> datetime:
+        hour = self.rng.randint(8, 16)
+        return moment.replace(hour=hour, minute=self.rng.randint(0, 59), second=0,
+                              microsecond=0)
+
+    def deliver(self) -> None:
+        """What a worker does with the ids handed over after each commit."""
+        while self.handed_over:
+            batch, self.handed_over[:] = list(self.handed_over), []
+            for nid in batch:
+                deliver_task.apply(args=(nid,), throw=True)
+
+    def sweep(self) -> None:
+        sweep_task.apply(throw=True)
+        self.deliver()
+        self.watch_closings()
+
+    def run(self) -> None:
+        """Play every event and sweep in time order until the end."""
+        ticks = self.sweep_times()
+        tick = next(ticks)
+        while True:
+            if self.events and self.events[0][0] <= tick:
+                when, _, action, args = heapq.heappop(self.events)
+                if when > self.end:
+                    break
+                self.clock.now = when
+                try:
+                    action(*args)
+                except OperationError as exc:
+                    who = next((f" of applicant {a.index + 1}" for a in args
+                                if isinstance(a, Script)), "")
+                    self.refused.append(f"{action.__name__}{who}: {exc.message} "
+                                        f"{' '.join(exc.reasons)}".strip())
+                finally:
+                    db.session.remove()
+                self.deliver()
+            else:
+                if tick > self.end:
+                    break
+                self.clock.now = tick
+                self.sweep()
+                tick = next(ticks)
+
+    def sweep_times(self):
+        day = START.replace(hour=0, minute=0)
+        while True:
+            for hour in SWEEP_HOURS:
+                moment = day + hour * HOUR
+                if moment >= START:
+                    yield moment
+            day += DAY
+
+    # -- people and the scripts ----------------------------------------------------------
+
+    @staticmethod
+    def person(user_id: int):
+        return db.session.get(User, user_id)
+
+    def coordinator(self):
+        return self.person(self.coordinator_id)
+
+    def case(self, script: Script):
+        db.session.expire_all()
+        return db.session.get(Case, script.case_id)
+
+    def partner(self, script: Script):
+        case = self.case(script)
+        return db.session.scalar(select(User).where(
+            User.partner_city_id == case.partner_city_id, User.role == UserRole.PARTNER)
+            .order_by(User.id).limit(1))
+
+    def token_for(self, user_id: int, template: str) -> str:
+        """The link token of the last mail of ``template`` to a person, as they would click."""
+        context = db.session.scalar(select(Notification.context).where(
+            Notification.user_id == user_id, Notification.template == template)
+            .order_by(Notification.id.desc()).limit(1))
+        return context["token"]
+
+    def draw_scripts(self) -> None:
+        rng = self.rng
+        withdrawing = set(rng.sample(range(self.cases), max(1, round(self.cases * 0.06))))
+        stages = itertools.cycle(("draft", "awaiting_pairing", "cooperation_active"))
+        for i in range(self.cases):
+            regional = i % REGION_EVERY == REGION_EVERY - 1
+            script = Script(
+                index=i, kind="region-to-region" if regional else "city-to-city",
+                region=REGIONS[1] if regional else REGIONS[i % len(REGIONS)],
+                registers_at=self.working_time(START + rng.uniform(0, 14) * DAY),
+                submits_late=rng.random() < 0.2,
+                withdraws_in=next(stages) if i in withdrawing else None,
+                information_requested=rng.random() < 0.15,
+                declines_first=rng.random() < 0.12,
+                plan_revised=rng.random() < 0.25)
+            for key in ("work_plan:1", "progress_report:1", "progress_report:2", "draft_lap:1"):
+                if rng.random() < 0.2:
+                    script.late.add(key)
+            if rng.random() < 0.1:
+                script.late.add("progress_report:3")  # a few days only: closing waits for it
+            for key in ("work_plan:1", "progress_report:1", "progress_report:2"):
+                if rng.random() < 0.2:
+                    script.revised.add(key)
+            self.scripts.append(script)
+
+    # -- the programme team's set-up -------------------------------------------------------
+
+    def set_up(self) -> None:
+        kinds = Counter(script.kind for script in self.scripts)
+        with db.transaction() as session:
+            programme = Programme(slug="sim", name="Simulated programme", targets={
+                "city_partnerships": kinds["city-to-city"],
+                "regional_partnerships": kinds["region-to-region"]})
+            city = Call(programme=programme, slug="simulated-city-to-city",
+                        kind="city-to-city", title="Simulated city-to-city call",
+                        partner_regions=list(REGIONS), opens_at=START,
+                        closes_at=self.closes_at)
+            region = Call(programme=programme, slug="simulated-region-to-region",
+                          kind="region-to-region", title="Simulated region-to-region call",
+                          partner_regions=[REGIONS[1]], allowed_org_types=["region"],
+                          population_threshold=0, cooperation_months=12, opens_at=START,
+                          closes_at=self.closes_at)
+            coordinator = User(email="coordinator@simulation.citypair", name="Sam Coordinator",
+                               role=UserRole.COORDINATOR, password_hash=hash_password(PASSWORD),
+                               confirmed_at=START)
+            session.add_all([programme, city, region, coordinator])
+            session.flush()
+            self.call_ids = {city.kind: city.id, region.kind: region.id}
+            self.coordinator_id = coordinator.id
+        spare = max(6, self.cases // 3)
+        lines = ["name,country,region,population,topics,challenge_statement,contact_name,"
+                 "contact_email"]
+        for i in range(self.cases + spare):
+            topics = ";".join(self.rng.sample(TOPICS, 3))
+            lines.append(f"Partner City {i + 1},Country {i % 9 + 1},{REGIONS[i % len(REGIONS)]},"
+                         f"{self.rng.randint(200, 5000) * 1000},{topics},"
+                         f"Challenges of partner city {i + 1},Contact {i + 1},"
+                         f"contact{i + 1}@partner{i + 1}.example")
+        pairing.import_partner_cities("\n".join(lines))
+        for script in self.scripts:
+            self.at(script.registers_at, self.register, script)
+        monday = START + 7 * DAY
+        while monday < self.end and monday < START + 150 * DAY:
+            for offset in (0, 3):  # the coordinator pairs on Mondays and Thursdays
+                self.at(monday + offset * DAY + 2 * HOUR, self.pair_waiting_cases)
+            monday += 7 * DAY
+
+    # -- applying --------------------------------------------------------------------------
+
+    def register(self, script: Script) -> None:
+        user = accounts.register(email=f"city{script.index + 1}@applicant.example",
+                                 password=PASSWORD, name=f"Officer {script.index + 1}",
+                                 organisation_name=self.organisation_name(script),
+                                 organisation_kind=self.organisation_kind(script),
+                                 country=COUNTRIES[script.index % len(COUNTRIES)])
+        script.user_id = user.id
+        self.deliver()
+        accounts.confirm_email(self.token_for(user.id, "confirm_email"))
+        if script.index % 4 == 1:
+            # Some would rather read the optional news once a day.
+            preferences.set_preference(user.id, NotificationPreference.DIGEST)
+        case = applications.start_application(self.person(user.id),
+                                              self.call_ids[script.kind])
+        script.case_id = case.id
+        if script.withdraws_in == "draft":
+            self.later(2, 5, self.withdraw, script)
+        elif script.submits_late:
+            # Past the reminders a week and a day before the call closes.
+            self.at(self.closes_at - 6 * HOUR, self.apply, script)
+        else:
+            self.later(1, 4, self.apply, script)
+
+    @staticmethod
+    def organisation_kind(script: Script) -> str:
+        return "region" if script.kind == "region-to-region" else "city"
+
+    @staticmethod
+    def organisation_name(script: Script) -> str:
+        return f"{script.kind.split('-')[0].title()} {script.index + 1}"
+
+    def apply(self, script: Script) -> None:
+        user = self.person(script.user_id)
+        i = script.index
+        topics = self.rng.sample(TOPICS, 3)
+        for section, data in (
+            ("organisation", {"name": self.organisation_name(script),
+                              "kind": self.organisation_kind(script),
+                              "country": COUNTRIES[i % len(COUNTRIES)],
+                              "population": self.rng.randint(150, 900) * 1000}),
+            ("contact", {"contact_name": user.name, "contact_email": user.email}),
+            ("topics", {"topics": topics,
+                        "challenge_statement": "We want to work on " + ", ".join(topics)
+                                               + " with a city that faces the same questions."}),
+            ("partnership", {"partner_region": script.region,
+                             "stakeholders": "City departments, a university, businesses"}),
+            ("resources", {"resources_committed": "Two staff members at 30% for 18 months."}),
+            ("commitments", dict.fromkeys(COMMITMENTS, True)),
+        ):
+            applications.save_section(script.case_id, self.person(script.user_id), section,
+                                      data)
+        case_ops.fire(script.case_id, "submit", self.person(script.user_id))
+        self.later(1, 4, self.check_eligibility, script)
+
+    def withdraw(self, script: Script) -> None:
+        case_ops.fire(script.case_id, "withdraw", self.person(script.user_id),
+                      {"reason": "Our council changed its priorities."})
+
+    def check_eligibility(self, script: Script) -> None:
+        if script.information_requested:
+            script.information_requested = False
+            case_ops.fire(script.case_id, "request_information", self.coordinator(), {
+                "message": "Please send the council's decision to take part.",
+                "response_deadline": self.clock.now + 7 * DAY})
+            # After the reminder three days before the deadline.
+            self.later(4.5, 6, self.answer_information, script)
+            return
+        case_ops.fire(script.case_id, "declare_eligible", self.coordinator())
+        if self.case(script).state == "scoring":
+            self.later(1, 4, self.score, script)
+        if script.withdraws_in == "awaiting_pairing":
+            self.later(1, 3, self.withdraw, script)
+
+    def answer_information(self, script: Script) -> None:
+        case_ops.fire(script.case_id, "provide_information", self.person(script.user_id),
+                      {"answer": "The council's decision is attached."})
+        self.later(1, 3, self.check_eligibility, script)
+
+    def score(self, script: Script) -> None:
+        """The region-to-region assessment: every criterion scored, then selection."""
+        if self.case(script).state != "scoring":
+            return
+        cooperation.save_scores(script.case_id, self.coordinator(), {
+            "smart_specialisation": (4, "A clear RIS3 priority."),
+            "joint_projects": (self.rng.randint(3, 5), "Two project ideas."),
+            "business_opportunities": (3, "A cluster on each side.")})
+        case_ops.fire(script.case_id, "select", self.coordinator())
+
+    # -- pairing ---------------------------------------------------------------------------
+
+    def pair_waiting_cases(self) -> None:
+        """The draft board of each call for most cases; one at a time is paired from its own
+        suggestions."""
+        for call_id in self.call_ids.values():
+            self.pair_call(call_id)
+
+    def pair_call(self, call_id: int) -> None:
+        coordinator = self.coordinator()
+        board = pairing.board_for(call_id, coordinator)
+        # Plain values: delivering mail between steps ends the session the rows belong to.
+        rows = [(r.case.id, r.optimum_id, r.case.version) for r in board.rows
+                if r.waiting and r.optimum_id]
+        if not rows:
+            return
+        (case_id, _, version), rows = rows[0], rows[1:]
+        suggestions = pairing.suggestions_for(case_id, coordinator).suggestions
+        taken = set()
+        if suggestions:
+            best = next((s for s in suggestions if not s.ruled_out), suggestions[0]).partner.id
+            pairing.propose(case_id, self.coordinator(), best, expected_version=version)
+            taken.add(best)
+            self.proposed(case_id)
+        choices = [pairing.BoardChoice(case_id, partner_id, version)
+                   for case_id, partner_id, version in rows if partner_id not in taken]
+        if choices:
+            pairing.propose_board(call_id, self.coordinator(), choices)
+            for choice in choices:
+                self.proposed(choice.case_id)
+
+    def script_of(self, case_id: int) -> Script:
+        return next(s for s in self.scripts if s.case_id == case_id)
+
+    def proposed(self, case_id: int) -> None:
+        script = self.script_of(case_id)
+        case = self.case(script)
+        for contact in pairing.contacts_of(case.partner_city):
+            if contact.account is None:
+                # The contact gets an account and an invitation; acting through the operations,
+                # the simulation needs no password for them.
+                pairing.invite_partner_contact(case.id, self.coordinator(), contact.email)
+        self.later(0.5, 4, self.applicant_responds, script)
+        # Some partners answer only after the reminder five days before their deadline.
+        self.later(1, 7.5, self.partner_responds, script)
+
+    def applicant_responds(self, script: Script) -> None:
+        if self.case(script).state == "pairing_proposed":
+            case_ops.fire(script.case_id, "accept_pairing", self.person(script.user_id))
+
+    def partner_responds(self, script: Script) -> None:
+        case = self.case(script)
+        if case.state != "pairing_proposed":
+            return
+        if script.declines_first:
+            script.declines_first = False
+            case_ops.fire(script.case_id, "decline_pairing", self.partner(script),
+                          {"reason": "Our priorities do not match this city's."})
+            return
+        case_ops.fire(script.case_id, "accept_pairing", self.partner(script))
+        self.after_acceptance(script)
+
+    def after_acceptance(self, script: Script) -> None:
+        state = self.case(script).state
+        if state == "pairing_proposed":
+            # The applicant has not accepted yet: look again tomorrow.
+            self.later(1, 1.5, self.after_acceptance, script)
+            return
+        if state != "agreement_pending":
+            return
+        self.later(0.5, 6, self.sign, script, "applicant")
+        self.later(0.5, 9, self.sign, script, "partner")
+
+    def sign(self, script: Script, party: str) -> None:
+        person = self.person(script.user_id) if party == "applicant" else self.partner(script)
+        current = agreements.current(db.session, script.case_id)
+        signed = agreements.sign_typed(script.case_id, person,
+                                       agreement_hash=current.content_hash,
+                                       full_name=person.name, title="Mayor", consent=True)
+        if signed.target == "cooperation_active" and signed.moved:
+            self.plan_cooperation(script)
+
+    # -- the cooperation -------------------------------------------------------------------
+
+    def plan_cooperation(self, script: Script) -> None:
+        case = self.case(script)
+        for d in cooperation.deliverables(db.session, case.id):
+            key = f"{d.kind}:{d.sequence}"
+            if d.kind == "progress_report" and key in script.late and d.sequence == 3:
+                when = d.due_at + self.rng.uniform(1, 4) * DAY
+            elif key in script.late:
+                when = d.due_at + self.rng.uniform(2, 25) * DAY
+            elif d.kind in ("final_lap", "follow_up_report"):
+                continue  # the final plan goes through the workflow after closing
+            else:
+                when = d.due_at - self.rng.uniform(0.5, min(20, (d.due_at - d.opens_at).days)) \
+                    * DAY
+            self.at(self.working_time(when), self.hand_in, script, d.id)
+        length = case.cooperation_ends_at - case.cooperation_start
+
+        def within(low: float, high: float) -> datetime:
+            return self.working_time(case.cooperation_start
+                                     + self.rng.uniform(low, high) * length)
+
+        for _ in range(self.rng.randint(2, 4)):
+            self.at(within(0.04, 0.9), self.log_activity, script)
+        # The plan is written over the months before the draft is due, then completed.
+        self.at(within(0.3, 0.55), self.write_plan, script, ("summary", "context", "vision"))
+        self.at(within(0.75, 0.92), self.write_plan, script, tuple(PLAN))
+        if script.withdraws_in == "cooperation_active":
+            self.later(120, 160, self.withdraw, script)
+
+    def live(self, script: Script) -> bool:
+        return self.case(script).state not in ("withdrawn", "terminated", "ineligible")
+
+    def log_activity(self, script: Script) -> None:
+        if not self.live(script):
+            return
+        today = self.clock.now.date()
+        kind = self.rng.choice(list(cooperation.ACTIVITY_TYPES))
+        person = self.person(script.user_id) if self.rng.random() < 0.5 else self.partner(script)
+        cooperation.log_activity(script.case_id, person, {
+            "type": kind, "title": f"{cooperation.ACTIVITY_TYPES[kind]} with the partner",
+            "starts_on": today, "ends_on": today + timedelta(days=self.rng.randint(0, 4)),
+            "direction": self.rng.choice(list(cooperation.DIRECTIONS)),
+            "participants": self.rng.randint(3, 25)})
+
+    def write_plan(self, script: Script, keys: tuple[str, ...]) -> None:
+        if not self.live(script):
+            return
+        for key in keys:
+            working = lap.get_plan(db.session, script.case_id)
+            revision = (working.revisions or {}).get(key, 0) if working else 0
+            lap.save_section(script.case_id, self.person(script.user_id), key, PLAN[key],
+                             expected_revision=revision)
+            db.session.expire_all()
+
+    def hand_in(self, script: Script, deliverable_id: int) -> None:
+        if not self.live(script):
+            return
+        d = db.session.get(Deliverable, deliverable_id)
+        if d.status in ("submitted", "accepted"):
+            return
+        writer = self.person(script.user_id) if self.rng.random() < 0.6 else self.partner(script)
+        if d.kind == "draft_lap":
+            if lap.get_plan(db.session, script.case_id) is None:
+                self.write_plan(script, ("summary",))
+            lap.send_draft(script.case_id, self.person(script.user_id))
+        elif d.kind in ("progress_report", "final_report"):
+            report = cooperation.report_for(db.session, d)
+            start, end = cooperation.report_period(db.session, self.case(script), d)
+            cooperation.save_report(script.case_id, d.id, writer, {
+                "period_start": start, "period_end": end,
+                "achievements": "Two study tours and a joint workshop.",
+                "difficulties": "Visas took long.", "next_steps": "A pilot project.",
+                "lap_progress": "The stakeholder group met twice.", "indicators": "",
+                "activity_ids": []}, expected_version=report.version if report else 0,
+                submit=True)
+        else:
+            cooperation.submit_deliverable(script.case_id, d.id, writer,
+                                           note="Our joint work plan.")
+        self.later(2, 9, self.review, script, deliverable_id)
+
+    def review(self, script: Script, deliverable_id: int) -> None:
+        if not self.live(script):
+            return
+        d = db.session.get(Deliverable, deliverable_id)
+        if d.status != "submitted":
+            return
+        key = f"{d.kind}:{d.sequence}"
+        if key in script.revised:
+            script.revised.discard(key)
+            resubmit_by = self.clock.now + 14 * DAY
+            cooperation.review_deliverable(script.case_id, d.id, self.coordinator(),
+                                           accept=False, comments="Add the indicators.",
+                                           resubmit_by=resubmit_by)
+            # Most revise in time; some after the reminder the day after the new date.
+            self.later(3, 16, self.hand_in, script, deliverable_id)
+            return
+        cooperation.review_deliverable(script.case_id, d.id, self.coordinator(), accept=True)
+
+    # -- the Local Action Plan -------------------------------------------------------------
+
+    @staticmethod
+    def plan_steps(script: Script):
+        return lap.steps(get_workflow(script.kind))
+
+    def submit_plan(self, script: Script) -> None:
+        if self.case(script).state not in self.plan_steps(script).submit.sources:
+            return
+        lap.submit(script.case_id, self.person(script.user_id))
+        self.later(2, 6, self.review_plan, script)
+
+    def review_plan(self, script: Script) -> None:
+        if self.case(script).state != self.plan_steps(script).submit.target:
+            return
+        if script.plan_revised:
+            script.plan_revised = False
+            lap.review(script.case_id, self.coordinator(), approve=False,
+                       comments="Add a pilot on cycling.",
+                       response_deadline=self.clock.now + 14 * DAY)
+            self.later(2, 7, self.revise_plan, script)
+            return
+        lap.review(script.case_id, self.coordinator(), approve=True)
+
+    def revise_plan(self, script: Script) -> None:
+        working = lap.get_plan(db.session, script.case_id)
+        pilots = {"rows": [*PLAN["pilots"]["rows"],
+                           {"title": "Cycling lanes", "budget": 90000,
+                            "funding_sources": "City budget"}]}
+        lap.save_section(script.case_id, self.person(script.user_id), "pilots", pilots,
+                         expected_revision=(working.revisions or {}).get("pilots", 0))
+        self.submit_plan(script)
+
+    def watch_closings(self) -> None:
+        """After each sweep: a city whose cooperation the sweep has just closed turns to its
+        plan, most the same evening (the plan is due that day), some a few days later."""
+        waiting = {state for wf in workflows().values() if (steps := lap.steps(wf))
+                   for state in steps.submit.sources}
+        closed = set(db.session.scalars(select(Case.id).where(
+            Case.call_id.in_(self.call_ids.values()), Case.state.in_(waiting))))
+        db.session.remove()
+        for script in self.scripts:
+            if script.case_id in closed and not script.plan_started:
+                script.plan_started = True
+                if self.rng.random() < 0.7 and self.clock.now.hour < 19:
+                    self.at(self.clock.now.replace(hour=self.rng.randint(19, 21),
+                                                   minute=self.rng.randint(0, 59)),
+                            self.submit_plan, script)
+                else:
+                    self.later(1, 3, self.submit_plan, script)
+
+    # -- the count -------------------------------------------------------------------------
+
+    def summary(self) -> Summary:
+        session = db.session
+        states = Counter({f"{kind} {state}": n for kind, state, n in session.execute(
+            select(Case.workflow, Case.state, func.count())
+            .where(Case.call_id.in_(self.call_ids.values()))
+            .group_by(Case.workflow, Case.state)).all()})
+        first = (select(func.min(Deadline.id).label("id")).where(
+            Deadline.deliverable_id.is_not(None)).group_by(Deadline.deliverable_id).subquery())
+        handed = session.execute(
+            select(Deadline.due_at, Deadline.ended_at).join(first, Deadline.id == first.c.id)
+            .where(Deadline.status == "met")).all()
+        late = sum(1 for due, ended in handed if ended > due)
+        revisions = session.scalar(select(func.count()).select_from(Deadline).join(
+            Deliverable, Deliverable.id == Deadline.deliverable_id).where(
+            Deadline.id.not_in(select(first.c.id)))) or 0
+        rows = {n.id: n for n in session.scalars(select(Notification).where(
+            Notification.id.in_({nid for nid, _ in self.mail.sent})))}
+        deadlines = {d.id: d for d in session.scalars(select(Deadline).where(
+            Deadline.id.in_({n.deadline_id for n in rows.values() if n.deadline_id})))}
+        identities: Counter[tuple[Any, ...]] = Counter()
+        reminders = 0
+        for nid, to in self.mail.sent:
+            n = rows[nid]
+            if n.idempotency_key.startswith("reminder:"):
+                reminders += 1
+                deadline = deadlines.get(n.deadline_id)
+                what = (deadline.deliverable_id or f"deadline {deadline.id}", deadline.due_at) \
+                    if deadline else n.deadline_id
+                identities[(to, n.template, what, (n.context or {}).get("offset_minutes"))] += 1
+            else:
+                identities[(to, n.idempotency_key)] += 1
+        duplicates = sum(count - 1 for count in identities.values())
+        return Summary(states=states, on_time=len(handed) - late, late=late,
+                       revisions=revisions, reminders=reminders, delivered=len(self.mail.sent),
+                       duplicates=duplicates, refused=self.refused)
+
+
+def _unflushed(dbapi_connection: Any, _record: Any) -> None:
+    cur = dbapi_connection.cursor()
+    cur.execute("PRAGMA synchronous=OFF")
+    cur.close()
+
+
+def simulate(cases: int, months: int, seed: int = 1, database_url: str | None = None,
+             echo: Callable[[str], None] | None = None) -> Summary:
+    """Run a whole call on a scratch database (a temporary SQLite file unless ``database_url``
+    names an empty one) and count what happened."""
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="citypair-simulation-") as tmp:
+        folder = Path(tmp)
+        url = database_url or f"sqlite:///{folder / 'simulation.sqlite'}"
+        app = create_app({
+            "DATABASE_URL": url, "INSTANCE_DIR": str(folder), "SECRET_KEY": "simulation",
+            "MAIL_SINK_DIR": str(folder / "mail"), "UPLOAD_DIR": str(folder / "uploads"),
+            "SMTP_HOST": "", "CELERY_BROKER_URL": "memory://", "RATELIMIT_ENABLED": False,
+            "BASE_URL": "http://simulation.invalid"})
+        if db.dialect == "sqlite":
+            # A scratch database need not survive a power cut: no disk flush at each commit.
+            event.listen(db.engine, "connect", _unflushed)
+        sim = Simulation(cases, months, seed)
+        previous = outbox.dispatcher
+        with app.app_context():
+            upgrade_database(app)
+            load_topics()
+            if db.session.scalar(select(func.count(Case.id))):
+                raise OperationError("The simulation needs an empty database.")
+            db.session.remove()
+            use_clock(sim.clock)
+            use_sender(sim.mail)
+            outbox.set_dispatcher(sim.handed_over.extend)
+            try:
+                sim.draw_scripts()
+                sim.set_up()
+                sim.run()
+                summary = sim.summary()
+            finally:
+                use_clock(None)
+                use_sender(None)
+                outbox.set_dispatcher(previous)
+                db.session.remove()
+                if db.engine is not None:
+                    db.engine.dispose()
+        summary.seconds = time.perf_counter() - started
+        if echo:
+            echo(f"simulated {cases} cases over {months} months from {START:%Y-%m-%d} in "
+                 f"{summary.seconds:.1f} s")
+        return summary
