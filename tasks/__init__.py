@@ -11,7 +11,7 @@ from celery import Celery, Task
 from celery.signals import worker_process_init, worker_process_shutdown
 from flask import Flask
 
-celery = Celery("citypair", include=["tasks.delivery", "tasks.sweep"])
+celery = Celery("citypair", include=["tasks.delivery", "tasks.sweep", "tasks.privacy"])
 _flask_app: Flask | None = None
 
 
@@ -75,6 +75,7 @@ def bind_celery(app: Flask) -> None:
         beat_schedule={
             "sweep": {"task": "tasks.sweep.sweep",
                       "schedule": float(os.environ.get("SWEEP_INTERVAL", "60"))},
+            "retention": {"task": "tasks.privacy.retention", "schedule": 24 * 3600.0},
         },
         beat_schedule_filename=str(Path(app.config["INSTANCE_DIR"]) / "celerybeat-schedule"),
         worker_hijack_root_logger=False,
@@ -101,14 +102,23 @@ def _goodbye(**_kwargs: Any) -> None:
     close_connections()
 
 
-def enqueue_delivery(ids: list[int]) -> None:
-    """Hand committed notification ids to the delivery task."""
-    from tasks.delivery import deliver
+#: notifications per delivery task: one claim and one relay connection serve them all
+DELIVERY_BATCH = 10
 
+
+def enqueue_delivery(ids: list[int]) -> None:
+    """Hand committed notification ids to the delivery tasks, a few to each."""
+    from tasks.delivery import deliver, deliver_batch
+
+    ids = list(ids)
     # One producer for the whole batch: a sweep may hand over thousands at once.
     with celery.producer_or_acquire() as producer:
-        for nid in ids:
-            deliver.apply_async((nid,), producer=producer)
+        for start in range(0, len(ids), DELIVERY_BATCH):
+            chunk = ids[start:start + DELIVERY_BATCH]
+            if len(chunk) == 1:
+                deliver.apply_async((chunk[0],), producer=producer)
+            else:
+                deliver_batch.apply_async((chunk,), producer=producer)
 
 
 def broker_status() -> dict[str, Any]:

@@ -325,3 +325,33 @@ def test_calendar_feed_lists_open_deadlines_with_stable_uids(make_browser, world
     with db.transaction() as session:
         session.get(User, world.applicant_a.id).auth_epoch += 1
     assert anonymous.get(feed_path).status_code == 404
+
+
+def test_a_batch_is_claimed_once_and_sent_over_one_connection(smtp, world):
+    ids = [queued(world.applicant_a, f"batch-{i}").id for i in range(4)]
+    smtp.recorder.refused.add(world.applicant_b.email)
+    refused = queued(world.applicant_b, "batch-refused").id
+    assert delivery.deliver(ids[0]).status == "sent"  # already gone: not claimed again
+    outcomes = delivery.deliver_many([*ids, refused])
+    assert {i: o.status for i, o in outcomes.items()} == {
+        ids[0]: "not-claimed", ids[1]: "sent", ids[2]: "sent", ids[3]: "sent",
+        refused: "failed"}
+    assert smtp.recorder.ids() == {str(i): 1 for i in ids}
+    assert len(smtp.recorder.peers) == 1
+    for i in ids:
+        n = status_of(i)
+        assert n.status == "sent" and n.attempts == 1 and n.sent_at is not None
+    assert status_of(refused).status == "failed" and "550" in status_of(refused).last_error
+
+
+def test_a_relay_that_is_down_puts_the_rest_of_a_batch_back_untried(app, world, monkeypatch):
+    monkeypatch.setitem(app.config, "SMTP_HOST", "127.0.0.1")
+    monkeypatch.setitem(app.config, "SMTP_PORT", free_port())
+    ids = [queued(world.applicant_a, f"down-{i}").id for i in range(3)]
+    outcomes = delivery.deliver_many(ids)
+    assert [outcomes[i].status for i in ids] == ["retry"] * 3
+    first, *rest = (status_of(i) for i in ids)
+    assert first.attempts == 1 and "ConnectionRefusedError" in first.last_error
+    # The others were never tried: the attempt their claim counted is given back.
+    for n in rest:
+        assert n.status == "pending" and n.attempts == 0 and n.next_attempt_at > utcnow()

@@ -37,6 +37,8 @@ class Case(Base):
     __tablename__ = "case"
     __table_args__ = (
         Index("ix_case_call_state", "call_id", "state"),
+        # The case list's default order: a page is read from the index, not sorted.
+        Index("ix_case_updated", "updated_at", "id"),
         UniqueConstraint("reference"),
     )
 

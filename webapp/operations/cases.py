@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cached_property
 from typing import Any
 
 from dateutil.relativedelta import relativedelta
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -38,6 +39,7 @@ from webapp.operations.applications import application_facts
 from workflows import eligibility, get_workflow
 from workflows.engine import (
     Actor,
+    Anchor,
     CaseFacts,
     DeadlineSpec,
     Effects,
@@ -74,38 +76,85 @@ class Fired:
     version: int
 
 
+# Statements run on every transition, built once: building one costs more than running it.
+_EXTENSION = select(CallExtension.until).where(
+    CallExtension.call_id == bindparam("call_id"),
+    CallExtension.organisation_id == bindparam("organisation_id"))
+_OPEN_DEADLINES = select(Deadline).where(Deadline.case_id == bindparam("case_id"),
+                                         Deadline.status == DeadlineStatus.OPEN)
+_OPEN_DEADLINES_OF_STATE = _OPEN_DEADLINES.where(Deadline.state == bindparam("state"))
+_LIVE_SIBLINGS = select(Case.reference).where(
+    Case.call_id == bindparam("call_id"), Case.organisation_id == bindparam("organisation_id"),
+    Case.id != bindparam("case_id"), Case.partner_region == bindparam("partner_region"),
+    Case.state.in_(bindparam("states", expanding=True)))
+
+
 def extension_for(session: Session, case: Case) -> datetime | None:
-    return session.scalar(select(CallExtension.until).where(
-        CallExtension.call_id == case.call_id,
-        CallExtension.organisation_id == case.organisation_id))
+    return session.scalar(_EXTENSION, {"call_id": case.call_id,
+                                       "organisation_id": case.organisation_id})
+
+
+class _CaseSnapshot(CaseFacts):
+    """The case as its guards see it, each fact read from the case the first time a guard
+    looks at it: a transition whose guards judge only the payload costs no query here."""
+
+    def __init__(self, session: Session, case: Case, now: datetime):
+        self._session, self._case = session, case
+        self.state = case.state
+        self.now = now
+        self.parties = ("applicant", "partner") if case.partner_city_id else ("applicant",)
+
+    @cached_property
+    def call_opens_at(self) -> datetime | None:  # type: ignore[override]
+        return self._case.call.opens_at
+
+    @cached_property
+    def call_closes_at(self) -> datetime | None:  # type: ignore[override]
+        return self._case.call.closes_at
+
+    @cached_property
+    def extension_until(self) -> datetime | None:  # type: ignore[override]
+        return extension_for(self._session, self._case)
+
+    @cached_property
+    def _application(self) -> tuple[list[str], list[str]]:
+        return application_facts(self._case)
+
+    @cached_property
+    def missing_sections(self) -> list[str]:  # type: ignore[override]
+        return self._application[0]
+
+    @cached_property
+    def missing_commitments(self) -> list[str]:  # type: ignore[override]
+        return self._application[1]
+
+    @cached_property
+    def failed_rules(self) -> list[str]:  # type: ignore[override]
+        return [r.title for r in self._case.eligibility_results if r.verdict == "fail"]
+
+    @cached_property
+    def party_facts(self) -> dict[str, set[str]]:  # type: ignore[override]
+        done: dict[str, set[str]] = {}
+        for pf in self._case.party_facts:
+            done.setdefault(pf.party, set()).add(pf.fact)
+        return done
+
+    @cached_property
+    def extra(self) -> dict[str, Any]:  # type: ignore[override]
+        case = self._case
+        extra: dict[str, Any] = {
+            "call_partner_regions": list(case.call.partner_regions or []),
+            "cooperation_ends_at": case.cooperation_ends_at,
+        }
+        for fn in FACT_PROVIDERS:
+            extra.update(fn(self._session, case, self.now))
+        return extra
 
 
 def case_facts(session: Session, case: Case, now: datetime) -> CaseFacts:
-    """The snapshot of ``case`` the engine's guards judge."""
-    party_facts: dict[str, set[str]] = {}
-    for pf in case.party_facts:
-        party_facts.setdefault(pf.party, set()).add(pf.fact)
-    parties = ("applicant", "partner") if case.partner_city_id else ("applicant",)
-    missing_sections, missing_commitments = application_facts(case)
-    extra: dict[str, Any] = {
-        "call_partner_regions": list(case.call.partner_regions or []),
-        "cooperation_ends_at": case.cooperation_ends_at,
-    }
-    for fn in FACT_PROVIDERS:
-        extra.update(fn(session, case, now))
-    return CaseFacts(
-        state=case.state,
-        now=now,
-        call_opens_at=case.call.opens_at,
-        call_closes_at=case.call.closes_at,
-        extension_until=extension_for(session, case),
-        missing_sections=missing_sections,
-        missing_commitments=missing_commitments,
-        failed_rules=[r.title for r in case.eligibility_results if r.verdict == "fail"],
-        parties=parties,
-        party_facts=party_facts,
-        extra=extra,
-    )
+    """The snapshot of ``case`` the engine's guards judge; judge it before changing the case,
+    as each fact is read when a guard first asks for it."""
+    return _CaseSnapshot(session, case, now)
 
 
 #: later stages add facts (reports, plans, scores) without touching this module
@@ -204,6 +253,12 @@ def apply(
         party, fact = effects.party_fact
         session.add(PartyFact(case=case, party=party, fact=fact,
                               user_id=user.id if user else None, at=now))
+    # Every action bumps the version, so two parties acting at once cannot both miss each other.
+    # The case changes before the queries below, so their autoflush writes it once.
+    case.updated_at = now
+    if effects.moved:
+        case.state = effects.target
+        case.state_entered_at = now
     audit = AuditEvent(
         case_id=case.id, at=now, actor_id=user.id if user else None,
         actor_role=actor.role.value, actor_label=user.display_name if user else "citypair",
@@ -212,24 +267,24 @@ def apply(
     )
     session.add(audit)
     # Recipients are the parties as they were: leaving a pairing clears the partner.
-    recipients = [(n, outbox.recipients(session, case, n.to)) for n in effects.notifications]
-    # Every action bumps the version, so two parties acting at once cannot both miss each other.
-    case.updated_at = now
+    if effects.notifications:
+        people = outbox.Recipients(session, [case],
+                                   {g for n in effects.notifications for g in n.to})
+        recipients = [(n, people(case, n.to)) for n in effects.notifications]
+    else:
+        recipients = []
     if effects.moved:
         _leave_state(session, wf, case, effects, now)
-        case.state = effects.target
-        case.state_entered_at = now
         enter_state(session, wf, case, payload, now, hooks=effects.hooks)
     for follow in AFTER_TRANSITION:
         follow(session, case, transition, user, payload, now)
     session.flush()
-    for n, people in recipients:
-        for party, person in people:
-            outbox.queue(
-                session, key=f"event:{audit.id}:{n.template}:{person.id}", template=n.template,
-                user=person, case=case, optional=n.optional,
-                context=_notification_context(case, audit, party, payload),
-            )
+    # One insert for every notification of the transition.
+    outbox.queue_many(session, [
+        outbox.Mail(key=f"event:{audit.id}:{n.template}:{person.id}", template=n.template,
+                    user=person, case=case, optional=n.optional,
+                    context=_notification_context(case, audit, party, payload))
+        for n, people in recipients for party, person in people])
     return effects
 
 
@@ -247,11 +302,10 @@ def _leave_state(session: Session, wf: Workflow, case: Case, effects: Effects,
                  now: datetime) -> None:
     closing = wf.state(effects.target).kind is StateKind.CLOSED
     status = DeadlineStatus.CANCELLED if closing else DeadlineStatus.MET
-    query = select(Deadline).where(Deadline.case_id == case.id,
-                                   Deadline.status == DeadlineStatus.OPEN)
-    if not closing:  # a closed case keeps no deadline, not even one that outlives its state
-        query = query.where(Deadline.state == effects.source)
-    open_deadlines = session.scalars(query).all()
+    # A closed case keeps no deadline, not even one that outlives its state.
+    query = _OPEN_DEADLINES if closing else _OPEN_DEADLINES_OF_STATE
+    params = {"case_id": case.id} if closing else {"case_id": case.id, "state": effects.source}
+    open_deadlines = session.scalars(query, params).all()
     for d in open_deadlines:
         end_deadline(session, d, status, now)
 
@@ -291,7 +345,9 @@ def start_deadline(session: Session, case: Case, spec: DeadlineSpec, now: dateti
                    deliverable_id: int | None = None) -> Deadline | None:
     """Create a deadline row and its reminders; reminders already in the past are not made."""
     if due is None:
-        closes = extension_for(session, case) or case.call.closes_at
+        closes = None
+        if spec.anchor is Anchor.CALL_CLOSES:
+            closes = extension_for(session, case) or case.call.closes_at
         due = deadline_due(spec, now, closes, payload)
     if due is None:
         return None
@@ -423,12 +479,12 @@ def call_rules(call: Call) -> eligibility.CallRules:
 def applicant_for_rules(session: Session, case: Case, now: datetime) -> eligibility.Applicant:
     """The case's application as the pure eligibility rules take it."""
     org = case.organisation
-    others = session.scalars(select(Case.reference).where(
-        Case.call_id == case.call_id, Case.organisation_id == case.organisation_id,
-        Case.id != case.id, Case.partner_region == case.partner_region,
-        Case.state.in_(get_workflow(case.workflow).states_of_kind(
-            StateKind.REVIEW, StateKind.APPLICANT_ACTION, StateKind.WAITING, StateKind.ACTIVE)),
-    )).all()
+    others = session.scalars(_LIVE_SIBLINGS, {
+        "call_id": case.call_id, "organisation_id": case.organisation_id, "case_id": case.id,
+        "partner_region": case.partner_region,
+        "states": get_workflow(case.workflow).states_of_kind(
+            StateKind.REVIEW, StateKind.APPLICANT_ACTION, StateKind.WAITING, StateKind.ACTIVE),
+    }).all()
     return eligibility.Applicant(
         name=org.name,
         org_type=org.kind,

@@ -38,6 +38,8 @@ class Outcome:
 
     status: str
     retry_in: float | None = None
+    #: the relay could not be reached: the rest of a batch would fare no better now
+    relay_down: bool = False
 
 
 def sending_timeout() -> timedelta:
@@ -83,6 +85,24 @@ def claim(notification_id: int, session: Session | None = None) -> Notification 
     ).first()
 
 
+def _claim_many(session: Session, notification_ids: list[int]) -> dict[int, Notification]:
+    """``claim`` for several notifications in one statement; those another worker has are
+    left out."""
+    now = utcnow()
+    rows = session.scalars(
+        update(Notification)
+        .where(Notification.id.in_(notification_ids),
+               or_(Notification.status == NotificationStatus.PENDING,
+                   (Notification.status == NotificationStatus.SENDING)
+                   & (Notification.claimed_at < now - sending_timeout())))
+        .values(status=NotificationStatus.SENDING, claimed_at=now,
+                attempts=Notification.attempts + 1)
+        .returning(Notification),
+        execution_options={"synchronize_session": False, "populate_existing": True},
+    ).all()
+    return {n.id: n for n in rows}
+
+
 def _finish(n: Notification, session: Session | None = None, **values: object) -> bool:
     """Record the outcome of this claim; False when a later claim has taken the row over."""
     if session is None:
@@ -100,6 +120,35 @@ def deliver(notification_id: int) -> Outcome:
         if n is None:
             return Outcome("not-claimed")
         return _send(session, n)
+
+
+def deliver_many(notification_ids: list[int]) -> dict[int, Outcome]:
+    """Send several notifications with one claim, one session and one relay connection.
+
+    Each outcome is still recorded as soon as its message is accepted or refused, so a crash
+    can send at most the one message in flight twice. When the relay cannot be reached, the
+    rest of the batch goes back to pending, untried, for the same later retry.
+    """
+    outcomes: dict[int, Outcome] = {}
+    with _statements() as session:
+        claimed = _claim_many(session, notification_ids)
+        batch = [claimed[i] for i in dict.fromkeys(notification_ids) if i in claimed]
+        for i in notification_ids:
+            outcomes.setdefault(i, Outcome("not-claimed"))
+        for k, n in enumerate(batch):
+            outcome = outcomes[n.id] = _send(session, n)
+            if outcome.relay_down:
+                for rest in batch[k + 1:]:
+                    outcomes[rest.id] = _release(session, rest, outcome.retry_in or 0.0)
+                break
+    return outcomes
+
+
+def _release(session: Session, n: Notification, wait: float) -> Outcome:
+    # Not tried: the claim gives back the attempt it counted.
+    _finish(n, session, status=NotificationStatus.PENDING, attempts=n.attempts - 1,
+            next_attempt_at=utcnow() + timedelta(seconds=wait))
+    return Outcome("retry", retry_in=wait)
 
 
 def _send(session: Session, n: Notification) -> Outcome:
@@ -122,7 +171,8 @@ def _send(session: Session, n: Notification) -> Outcome:
         error = f"{exc.smtp_code} {exc.smtp_error!r}"
         return _retry_or_fail(session, n, error, 400 <= exc.smtp_code < 500)
     except TRANSIENT as exc:
-        return _retry_or_fail(session, n, f"{type(exc).__name__}: {exc}", True)
+        outcome = _retry_or_fail(session, n, f"{type(exc).__name__}: {exc}", True)
+        return Outcome(outcome.status, outcome.retry_in, relay_down=True)
     except smtplib.SMTPException as exc:
         return _fail(session, n, f"{type(exc).__name__}: {exc}")
     _finish(n, session, status=NotificationStatus.SENT, sent_at=utcnow(), last_error="",
@@ -146,6 +196,9 @@ def _fail(session: Session, n: Notification, error: str) -> Outcome:
 
 
 def _unsubscribe_url(n: Notification) -> str | None:
+    # Mailing-list mail: the subscriber leaves the list, not their notification settings.
+    if (n.context or {}).get("unsubscribe_token") and not n.user_id:
+        return external_url("public.mailing_unsubscribe", token=n.context["unsubscribe_token"])
     if not n.optional or not n.user_id:
         return None
     from webapp.operations.preferences import unsubscribe_token

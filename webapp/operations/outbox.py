@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import event, select
+from sqlalchemy import JSON, bindparam, column, event, func, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -48,6 +49,16 @@ def enqueue_after_commit(session: Session, ids: Iterable[int]) -> None:
     session.info.setdefault(_KEY, []).extend(ids)
 
 
+_LIVE = (User.active.is_(True), User.erased_at.is_(None))
+# Built once: every transition that notifies runs them, and building costs more than running.
+_COORDINATORS = select(User).where(User.role == "coordinator", *_LIVE)
+_CONFIRMED = (*_LIVE, User.confirmed_at.is_not(None))
+_APPLICANTS = (select(User).where(User.organisation_id.in_(bindparam("ids", expanding=True)),
+                                  User.role == "applicant", *_CONFIRMED).order_by(User.id))
+_PARTNERS = (select(User).where(User.partner_city_id.in_(bindparam("ids", expanding=True)),
+                                User.role == "partner", *_CONFIRMED).order_by(User.id))
+
+
 def coordinators_for(session: Session, case: Case) -> list[User]:
     """The responsible coordinator, else every coordinator whose scope covers the case."""
     if case.coordinator is not None and case.coordinator.is_active:
@@ -55,8 +66,7 @@ def coordinators_for(session: Session, case: Case) -> list[User]:
     from webapp.access import case_region
 
     region = case_region(case)
-    users = session.scalars(select(User).where(User.role == "coordinator", User.active.is_(True),
-                                               User.erased_at.is_(None))).all()
+    users = session.scalars(_COORDINATORS).all()
     return [u for u in users if not u.region_scope or u.region_scope == region]
 
 
@@ -78,20 +88,15 @@ class Recipients:
         self.session = session
         cases = list(cases)
         wanted = _expand(groups)
-        live = (User.active.is_(True), User.erased_at.is_(None), User.confirmed_at.is_not(None))
         self.applicants: dict[int, list[User]] = {}
         self.partners: dict[int, list[User]] = {}
         orgs = {c.organisation_id for c in cases}
         if "applicant" in wanted and orgs:
-            for u in session.scalars(select(User).where(
-                    User.organisation_id.in_(orgs), User.role == "applicant", *live)
-                    .order_by(User.id)):
+            for u in session.scalars(_APPLICANTS, {"ids": list(orgs)}):
                 self.applicants.setdefault(u.organisation_id, []).append(u)
         cities = {c.partner_city_id for c in cases if c.partner_city_id}
         if "partner" in wanted and cities:
-            for u in session.scalars(select(User).where(
-                    User.partner_city_id.in_(cities), User.role == "partner", *live)
-                    .order_by(User.id)):
+            for u in session.scalars(_PARTNERS, {"ids": list(cities)}):
                 self.partners.setdefault(u.partner_city_id, []).append(u)
 
     def __call__(self, case: Case, groups: Iterable[str]) -> list[tuple[str, User]]:
@@ -133,6 +138,8 @@ class Mail:
     deadline_id: int | None = None
     #: forces a status; otherwise optional kinds follow the recipient's preference
     status: str | None = None
+    #: the language of a recipient without an account (a mailing-list subscriber)
+    locale: str | None = None
 
     def row(self) -> dict[str, Any]:
         """The column values of the notification row."""
@@ -155,7 +162,7 @@ class Mail:
             "case_id": self.case.id if self.case else None,
             "context": self.context or {},
             "optional": self.optional,
-            "locale": user.locale if user else "en",
+            "locale": self.locale or (user.locale if user else "en"),
             "timezone": user.timezone if user else "Europe/Brussels",
             "deadline_id": self.deadline_id,
             "status": status,
@@ -174,10 +181,13 @@ def queue_many(session: Session, mails: Iterable[Mail]) -> dict[str, Notificatio
         return {}
     # Pending objects (the user, the case) must have their ids before the insert names them.
     session.flush()
-    insert = _INSERTS[session.get_bind().dialect.name]
-    stmt = insert(Notification).on_conflict_do_nothing(
-        index_elements=[Notification.idempotency_key]).returning(Notification)
-    written = {n.idempotency_key: n for n in session.scalars(stmt, rows)}
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql" and len(rows) > 1:
+        written = {n.idempotency_key: n for n in session.scalars(_from_json(rows))}
+    else:
+        stmt = _INSERTS[dialect](Notification).on_conflict_do_nothing(
+            index_elements=[Notification.idempotency_key]).returning(Notification)
+        written = {n.idempotency_key: n for n in session.scalars(stmt, rows)}
     enqueue_after_commit(session, [n.id for n in written.values()
                                    if n.status == NotificationStatus.PENDING])
     return written
@@ -207,6 +217,26 @@ def queue(
                 case=case, context=context, optional=optional, deadline_id=deadline_id,
                 status=status)
     return queue_many(session, [mail]).get(key)
+
+
+def _from_json(rows: list[dict[str, Any]]):
+    """The PostgreSQL insert of many rows as one JSON parameter: a thousand rows of
+    placeholders cost the driver more to parse than the database takes to insert them."""
+    table = Notification.__table__
+    names = list(rows[0])
+    records = func.json_to_recordset(
+        bindparam("records", [{k: _plain(v) for k, v in r.items()} for r in rows], type_=JSON)
+    ).table_valued(*(column(n, table.c[n].type) for n in names)).render_derived(
+        name="r", with_types=True)
+    return (postgresql.insert(Notification)
+            .from_select([*names, "attempts", "last_error"],
+                         select(*(records.c[n] for n in names), literal(0), literal("")))
+            .on_conflict_do_nothing(index_elements=[Notification.idempotency_key])
+            .returning(Notification))
+
+
+def _plain(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else value
 
 
 #: INSERT ... ON CONFLICT DO NOTHING in each supported database's words
