@@ -59,14 +59,16 @@ _PARTNERS = (select(User).where(User.partner_city_id.in_(bindparam("ids", expand
                                 User.role == "partner", *_CONFIRMED).order_by(User.id))
 
 
-def coordinators_for(session: Session, case: Case) -> list[User]:
-    """The responsible coordinator, else every coordinator whose scope covers the case."""
+def coordinators_for(session: Session, case: Case,
+                     staff: list[User] | None = None) -> list[User]:
+    """The responsible coordinator, else every coordinator whose scope covers the case
+    (among ``staff`` when the caller has loaded them already)."""
     if case.coordinator is not None and case.coordinator.is_active:
         return [case.coordinator]
     from webapp.access import case_region
 
     region = case_region(case)
-    users = session.scalars(_COORDINATORS).all()
+    users = session.scalars(_COORDINATORS).all() if staff is None else staff
     return [u for u in users if not u.region_scope or u.region_scope == region]
 
 
@@ -86,6 +88,7 @@ class Recipients:
 
     def __init__(self, session: Session, cases: Iterable[Case], groups: Iterable[str]):
         self.session = session
+        self._staff: list[User] | None = None
         cases = list(cases)
         wanted = _expand(groups)
         self.applicants: dict[int, list[User]] = {}
@@ -99,6 +102,12 @@ class Recipients:
             for u in session.scalars(_PARTNERS, {"ids": list(cities)}):
                 self.partners.setdefault(u.partner_city_id, []).append(u)
 
+    def staff(self) -> list[User]:
+        """Every live coordinator, read once for all the cases."""
+        if self._staff is None:
+            self._staff = list(self.session.scalars(_COORDINATORS))
+        return self._staff
+
     def __call__(self, case: Case, groups: Iterable[str]) -> list[tuple[str, User]]:
         wanted = _expand(groups)
         found: list[tuple[str, User]] = []
@@ -107,7 +116,8 @@ class Recipients:
         if "partner" in wanted and case.partner_city_id:
             found += [("partner", u) for u in self.partners.get(case.partner_city_id, [])]
         if "coordinator" in wanted:
-            found += [("coordinator", u) for u in coordinators_for(self.session, case)]
+            found += [("coordinator", u) for u in coordinators_for(self.session, case,
+                                                                   self.staff())]
         seen: set[int] = set()
         unique = []
         for party, user in found:
@@ -170,8 +180,12 @@ class Mail:
         }
 
 
-def queue_many(session: Session, mails: Iterable[Mail]) -> dict[str, Notification]:
-    """Write many notifications in one statement; returns the new ones by key.
+#: what an insert gives back of each notification it wrote
+_WRITTEN = (Notification.id, Notification.idempotency_key, Notification.status)
+
+
+def queue_many(session: Session, mails: Iterable[Mail]) -> dict[str, int]:
+    """Write many notifications in one statement; returns the new ones' ids by key.
 
     A key that exists already, even one another transaction wrote a moment ago, is skipped:
     the insert does nothing for it and this transaction goes on.
@@ -183,14 +197,15 @@ def queue_many(session: Session, mails: Iterable[Mail]) -> dict[str, Notificatio
     session.flush()
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql" and len(rows) > 1:
-        written = {n.idempotency_key: n for n in session.scalars(_from_json(rows))}
+        result = session.execute(_from_json(rows))
     else:
-        stmt = _INSERTS[dialect](Notification).on_conflict_do_nothing(
-            index_elements=[Notification.idempotency_key]).returning(Notification)
-        written = {n.idempotency_key: n for n in session.scalars(stmt, rows)}
-    enqueue_after_commit(session, [n.id for n in written.values()
-                                   if n.status == NotificationStatus.PENDING])
-    return written
+        result = session.execute(_INSERTS[dialect](Notification.__table__)
+                                 .on_conflict_do_nothing(index_elements=["idempotency_key"])
+                                 .returning(*_WRITTEN), rows)
+    written = result.all()
+    enqueue_after_commit(session, [nid for nid, _key, status in written
+                                   if status == NotificationStatus.PENDING])
+    return {key: nid for nid, key, _status in written}
 
 
 def queue(
@@ -216,7 +231,14 @@ def queue(
     mail = Mail(key=key, template=template, user=user, to_email=to_email, to_name=to_name,
                 case=case, context=context, optional=optional, deadline_id=deadline_id,
                 status=status)
-    return queue_many(session, [mail]).get(key)
+    session.flush()
+    stmt = (_INSERTS[session.get_bind().dialect.name](Notification)
+            .on_conflict_do_nothing(index_elements=[Notification.idempotency_key])
+            .returning(Notification))
+    written = session.scalars(stmt, [mail.row()]).first()
+    if written is not None and written.status == NotificationStatus.PENDING:
+        enqueue_after_commit(session, [written.id])
+    return written
 
 
 def _from_json(rows: list[dict[str, Any]]):
@@ -228,11 +250,11 @@ def _from_json(rows: list[dict[str, Any]]):
         bindparam("records", [{k: _plain(v) for k, v in r.items()} for r in rows], type_=JSON)
     ).table_valued(*(column(n, table.c[n].type) for n in names)).render_derived(
         name="r", with_types=True)
-    return (postgresql.insert(Notification)
+    return (postgresql.insert(table)
             .from_select([*names, "attempts", "last_error"],
                          select(*(records.c[n] for n in names), literal(0), literal("")))
-            .on_conflict_do_nothing(index_elements=[Notification.idempotency_key])
-            .returning(Notification))
+            .on_conflict_do_nothing(index_elements=["idempotency_key"])
+            .returning(*_WRITTEN))
 
 
 def _plain(value: Any) -> Any:

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import and_, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, load_only, selectinload
 
 from webapp.db import db, utcnow
 from webapp.errors import OperationError
@@ -58,14 +58,23 @@ def _lock(query):
     return query.with_for_update(skip_locked=True) if db.dialect == "postgresql" else query
 
 
+#: what the sweep reads of a due reminder: columns, not objects, as a batch holds thousands
+_DUE_COLUMNS = (Reminder.id, Reminder.case_id, Reminder.deadline_id, Reminder.offset_minutes,
+                Reminder.recipients, Reminder.template, Reminder.unless_done_by)
+#: what recipients and the mail context read of a case
+_CASE_COLUMNS = (Case.id, Case.reference, Case.organisation_id, Case.partner_city_id,
+                 Case.coordinator_id, Case.partner_region)
+
+
 def due_reminders(now: datetime, batch: int):
     """The query of reminders due by ``now``: it reads the partial index ``ix_reminder_due``."""
-    return (select(Reminder).where(Reminder.done_at.is_(None), Reminder.scheduled_at <= now)
+    return (select(*_DUE_COLUMNS).where(Reminder.done_at.is_(None), Reminder.scheduled_at <= now)
             .order_by(Reminder.scheduled_at).limit(batch))
 
 
-def reminder_key(r: Reminder, user_id: int) -> str:
-    """The idempotency key of one reminder to one person: case, deadline, offset, recipient."""
+def reminder_key(r: Any, user_id: int) -> str:
+    """The idempotency key of one reminder (or a row of its columns) to one person: case,
+    deadline, offset, recipient."""
     return f"reminder:{r.case_id}:{r.deadline_id}:{r.offset_minutes}:{user_id}"
 
 
@@ -77,13 +86,16 @@ def send_due_reminders(now: datetime, report: SweepReport, batch: int) -> bool:
     notification and one update marking the reminders done.
     """
     with db.transaction() as session:
-        rows = session.scalars(_lock(due_reminders(now, batch))).all()
+        rows = session.execute(_lock(due_reminders(now, batch))).all()
         if not rows:
             return False
-        cases = {c.id: c for c in session.scalars(
-            select(Case).where(Case.id.in_({r.case_id for r in rows})))}
-        who = outbox.Recipients(session, cases.values(),
-                                {g for r in rows for g in r.recipients})
+        groups = {g for r in rows for g in r.recipients}
+        query = select(Case).where(Case.id.in_({r.case_id for r in rows})).options(
+            load_only(*_CASE_COLUMNS))
+        if "coordinator" in groups:  # escalations: who is responsible, and the case's region
+            query = query.options(selectinload(Case.coordinator), selectinload(Case.partner_city))
+        cases = {c.id: c for c in session.scalars(query)}
+        who = outbox.Recipients(session, cases.values(), groups)
         done = _parties_done(session, [r for r in rows if r.unless_done_by])
         mails: dict[int, list[outbox.Mail]] = {}
         for r in rows:
