@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -77,14 +77,18 @@ def progress_for(case: Case) -> dict[str, Any]:
     return {"stages": stages, "index": index, "terminal": terminal}
 
 
-def case_timeline(case: Case, staff: bool) -> list[dict[str, Any]]:
-    """Transitions, comments and e-mails of a case in one list, newest first.
+def case_timeline(case: Case, staff: bool,
+                  events: Sequence[AuditEvent] | None = None) -> list[dict[str, Any]]:
+    """Transitions, comments and e-mails of a case in one list, newest first (from ``events``
+    when the page has read the case's audit events already).
 
     Applicants see no internal comments and no other person's e-mails.
     """
     wf = get_workflow(case.workflow)
     items: list[dict[str, Any]] = []
-    for ev in db.session.scalars(select(AuditEvent).where(AuditEvent.case_id == case.id)):
+    if events is None:
+        events = db.session.scalars(select(AuditEvent).where(AuditEvent.case_id == case.id)).all()
+    for ev in events:
         # Comments appear below as themselves; staff bookkeeping is not the applicant's.
         if ev.action == "comment" or (not staff and ev.action in _STAFF_ONLY_ACTIONS):
             continue

@@ -55,16 +55,17 @@ def render_case(case: Case, status: int = 200, *, failed: str | None = None,
     forms_by_name = {o.transition.name: transition_form(o.transition) for o in options}
     forms_by_name.update(transition_forms or {})
     wf = get_workflow(case.workflow)
+    audit = case_ops.audit_trail(case.id)
     page = render_template(
         "coordinator/case.html", case=case, options=options, transition_forms=forms_by_name,
         state=wf.state(case.state), progress=progress_for(case),
-        timeline=case_timeline(case, staff=True), failed=failed,
+        timeline=case_timeline(case, staff=True, events=audit), failed=failed,
         comment_form=comment_form or CommentForm(formdata=None),
         assign_form=assign_form or _assign_form(case),
         extension_form=(extension_form or ExtensionForm(formdata=None))
         if _extension_open(case) else None,
         extension=case_ops.extension_for(db.session(), case),
-        audit=case_ops.audit_trail(case.id), workflow=wf, links=case_links(case, staff=True))
+        audit=audit, workflow=wf, links=case_links(case, staff=True))
     return page, status
 
 

@@ -40,6 +40,7 @@ from webapp.models import (
 )
 from webapp.models.programme import WORLD_REGIONS
 from workflows import schedule, workflows
+from workflows.eligibility import EU_MEMBER_STATES
 from workflows.engine import Role, StateKind, Workflow
 
 #: the health a case can have, from best to worst, with the label people read
@@ -129,16 +130,20 @@ def _sort_key(filters: CaseFilters) -> list[Any]:
     return [*nulls_last, direction, tie]
 
 
-def filtered_cases(user: User, filters: CaseFilters, now: datetime) -> Select[Any]:
+def filtered_cases(user: User, filters: CaseFilters, now: datetime, *,
+                   counting: bool = False) -> Select[Any]:
     """The cases ``user`` may see that match ``filters``, each with its health, in order.
 
-    The list and both exports use this one statement.
+    The list and both exports use this one statement; ``counting`` leaves out the health,
+    the order and every join no filter needs, as none of them changes how many match.
     """
-    health = health_expression(now).label("health")
-    q = (visible_cases(user)
-         .add_columns(health)
-         .join(Organisation, Case.organisation_id == Organisation.id)
-         .outerjoin(PARTNER, Case.partner_city_id == PARTNER.id))
+    q = visible_cases(user)
+    if not counting:
+        q = q.add_columns(health_expression(now).label("health"))
+    if not counting or filters.country or filters.search:
+        q = q.join(Organisation, Case.organisation_id == Organisation.id)
+    if not counting or filters.region or filters.search:
+        q = q.outerjoin(PARTNER, Case.partner_city_id == PARTNER.id)
     if filters.call_id:
         q = q.where(Case.call_id == filters.call_id)
     if filters.state:
@@ -160,7 +165,7 @@ def filtered_cases(user: User, filters: CaseFilters, now: datetime) -> Select[An
         q = q.where(or_(func.lower(Organisation.name).contains(term, autoescape=True),
                         func.lower(PARTNER.name).contains(term, autoescape=True),
                         func.lower(Case.reference).contains(term, autoescape=True)))
-    return q.order_by(*_sort_key(filters))
+    return q if counting else q.order_by(*_sort_key(filters))
 
 
 def _with_related(q: Select[Any]) -> Select[Any]:
@@ -171,7 +176,7 @@ def _with_related(q: Select[Any]) -> Select[Any]:
 
 def count_cases(user: User, filters: CaseFilters, now: datetime) -> int:
     """How many cases match, in one statement."""
-    q = filtered_cases(user, filters, now).order_by(None).with_only_columns(Case.id)
+    q = filtered_cases(user, filters, now, counting=True).with_only_columns(Case.id)
     return db.session.scalar(select(func.count()).select_from(q.subquery())) or 0
 
 
@@ -518,11 +523,12 @@ def _targets(scope: Select[Any]) -> list[Target]:
 
 def filter_choices(user: User) -> dict[str, list[tuple[str, str]]]:
     """The values each filter offers, in one statement per filter."""
-    calls = db.session.execute(select(Call.id, Call.title).order_by(Call.title)).all()
-    countries = db.session.scalars(
-        visible_cases(user).join(Organisation, Case.organisation_id == Organisation.id)
-        .with_only_columns(Organisation.country).where(Organisation.country != "")
-        .distinct().order_by(Organisation.country)).all()
+    calls = db.session.execute(select(Call.id, Call.title, Call.eligible_countries)
+                               .order_by(Call.title)).all()
+    # Organisations come from the countries the calls admit (and "Other"): offering those
+    # costs nothing, where reading them off the cases grows with every application.
+    countries = sorted({*EU_MEMBER_STATES, *(c for _i, _t, listed in calls for c in listed or ())})
+    countries.append("Other")
     topics = db.session.execute(select(Topic.slug, Topic.label)
                                 .order_by(Topic.family.desc(), Topic.label)).all()
     staff = db.session.execute(select(User.id, User.name, User.email).where(
@@ -535,7 +541,7 @@ def filter_choices(user: User) -> dict[str, list[tuple[str, str]]]:
         for s in wf.states:
             states.setdefault(s.name, s.staff_label)
     return {
-        "call": [(str(i), t) for i, t in calls],
+        "call": [(str(i), t) for i, t, _countries in calls],
         "state": list(states.items()),
         "region": [(r, r) for r in regions],
         "country": [(c, c) for c in countries],
