@@ -37,7 +37,9 @@ def run(scale: float, folder: Path) -> Result:
             coordinator, applicant = world.coordinator, world.applicant_a
             # Notifications are written to the outbox; no broker traffic is part of this cost.
             outbox.set_dispatcher(lambda _ids: None)
-            due = (now + timedelta(days=30)).isoformat()
+            # A datetime, as the form and the API hand it over: the answer's deadline and its
+            # reminders are written as they are for a real request.
+            due = now + timedelta(days=30)
             fired = errors = 0
             with Clock() as ours:
                 for _round in range(PER_CASE // 2):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -12,7 +12,7 @@ from werkzeug.exceptions import TooManyRequests
 from tests.factories import complete_application
 from webapp.api import problems
 from webapp.db import db, utcnow
-from webapp.models import ApiToken, AuditEvent, Call, Case, Deliverable
+from webapp.models import ApiToken, AuditEvent, Call, Case, Deadline, Deliverable
 from webapp.operations import applications, cases, tokens
 
 pytestmark = pytest.mark.integration
@@ -258,6 +258,10 @@ def test_datetimes_must_be_iso_8601_with_an_offset(world, api):
     event = db.session.scalar(select(AuditEvent).where(
         AuditEvent.action == "request_information"))
     assert event.payload["response_deadline"] == "2099-12-01T16:00:00+00:00"
+    # The answer's deadline (and its reminders) start from the parsed time, as on the page.
+    deadline = db.session.scalar(select(Deadline).where(Deadline.case_id == case.id,
+                                                        Deadline.status == "open"))
+    assert deadline.due_at == datetime(2099, 12, 1, 16, tzinfo=UTC)
 
 
 def test_bad_bodies_are_400_or_422_problems_naming_the_field(app, world, api):
