@@ -16,6 +16,7 @@ from typing import Any
 from dateutil.relativedelta import relativedelta
 from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from webapp.access import actor_for, can_view_case
@@ -268,14 +269,20 @@ def apply(
     session.add(audit)
     # Recipients are the parties as they were: leaving a pairing clears the partner.
     if effects.notifications:
-        people = outbox.Recipients(session, [case],
-                                   {g for n in effects.notifications for g in n.to})
-        recipients = [(n, people(case, n.to)) for n in effects.notifications]
+        # People are not what a transition changes: finding them need not write the case yet,
+        # so the case is written once, with whatever entering the new state adds to it.
+        with session.no_autoflush:
+            people = outbox.Recipients(session, [case],
+                                       {g for n in effects.notifications for g in n.to})
+            recipients = [(n, people(case, n.to)) for n in effects.notifications]
     else:
         recipients = []
     if effects.moved:
-        _leave_state(session, wf, case, effects, now)
-        enter_state(session, wf, case, payload, now, hooks=effects.hooks)
+        # Leaving and entering read rows that were there before the transition; the case, its
+        # audit event and what entering adds are then written in one flush, the case once.
+        with session.no_autoflush:
+            _leave_state(session, wf, case, effects, now)
+            enter_state(session, wf, case, payload, now, hooks=effects.hooks)
     for follow in AFTER_TRANSITION:
         follow(session, case, transition, user, payload, now)
     session.flush()
@@ -421,8 +428,10 @@ def _run_eligibility(session: Session, case: Case, payload: Mapping[str, Any],
                      now: datetime) -> None:
     results = eligibility.evaluate(applicant_for_rules(session, case, now),
                                    call_rules(case.call))
-    case.eligibility_results.clear()
-    session.flush()
+    # The earlier verdicts go in one statement before the new ones are written, unread.
+    session.execute(delete(EligibilityResult).where(EligibilityResult.case_id == case.id)
+                    .execution_options(synchronize_session=False))
+    set_committed_value(case, "eligibility_results", [])
     for i, r in enumerate(results):
         case.eligibility_results.append(EligibilityResult(
             position=i, rule=r.rule, title=r.title, verdict=r.verdict.value, message=r.message,
