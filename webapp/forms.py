@@ -9,9 +9,14 @@ from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import Field, SelectChoice
-from wtforms.validators import ValidationError
+from wtforms.validators import InputRequired, ValidationError
 
 from workflows.eligibility import EU_MEMBER_STATES
+
+#: the fields whose text is stripped before it is checked and kept
+TRIMMED = {"StringField", "EmailField", "TextAreaField"}
+#: WTForms' own words for a required field, translated by its catalogues, not ours
+_REQUIRED = "This field is required."
 
 
 class Form(FlaskForm):
@@ -20,13 +25,20 @@ class Form(FlaskForm):
     class Meta:
         def bind_field(self, form: Any, unbound_field: Any, options: dict[str, Any]) -> Field:
             filters = unbound_field.kwargs.get("filters", [])
-            if unbound_field.field_class.__name__ in {"StringField", "EmailField",
-                                                      "TextAreaField"}:
+            if unbound_field.field_class.__name__ in TRIMMED:
                 filters = [_strip, *filters]
             return unbound_field.bind(form=form, filters=filters, **options)
 
     def validate(self, extra_validators: Any = None) -> bool:
         valid = super().validate(extra_validators)
+        for field in self:
+            # InputRequired looks at the raw text, so nothing but spaces would pass and be
+            # kept as an empty answer once stripped.
+            required = next((v for v in field.validators if isinstance(v, InputRequired)), None)
+            if required and type(field).__name__ in TRIMMED and not field.errors \
+                    and not field.data:
+                field.errors = [required.message or field.gettext(_REQUIRED)]
+                valid = False
         # Messages marked for translation are lazy; the pages and the API want plain text.
         for field in self:
             if isinstance(field.errors, list) and len(field.errors) > len(field.process_errors):
