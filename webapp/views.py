@@ -155,7 +155,11 @@ def case_links(case: Case, staff: bool) -> list[tuple[str, str]]:
         links.append(("Find a partner: ranked suggestions", url_for("pairing.case",
                                                                      case_id=case.id)))
     if agreements.current(db.session, case.id) is not None:
-        links.append(("Partnership Agreement", url_for("agreements.agreement", case_id=case.id)))
+        # Named as the agreement page names itself: a region-to-region call signs a
+        # Cooperation Agreement.
+        links.append(("Partnership Agreement" if case.workflow == "city-to-city"
+                      else "Cooperation Agreement",
+                      url_for("agreements.agreement", case_id=case.id)))
     if case.cooperation_start is not None:
         links += [("Deliverables", url_for("cooperation.overview", case_id=case.id)),
                   ("Activities", url_for("cooperation.activities", case_id=case.id)),
