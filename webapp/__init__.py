@@ -37,7 +37,6 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     login_manager.login_message = "Please sign in to see this page."
     login_manager.login_message_category = "info"
     login_manager.session_protection = "strong"
-    app.config["RATELIMIT_STORAGE_URI"] = app.config["RATELIMIT_STORAGE_URI"]
     limiter.init_app(app)
     from webapp import i18n
 

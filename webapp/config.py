@@ -68,6 +68,10 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "PROGRAMME_TIMEZONE": "Europe/Brussels",
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI") or redis_url or "memory://",
         "RATELIMIT_ENABLED": _bool(env.get("RATELIMIT_ENABLED"), True),
+        # With Redis down, limits are counted in each process instead of failing every
+        # sign-in with a 500; they return to Redis once it answers again.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "RATELIMIT_SWALLOW_ERRORS": True,
         "SESSION_COOKIE_SECURE": _bool(env.get("SESSION_COOKIE_SECURE"), False),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

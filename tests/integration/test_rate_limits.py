@@ -191,3 +191,14 @@ def test_redis_counts_for_every_process_and_keeps_runs_apart(tmp_path, limits_re
     assert apart["right_first"]["status"] == 302
     assert_neutral_refusal(apart["wrong"][0])
     assert apart["right_late"]["status"] == 302
+
+
+def test_with_redis_down_limits_count_in_memory_instead_of_failing(tmp_path):
+    # Nothing listens on port 1: every request finds the limits' storage unreachable.
+    run = run_app(tmp_path / "down", "redis://127.0.0.1:1/0", {"login": {"wrong": LOGIN}},
+                  prefix=f"down-{uuid.uuid4().hex[:8]}")["login"]
+    assert run["right_first"]["status"] == 302
+    assert statuses(run["wrong"][:LOGIN - 1]) == [200] * (LOGIN - 1)
+    for answer in run["wrong"][:LOGIN - 1]:
+        assert_neutral_refusal(answer)
+    assert_too_many_page(run["wrong"][LOGIN - 1])
