@@ -3,19 +3,18 @@ assignment (SPEC §6).
 
 A score combines the IDF-weighted overlap of the two sides' topics (rare shared topics count
 more) with the TF-IDF cosine of their challenge statements. A ``Scorer`` is fitted once on all
-profiles of a call. ``Scorer.matrix`` scores every case against every partner city with sparse
-products; reasons (shared topics, matched words) are computed only for the pairs shown.
+profiles of a call, as sparse matrices of their unit vectors. ``Scorer.matrix`` scores every
+case against every partner city with one product of those (sparse, or dense over few features);
+reasons (shared topics, matched words) are computed only for the pairs shown.
 """
 
 from __future__ import annotations
 
 import csv
-import math
 import re
-from collections import Counter
-from collections.abc import Collection, Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from itertools import chain
 from pathlib import Path
 from typing import NamedTuple
@@ -36,7 +35,9 @@ PAIRING_COLUMNS = (
 )
 MATCHED_TERMS = 5  # how many statement words a suggestion names
 TIE_DECIMALS = 12  # scores equal to this many decimals are ties, broken by name
-_BLOCK_CELLS = 1 << 22  # dense cells per block of a product (32 MB of float64)
+_TIE_SCALE = 10.0**TIE_DECIMALS  # np.round's rule, far cheaper than round(x, n)
+_BLOCK_CELLS = 1 << 22  # dense operand cells a product may make (32 MB of float64)
+_DENSE_GAIN = 200  # roughly how many BLAS multiply-adds cost one of a sparse product
 _WORD = re.compile(r"[a-z]+")
 
 # A short English stop-word list: words that say nothing about a city's challenge.
@@ -100,8 +101,11 @@ class Evaluation:
 
 
 @lru_cache(maxsize=1 << 16)
-def _stem(word: str) -> str:
-    # Light suffix stripping: enough to meet "cities"/"city" and "services"/"service".
+def _term(word: str) -> str:
+    # The word as it counts for similarity, "" when it does not count. Light suffix stripping
+    # is enough to meet "cities"/"city" and "services"/"service".
+    if len(word) <= 1 or word in STOP_WORDS:
+        return ""
     if len(word) > 4 and word.endswith("ies"):
         return word[:-3] + "y"
     if len(word) > 5 and word.endswith("ing"):
@@ -111,12 +115,14 @@ def _stem(word: str) -> str:
     return word
 
 
+def _words(text: str) -> list[str]:
+    return _WORD.findall(fold(text))
+
+
 def terms(text: str) -> list[str]:
     """The statement words of ``text`` that count for similarity: lower-cased, without
     accents, letters only, stop words removed, lightly stemmed."""
-    return [
-        _stem(w) for w in _WORD.findall(fold(text)) if len(w) > 1 and w not in STOP_WORDS
-    ]
+    return [t for t in map(_term, _words(text)) if t]
 
 
 class _Vectors(NamedTuple):
@@ -126,9 +132,13 @@ class _Vectors(NamedTuple):
     text: dict[str, float]
 
 
-def _unit(weights: dict[str, float]) -> dict[str, float]:
-    norm = math.sqrt(sum(w * w for w in weights.values()))
-    return {k: w / norm for k, w in weights.items()} if norm else {}
+class _Rows(NamedTuple):
+    """Some profiles' unit vectors as the rows of two CSR matrices, and their columns' names."""
+
+    topics: sparse.csr_array
+    text: sparse.csr_array
+    topic_names: list[str]
+    term_names: list[str]
 
 
 class Scorer:
@@ -147,93 +157,284 @@ class Scorer:
         self.text_weight = text_weight / total
         fitted = list(profiles)
         self._fitted = len(fitted)
-        counts = {p: Counter(terms(p.text)) for p in fitted}
-        topic_df = Counter(t for p in fitted for t in p.topics)
-        term_df = Counter(w for p in fitted for w in counts[p])
-        self._topic_idf = {t: self._idf(n) for t, n in topic_df.items()}
-        self._term_idf = {w: self._idf(n) for w, n in term_df.items()}
-        # The call's own profiles are scored again and again: vectorise them once.
-        self._vectors = {p: self._vectorise(p, c) for p, c in counts.items()}
+        self._row = {p: i for i, p in enumerate(fitted)}
+        topics, words = _Features(), _Features()
+        topic_counts = _counts([p.topics for p in fitted], topics)
+        term_counts = _counts([_words(p.text) for p in fitted], words, _term)
+        self._topic_index, self._term_index = topics.new, words.new
+        self._topic_idf = self._idf(_document_frequencies(topic_counts))
+        self._term_idf = self._idf(_document_frequencies(term_counts))
+        self._unseen_idf = float(self._idf(0))
+        self._topic_idf_of = dict(zip(self._topic_index, self._topic_idf.tolist(), strict=True))
+        # The call's own profiles are scored again and again: vectorise them all at once.
+        self._fit = _Rows(
+            _unit_rows(topic_counts, self._topic_idf),
+            _unit_rows(term_counts, self._term_idf),
+            list(self._topic_index),
+            list(self._term_index),
+        )
 
-    def _idf(self, df: int) -> float:
+    def _idf(self, df: np.ndarray | int) -> np.ndarray | float:
         # Smooth idf: a topic or word never seen in the call counts as the rarest.
-        return math.log((1 + self._fitted) / (1 + df)) + 1
+        return np.log((1 + self._fitted) / (1 + df)) + 1
 
     def topic_idf(self, slug: str) -> float:
         """The weight of one shared topic: higher when fewer profiles of the call chose it."""
-        return self._topic_idf.get(slug, self._idf(0))
+        return self._topic_idf_of.get(slug, self._unseen_idf)
 
-    def _vectorise(self, profile: Profile, counts: Counter[str]) -> _Vectors:
-        unseen = self._idf(0)
-        return _Vectors(
-            topics=_unit({t: self.topic_idf(t) for t in sorted(profile.topics)}),
-            text=_unit(
-                {w: n * self._term_idf.get(w, unseen) for w, n in sorted(counts.items())}
-            ),
+    def _locate(self, profiles: Sequence[Profile]) -> tuple[_Rows, np.ndarray]:
+        """Vectors that hold those of ``profiles``, and the row of each: the fit itself when all
+        were fitted, else the fitted ones asked for and then the new ones."""
+        rows = np.fromiter(
+            (self._row.get(p, -1) for p in profiles), dtype=np.intp, count=len(profiles)
+        )
+        fit = self._fit
+        unseen = np.flatnonzero(rows < 0)
+        if not unseen.size:
+            return fit, rows
+        seen = np.flatnonzero(rows >= 0)
+        new = self._encode_new([profiles[i] for i in unseen.tolist()])
+        stacked = _Rows(
+            _stack(fit.topics[rows[seen]], new.topics),
+            _stack(fit.text[rows[seen]], new.text),
+            new.topic_names,
+            new.term_names,
+        )
+        # Stacked as the fitted ones, then the new ones: this finds each where it went.
+        return stacked, np.argsort(np.concatenate([seen, unseen]))
+
+    def _encode_new(self, profiles: Sequence[Profile]) -> _Rows:
+        """The unit vectors of profiles that were not in the fit; the topics and words the call
+        never saw come after its own and count as the rarest."""
+        topics, words = _Features(self._topic_index), _Features(self._term_index)
+        topic_counts = _counts([p.topics for p in profiles], topics)
+        term_counts = _counts([_words(p.text) for p in profiles], words, _term)
+        topic_idf = np.concatenate([self._topic_idf, np.full(len(topics.new), self._unseen_idf)])
+        term_idf = np.concatenate([self._term_idf, np.full(len(words.new), self._unseen_idf)])
+        return _Rows(
+            _unit_rows(topic_counts, topic_idf),
+            _unit_rows(term_counts, term_idf),
+            self._fit.topic_names + list(topics.new),
+            self._fit.term_names + list(words.new),
         )
 
+    @cached_property
+    def _fit_dicts(self) -> tuple[_RowDicts, _RowDicts]:
+        # Made once, when the first reason is asked for: a row as a dict is then cheap.
+        fit = self._fit
+        return _RowDicts(fit.topics, fit.topic_names), _RowDicts(fit.text, fit.term_names)
+
     def _vectors_of(self, profile: Profile) -> _Vectors:
-        known = self._vectors.get(profile)
-        if known is None:
-            return self._vectorise(profile, Counter(terms(profile.text)))
-        return known
+        row = self._row.get(profile)
+        if row is not None:
+            topics, text = self._fit_dicts
+            return _Vectors(topics[row], text[row])
+        rows = self._encode_new([profile])
+        return _Vectors(
+            _RowDicts(rows.topics, rows.topic_names)[0], _RowDicts(rows.text, rows.term_names)[0]
+        )
 
     def score(self, a: Profile, b: Profile) -> Suggestion:
         """Score case ``a`` against partner ``b`` and say why."""
         va, vb = self._vectors_of(a), self._vectors_of(b)
         shared = [t for t in va.topics if t in vb.topics]
-        topic = sum((va.topics[t] * vb.topics[t] for t in shared), 0.0)
-        contributions = {w: va.text[w] * vb.text[w] for w in va.text if w in vb.text}
-        text = sum(contributions.values(), 0.0)
-        return Suggestion(
-            partner=b,
-            score=min(1.0, max(0.0, self.topic_weight * topic + self.text_weight * text)),
-            shared_topics=tuple(sorted(shared, key=lambda t: (-self.topic_idf(t), t))),
-            matched_terms=tuple(
-                sorted(contributions, key=lambda w: (-contributions[w], w))[:MATCHED_TERMS]
-            ),
-            topic_score=topic,
-            text_score=text,
+        words = [w for w in va.text if w in vb.text]
+        return self._suggestion(
+            b,
+            shared,
+            words,
+            [va.text[w] * vb.text[w] for w in words],
+            sum((va.topics[t] * vb.topics[t] for t in shared), 0.0),
         )
 
     def explain(self, a: Profile, b: Profile) -> Suggestion:
         """The reasons for one pair; the same as ``score``."""
         return self.score(a, b)
 
+    def explain_all(self, pairs: Sequence[tuple[Profile, Profile]]) -> list[Suggestion]:
+        """``score`` for each (case, partner) of ``pairs``, found for all of them at once."""
+        n = len(pairs)
+        source, rows = self._locate([p for pair in pairs for p in pair])
+        left, right = rows[0::2], rows[1::2]
+        topic_pairs, topic_columns, topic_products = _common(source.topics, left, right)
+        word_pairs, word_columns, contributions = _common(source.text, left, right)
+        topic_scores = np.bincount(topic_pairs, weights=topic_products, minlength=n).tolist()
+        topic_bounds = np.searchsorted(topic_pairs, np.arange(n + 1)).tolist()
+        word_bounds = np.searchsorted(word_pairs, np.arange(n + 1)).tolist()
+        shared = [source.topic_names[c] for c in topic_columns.tolist()]
+        words = [source.term_names[c] for c in word_columns.tolist()]
+        values = contributions.tolist()
+        suggestions = []
+        for k, (_, partner) in enumerate(pairs):
+            start, end = word_bounds[k], word_bounds[k + 1]
+            suggestions.append(
+                self._suggestion(
+                    partner,
+                    shared[topic_bounds[k] : topic_bounds[k + 1]],
+                    words[start:end],
+                    values[start:end],
+                    topic_scores[k],
+                )
+            )
+        return suggestions
+
+    def _suggestion(
+        self,
+        partner: Profile,
+        shared: list[str],
+        words: list[str],
+        contributions: list[float],
+        topic: float,
+    ) -> Suggestion:
+        """A partner's score and reasons from what the two sides share (topics, and words with
+        their contributions, in column order) and the topic score."""
+        text = sum(contributions, 0.0)
+        # Words that tie (to rounding noise) go by spelling, as partners tie by name.
+        ranked = sorted(zip([-round(c * _TIE_SCALE) for c in contributions], words, strict=True))
+        return Suggestion(
+            partner=partner,
+            score=min(1.0, max(0.0, self.topic_weight * topic + self.text_weight * text)),
+            shared_topics=tuple(sorted(shared, key=lambda t: (-self.topic_idf(t), t))),
+            matched_terms=tuple(w for _, w in ranked[:MATCHED_TERMS]),
+            topic_score=topic,
+            text_score=text,
+        )
+
     def matrix(self, cases: Sequence[Profile], partners: Sequence[Profile]) -> np.ndarray:
         """Scores of every case (rows) against every partner (columns), as ``score`` gives."""
-        rows = [self._vectors_of(p) for p in cases]
-        cols = [self._vectors_of(p) for p in partners]
-        topic = _products([v.topics for v in rows], [v.topics for v in cols])
-        text = _products([v.text for v in rows], [v.text for v in cols])
-        return np.clip(self.topic_weight * topic + self.text_weight * text, 0.0, 1.0)
+        source, rows = self._locate([*cases, *partners])
+        mine, theirs = rows[: len(cases)], rows[len(cases) :]
+        # Topics and words side by side, the weights on one side: one product gives the score.
+        left = sparse.hstack(
+            [self.topic_weight * source.topics[mine], self.text_weight * source.text[mine]],
+            format="csr",
+        )
+        right = sparse.hstack([source.topics[theirs], source.text[theirs]], format="csr")
+        scores = _products(left, right)
+        return np.clip(scores, 0.0, 1.0, out=scores)
 
 
-def _stack(vectors: list[dict[str, float]], index: dict[str, int]) -> sparse.csr_array:
-    """Sparse vectors as the rows of a CSR matrix over ``index``."""
-    indptr = np.zeros(len(vectors) + 1, dtype=np.int64)
-    np.cumsum([len(v) for v in vectors], out=indptr[1:])
-    size = int(indptr[-1])
-    indices = np.fromiter(
-        map(index.__getitem__, chain.from_iterable(vectors)), dtype=np.int64, count=size
+class _Features:
+    """Feature names numbered as columns: those of the fit first, then new ones as they come."""
+
+    def __init__(self, fitted: Mapping[str, int] | None = None) -> None:
+        self.fitted = fitted or {}
+        self.new: dict[str, int] = {}
+
+    def __len__(self) -> int:
+        return len(self.fitted) + len(self.new)
+
+    def column(self, name: str) -> int:
+        """The column of feature ``name``, numbering it on when it is new."""
+        known = self.fitted.get(name)
+        return self.new.setdefault(name, len(self)) if known is None else known
+
+
+def _counts(
+    documents: Sequence[Collection[str]],
+    features: _Features,
+    feature: Callable[[str], str] | None = None,
+) -> sparse.csr_array:
+    """How often each document holds each feature, as the rows of a CSR matrix with a column
+    for each of ``features`` (new ones are added). ``feature`` names a token's feature ("" for
+    none; the token itself when not given)."""
+    lengths = np.fromiter(map(len, documents), dtype=np.intp, count=len(documents))
+    tokens = list(chain.from_iterable(documents))
+    column: dict[str, int] = {}
+    # Each distinct token is named once, however often it occurs.
+    for token in dict.fromkeys(tokens):
+        name = token if feature is None else feature(token)
+        column[token] = features.column(name) if name else -1
+    columns = np.fromiter(map(column.__getitem__, tokens), dtype=np.intp, count=len(tokens))
+    rows = np.repeat(np.arange(len(documents)), lengths)
+    kept = columns >= 0
+    counts = sparse.coo_array(
+        (np.ones(int(kept.sum())), (rows[kept], columns[kept])),
+        shape=(len(documents), len(features)),
+    ).tocsr()
+    counts.sum_duplicates()
+    return counts
+
+
+def _stack(fitted: sparse.csr_array, new: sparse.csr_array) -> sparse.csr_array:
+    """The rows of ``fitted``, then those of ``new``, whose extra columns ``fitted`` lacks."""
+    wider = sparse.csr_array(
+        (fitted.data, fitted.indices, fitted.indptr), shape=(fitted.shape[0], new.shape[1])
     )
-    data = np.fromiter(chain.from_iterable(v.values() for v in vectors), dtype=float, count=size)
-    return sparse.csr_array((data, indices, indptr), shape=(len(vectors), len(index)))
+    return sparse.vstack([wider, new], format="csr")
 
 
-def _products(rows: list[dict[str, float]], cols: list[dict[str, float]]) -> np.ndarray:
-    """Dot products of two lists of sparse unit vectors, as a dense matrix."""
-    features = dict.fromkeys(chain.from_iterable(chain(rows, cols)))
-    index = dict(zip(features, range(len(features)), strict=True))
-    left = _stack(rows, index)
-    right = _stack(cols, index).T.tocsc()
-    out = np.empty((len(rows), len(cols)))
-    width = max(1, _BLOCK_CELLS // max(1, len(index)))
-    # The result is dense anyway: sparse-times-dense by blocks of columns is faster than a
-    # sparse product and keeps memory bounded whatever the size of the vocabulary.
-    for start in range(0, len(cols), width):
-        out[:, start : start + width] = left @ right[:, start : start + width].toarray()
-    return out
+def _common(
+    matrix: sparse.csr_array, left: np.ndarray, right: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For each pair ``k`` of rows ``left[k]`` and ``right[k]`` of ``matrix`` (canonical), the
+    columns both rows hold and the products of their values there, by pair then column."""
+    width = matrix.shape[1]
+    left_pairs, left_columns, left_values = _entries(matrix, left)
+    right_pairs, right_columns, right_values = _entries(matrix, right)
+    keys, mine, theirs = np.intersect1d(
+        left_pairs * width + left_columns,
+        right_pairs * width + right_columns,
+        assume_unique=True,
+        return_indices=True,
+    )
+    return keys // width, keys % width, left_values[mine] * right_values[theirs]
+
+
+def _entries(
+    matrix: sparse.csr_array, rows: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The stored entries of ``rows`` of ``matrix``: the place in ``rows``, column and value."""
+    starts = matrix.indptr[rows]
+    lengths = matrix.indptr[rows + 1] - starts
+    owners = np.repeat(np.arange(rows.size), lengths)
+    # An entry's position: its row's start plus how far it is into its row.
+    positions = np.arange(owners.size) + np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)
+    return owners, matrix.indices[positions], matrix.data[positions]
+
+
+def _document_frequencies(counts: sparse.csr_array) -> np.ndarray:
+    """How many rows of ``counts`` (canonical: no repeated column in a row) hold each column."""
+    return np.bincount(counts.indices, minlength=counts.shape[1])
+
+
+def _unit_rows(counts: sparse.csr_array, idf: np.ndarray) -> sparse.csr_array:
+    """The rows of ``counts`` weighted by ``idf`` and scaled to unit length."""
+    weights = counts.data * idf[counts.indices]
+    row = np.repeat(np.arange(counts.shape[0]), np.diff(counts.indptr))
+    norms = np.sqrt(np.bincount(row, weights=weights * weights, minlength=counts.shape[0]))
+    # Every stored weight is positive (idf >= 1), so a row with entries has a norm above 0.
+    return sparse.csr_array((weights / norms[row], counts.indices, counts.indptr), counts.shape)
+
+
+class _RowDicts:
+    """The rows of a CSR matrix as dicts from column names to values, each made when asked for."""
+
+    def __init__(self, matrix: sparse.csr_array, names: list[str]) -> None:
+        # Python lists: slicing them is much cheaper than slicing numpy arrays, row by row.
+        self._indptr = matrix.indptr.tolist()
+        self._names = [names[c] for c in matrix.indices.tolist()]
+        self._values = matrix.data.tolist()
+
+    def __getitem__(self, row: int) -> dict[str, float]:
+        start, end = self._indptr[row], self._indptr[row + 1]
+        return dict(zip(self._names[start:end], self._values[start:end], strict=True))
+
+
+def _products(left: sparse.csr_array, right: sparse.csr_array) -> np.ndarray:
+    """Dot products of the rows of ``left`` with the rows of ``right``, as a dense matrix."""
+    width = left.shape[1]
+    pairs = left.shape[0] * right.shape[0]
+    # What a sparse product multiplies: for each column, its entries on one side by the other's.
+    multiplications = int(
+        np.bincount(left.indices, minlength=width) @ np.bincount(right.indices, minlength=width)
+    )
+    # Over a few features a dense product is much faster (BLAS) and its operands are small.
+    if pairs * width <= _DENSE_GAIN * multiplications and (
+        (left.shape[0] + right.shape[0]) * width <= _BLOCK_CELLS
+    ):
+        return left.toarray() @ right.toarray().T
+    return (left @ right.T).toarray()
 
 
 def _ranked(scores: np.ndarray, profiles: Sequence[Profile]) -> list[int]:
@@ -256,7 +457,7 @@ def suggest(
         return []
     scores = scorer.matrix([case], candidates)[0]
     best = [j for j in _ranked(scores, candidates) if scores[j] > 0][:limit]
-    return [scorer.explain(case, candidates[j]) for j in best]
+    return scorer.explain_all([(case, candidates[j]) for j in best])
 
 
 def optimum(
@@ -288,9 +489,11 @@ def optimum(
     for case_key, partner_key in forbidden:
         if case_key in row_of and partner_key in col_of:
             allowed[row_of[case_key], col_of[partner_key]] = False
+    pairs = assign(scores, allowed)
+    suggestions = scorer.explain_all([(cases[i], partners[j]) for i, j in pairs])
     return [
-        Assignment(cases[i], partners[j], scorer.explain(cases[i], partners[j]))
-        for i, j in assign(scores, allowed)
+        Assignment(cases[i], partners[j], suggestion)
+        for (i, j), suggestion in zip(pairs, suggestions, strict=True)
     ]
 
 

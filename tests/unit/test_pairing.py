@@ -14,6 +14,7 @@ import pytest
 from workflows.pairing import (
     Profile,
     Scorer,
+    Suggestion,
     assign,
     evaluate_pairings,
     optimum,
@@ -172,6 +173,69 @@ def test_matrix_equals_score_element_wise() -> None:
     assert matrix.max() > 0.5
 
 
+def made_up_words(rng: random.Random, count: int) -> list[str]:
+    return ["".join(rng.choices("bcdfgklmnprtvz", k=7)) for _ in range(count)]
+
+
+def reasons(s: Suggestion) -> tuple[object, ...]:
+    return s.partner, s.shared_topics, s.matched_terms
+
+
+def values(s: Suggestion) -> tuple[float, float, float]:
+    return s.score, s.topic_score, s.text_score
+
+
+@pytest.mark.parametrize("vocabulary_size", [12, 4000])  # a few words (dense) or many (sparse)
+def test_matrix_equals_score_on_random_profiles_fitted_or_not(vocabulary_size: int) -> None:
+    rng = random.Random(vocabulary_size)
+    slugs = [t.slug for t in vocabulary()]
+    words = made_up_words(rng, vocabulary_size)
+
+    def draw(prefix: str, count: int) -> list[Profile]:
+        return [
+            profile(
+                f"{prefix}{n}",
+                set(rng.sample(slugs, rng.randint(0, 5))),
+                " ".join(rng.choices(words, k=rng.randint(0, 30))),
+            )
+            for n in range(count)
+        ]
+
+    cases, partners = draw("c", 60), draw("p", 50)
+    scorer = Scorer([*cases[:40], *partners[:35], cases[0]])  # a profile fitted twice
+    # Profiles outside the fit, some sharing a topic or a word only the unfitted ones use.
+    cases += [profile("new-c", {"not-a-topic", "water"}, "zyxwv water"), profile("empty")]
+    partners += [profile("new-p", {"not-a-topic"}, "zyxwv qqq"), profile("new-q", set(), "qqq")]
+
+    matrix = scorer.matrix(cases, partners)
+    expected = np.array([[scorer.score(c, p).score for p in partners] for c in cases])
+    np.testing.assert_allclose(matrix, expected, rtol=0, atol=1e-12)
+    assert matrix[-2, -2] > 0 and scorer.score(cases[-2], partners[-2]).matched_terms == ("zyxwv",)
+    assert not matrix[-1].any()
+    # Scoring a few profiles alone gives what the whole matrix gives.
+    np.testing.assert_allclose(
+        scorer.matrix(cases[-3:], partners[::7]), matrix[-3:, ::7], rtol=0, atol=1e-12
+    )
+    # Reasons found for many pairs at once are those of each pair alone.
+    pairs = [(c, p) for c in cases[::3] for p in partners[::4]] + [(cases[-2], partners[-2])]
+    together, alone = scorer.explain_all(pairs), [scorer.score(c, p) for c, p in pairs]
+    assert [reasons(s) for s in together] == [reasons(s) for s in alone]
+    np.testing.assert_allclose(
+        [values(s) for s in together], [values(s) for s in alone], rtol=0, atol=1e-12
+    )
+    assert scorer.explain_all([]) == []
+
+
+def test_matched_words_that_tie_go_by_spelling() -> None:
+    # "bus" once here and three times there, "tram" the other way round: equal contributions,
+    # which floating point makes differ in the last digit.
+    case = profile("case", set(), "bus tram tram tram ferry")
+    partner = profile("partner", set(), "bus bus bus tram")
+    scorer = Scorer([case, partner, profile("other", set(), "ferry")])
+    assert scorer.score(case, partner).matched_terms == ("bus", "tram")
+    assert scorer.score(partner, case).matched_terms == ("bus", "tram")
+
+
 # --- suggestions -------------------------------------------------------------------------------
 
 
@@ -294,6 +358,12 @@ def test_evaluation_on_the_2017_table() -> None:
     assert result.top3 >= 0.8
     assert 0 <= result.top1 <= result.top3 <= 1
     assert len(result.misses) == round((1 - result.top3) * result.cities)
+
+
+def test_evaluation_on_the_2017_table_ranks_as_the_command_prints() -> None:
+    # What `citypair pairing evaluate` prints last for the shipped table.
+    result = evaluate_pairings(TABLE_2017)
+    assert f"top1={result.top1:.2f} top3={result.top3:.2f}" == "top1=0.95 top3=1.00"
 
 
 def test_evaluation_breaks_ties_by_name_not_for_the_historic_partner(tmp_path: Path) -> None:
