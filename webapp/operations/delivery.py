@@ -17,7 +17,7 @@ from datetime import timedelta
 from email.message import EmailMessage
 
 from flask import current_app
-from sqlalchemy import or_, select, update
+from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.orm import Session
 
 from webapp import calendar
@@ -71,36 +71,31 @@ def claim(notification_id: int, session: Session | None = None) -> Notification 
     if session is None:
         with db.transaction() as own:
             return claim(notification_id, own)
-    now = utcnow()
-    return session.scalars(
-        update(Notification)
-        .where(Notification.id == notification_id,
-               or_(Notification.status == NotificationStatus.PENDING,
-                   (Notification.status == NotificationStatus.SENDING)
-                   & (Notification.claimed_at < now - sending_timeout())))
-        .values(status=NotificationStatus.SENDING, claimed_at=now,
-                attempts=Notification.attempts + 1)
-        .returning(Notification),
-        execution_options={"synchronize_session": False, "populate_existing": True},
-    ).first()
+    return session.scalars(_claiming(Notification.id == notification_id),
+                           execution_options=_CLAIM_OPTIONS).first()
 
 
 def _claim_many(session: Session, notification_ids: list[int]) -> dict[int, Notification]:
     """``claim`` for several notifications in one statement; those another worker has are
     left out."""
-    now = utcnow()
-    rows = session.scalars(
-        update(Notification)
-        .where(Notification.id.in_(notification_ids),
-               or_(Notification.status == NotificationStatus.PENDING,
-                   (Notification.status == NotificationStatus.SENDING)
-                   & (Notification.claimed_at < now - sending_timeout())))
-        .values(status=NotificationStatus.SENDING, claimed_at=now,
-                attempts=Notification.attempts + 1)
-        .returning(Notification),
-        execution_options={"synchronize_session": False, "populate_existing": True},
-    ).all()
+    rows = session.scalars(_claiming(Notification.id.in_(notification_ids)),
+                           execution_options=_CLAIM_OPTIONS).all()
     return {n.id: n for n in rows}
+
+
+_CLAIM_OPTIONS = {"synchronize_session": False, "populate_existing": True}
+
+
+def _claiming(which: ColumnElement[bool]):
+    """The claim of the notifications ``which`` selects that are pending or abandoned."""
+    now = utcnow()
+    return (update(Notification)
+            .where(which, or_(Notification.status == NotificationStatus.PENDING,
+                              (Notification.status == NotificationStatus.SENDING)
+                              & (Notification.claimed_at < now - sending_timeout())))
+            .values(status=NotificationStatus.SENDING, claimed_at=now,
+                    attempts=Notification.attempts + 1)
+            .returning(Notification))
 
 
 def _finish(n: Notification, session: Session | None = None, **values: object) -> bool:
