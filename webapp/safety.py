@@ -29,9 +29,10 @@ def refuse_nul_bytes() -> None:
     """
     from flask import abort, request
 
-    values = [request.path, *request.args.keys(), *request.args.values()]
+    # Every value of a repeated field counts, not only the first one values() gives.
+    values = [request.path, *(p for item in request.args.items(multi=True) for p in item)]
     if request.method in ("POST", "PUT", "PATCH"):
-        values += [*request.form.keys(), *request.form.values()]
+        values += [p for item in request.form.items(multi=True) for p in item]
     if any("\x00" in v for v in values):
         abort(400)
 
