@@ -12,6 +12,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from hypothesis import settings
 from sqlalchemy import text
 
 import webapp
@@ -21,6 +22,12 @@ from webapp.i18n import compile_catalogues
 
 PG_ADMIN = os.environ.get("CITYPAIR_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 REQUIRE = os.environ.get("CITYPAIR_REQUIRE_SERVICES") == "1" or os.environ.get("CI") == "true"
+
+# Under CI the property tests draw the same examples every run, so a landing never hinges on
+# a lucky draw; run them locally (random draws, remembered failures) to go looking for bugs.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if REQUIRE:
+    settings.load_profile("ci")
 
 
 def _pg_available() -> bool:

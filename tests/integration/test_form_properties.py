@@ -186,7 +186,8 @@ def test_registration_on_arbitrary_text(browser, world, cheap_hashes, chosen):
     honest, form = chosen
     before = (count(User), count(Organisation), count(Notification))
     address = form["email"].strip().lower()
-    known = count(User, User.email == address)
+    # PostgreSQL cannot even compare text with a NUL in it; such a request is refused anyway.
+    known = 0 if "\x00" in address else count(User, User.email == address)
     browser.get("/account/register")
     resp = browser.post("/account/register", form)
     body = answer(resp, form)
