@@ -23,7 +23,7 @@ from markupsafe import Markup
 from sqlalchemy import and_, false, func, or_, select
 from sqlalchemy.orm import joinedload
 
-from webapp.access import can_view_case, visible_cases
+from webapp.access import refusal, visible_cases
 from webapp.agreements.forms import RegenerateForm, TypedSignatureForm, UploadSignatureForm
 from webapp.db import db, utcnow
 from webapp.errors import Conflict, OperationError
@@ -46,9 +46,9 @@ def _case(case_id: int) -> Case:
     case = db.session.get(Case, case_id)
     if case is None:
         abort(404)
-    if not can_view_case(current_user, case):
-        # Parties never learn that another organisation's case exists; staff are told no.
-        abort(403 if current_user.is_staff else 404)
+    status = refusal(current_user, case)
+    if status:
+        abort(status)
     return case
 
 

@@ -14,7 +14,7 @@ from sqlalchemy.orm import aliased, joinedload, selectinload
 from werkzeug.exceptions import HTTPException
 
 from webapp import authz
-from webapp.access import can_view_case, visible_cases
+from webapp.access import refusal, visible_cases
 from webapp.api import problems
 from webapp.api.payloads import PayloadError, parse_payload
 from webapp.api.schemas import (
@@ -116,9 +116,10 @@ def _case(case_id: int) -> Case:
     case = db.session.get(Case, case_id)
     if case is None:
         raise NotFound("There is no such case.")
-    if not can_view_case(user, case):
-        if user.is_staff:
-            raise Forbidden("This case is outside the region you coordinate.")
+    status = refusal(user, case)
+    if status == 403:
+        raise Forbidden("This case is outside the region you coordinate.")
+    if status:
         raise NotFound("There is no such case.")
     return case
 

@@ -8,7 +8,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from webapp.access import can_view_case
+from webapp.access import refusal
 from webapp.applicant import forms
 from webapp.db import db, utcnow
 from webapp.errors import Conflict, OperationError, Refused
@@ -53,7 +53,7 @@ def _parties_only():
 def _case(case_id: int) -> Case:
     # Every page and action of the portal reads the call and the organisation: one query.
     case = db.session.get(Case, case_id, options=_WITH_CALL)
-    if case is None or not can_view_case(current_user, case):
+    if case is None or refusal(current_user, case):
         abort(404)  # another organisation's case does not exist, as far as you can tell
     return case
 

@@ -24,7 +24,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from webapp.access import can_view_case
+from webapp.access import refusal
 from webapp.cooperation import forms
 from webapp.db import db, utcnow
 from webapp.errors import Conflict, OperationError, Refused
@@ -58,9 +58,9 @@ def _case(case_id: int) -> Case:
     case = db.session.get(Case, case_id)
     if case is None:
         abort(404)
-    if not can_view_case(current_user, case):
-        # Another organisation's case does not exist as far as a party can tell.
-        abort(403 if current_user.is_staff else 404)
+    status = refusal(current_user, case)
+    if status:
+        abort(status)
     return case
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort
 from flask_login import current_user, login_required
 
-from webapp.access import can_view_case
+from webapp.access import refusal
 from webapp.db import db
 from webapp.models import Case
 
@@ -20,10 +20,12 @@ def _staff_only():
 
 
 def case_or_abort(case_id: int) -> Case:
-    """The case, 404 when there is none, 403 when it is outside the viewer's region."""
+    """The case, 404 when there is none or it is another programme's, 403 when it is outside
+    the viewer's region."""
     case = db.session.get(Case, case_id)
     if case is None:
         abort(404)
-    if not can_view_case(current_user, case):
-        abort(403)
+    status = refusal(current_user, case)
+    if status:
+        abort(status)
     return case

@@ -21,7 +21,7 @@ from webapp.models.organisation import (
     Topic,
     partner_city_topic,
 )
-from webapp.models.programme import Call, CallExtension, CallStatus, Programme
+from webapp.models.programme import Call, CallExtension, CallStatus, Programme, staff_programme
 from webapp.models.scheduling import (
     Deadline,
     DeadlineStatus,
@@ -36,6 +36,7 @@ __all__ = [
     "DeadlineStatus", "Document", "EligibilityResult", "GroupMember", "Notification",
     "NotificationPreference", "NotificationStatus", "Organisation", "PartnerCity", "PartyFact",
     "Programme", "Reminder", "Topic", "User", "UserRole", "case_topic", "partner_city_topic",
+    "staff_programme",
     "Agreement", "Signature",
     "ApiToken",
     "MailingSubscriber",

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import Column, ForeignKey, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from webapp.db import Base, utcnow
@@ -28,8 +28,17 @@ class CallStatus(enum.StrEnum):
     ARCHIVED = "archived"
 
 
+#: the programmes a coordinator works on; a coordinator with none works on every programme
+staff_programme = Table(
+    "staff_programme",
+    Base.metadata,
+    Column("user_id", ForeignKey("user.id", ondelete="CASCADE"), primary_key=True),
+    Column("programme_id", ForeignKey("programme.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
 class Programme(Base):
-    """A cooperation programme, e.g. IUC 2016–2020 or IURC NA 2024–2025."""
+    """A cooperation programme, e.g. IUC 2016–2020 or IURC Latin America 2021–2023."""
 
     __tablename__ = "programme"
 
@@ -37,8 +46,18 @@ class Programme(Base):
     #: short stable identifier used in references, e.g. "iuc"
     slug: Mapped[str] = mapped_column(String(40), unique=True)
     name: Mapped[str] = mapped_column(String(200))
+    #: the programme period, e.g. 2021-01-01 to 2023-12-31
+    starts_on: Mapped[date | None]
+    ends_on: Mapped[date | None]
+    #: the programme's working time zone: calls' deadlines are announced in it
+    timezone: Mapped[str] = mapped_column(String(64), default="Europe/Brussels")
+    #: the name the programme's e-mails come from, e.g. "IURC Latin America"
+    sender_name: Mapped[str] = mapped_column(String(200), default="")
     #: programme targets, e.g. {"city_partnerships": 10, "regional_partnerships": 10}
     targets: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    #: years unsuccessful applications are kept after their call closed (None: the default)
+    retention_years: Mapped[int | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     calls: Mapped[list[Call]] = relationship(back_populates="programme")
 

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from webapp.db import Base, utcnow
 from webapp.models.organisation import Organisation, PartnerCity
+from webapp.models.programme import Programme, staff_programme
 
 
 class UserRole(enum.StrEnum):
@@ -70,6 +71,9 @@ class User(UserMixin, Base):
 
     organisation: Mapped[Organisation | None] = relationship()
     partner_city: Mapped[PartnerCity | None] = relationship()
+    #: a coordinator's programmes; none means every programme
+    programmes: Mapped[list[Programme]] = relationship(secondary=staff_programme,
+                                                       order_by=Programme.id)
 
     def get_id(self) -> str:
         # The epoch in the session id logs out every session when it changes.

@@ -24,7 +24,7 @@ from wtforms.validators import InputRequired
 
 from webapp import ROOT
 from webapp import calendar as ical
-from webapp.access import can_view_case, visible_cases
+from webapp.access import programme_scope, refusal, visible_cases
 from webapp.db import db
 from webapp.errors import OperationError
 from webapp.extensions import limiter
@@ -100,7 +100,7 @@ def visible_notifications(user: User) -> Select[tuple[Notification]]:
     """The notifications a member of staff may see: their region's cases' and those without
     a case; admins and coordinators of every region see all."""
     q = select(Notification)
-    if user.role == UserRole.ADMIN or not user.region_scope:
+    if user.role == UserRole.ADMIN or (not user.region_scope and programme_scope(user) is None):
         return q
     # Never correlated with a case table the caller joins: this is the list of visible cases.
     cases = visible_cases(user).with_only_columns(Case.id).correlate(None)
@@ -114,8 +114,9 @@ def _notification(notification_id: int) -> Notification:
         abort(404)
     if n.case_id is not None:
         case = db.session.get(Case, n.case_id)
-        if case is not None and not can_view_case(user, case):
-            abort(403)
+        status = refusal(user, case) if case is not None else None
+        if status:
+            abort(status)
     return n
 
 

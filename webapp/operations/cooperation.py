@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
-from webapp.access import can_view_case
+from webapp.access import refusal
 from webapp.db import db, utcnow
 from webapp.errors import Conflict, Forbidden, NotFound, Refused
 from webapp.models import (
@@ -70,9 +70,10 @@ def load_case(session: Session, case_id: int, user: User) -> Case:
     case = session.get(Case, case_id)
     if case is None:
         raise NotFound("There is no such case.")
-    if not can_view_case(user, case):
-        if user.is_staff:
-            raise Forbidden("This case belongs to another region.")
+    status = refusal(user, case)
+    if status == 403:
+        raise Forbidden("This case belongs to another region.")
+    if status:
         raise NotFound("There is no such case.")
     return case
 

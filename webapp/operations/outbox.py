@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import JSON, bindparam, column, event, func, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from webapp.db import utcnow
 from webapp.models import Case, Notification, NotificationPreference, NotificationStatus, User
@@ -51,7 +51,8 @@ def enqueue_after_commit(session: Session, ids: Iterable[int]) -> None:
 
 _LIVE = (User.active.is_(True), User.erased_at.is_(None))
 # Built once: every transition that notifies runs them, and building costs more than running.
-_COORDINATORS = select(User).where(User.role == "coordinator", *_LIVE)
+_COORDINATORS = (select(User).where(User.role == "coordinator", *_LIVE)
+                 .options(selectinload(User.programmes)))
 _CONFIRMED = (*_LIVE, User.confirmed_at.is_not(None))
 _APPLICANTS = (select(User).where(User.organisation_id.in_(bindparam("ids", expanding=True)),
                                   User.role == "applicant", *_CONFIRMED).order_by(User.id))
@@ -65,11 +66,12 @@ def coordinators_for(session: Session, case: Case,
     (among ``staff`` when the caller has loaded them already)."""
     if case.coordinator is not None and case.coordinator.is_active:
         return [case.coordinator]
-    from webapp.access import case_region
+    from webapp.access import case_region, sees_programme
 
     region = case_region(case)
     users = session.scalars(_COORDINATORS).all() if staff is None else staff
-    return [u for u in users if not u.region_scope or u.region_scope == region]
+    return [u for u in users if (not u.region_scope or u.region_scope == region)
+            and sees_programme(u, case.call.programme_id)]
 
 
 def _expand(groups: Iterable[str]) -> set[str]:

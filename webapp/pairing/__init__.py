@@ -8,7 +8,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from webapp.access import can_view_case, visible_cases
+from webapp.access import refusal, visible_cases
 from webapp.db import db
 from webapp.errors import Conflict, OperationError, Refused
 from webapp.models import Call, Case, PartnerCity
@@ -32,8 +32,9 @@ def _case(case_id: int) -> Case:
     case = db.session.get(Case, case_id)
     if case is None:
         abort(404)
-    if not can_view_case(current_user, case):
-        abort(403)
+    status = refusal(current_user, case)
+    if status:
+        abort(status)
     return case
 
 
