@@ -73,7 +73,8 @@ def test_an_added_topic_is_offered_everywhere_and_audited(world, make_browser):
     resp = admin.post("/office/admin/topics/new", {"label_en": "Night time economy",
                                                    "family": "theme"})
     assert resp.status_code == 400
-    assert "exists already" in page_text(resp) and 'value="Night time economy"' in page_text(resp)
+    assert "<li>The topic “Night-time economy” (night-time-economy) exists already.</li>" in \
+        page_text(resp) and 'value="Night time economy"' in page_text(resp)
     resp = admin.post("/office/admin/topics/new", {"label_en": "", "family": "planet"})
     assert resp.status_code == 400 and "Give the topic an English label." in page_text(resp)
 
@@ -203,6 +204,6 @@ def test_a_merge_is_refused_with_a_reason_and_changes_nothing(world, make_browse
     assert "smart-city" in {t.slug for t in db.session.get(Case, case.id).topics}
     coordinator = make_browser()
     coordinator.login(world.coordinator.email)
-    assert coordinator.get("/office/admin/topics/").status_code == 403
+    assert coordinator.get("/office/admin/topics").status_code == 403
     with pytest.raises(OperationError):
         vocabulary.retire_topic(world.coordinator, "smart-city")

@@ -62,7 +62,7 @@ def delivered(app, n: Notification):
 def test_the_page_starts_from_the_shipped_wording_written_with_variables(world, make_browser):
     case = reopened_case(world)
     admin = admin_browser(make_browser, world)
-    listing = visible(admin.get("/office/admin/emails/"))
+    listing = visible(admin.get("/office/admin/emails"))
     assert "state_changed" in listing and "reminder_deliverable" in listing
     resp = admin.get("/office/admin/emails/state_changed/fr")
     assert resp.status_code == 200
@@ -232,7 +232,7 @@ def test_the_html_preview_and_mail_without_a_case(world, make_browser):
     assert admin.get("/office/admin/emails/invitation/de").status_code == 404
     coordinator = make_browser()
     coordinator.login(world.coordinator.email)
-    assert coordinator.get("/office/admin/emails/").status_code == 403
+    assert coordinator.get("/office/admin/emails").status_code == 403
     with pytest.raises(Exception, match="Only an administrator"):
         wording_ops.save(world.coordinator, "invitation", "en", "S", "{{ link }}")
 

@@ -10,7 +10,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 from wtforms import StringField, TextAreaField
-from wtforms.validators import Length
+from wtforms.validators import InputRequired, Length
 
 from webapp import wording
 from webapp.db import db
@@ -25,8 +25,9 @@ bp = Blueprint("emails", __name__, url_prefix="/office/admin/emails")
 
 
 class WordingForm(Form):
-    subject = StringField(_l("Subject"), [Length(max=wording.MAX_SUBJECT)])
-    body = TextAreaField(_l("Text"), description=_l(
+    subject = StringField(_l("Subject"), [InputRequired(_l("Write the subject.")),
+                                          Length(max=wording.MAX_SUBJECT)])
+    body = TextAreaField(_l("Text"), [InputRequired(_l("Write the text."))], description=_l(
         "Plain text. Variables are written {{ name }}; {% if name %}…{% endif %} shows a part "
         "only when there is something to show. A blank line starts a new paragraph; web "
         "addresses become links in the HTML part."))
@@ -42,7 +43,7 @@ def _known(template: str, locale: str) -> None:
         abort(404)
 
 
-@bp.get("/")
+@bp.get("")
 def templates():
     """Every notification template, when it is sent, and the languages reworded."""
     return render_template("wording/templates.html", names=wording.template_names(),

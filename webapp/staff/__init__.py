@@ -75,7 +75,7 @@ def _source() -> str:
     return g.get("source_address", "")
 
 
-@bp.get("/")
+@bp.get("")
 def people():
     """Every coordinator and administrator: role, scope, status and last sign-in."""
     return render_template("staff/people.html", people=staff.members(), roles=ROLES,
@@ -95,7 +95,7 @@ def invite():
                 scope=staff.Scope(tuple(form.programmes.data or ()), form.region.data or "")),
                 source_address=_source())
         except OperationError as exc:
-            form.form_errors.append((None, exc.message))
+            form.form_errors.append(exc.message)
         else:
             flash(_("We have sent an invitation to %(email)s. The link is valid for 14 days.",
                     email=person.email), "success")
@@ -144,7 +144,7 @@ def change_role(staff_id: int):
         try:
             staff.change_role(current_user, person.id, form.role.data, _source())
         except OperationError as exc:
-            form.form_errors.append((None, exc.message))
+            form.form_errors.append(exc.message)
         else:
             return _done(person, _("%(name)s is now: %(role)s.", name=person.display_name,
                                    role=ROLES[form.role.data]))
@@ -161,7 +161,7 @@ def change_scope(staff_id: int):
             staff.change_scope(current_user, person.id, staff.Scope(
                 tuple(form.programmes.data or ()), form.region.data or ""), _source())
         except OperationError as exc:
-            form.form_errors.append((None, exc.message))
+            form.form_errors.append(exc.message)
         else:
             return _done(person, _("The scope of %(name)s is saved.", name=person.display_name))
     return _page(person, 400, scope_form=form)

@@ -66,7 +66,7 @@ def _source() -> str:
     return g.get("source_address", "")
 
 
-@bp.get("/")
+@bp.get("")
 def topics():
     """Every topic: its labels, its state and how many cases and partner cities have it."""
     return render_template("vocabulary/topics.html", rows=vocabulary.vocabulary_page(db.session),
@@ -82,7 +82,7 @@ def new():
             topic = vocabulary.add_topic(current_user, labels=form.labels(),
                                          family=form.family.data, source_address=_source())
         except OperationError as exc:
-            form.form_errors.append((None, exc.message))
+            form.form_errors.append(exc.message)
         else:
             flash(_("The topic “%(label)s” is added with the code %(slug)s.",
                     label=topic.label_en, slug=topic.slug), "success")
@@ -129,7 +129,7 @@ def topic(topic: str):
         try:
             vocabulary.rename_topic(current_user, found.slug, form.labels(), _source())
         except OperationError as exc:
-            form.form_errors.append((None, exc.message))
+            form.form_errors.append(exc.message)
         else:
             flash(_("The labels are saved."), "success")
             return redirect(url_for("vocabulary.topic", topic=found.slug), 303)
@@ -169,7 +169,7 @@ def merge(topic: str):
             done = vocabulary.merge_topics(current_user, found.slug, form.survivor.data,
                                            _source())
         except OperationError as exc:
-            form.form_errors.append((None, exc.message))
+            form.form_errors.append(exc.message)
         else:
             flash(_("Merged: %(cases)d case(s) and %(cities)d partner city(ies) now have "
                     "“%(survivor)s” instead.", cases=done.cases, cities=done.partner_cities,
