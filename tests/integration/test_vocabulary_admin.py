@@ -14,7 +14,7 @@ from webapp.db import db
 from webapp.errors import OperationError
 from webapp.models import AuditEvent, Case, PartnerCity, Topic
 from webapp.operations import applications, pairing, vocabulary
-from webapp.operations.setup import load_topics
+from webapp.operations.setup import load_partner_cities_from_history, load_topics
 
 pytestmark = pytest.mark.integration
 
@@ -207,3 +207,11 @@ def test_a_merge_is_refused_with_a_reason_and_changes_nothing(world, make_browse
     assert coordinator.get("/office/admin/topics").status_code == 403
     with pytest.raises(OperationError):
         vocabulary.retire_topic(world.coordinator, "smart-city")
+
+
+def test_partner_cities_loaded_later_get_the_vocabulary_as_it_is_now(world):
+    vocabulary.merge_topics(world.admin, "smart-city", "urban-mobility")
+    vocabulary.retire_topic(world.admin, "water")
+    assert load_partner_cities_from_history() > 0
+    given = {t.slug for city in db.session.scalars(select(PartnerCity)) for t in city.topics}
+    assert "urban-mobility" in given and not given & {"smart-city", "water"}
