@@ -13,7 +13,7 @@ from pathlib import Path
 import psycopg
 import pytest
 from hypothesis import settings
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 import webapp
 from webapp import create_app
@@ -99,11 +99,15 @@ def app_factory(tmp_path_factory):
 
 @pytest.fixture
 def app(request, backend, app_factory, tmp_path_factory):
-    """The app on this test's backend, with empty tables (the vocabulary kept)."""
+    """The app on this test's backend, with empty tables (the shipped vocabulary kept)."""
     url = (f"sqlite:///{tmp_path_factory.getbasetemp() / 'citypair.sqlite'}"
            if backend == "sqlite" else request.getfixturevalue("pg_url"))
     application = app_factory(backend, url)
     db.configure(application.config["DATABASE_URL"])
+    from webapp.extensions import limiter
+
+    # The limiter is one per process: a command a test runs builds an app that switches it on.
+    limiter.enabled = application.config["RATELIMIT_ENABLED"]
     from tasks import bind_celery
 
     bind_celery(application)
@@ -123,6 +127,26 @@ def _truncate() -> None:
         else:
             for t in tables:
                 conn.execute(t.delete())
+        _restore_vocabulary(conn)
+
+
+def _restore_vocabulary(conn) -> None:
+    """The shipped vocabulary again, as the next test expects it: topics an admin added are
+    deleted, renamed, retired or merged ones are as shipped."""
+    from workflows.topics import vocabulary
+
+    topic = Base.metadata.tables["topic"]
+    shipped = {t.slug: t for t in vocabulary()}
+    rows = conn.execute(select(topic.c.slug, topic.c.label, topic.c.labels, topic.c.retired_at,
+                               topic.c.merged_into)).all()
+    added = [r.slug for r in rows if r.slug not in shipped]
+    if added:
+        conn.execute(topic.delete().where(topic.c.slug.in_(added)))
+    for r in rows:
+        if r.slug in shipped and (r.label != shipped[r.slug].label or r.labels
+                                  or r.retired_at or r.merged_into):
+            conn.execute(topic.update().where(topic.c.slug == r.slug).values(
+                label=shipped[r.slug].label, labels={}, retired_at=None, merged_into=None))
 
 
 @pytest.fixture

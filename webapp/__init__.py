@@ -49,17 +49,21 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from webapp.auth import bp as auth_bp
     from webapp.cooperation import bp as cooperation_bp
     from webapp.coordinator import bp as coordinator_bp
+    from webapp.emails import bp as emails_bp
     from webapp.notifications import bp as notifications_bp
     from webapp.pairing import bp as pairing_bp
     from webapp.privacy import bp as privacy_bp
     from webapp.public import bp as public_bp
     from webapp.safety import IdConverter, refuse_nul_bytes
+    from webapp.staff import bp as staff_bp
     from webapp.tokens import bp as tokens_bp
+    from webapp.vocabulary import bp as vocabulary_bp
 
     # Ids beyond what the columns hold are 404s before any query runs.
     app.url_map.converters["int"] = IdConverter
     for bp in (public_bp, auth_bp, applicant_bp, coordinator_bp, pairing_bp,
-               agreements_bp, tokens_bp, notifications_bp, cooperation_bp, privacy_bp):
+               agreements_bp, tokens_bp, notifications_bp, cooperation_bp, privacy_bp, staff_bp,
+               vocabulary_bp, emails_bp):
         app.register_blueprint(bp)
     from webapp.api import init_app as init_api
 

@@ -122,3 +122,21 @@ class Database:
 
 
 db = Database()
+
+_READ_ONCE = "citypair_read_once"
+
+
+def read_once(session: Session, key: Any, load: Callable[[], Any]) -> Any:
+    """``load()`` the first time ``key`` is asked of this session, then the same value until
+    the session commits or rolls back (a request, a delivery batch): small tables that many
+    rows of a page or a batch look up are read once."""
+    found = session.info.setdefault(_READ_ONCE, {})
+    if key not in found:
+        found[key] = load()
+    return found[key]
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_rollback")
+def _read_again(session: Session) -> None:
+    session.info.pop(_READ_ONCE, None)

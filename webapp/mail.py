@@ -23,6 +23,7 @@ from flask import current_app, render_template
 from flask_babel import force_locale
 from sqlalchemy.orm import Session, joinedload
 
+from webapp import wording
 from webapp.db import db
 from webapp.models import Case, Deadline, Notification
 
@@ -266,9 +267,14 @@ def case_of(n: Notification, session: Session | None = None) -> Case | None:
         joinedload(Case.organisation), joinedload(Case.call), joinedload(Case.partner_city)])
 
 
-def render(n: Notification, session: Session | None = None
+def render(n: Notification, session: Session | None = None, *,
+           override: wording.Override | None = None, shipped: bool = False
            ) -> tuple[str, str, str, dict[str, Any]]:
-    """(subject, text, html, context) of a notification, in the recipient's language and zone."""
+    """(subject, text, html, context) of a notification, in the recipient's language and zone.
+
+    The admin's wording of the template in that language is used when there is one (or
+    ``override``, a wording being tried out; ``shipped`` keeps to the shipped templates).
+    """
     session = session or db.session
     case = case_of(n, session)
     deadline = session.get(Deadline, n.deadline_id) if n.deadline_id else None
@@ -280,7 +286,12 @@ def render(n: Notification, session: Session | None = None
     case_url = external_url("applicant.case", case_id=case.id) if case else None
     ctx.update(notification=n, case=case, deadline=deadline, recipient_name=n.to_name,
                local=local, url=external_url, case_url=case_url)
-    with force_locale(n.locale or "en"):
+    locale = n.locale or "en"
+    chosen = override or (None if shipped else wording.saved(session, n.template, locale))
+    with force_locale(locale):
+        if chosen is not None:
+            subject, text, html = wording.render(chosen, n, ctx)
+            return subject, text, html, ctx
         subject = render_template(f"emails/{n.template}.subject.txt", **ctx).strip()
         text = render_template(f"emails/{n.template}.txt", **ctx)
         html = render_template(f"emails/{n.template}.html", **ctx)
@@ -293,7 +304,10 @@ def render_subject(n: Notification) -> str:
     ctx = dict(n.context)
     ctx.update(notification=n, case=case, recipient_name=n.to_name,
                local=lambda dt: local_time(dt, n.timezone, n.locale), url=external_url)
+    chosen = wording.saved(db.session, n.template, n.locale or "en")
     with force_locale(n.locale or "en"):
+        if chosen is not None:
+            return wording.render_subject(chosen, n, ctx)
         subject = render_template(f"emails/{n.template}.subject.txt", **ctx)
     return " ".join(subject.split())
 

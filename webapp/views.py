@@ -7,8 +7,10 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from flask import abort
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
 from sqlalchemy import select
 from wtforms import DateTimeLocalField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
@@ -16,13 +18,20 @@ from wtforms.validators import InputRequired, Length, Optional
 from webapp.db import db
 from webapp.forms import Form, NoScript
 from webapp.i18n import in_zone, select_timezone
-from webapp.models import AuditEvent, Case, Comment, Document, Notification
+from webapp.models import AuditEvent, Case, Comment, Document, Notification, UserRole
 from workflows import get_workflow
 from workflows.engine import StateKind, Transition
 
 #: the page that fires a transition with a dedicated screen (Transition.screen)
 SCREENS = {"pairing": "pairing.case", "agreement": "agreements.agreement",
            "plan": "cooperation.plan"}
+
+
+@login_required
+def admins_only() -> None:
+    """The gate of the administration blueprints: administrators only (403 for others)."""
+    if current_user.role != UserRole.ADMIN:
+        abort(403)
 
 
 def transition_form(t: Transition, formdata: Any = None) -> Form:

@@ -146,6 +146,11 @@ PARAMS: dict[str, Param] = {
     "document_id": lambda m, u, e: m.attachment.id,
     "notification_id": lambda m, u, e: m.notification.id,
     "person_id": lambda m, u, e: m.world.applicant_b.id,
+    # a coordinator who is none of the people calling: deactivating them changes no caller
+    "staff_id": lambda m, u, e: m.world.coordinator.id,
+    "topic": lambda m, u, e: "tourism",
+    "template": lambda m, u, e: "state_changed",
+    "locale": lambda m, u, e: "fr",
     "number": lambda m, u, e: m.plan_version.number,
     "key": lambda m, u, e: lap.SECTIONS[0].key,
     "section": lambda m, u, e: "organisation",

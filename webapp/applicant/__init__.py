@@ -21,10 +21,9 @@ from webapp.models import (
     Deadline,
     DeadlineStatus,
     GroupMember,
-    Topic,
     UserRole,
 )
-from webapp.operations import accounts, applications, cases, documents
+from webapp.operations import accounts, applications, cases, documents, vocabulary
 from webapp.views import case_links, case_timeline, progress_for
 from workflows import get_workflow
 
@@ -103,8 +102,8 @@ def case(case_id: int):
 
 def _populate(form, case: Case, section: str) -> None:
     if section == "topics":
-        form.topics.choices = choices((t.slug, t.label) for t in db.session.scalars(
-            select(Topic).order_by(Topic.family.desc(), Topic.label)))
+        form.topics.choices = choices((t.slug, t.label)
+                                      for t in vocabulary.offered(db.session, keep=case.topics))
     if section == "partnership":
         form.partner_region.choices = choices((r, r) for r in case.call.partner_regions)
 

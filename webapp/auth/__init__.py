@@ -63,6 +63,10 @@ class NewPasswordForm(Form):
                              EqualTo("password", _l("The two passwords are not the same."))])
 
 
+class AcceptInvitationForm(NewPasswordForm):
+    name = StringField(_l("Your full name"), [Length(max=200), NoScript()])
+
+
 @bp.route("/register", methods=["GET", "POST"])
 @limiter.limit("10 per hour", methods=["POST"])
 def register():
@@ -136,6 +140,9 @@ def forgot():
 @bp.route("/reset/<token>", methods=["GET", "POST"])
 @limiter.limit("10 per 15 minutes", methods=["POST"])
 def reset(token: str):
+    invited = accounts.read_invitation(token)
+    if invited is not None:
+        return _accept_invitation(token, invited)
     form = NewPasswordForm()
     if accounts.read_password_link(token) is None:
         flash(_("This link is not valid, has expired or was already used. Ask for a new one."),
@@ -146,6 +153,26 @@ def reset(token: str):
         flash(_("Your password is set. You can sign in now."), "success")
         return redirect(url_for("auth.login"))
     return render_template("auth/reset.html", form=form)
+
+
+def _accept_invitation(token: str, invited):
+    """An invitation link: the person sets their name and password and is signed in."""
+    form = AcceptInvitationForm(data=None if request.method == "POST" else
+                                {"name": invited.name})
+    if form.validate_on_submit():
+        try:
+            user = accounts.accept_invitation(token, name=form.name.data or "",
+                                              password=form.password.data)
+        except OperationError as exc:
+            form.form_errors.append(exc.message)
+        else:
+            session.clear()  # a fresh session at sign-in: no fixation
+            login_user(user)
+            flash(_("Welcome to citypair. Your password is set and you are signed in."),
+                  "success")
+            return redirect(_home(user))
+    return render_template("auth/accept.html", form=form, email=invited.email), \
+        400 if form.errors or form.form_errors else 200
 
 
 @bp.get("/")

@@ -30,6 +30,7 @@ from webapp.models.scheduling import (
     Reminder,
 )
 from webapp.models.user import NotificationPreference, User, UserRole
+from webapp.models.wording import MailWording
 
 __all__ = [
     "AuditEvent", "Call", "CallExtension", "CallStatus", "Case", "Comment", "Deadline",
@@ -40,5 +41,6 @@ __all__ = [
     "Agreement", "Signature",
     "ApiToken",
     "MailingSubscriber",
+    "MailWording",
     "Activity", "Deliverable", "LapVersion", "LocalActionPlan", "Report", "Score",
 ]

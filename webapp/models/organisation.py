@@ -5,21 +5,66 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, ForeignKey, String, Table, Text
+from sqlalchemy import Column, ColumnElement, ForeignKey, String, Table, Text
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from webapp.db import Base, utcnow
 
+#: the languages a topic's label is kept in besides English
+TOPIC_LANGUAGES = ("fr", "es", "pt")
+
+
+def reader_language() -> str:
+    """The language pages and e-mails are being written in now (English outside them)."""
+    from flask_babel import get_locale
+
+    locale = get_locale()
+    return locale.language if locale is not None else "en"
+
 
 class Topic(Base):
-    """One term of the controlled vocabulary: a programme theme or an SDG."""
+    """One term of the controlled vocabulary: a programme theme or an SDG.
+
+    A retired topic stays on the cases and partner cities that have it but is no longer
+    offered; a merged one is retired and names the topic that took its place.
+    """
 
     __tablename__ = "topic"
 
     slug: Mapped[str] = mapped_column(String(60), primary_key=True)
-    label: Mapped[str] = mapped_column(String(200))
+    #: the English label, which every other language falls back to
+    label_en: Mapped[str] = mapped_column("label", String(200))
     #: "theme" or "sdg"
     family: Mapped[str] = mapped_column(String(20))
+    #: the label in other languages: {"fr": ..., "es": ..., "pt": ...}
+    labels: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    #: when an admin retired it (None: offered)
+    retired_at: Mapped[datetime | None]
+    #: the slug of the topic a merged topic now points to (topics are never deleted)
+    merged_into: Mapped[str | None] = mapped_column(String(60))
+
+    def label_in(self, language: str) -> str:
+        """The label in ``language``, or in English when it has none there."""
+        return str((self.labels or {}).get(language) or self.label_en)
+
+    @hybrid_property
+    def label(self) -> str:
+        """The label in the reader's language (in queries: the English label)."""
+        return self.label_in(reader_language())
+
+    @label.inplace.setter
+    def _label_setter(self, value: str) -> None:
+        self.label_en = value
+
+    @label.inplace.expression
+    @classmethod
+    def _label_expression(cls) -> ColumnElement[str]:
+        return cls.label_en
+
+    @property
+    def retired(self) -> bool:
+        return self.retired_at is not None
 
 
 class Organisation(Base):

@@ -67,6 +67,8 @@ class User(UserMixin, Base):
     #: bumped to invalidate sessions and one-time links (password change, erasure)
     auth_epoch: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: the last time the person signed in (None: never, or not since this was recorded)
+    last_sign_in_at: Mapped[datetime | None]
     erased_at: Mapped[datetime | None]
 
     organisation: Mapped[Organisation | None] = relationship()

@@ -137,6 +137,8 @@ def authenticate(email: str, password: str) -> User:
             raise OperationError(str(BAD_LOGIN)) from None
         user.failed_logins = 0
         user.locked_until = None
+        if user.confirmed_at is not None:
+            user.last_sign_in_at = now
         if hasher.check_needs_rehash(user.password_hash):
             user.password_hash = hash_password(password)
         return user
@@ -164,6 +166,32 @@ def reset_password(token: str, password: str) -> User:
         user.locked_until = None
         if user.confirmed_at is None:
             user.confirmed_at = utcnow()  # the link proved the address
+    return user
+
+
+def read_invitation(token: str) -> User | None:
+    """The person an invitation link names, while it is valid and unused."""
+    return read_token("invite", token, max_age=PASSWORD_LINK_AGES["invite"])
+
+
+def accept_invitation(token: str, *, name: str, password: str) -> User:
+    """Accept an invitation: the person sets their password and, if they wish, their name.
+
+    The link dies with it (the auth epoch moves on); the caller signs the person in.
+    """
+    user = read_invitation(token)
+    if user is None or not user.is_active:
+        raise OperationError(_("This invitation link is not valid, has expired or was already "
+                               "used."))
+    with db.transaction():
+        if name.strip():
+            user.name = name.strip()
+        user.password_hash = hash_password(password)
+        user.auth_epoch += 1
+        user.failed_logins = 0
+        user.locked_until = None
+        user.confirmed_at = user.confirmed_at or utcnow()
+        user.last_sign_in_at = utcnow()
     return user
 
 

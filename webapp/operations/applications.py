@@ -15,6 +15,7 @@ from webapp.access import can_view_case
 from webapp.db import db, utcnow
 from webapp.errors import Conflict, Forbidden, NotFound, OperationError
 from webapp.models import AuditEvent, Call, Case, GroupMember, Topic, User, UserRole
+from webapp.operations import vocabulary
 from workflows import eligibility, get_workflow
 
 
@@ -187,7 +188,8 @@ def _apply_section(session: Session, case: Case, section: str, data: Mapping[str
         for field in ("contact_name", "contact_title", "contact_email", "contact_phone"):
             setattr(case, field, (data.get(field) or "").strip())
     elif section == "topics":
-        slugs = list(data.get("topics") or [])
+        # Retired topics are not offered; one the case has already may stay.
+        slugs, _refused = vocabulary.choose(session, data.get("topics") or [], keep=case.topics)
         case.topics = list(session.scalars(select(Topic).where(Topic.slug.in_(slugs))))
         case.challenge_statement = (data.get("challenge_statement") or "").strip()
     elif section == "partnership":

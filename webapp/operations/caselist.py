@@ -536,6 +536,7 @@ def filter_choices(user: User) -> dict[str, list[tuple[str, str]]]:
     countries = sorted({*EU_MEMBER_STATES, *(c for _i, _t, listed in calls for c in listed or ())})
     countries.append("Other")
     topics = db.session.execute(select(Topic.slug, Topic.label)
+                                .where(Topic.merged_into.is_(None))
                                 .order_by(Topic.family.desc(), Topic.label)).all()
     staff = db.session.execute(select(User.id, User.name, User.email).where(
         User.role.in_(("coordinator", "admin")), User.erased_at.is_(None))

@@ -320,9 +320,10 @@ def outcomes(session: Session, case: Case, found: list[LapVersion]) -> dict[int,
 
 
 def sdg_labels(session: Session) -> dict[str, str]:
-    """The Sustainable Development Goals of the topic vocabulary, by slug."""
-    return dict(session.execute(select(Topic.slug, Topic.label).where(Topic.family == "sdg")
-                                .order_by(Topic.slug)).all())
+    """The Sustainable Development Goals of the topic vocabulary, by slug, in the reader's
+    language."""
+    return {t.slug: t.label for t in session.scalars(select(Topic).where(Topic.family == "sdg")
+                                                     .order_by(Topic.slug))}
 
 
 def render_pdf(case: Case, version: LapVersion) -> bytes:

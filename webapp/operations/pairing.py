@@ -27,12 +27,12 @@ from webapp.errors import Conflict, Forbidden, NotFound, OperationError, Refused
 from webapp.models import AuditEvent, Call, Case, PartnerCity, Topic, User, UserRole
 from webapp.models.programme import WORLD_REGIONS
 from webapp.operations import cases as case_ops
-from webapp.operations import outbox
+from webapp.operations import outbox, vocabulary
 from webapp.operations.accounts import find_user, make_token
 from workflows import get_workflow
 from workflows.engine import Workflow
 from workflows.pairing import Profile, Scorer, Suggestion, optimum, suggest
-from workflows.topics import map_text_to_topics, topic_labels
+from workflows.topics import map_text_to_topics
 
 PROPOSE = "propose_pairing"
 IMPORT_COLUMNS = ("name", "country", "region", "population", "topics", "challenge_statement",
@@ -106,12 +106,13 @@ def partner_city_for(user: User, partner_city_id: int) -> PartnerCity:
     return pc
 
 
-def _topic_rows(session: Session, slugs: Iterable[str]) -> list[Topic]:
-    wanted = list(dict.fromkeys(slugs))
+def _topic_rows(session: Session, slugs: Iterable[str], keep: Iterable[Topic] = ()
+                ) -> list[Topic]:
+    wanted, refused = vocabulary.choose(session, slugs, keep)
+    if refused:
+        raise OperationError("These topics are not offered (unknown or retired): "
+                             + ", ".join(refused))
     rows = {t.slug: t for t in session.scalars(select(Topic).where(Topic.slug.in_(wanted)))}
-    missing = [s for s in wanted if s not in rows]
-    if missing:
-        raise OperationError("These topics are not in the vocabulary: " + ", ".join(missing))
     return [rows[s] for s in wanted]
 
 
@@ -149,31 +150,36 @@ def save_partner_city(user: User | None, data: PartnerCityData,
         pc.population = data.population
         pc.challenge_statement = data.challenge_statement
         pc.contacts = [dict(c) for c in data.contacts]
-        pc.topics = _topic_rows(session, data.topics)
+        pc.topics = _topic_rows(session, data.topics, keep=pc.topics)
         session.flush()
         return pc
 
 
-def topics_from_cell(cell: str) -> tuple[list[str], str | None]:
+def topics_from_cell(cell: str, current: dict[str, str | None] | None = None
+                     ) -> tuple[list[str], str | None]:
     """Vocabulary slugs from a CSV topics cell, and a problem for people (or None).
 
-    A cell with ``;`` is a list of slugs and each must be in the vocabulary; a single slug is
-    taken as it is; anything else is free text mapped onto the vocabulary.
+    A cell with ``;`` is a list of slugs and each must be offered (a merged topic's slug
+    gives the topic it was merged into); a single slug is taken as it is; anything else is
+    free text mapped onto the offered topics. ``current``: vocabulary.current_slugs, when
+    the caller has read it already.
     """
-    labels = topic_labels()
+    current = vocabulary.current_slugs(db.session) if current is None else current
     text = cell.strip()
     if not text:
         return [], "no topics given"
     if ";" in text:
         slugs = [s.strip().lower() for s in text.split(";") if s.strip()]
-        unknown = [s for s in slugs if s not in labels]
-        if unknown:
-            return [], "topic " + ", ".join(f"'{s}'" for s in unknown) + \
-                (" is" if len(unknown) == 1 else " are") + " not in the vocabulary"
-        return list(dict.fromkeys(slugs)), None
-    if text.lower() in labels:
-        return [text.lower()], None
-    mapped = map_text_to_topics(text)
+        for problem, wrong in (("not in the vocabulary", [s for s in slugs if s not in current]),
+                               ("retired", [s for s in slugs if s in current and not current[s]])):
+            if wrong:
+                return [], "topic " + ", ".join(f"'{s}'" for s in wrong) + \
+                    (" is " if len(wrong) == 1 else " are ") + problem
+        return list(dict.fromkeys(str(current[s]) for s in slugs)), None
+    if current.get(text.lower()):
+        return [str(current[text.lower()])], None
+    mapped = list(dict.fromkeys(str(current[s]) for s in map_text_to_topics(text)
+                                if current.get(s)))
     if not mapped:
         return [], f"no topic of the vocabulary found in '{text}'"
     return mapped, None
@@ -232,6 +238,7 @@ def read_partner_csv(content: bytes | str, user: User | None = None) -> list[Par
                             f"{MAX_IMPORT_ROWS} at a time.")
     existing = {(n.lower(), c.lower()) for n, c in db.session.execute(
         select(PartnerCity.name, PartnerCity.country))}
+    current = vocabulary.current_slugs(db.session)
     regions = {r.lower(): r for r in WORLD_REGIONS}
     seen: dict[tuple[str, str], int] = {}
     rows: list[PartnerCityData] = []
@@ -253,7 +260,7 @@ def read_partner_csv(content: bytes | str, user: User | None = None) -> list[Par
             errors.append(f"{region} is outside your region")
         population, problem = _population(cell["population"])
         errors += [problem] if problem else []
-        topics, problem = topics_from_cell(cell["topics"])
+        topics, problem = topics_from_cell(cell["topics"], current)
         errors += [problem] if problem else []
         if len(topics) > MAX_TOPICS:
             errors.append(f"{len(topics)} topics found ({', '.join(topics)}); "
@@ -424,7 +431,7 @@ class Reasons:
 
 
 def _reasons(s: Suggestion, partner: PartnerCity, ruled_out: bool = False) -> Reasons:
-    labels = topic_labels()
+    labels = vocabulary.labels(db.session)
     return Reasons(partner=partner, score=s.score, percent=round(s.score * 100),
                    shared_topics=tuple((t, labels.get(t, t)) for t in s.shared_topics),
                    matched_terms=s.matched_terms, topic_score=s.topic_score,

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from webapp.db import db, utcnow
 from webapp.models import Call, Organisation, PartnerCity, Programme, Topic, User, UserRole
+from webapp.operations import vocabulary as topic_vocabulary
 from webapp.operations.accounts import hash_password
 from workflows.eligibility import COMMITMENTS
 from workflows.pairing import read_pairings
@@ -20,13 +21,24 @@ DEMO_PASSWORD = "citypair-demo"  # noqa: S105 — published on purpose: demo acc
 
 
 def load_topics() -> int:
-    """Insert the vocabulary's topics that are missing; returns how many were added."""
+    """Insert the shipped topics that are missing; returns how many were added.
+
+    Topics are never deleted, so a topic an admin retired or merged is never missing: a later
+    install neither brings it back nor touches a label an admin changed.
+    """
     with db.transaction() as session:
         have = set(session.scalars(select(Topic.slug)))
         new = [Topic(slug=t.slug, label=t.label, family=t.family) for t in vocabulary()
                if t.slug not in have]
         session.add_all(new)
         return len(new)
+
+
+def _offered(session, slugs) -> list[Topic]:
+    """The topics a new partner city gets for ``slugs``: merged ones give their survivor,
+    retired ones nothing (an admin may have changed the vocabulary since it shipped)."""
+    chosen, _refused = topic_vocabulary.choose(session, slugs)
+    return list(session.scalars(select(Topic).where(Topic.slug.in_(chosen))))
 
 
 def history_file() -> str:
@@ -37,7 +49,6 @@ def load_partner_cities_from_history() -> int:
     """The partner cities of the 2017 pairings, their topics mapped onto the vocabulary."""
     with db.transaction() as session:
         have = set(session.scalars(select(PartnerCity.name)))
-        topics = {t.slug: t for t in session.scalars(select(Topic))}
         added = 0
         for row in read_pairings(history_file()):
             if row["partner_city"] in have:
@@ -46,8 +57,7 @@ def load_partner_cities_from_history() -> int:
             session.add(PartnerCity(
                 name=row["partner_city"], country=row["partner_country"],
                 region=row["partner_region"], challenge_statement=row["topics"],
-                topics=[topics[s] for s in map_text_to_topics(row["topics"]) if s in topics],
-                contacts=[]))
+                topics=_offered(session, map_text_to_topics(row["topics"])), contacts=[]))
             added += 1
         return added
 
@@ -190,13 +200,12 @@ def load_region_demo() -> Iterator[str]:
             cooperation_months=12, report_interval_months=6,
             opens_at=now - timedelta(days=10), closes_at=now + timedelta(days=45))
         session.add(call)
-        topics = {t.slug: t for t in session.scalars(select(Topic))}
         have = set(session.scalars(select(PartnerCity.name)))
         for name, country, population, challenge, slugs in REGION_PARTNERS:
             if name not in have:
                 session.add(PartnerCity(name=name, country=country, region=REGION,
                                         population=population, challenge_statement=challenge,
-                                        topics=[topics[s] for s in slugs if s in topics]))
+                                        topics=_offered(session, slugs)))
         applicant = session.scalar(select(User).where(User.email == "silesia@citypair.demo"))
         if applicant is None:
             silesia = Organisation(name="Silesia", kind="region", country="Poland",

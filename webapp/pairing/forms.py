@@ -19,19 +19,20 @@ from wtforms import (
 )
 from wtforms.validators import Email, InputRequired, Length, NumberRange, Optional, ValidationError
 
+from webapp.db import db
 from webapp.forms import Form, NoScript, choices
+from webapp.operations import vocabulary
 from webapp.operations.pairing import MAX_TOPICS, BoardRow, PartnerCityData
-from workflows.topics import vocabulary
 
 CONTACT_ROWS = 2  # empty contact rows offered below the existing ones
 MAX_CONTACTS = 20
 MAX_CSV_BYTES = 2 * 1024 * 1024
 
 
-def topic_choices() -> list:
-    """The vocabulary as checkbox choices: themes first, then the SDGs."""
-    ordered = sorted(vocabulary(), key=lambda t: (t.family != "theme",))
-    return choices((t.slug, t.label) for t in ordered)
+def topic_choices(keep: Any = ()) -> list:
+    """The topics offered as checkbox choices (themes first, then the SDGs), and the retired
+    ones in ``keep`` that the partner city has already."""
+    return choices((t.slug, t.label) for t in vocabulary.offered(db.session, keep=keep))
 
 
 class ContactRowForm(Form):
@@ -100,7 +101,7 @@ def partner_city_form(regions: tuple[str, ...], obj: Any = None, formdata: Any =
                 "contacts": contacts + [{}] * CONTACT_ROWS}
     form = PartnerCityForm(formdata=formdata, data=data)
     form.region.choices = choices([("", "Choose a world region"), *((r, r) for r in regions)])
-    form.topics.choices = topic_choices()
+    form.topics.choices = topic_choices(obj.topics if obj is not None else ())
     return form
 
 

@@ -24,7 +24,7 @@ from webapp.db import db, utcnow
 from webapp.errors import OperationError
 from webapp.extensions import csrf, limiter
 from webapp.models import Call, CallStatus, NotificationPreference
-from webapp.operations import accounts, preferences
+from webapp.operations import accounts, preferences, vocabulary
 from webapp.operations import mailing_list as mailing
 from webapp.operations.cases import call_rules
 from webapp.public import quick_check, showcase
@@ -32,7 +32,6 @@ from webapp.public.forms import PairingFilterForm, QuickCheckForm, SubscribeForm
 from webapp.safety import safe_next
 from workflows import eligibility
 from workflows.pairing import read_pairings
-from workflows.topics import topic_labels
 
 bp = Blueprint("public", __name__)
 
@@ -130,9 +129,11 @@ def _applicant(form: QuickCheckForm) -> eligibility.Applicant:
 def pairings():
     history = read_pairings(current_app.config.get("PAIRINGS_HISTORY_FILE")
                             or _default_history())
-    everything = showcase.current_rows() + showcase.history_rows(history)
+    everything = showcase.current_rows() + showcase.history_rows(
+        history, vocabulary.survivors(db.session))
     form = PairingFilterForm(request.args)
-    form.offer(showcase.topics_in(everything, topic_labels()), showcase.countries(everything))
+    form.offer(showcase.topics_in(everything, vocabulary.labels(db.session)),
+               showcase.countries(everything))
     # An unknown value in the address (an old link) filters nothing rather than erring.
     form.validate()
     for f in (form.topic, form.region, form.country):

@@ -4,7 +4,7 @@ their filters and the count per partner region the chart shows."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -51,11 +51,15 @@ def current_rows() -> list[PairingRow]:
             for c in cases]
 
 
-def history_rows(history: Iterable[dict[str, str]]) -> list[PairingRow]:
-    """The rows of the 2017 table, their topics mapped onto the vocabulary for filtering."""
+def history_rows(history: Iterable[dict[str, str]],
+                 survivors: Mapping[str, str] | None = None) -> list[PairingRow]:
+    """The rows of the 2017 table, their topics mapped onto the vocabulary for filtering
+    (a merged topic read as the one it was merged into, given ``survivors``)."""
+    now = survivors or {}
     return [PairingRow(r["eu_city"], r["eu_country"], r["partner_city"], r["partner_country"],
                        r["partner_region"], r["topics"],
-                       frozenset(map_text_to_topics(r["topics"])), "history")
+                       frozenset(now.get(s, s) for s in map_text_to_topics(r["topics"])),
+                       "history")
             for r in history]
 
 
