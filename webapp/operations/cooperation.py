@@ -113,10 +113,11 @@ def _audit(session: Session, case: Case, user: User | None, action: str,
 
 
 def _notify(session: Session, case: Case, template: str, groups: tuple[str, ...],
-            key: str, context: dict[str, Any], optional: bool = False) -> None:
+            key: str, context: dict[str, Any], optional: bool = False,
+            deadline: Deadline | None = None) -> None:
     for party, person in outbox.recipients(session, case, groups):
         outbox.queue(session, key=f"{key}:{person.id}", template=template, user=person,
-                     case=case, optional=optional,
+                     case=case, optional=optional, deadline_id=deadline.id if deadline else None,
                      context={"case_id": case.id, "reference": case.reference, "party": party,
                               **context})
 
@@ -136,7 +137,7 @@ def programme_zone(case: Case) -> ZoneInfo:
 
 
 def start_deliverable_deadline(session: Session, case: Case, d: Deliverable,
-                               rules: schedule.ScheduleRules, now: datetime) -> None:
+                               rules: schedule.ScheduleRules, now: datetime) -> Deadline | None:
     """Start the deadline of a deliverable at its due time, with its reminders."""
     deadline = cases.start_deadline(session, case, schedule.deadline_spec(d.title, rules), now,
                                     {}, due=d.due_at, deliverable_id=d.id)
@@ -144,6 +145,7 @@ def start_deliverable_deadline(session: Session, case: Case, d: Deliverable,
         # Bound to its deliverable, not to a state: it outlives the close of the cooperation
         # and ends when the deliverable is handed in or the case ends.
         deadline.state = ""
+    return deadline
 
 
 def _end_deliverable_deadlines(session: Session, d: Deliverable, status: str,
@@ -285,6 +287,7 @@ def review_deliverable(case_id: int, deliverable_id: int, user: User, *, accept:
     with db.transaction() as session:
         case = _staff_case(session, case_id, user)
         d = _deliverable(session, case, deliverable_id)
+        deadline = None
         if d.kind == DeliverableKind.FINAL_LAP:
             raise Refused("The final plan is approved or sent back with the case's own actions.")
         if d.status != DeliverableStatus.SUBMITTED:
@@ -303,7 +306,8 @@ def review_deliverable(case_id: int, deliverable_id: int, user: User, *, accept:
                 raise Refused("The revision cannot be requested yet.", tuple(reasons))
             assert resubmit_by is not None
             d.status, d.due_at = DeliverableStatus.REVISION_REQUESTED.value, resubmit_by
-            start_deliverable_deadline(session, case, d, rules_for_call(case), now)
+            deadline = start_deliverable_deadline(session, case, d, rules_for_call(case), now)
+            session.flush()
             action, template = "deliverable_revision_requested", "deliverable_revision_requested"
         _audit(session, case, user, action,
                {"deliverable_id": d.id, "title": d.title, "comments": comments}, now)
@@ -312,7 +316,7 @@ def review_deliverable(case_id: int, deliverable_id: int, user: User, *, accept:
                 f"{now.isoformat()}", {"title": d.title, "deliverable_id": d.id,
                                        "comments": comments,
                                        "resubmit_by": d.due_at.isoformat()},
-                optional=accept)
+                optional=accept, deadline=deadline)
         return d
 
 
