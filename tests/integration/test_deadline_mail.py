@@ -95,7 +95,7 @@ def test_the_agreement_mail_names_the_signing_date_and_a_new_version_moves_the_e
             in text_of(first))
     # The subject is one line, read back without a leading space.
     raw = bytes(delivery.compose(latest("agreement_to_sign", world.applicant_a)))
-    assert f"\nSubject: [{case.reference}] The pairing".encode() in raw
+    assert raw.startswith(f"Subject: [{case.reference}] The pairing".encode())
     assert first["Subject"] == (f"[{case.reference}] The pairing is accepted: the agreement "
                                 "is ready to sign")
     from webapp.operations import agreements
