@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import IO, Any
 from zoneinfo import ZoneInfo
 
+from dateutil.relativedelta import relativedelta
 from flask_babel import format_date, gettext, ngettext
 from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy import case as sql_case
@@ -33,6 +34,7 @@ from webapp.models import (
     LocalActionPlan,
     Report,
     Score,
+    Signature,
     User,
     UserRole,
 )
@@ -196,6 +198,29 @@ def deliverables(session: Session, case_id: int) -> list[Deliverable]:
                                 .order_by(Deliverable.due_at, Deliverable.id)))
 
 
+#: how long after the last signature a kickoff meeting may still start the cooperation
+KICKOFF_WITHIN = relativedelta(years=1)
+
+
+def kickoff_problem(session: Session, case: Case, start: datetime) -> str | None:
+    """Why ``start`` cannot be the kickoff of the case's cooperation, or None: it may not be
+    before the day of the last signature, nor more than a year after it."""
+    signed = session.scalar(select(func.max(Signature.signed_at)).where(
+        Signature.case_id == case.id, Signature.voided_at.is_(None)))
+    if signed is None:
+        return None
+    zone = programme_zone(case)
+    day, signed_day = start.astimezone(zone).date(), signed.astimezone(zone).date()
+    if day < signed_day:
+        return gettext("The kickoff cannot be before the last signature of the agreement "
+                 "(%(day)s).", day=format_date(signed_day, "long"))
+    latest = signed_day + KICKOFF_WITHIN
+    if day > latest:
+        return gettext("The kickoff must be within a year of the last signature: by %(day)s at the "
+                 "latest.", day=format_date(latest, "long"))
+    return None
+
+
 def set_kickoff(case_id: int, user: User, start: datetime, *,
                 now: datetime | None = None) -> Case:
     """Move the start of a running cooperation to a kickoff date; what is still to be handed
@@ -205,6 +230,9 @@ def set_kickoff(case_id: int, user: User, start: datetime, *,
         case = _staff_case(session, case_id, user)
         if get_workflow(case.workflow).state(case.state).kind is not StateKind.ACTIVE:
             raise Refused("The kickoff date can change only while the cooperation runs.")
+        problem = kickoff_problem(session, case, start)
+        if problem:
+            raise Refused("This kickoff date cannot be used.", (problem,))
         rules = rules_for_call(case)
         planned = {(p.kind.value, p.sequence): p
                    for p in schedule.schedule(start, rules, programme_zone(case))}
