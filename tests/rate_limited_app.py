@@ -110,8 +110,8 @@ def _count(app, model, *where) -> int:
 
 def login(app, wrong: int) -> dict[str, Any]:
     """A right sign-in, ``wrong`` wrong passwords (for another account, which they lock) and
-    a right one again, all from one address; then the login page, and a wrong password from
-    another address."""
+    a right one again for each account, all from one address; then the login page, and a
+    wrong password from another address."""
     _person(app, "anna@lyon.fr")
     _person(app, "bruno@porto.pt")
     first = Visitor(app)
@@ -122,6 +122,7 @@ def login(app, wrong: int) -> dict[str, Any]:
     wrongs = [answer(guesser.post("/account/login", {"email": "bruno@porto.pt",
                                                      "password": f"guess number {n}"}))
               for n in range(wrong)]
+    guessed = guesser.post("/account/login", {"email": "Bruno@Porto.pt ", "password": PASSWORD})
     late = Visitor(app)
     page = late.get("/account/login")
     right_late = late.post("/account/login", {"email": "anna@lyon.fr", "password": PASSWORD})
@@ -130,8 +131,23 @@ def login(app, wrong: int) -> dict[str, Any]:
     other_address = elsewhere.post("/account/login",
                                    {"email": "nobody@lyon.fr", "password": "wrong password"})
     return {"right_first": answer(right_first, keep_body=False), "wrong": wrongs,
-            "page_after": answer(page, keep_body=False), "right_late": answer(right_late),
+            "guessed_account_late": answer(guessed), "page_after": answer(page, keep_body=False),
+            "right_late": answer(right_late, keep_body=False),
             "other_address": answer(other_address)}
+
+
+def office(app, people: int) -> dict[str, Any]:
+    """``people`` colleagues sign in from one office address, each with their own account;
+    then one more from the same address."""
+    for n in range(people + 1):
+        _person(app, f"officer{n}@iuc.eu", "coordinator")
+    statuses = []
+    for n in range(people + 1):
+        visitor = Visitor(app, "198.51.100.10")
+        visitor.get("/account/login")
+        statuses.append(visitor.post("/account/login", {"email": f"officer{n}@iuc.eu",
+                                                        "password": PASSWORD}).status_code)
+    return {"statuses": statuses}
 
 
 def forgot(app, count: int) -> dict[str, Any]:
@@ -202,7 +218,7 @@ def api(app, count: int) -> dict[str, Any]:
             "public_page": answer(client.get("/account/login"), keep_body=False)}
 
 
-SCENARIOS = {"login": login, "forgot": forgot, "register": register,
+SCENARIOS = {"login": login, "office": office, "forgot": forgot, "register": register,
              "mailing_list": mailing_list, "api": api}
 
 

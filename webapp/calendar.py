@@ -16,14 +16,46 @@ from webapp.db import db, utcnow
 from webapp.models import Case, Deadline, DeadlineStatus, User
 
 
+def _identity(deadline: Deadline) -> tuple[int, str, int | None]:
+    # What a deadline is about, whichever row now holds its date: a new signing period or a
+    # revised deliverable is the same event moved, not a second one.
+    return (deadline.case_id, deadline.kind, deadline.deliverable_id)
+
+
 def deadline_uid(deadline: Deadline) -> str:
-    """A UID per deadline: calendars update the event instead of duplicating it."""
+    """A UID per thing that is due (a case's deadline of one kind, or one deliverable), so
+    calendars update the event when its date moves instead of adding another."""
     host = current_app.config["BASE_URL"].split("//", 1)[-1].split("/", 1)[0].split(":", 1)[0]
-    return f"deadline-{deadline.id}@{host or 'citypair'}"
+    case_id, kind, deliverable_id = _identity(deadline)
+    what = f"deliverable-{deliverable_id}" if deliverable_id else kind.replace("_", "-")
+    return f"case-{case_id}-{what}@{host or 'citypair'}"
+
+
+def sequences(deadlines: Iterable[Deadline]) -> dict[int, int]:
+    """The iCalendar SEQUENCE of each deadline: every earlier row of the same thing and every
+    move of the date counts one, so the number only grows (RFC 5545, 3.8.7.4)."""
+    deadlines = list(deadlines)
+    if not deadlines:
+        return {}
+    rows = db.session.execute(select(
+        Deadline.id, Deadline.case_id, Deadline.kind, Deadline.deliverable_id, Deadline.sequence)
+        .where(Deadline.case_id.in_({d.case_id for d in deadlines}),
+               Deadline.kind.in_({d.kind for d in deadlines}))
+        .order_by(Deadline.id)).all()
+    found: dict[int, int] = {}
+    reached: dict[tuple[int, str, int | None], int] = {}
+    for row in rows:
+        key = (row.case_id, row.kind, row.deliverable_id)
+        start = reached.get(key, -1) + 1
+        found[row.id] = start + (row.sequence or 0)
+        reached[key] = found[row.id]
+    return {d.id: found[d.id] for d in deadlines}
 
 
 def calendar(deadlines: Iterable[tuple[Deadline, Case]], name: str = "citypair") -> bytes:
     """An iCalendar document with one event (and a day-before alarm) per deadline."""
+    deadlines = list(deadlines)
+    sequence = sequences(d for d, _ in deadlines)
     cal = Calendar()
     cal.add("prodid", "-//citypair//deadlines//EN")
     cal.add("version", "2.0")
@@ -33,6 +65,7 @@ def calendar(deadlines: Iterable[tuple[Deadline, Case]], name: str = "citypair")
     for deadline, case in deadlines:
         ev = Event()
         ev.add("uid", deadline_uid(deadline))
+        ev.add("sequence", sequence[deadline.id])
         ev.add("summary", f"{case.reference}: {deadline.label}")
         ev.add("dtstart", deadline.due_at)
         ev.add("dtend", deadline.due_at + timedelta(minutes=30))

@@ -91,14 +91,19 @@ def workflow_check() -> None:
 
 @workflow.command("diagram")
 @click.argument("kind")
-def workflow_diagram(kind: str) -> None:
-    """Print the Mermaid state diagram of a workflow definition."""
-    from workflows import workflows
+@click.option("--svg", "as_svg", is_flag=True,
+              help="Draw it as SVG (as the workflows page shows it) instead of Mermaid source.")
+def workflow_diagram(kind: str, as_svg: bool) -> None:
+    """Print the state diagram of a workflow definition (Mermaid source, or SVG)."""
+    from workflows import diagram, workflows
 
     defs = workflows()
     if kind not in defs:
         raise click.BadParameter(f"unknown kind; choose from {', '.join(defs)}")
-    click.echo(defs[kind].mermaid(), nl=False)
+    if as_svg:
+        click.echo(diagram.svg(defs[kind], id_prefix=kind))
+    else:
+        click.echo(defs[kind].mermaid(), nl=False)
 
 
 @main.command()

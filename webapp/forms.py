@@ -23,6 +23,9 @@ class Form(FlaskForm):
     """A form whose text fields are stripped, like people expect."""
 
     class Meta:
+        #: say "(required)" and mark the inputs ``required`` for every required field
+        mark_required = False
+
         def bind_field(self, form: Any, unbound_field: Any, options: dict[str, Any]) -> Field:
             filters = unbound_field.kwargs.get("filters", [])
             if unbound_field.field_class.__name__ in TRIMMED:

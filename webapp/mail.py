@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import email.policy
 import os
 import smtplib
 import ssl
@@ -341,4 +342,10 @@ def build_message(n: Notification, unsubscribe_url: str | None = None,
     if ics:
         msg.add_attachment(ics, maintype="text", subtype="calendar", filename="deadline.ics",
                            params={"method": "PUBLISH"})
+    # The bodies are encoded by now; headers are written on one line each: Python folds a
+    # subject just over 78 characters before its first word, which readers show as a space.
+    msg.policy = _HEADERS_UNFOLDED
     return msg
+
+
+_HEADERS_UNFOLDED = email.policy.default.clone(max_line_length=998)

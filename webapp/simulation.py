@@ -8,7 +8,9 @@ accept or decline; both sides sign; the pair logs activities and hands in the wo
 progress reports (some late, some sent back), the draft and final plan; the sweep closes each
 cooperation at its end and the coordinator approves (or sends back) the plan. Between steps
 the clock moves on and the real sweep and delivery tasks run, and every e-mail they send is
-recorded, so the summary counts what was delivered, not what was meant to be.
+recorded, so the summary counts what was delivered, not what was meant to be. One applicant
+misses the closing and is given an extension, which moves its deadline in the calendars of the
+mail it already had.
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ from webapp.operations import (
     accounts,
     agreements,
     applications,
+    backoffice,
     cooperation,
     lap,
     outbox,
@@ -110,13 +113,19 @@ class VirtualClock:
 
 
 class RecordingSender:
-    """The mail sink of the simulation: keeps one entry per message actually sent."""
+    """The mail sink of the simulation: keeps one entry per message actually sent, and the
+    calendar file each one carries."""
 
     def __init__(self) -> None:
         self.sent: list[tuple[int, str]] = []
+        self.calendars: dict[int, bytes] = {}
 
     def send(self, message: EmailMessage) -> None:
-        self.sent.append((int(message["X-Citypair-Notification"]), str(message["To"])))
+        notification_id = int(message["X-Citypair-Notification"])
+        self.sent.append((notification_id, str(message["To"])))
+        for part in message.iter_attachments():
+            if part.get_content_type() == "text/calendar":
+                self.calendars[notification_id] = part.get_payload(decode=True)
 
 
 @dataclass
@@ -134,9 +143,21 @@ class Script:
     late: set[str] = field(default_factory=set)  # deliverable keys handed in late
     revised: set[str] = field(default_factory=set)  # deliverable keys sent back once
     plan_revised: bool = False
+    extended: bool = False  # misses the closing and is given an extension
     case_id: int | None = None
     user_id: int | None = None
     plan_started: bool = False
+
+
+@dataclass(frozen=True)
+class SentMail:
+    """One delivered e-mail as the recipient got it: its kind, the deadline it announces (if
+    any) and its calendar file (if any)."""
+
+    notification_id: int
+    template: str
+    deadline_id: int | None
+    calendar: bytes | None
 
 
 @dataclass
@@ -151,6 +172,8 @@ class Summary:
     delivered: int
     duplicates: int
     refused: list[str]
+    #: every delivered mail, in the order it was sent
+    mail: list[SentMail] = field(default_factory=list)
     seconds: float = 0.0
 
     def count(self, state: str) -> int:
@@ -170,6 +193,9 @@ class Summary:
                    f"{self.revisions} sent back for revision")
         out.append(f"e-mails delivered: {self.delivered}, of which reminders and "
                    f"escalations: {self.reminders}")
+        announcing = [m for m in self.mail if m.deadline_id]
+        out.append(f"e-mails announcing a deadline: {len(announcing)}, with its calendar "
+                   f"event: {sum(1 for m in announcing if m.calendar)}")
         for problem in self.refused:
             out.append(f"refused: {problem}")
         out.append(f"completed={self.completed} reminders={self.reminders} "
@@ -310,6 +336,11 @@ class Simulation:
                 if rng.random() < 0.2:
                     script.revised.add(key)
             self.scripts.append(script)
+        # The first city that sees its application through is the one that misses the closing.
+        late = next((s for s in self.scripts if s.kind == "city-to-city" and not s.withdraws_in),
+                    None)
+        if late is not None:
+            late.extended = True
 
     # -- the programme team's set-up -------------------------------------------------------
 
@@ -372,6 +403,8 @@ class Simulation:
         script.case_id = case.id
         if script.withdraws_in == "draft":
             self.later(2, 5, self.withdraw, script)
+        elif script.extended:
+            self.at(self.closes_at + HOUR, self.extend, script)
         elif script.submits_late:
             # Past the reminders a week and a day before the call closes.
             self.at(self.closes_at - 6 * HOUR, self.apply, script)
@@ -408,6 +441,13 @@ class Simulation:
                                       data)
         case_ops.fire(script.case_id, "submit", self.person(script.user_id))
         self.later(1, 4, self.check_eligibility, script)
+
+    def extend(self, script: Script) -> None:
+        """The call has closed on an unfinished draft: the coordinator gives a day more, and
+        the city submits that afternoon."""
+        backoffice.extend_case(script.case_id, self.coordinator(), self.closes_at + DAY,
+                               "Their council approved the application late.")
+        self.at(self.closes_at + 6 * HOUR, self.apply, script)
 
     def withdraw(self, script: Script) -> None:
         case_ops.fire(script.case_id, "withdraw", self.person(script.user_id),
@@ -709,9 +749,11 @@ class Simulation:
             else:
                 identities[(to, n.idempotency_key)] += 1
         duplicates = sum(count - 1 for count in identities.values())
+        mail = [SentMail(nid, rows[nid].template, rows[nid].deadline_id,
+                         self.mail.calendars.get(nid)) for nid, _ in self.mail.sent]
         return Summary(states=states, on_time=len(handed) - late, late=late,
                        revisions=revisions, reminders=reminders, delivered=len(self.mail.sent),
-                       duplicates=duplicates, refused=self.refused)
+                       duplicates=duplicates, refused=self.refused, mail=mail)
 
 
 def _unflushed(dbapi_connection: Any, _record: Any) -> None:

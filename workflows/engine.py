@@ -72,6 +72,10 @@ class DeadlineSpec:
     reminders: tuple[Reminder, ...] = ()
 
 
+#: the kind of every deliverable's deadline, which the cooperation's schedule starts
+DELIVERABLE_DEADLINE = "deliverable"
+
+
 @dataclass(frozen=True)
 class Notify:
     """A notification a transition sends at once."""
@@ -79,6 +83,9 @@ class Notify:
     template: str
     to: tuple[str, ...]
     optional: bool = False  # optional mail may be switched off or batched by the recipient
+    #: the kind of the deadline the mail announces (its date and calendar event go with it):
+    #: one the target state starts, or a deliverable's
+    deadline: str | None = None
 
 
 @dataclass(frozen=True)
@@ -417,6 +424,13 @@ class Workflow:
             for h in s.on_enter:
                 if h not in self.hooks:
                     problems.append(f"state {s.name!r} names unknown hook {h!r}")
+        for t in self.transitions:
+            started = {d.kind for d in self.state(t.target).deadlines} \
+                if t.target in self._by_name else set()
+            for n in t.notify:
+                if n.deadline and n.deadline not in started | {DELIVERABLE_DEADLINE}:
+                    problems.append(f"transition {t.name!r} announces deadline {n.deadline!r}, "
+                                    f"which state {t.target!r} does not start")
         if templates is not None:
             known = set(templates)
             for tpl, where in self._templates():

@@ -17,6 +17,7 @@ from workflows.city_to_city import (
     STATE_CHANGED,
 )
 from workflows.engine import (
+    DELIVERABLE_DEADLINE,
     Field,
     Notify,
     Role,
@@ -92,7 +93,7 @@ TRANSITIONS = (
     Transition("propose_pairing", ("awaiting_pairing",), "pairing_proposed", STAFF,
                "Propose a partner region", guards=("partner_available",),
                effects=("set_partner",),
-               notify=(Notify("pairing_proposed", ("parties",)),),
+               notify=(Notify("pairing_proposed", ("parties",), deadline="pairing_response"),),
                screen="pairing"),
     _SHARED_TRANSITIONS["accept_pairing"],
     _SHARED_TRANSITIONS["decline_pairing"],
@@ -118,7 +119,8 @@ TRANSITIONS = (
                "Ask for a revision", style="secondary", guards=("response_deadline_ahead",),
                fields=(Field("comments", "What should change?"),
                        Field("response_deadline", "New deadline", type="datetime")),
-               notify=(Notify("lap_revision_requested", ("applicant",)),),
+               notify=(Notify("lap_revision_requested", ("applicant",),
+                              deadline=DELIVERABLE_DEADLINE),),
                screen="plan"),
     Transition("withdraw", _LIVE, "withdrawn", APPLICANT, "Withdraw", fields=(REASON,),
                style="warning", notify=(Notify("case_withdrawn", ("applicant", "coordinator")),)),

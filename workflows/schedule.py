@@ -14,7 +14,7 @@ from typing import Any
 
 from dateutil.relativedelta import relativedelta
 
-from workflows.engine import Anchor, DeadlineSpec, Reminder
+from workflows.engine import DELIVERABLE_DEADLINE, Anchor, DeadlineSpec, Reminder
 
 
 class DeliverableKind(enum.StrEnum):
@@ -188,7 +188,7 @@ def deadline_spec(title: str, rules: ScheduleRules) -> DeadlineSpec:
                       for days in rules.reminder_days)
     escalation = Reminder(rules.escalation_days * day, ("coordinator",),
                           "escalation_deliverable")
-    return DeadlineSpec(kind="deliverable", label=title, anchor=Anchor.ENTERED,
+    return DeadlineSpec(kind=DELIVERABLE_DEADLINE, label=title, anchor=Anchor.ENTERED,
                         reminders=(*reminders, escalation))
 
 

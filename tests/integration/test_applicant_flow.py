@@ -205,3 +205,84 @@ def test_coordinator_decides_eligibility_through_the_case_page(make_browser, wor
     other = make_browser()
     other.login("anna@lyon.fr", PASSWORD)
     assert other.get(f"/office/cases/{case.id}").status_code == 403
+
+
+def _input_tag(body: str, field_id: str) -> str:
+    found = re.search(rf'<(?:input|select|textarea)\b[^>]*\bid="{field_id}"[^>]*>', body)
+    assert found, field_id
+    return found.group(0)
+
+
+def test_what_submitting_needs_is_marked_required_from_the_check_pages_rules(browser, world):
+    case_id = _start(browser, world)
+    case = db.session.get(Case, case_id)
+    for section in ("organisation", "contact", "topics", "partnership", "resources",
+                    "commitments"):
+        body = browser.get(f"/my/cases/{case_id}/sections/{section}").get_data(as_text=True)
+        needed = applications.required_fields(case, section)
+        assert needed, section
+        for name in needed:
+            if name == "topics":  # a group of checkboxes: its legend says so
+                assert re.search(r"Priority topics <span class=\"required\">\(required\)",
+                                 body)
+                continue
+            tag = _input_tag(body, name)
+            assert " required" in tag, (section, tag)
+            if 'type="radio"' not in tag:
+                assert 'aria-required="true"' in tag, (section, tag)
+        # Nothing that submitting needs is called optional: its label (or, for radios, the
+        # legend of the group) says it is required.
+        for name in needed - {"topics"}:
+            if 'type="radio"' in _input_tag(body, name):
+                label = re.search(rf'<legend[^>]*>(.*?)</legend>(?:(?!</fieldset>).)*'
+                                  rf'id="{name}"', body, re.S)
+            else:
+                label = re.search(rf'<label[^>]*for="{name}"[^>]*>(.*?)</label>', body, re.S)
+            assert label, (section, name)
+            assert "(optional)" not in label.group(1) and "(required)" in label.group(1)
+    org = browser.get(f"/my/cases/{case_id}/sections/organisation").get_data(as_text=True)
+    assert "(optional)" in re.search(r'<label[^>]*for="website"[^>]*>(.*?)</label>', org,
+                                     re.S).group(1)
+    # The markers and the check page read the same rules: every phrase the check page lists
+    # for an empty application belongs to a field the form marks.
+    problems = {s.key: set(applications.section_problems(case, s.key))
+                for s in applications.sections_for(case)}
+    marked = {str(r.missing) for s in problems for r in applications.requirements(case, s)
+              if set(r.fields) <= applications.required_fields(case, s)}
+    assert set().union(*problems.values()) <= marked
+
+
+def test_saving_a_section_as_complete_names_what_is_missing_and_keeps_the_draft(browser,
+                                                                               world):
+    case_id = _start(browser, world)
+    url = f"/my/cases/{case_id}/sections/organisation"
+    browser.get(url)
+    resp = browser.post(url, {"name": "Lyon", "kind": "city", "country": "",
+                              "population": "", "website": "https://lyon.fr",
+                              "action": "continue"})
+    body = resp.get_data(as_text=True)
+    assert resp.status_code == 400
+    assert "There is a problem" in body
+    assert '<a href="#country">Still missing: the country.</a>' in body
+    assert '<a href="#population">Still missing: the population.</a>' in body
+    assert "saved as a draft" in body
+    db.session.expire_all()
+    case = db.session.get(Case, case_id)
+    # What was typed is kept, in the page and in the application.
+    assert 'value="https://lyon.fr"' in body and case.organisation.website == "https://lyon.fr"
+    assert applications.section_problems(case, "organisation") == ["the country",
+                                                                   "the population"]
+    # A draft saves whatever is there, without a word about what is missing.
+    browser.get(url)
+    draft = browser.post(url, {"name": "Lyon", "kind": "city", "country": "France",
+                               "population": "", "version": case.version, "action": "draft"})
+    assert draft.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Case, case_id).organisation.country == "France"
+    # A group gives its population member by member: the field is not required for it.
+    browser.get(url)
+    group = browser.post(url, {"name": "Lyon", "kind": "group", "country": "France",
+                               "population": "", "action": "continue"})
+    assert group.status_code == 302
+    page = browser.get(url).get_data(as_text=True)
+    assert " required" not in _input_tag(page, "population")

@@ -549,6 +549,13 @@ def test_workflow_page_shows_every_definition(browser, world):
     assert "eligibility_review --&gt; awaiting_pairing: declare_eligible" in body
     assert "Every failed eligibility rule has an override reason" in body
     assert "Eligible — awaiting pairing" in body and "Selected — awaiting pairing" in body
+    # Each definition is drawn, and its tables (folded below) describe it at length.
+    for kind in ("city-to-city", "region-to-region"):
+        assert 'role="img" viewBox=' in body
+        assert f'aria-details="wf-{kind}-tables"' in body
+        assert f'<details class="details" id="wf-{kind}-tables">' in body
+    assert body.count("<svg xmlns") == 2
+    assert body.index("<svg xmlns") < body.index("stateDiagram-v2")
 
 
 def test_applicants_cannot_open_the_back_office(browser, world):

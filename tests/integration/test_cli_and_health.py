@@ -30,6 +30,13 @@ def test_workflow_diagram_prints_every_state():
     assert bad.exit_code != 0 and "unknown kind" in bad.output
 
 
+def test_workflow_diagram_draws_svg_on_request():
+    result = CliRunner().invoke(main, ["workflow", "diagram", "region-to-region", "--svg"])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("<svg ") and result.output.rstrip().endswith("</svg>")
+    assert 'role="img"' in result.output and ">Scoring</text>" in result.output
+
+
 def test_healthz_reports_database_and_broker(app):
     resp = app.test_client().get("/healthz")
     data = json.loads(resp.data)

@@ -5,7 +5,7 @@ region-to-region scoring."""
 from __future__ import annotations
 
 import io
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -213,6 +213,32 @@ def test_a_kickoff_date_moves_what_is_still_to_be_handed_in(world):
         [-14 * DAY, -7 * DAY, -DAY, DAY, 14 * DAY]
     with pytest.raises(Forbidden):
         cooperation.set_kickoff(case.id, world.applicant_a, kickoff)
+
+
+def test_a_kickoff_before_the_last_signature_or_years_later_is_refused_beside_the_field(
+        world, browser):
+    signed = datetime(2030, 3, 10, 10, 0, tzinfo=UTC)
+    case = cooperating(world, signed)
+    browser.login(world.coordinator.email)
+    url = f"/cooperation/cases/{case.id}"
+    browser.get(url)
+    early = browser.post(f"{url}/kickoff", {"kickoff": "2030-03-09"})
+    body = early.get_data(as_text=True)
+    assert early.status_code == 400 and "There is a problem" in body
+    assert "The kickoff cannot be before the last signature of the agreement " \
+           "(March 10, 2030)." in body
+    assert 'value="2030-03-09"' in body  # what was typed stays in the field
+    late = browser.post(f"{url}/kickoff", {"kickoff": "2031-03-11"})
+    assert late.status_code == 400
+    assert "within a year of the last signature: by March 10, 2031 at the latest" in \
+        late.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Case, case.id).cooperation_start == signed
+    # The day of the last signature and a year later are both fine.
+    assert browser.post(f"{url}/kickoff", {"kickoff": "2031-03-10"}).status_code == 303
+    assert browser.post(f"{url}/kickoff", {"kickoff": "2030-03-10"}).status_code == 303
+    with pytest.raises(Refused):
+        cooperation.set_kickoff(case.id, world.coordinator, signed - 2 * DAY)
 
 
 def test_deliverable_mails_name_the_deliverable_and_link_to_it(app, world):

@@ -427,3 +427,42 @@ def test_cli_evaluates_the_2017_pairings():
     assert match, last
     assert float(match.group(2)) >= 0.8 and float(match.group(1)) <= float(match.group(2))
     assert "55 pairings" in result.output
+
+
+def test_the_board_offers_every_free_partner_by_region_on_one_scale(world, browser):
+    many = [partner(f"City {i}", "water" if i % 2 else "smart-city", text="river basin")
+            for i in range(7)]
+    unrelated = partner("Nothing in common", "tourism", text="festivals")
+    a = waiting_case(world, world.applicant_a, "smart-city", text="Smart river basin data")
+    browser.login(world.coordinator.email)
+    page = browser.get(f"/office/pairing/calls/{world.call.id}/board").get_data(as_text=True)
+    select = re.search(rf'<select[^>]*name="partner_{a.id}".*?</select>', page, re.S).group(0)
+    # Every free partner city of the case's region, even one with no score, grouped by region.
+    offered = re.findall(r'<option[^>]*value="(\d+)"', select)
+    free_latam = [pc.id for pc in (*many, unrelated, world.partner_city)]
+    assert sorted(map(int, offered)) == sorted(free_latam)
+    assert f'<optgroup label="{LATAM}">' in select and "Asia" not in select
+    # The rows and the total speak of the same scale: out of 100.
+    drawn = pairing.board_for(world.call.id, world.coordinator)
+    [row] = drawn.rows
+    percent = next(r.percent for pid, r in row.reasons.items() if pid == row.optimum_id)
+    assert 1 <= percent <= 100
+    total = re.search(r'<p class="key-figure__value">(\d+)</p>\s*<p class="key-figure__label">'
+                      r'total score', page).group(1)
+    assert int(total) == percent
+    # The reasons keep their words whole in the narrow column: the list is stacked.
+    assert 'summary-list summary-list--stacked' in page
+
+
+def test_the_proposed_partners_box_counts_its_contact_accounts(world, browser):
+    case = waiting_case(world, world.applicant_a, "smart-city", text="smart data")
+    cases.fire(case.id, "propose_pairing", world.coordinator,
+               {"partner_city_id": world.partner_city.id})
+    browser.login(world.coordinator.email)
+    page = browser.get(f"/office/pairing/cases/{case.id}").get_data(as_text=True)
+    # Rosario lists no contacts, but its partner contact has an account (and got the mail).
+    assert "has no contacts yet" not in page
+    row = re.search(r"<tr>\s*<td class=\"table__cell\">[^<]*</td>\s*<td class=\"table__cell\">"
+                    r"rosa@rosario.ar</td>.*?</tr>", page, re.S)
+    assert row and "Has an account" in row.group(0)
+    assert [c.email for c in pairing.contacts_of(world.partner_city)] == ["rosa@rosario.ar"]

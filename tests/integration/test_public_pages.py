@@ -120,6 +120,28 @@ def test_quick_check_ineligible_answers_give_reasons(browser, world):
     assert text.count("Does not meet the rule") == 2
 
 
+def test_the_quick_check_sends_a_region_to_the_open_region_to_region_call(browser, world):
+    from webapp.models import Call
+
+    answers = dict(org_type="region", country="France", name="Occitanie", population="6000000")
+    # No region-to-region call is open: the calls of that kind are listed.
+    body = browser.get(check_url(world, **answers)).get_data(as_text=True)
+    assert '<a href="/calls?kind=region-to-region">See the region-to-region calls</a>' in body
+    listed = text_of(browser.get("/calls?kind=region-to-region"))
+    assert world.call.title not in listed
+    assert world.call.title in text_of(browser.get("/calls?kind=city-to-city"))
+    regional = Call(programme=world.programme, slug="r2r", kind="region-to-region",
+                    title="Regional innovation call", partner_regions=["Asia"],
+                    allowed_org_types=["region"], opens_at=world.call.opens_at,
+                    closes_at=world.call.closes_at)
+    db.session.add(regional)
+    db.session.commit()
+    body = browser.get(check_url(world, **answers)).get_data(as_text=True)
+    assert ('<a href="/calls/r2r">See the region-to-region call: Regional innovation call</a>'
+            in body)
+    assert "Regional innovation call" in text_of(browser.get("/calls?kind=region-to-region"))
+
+
 def test_quick_check_bad_input_rerenders_with_error_summary(browser, world):
     resp = browser.get(check_url(world, country="", population="lots", name="Lyon"))
     body = resp.get_data(as_text=True)

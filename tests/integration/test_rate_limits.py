@@ -27,8 +27,10 @@ REQUIRE = os.environ.get("CITYPAIR_REQUIRE_SERVICES") == "1" or os.environ.get("
 #: a database of its own on the shared Redis; every run also keys under its own prefix
 LIMITS_REDIS = os.environ.get("CITYPAIR_TEST_LIMITS_REDIS", "redis://127.0.0.1:6379/12")
 
-#: the production limits, per address (webapp/auth, webapp/public, webapp/api)
+#: the production limits, per address (webapp/auth, webapp/public, webapp/api); sign-in counts
+#: per account and address, with a generous limit per address besides
 LOGIN, FORGOT, REGISTER, MAILING, API = 20, 5, 10, 10, 600
+LOGIN_ADDRESS = 200
 NEUTRAL = "The e-mail address or password is not right, or the account is locked for a while."
 TOO_MANY = ("Too many attempts", "Please wait a few minutes before you try again.")
 #: what the environment must not decide for the process under test
@@ -74,7 +76,8 @@ def assert_neutral_refusal(answer: dict[str, Any]) -> None:
 def in_memory(tmp_path_factory) -> dict[str, Any]:
     """One process, limits counted in memory, every scenario one limit and a bit beyond."""
     return run_app(tmp_path_factory.mktemp("limits") / "memory", "memory://", {
-        "login": {"wrong": LOGIN},  # after the one right sign-in: the 21st post is refused
+        "login": {"wrong": LOGIN},  # the account's 21st post is refused
+        "office": {"people": LOGIN_ADDRESS},  # the address's 201st post is refused
         "forgot": {"count": FORGOT + 2},
         "register": {"count": REGISTER + 1},
         "mailing_list": {"count": MAILING + 1},
@@ -85,18 +88,24 @@ def in_memory(tmp_path_factory) -> dict[str, Any]:
 def test_login_beyond_its_limit_gets_the_friendly_429_page(in_memory):
     run = in_memory["login"]
     assert run["right_first"]["status"] == 302
-    allowed, refused = run["wrong"][:LOGIN - 1], run["wrong"][LOGIN - 1]
-    assert statuses(allowed) == [200] * (LOGIN - 1)
+    assert statuses(run["wrong"]) == [200] * LOGIN
     # Wrong passwords before the limit get the one neutral message, the lock-out included.
-    for answer in allowed:
+    for answer in run["wrong"]:
         assert_neutral_refusal(answer)
-    assert_too_many_page(refused)
-    # Beyond the limit even the right password is refused, and nobody is signed in.
-    assert_too_many_page(run["right_late"])
+    # Beyond the account's limit even its right password is refused (however it is typed),
+    # and nobody is signed in.
+    assert_too_many_page(run["guessed_account_late"])
     # The limit is on sending the form: the sign-in page itself still opens.
     assert run["page_after"]["status"] == 200
-    # And it is per address: another address still gets the neutral message.
+    # It counts one account from one address: a colleague at the same address signs in, and
+    # another address still gets the neutral message.
+    assert run["right_late"]["status"] == 302
     assert_neutral_refusal(run["other_address"])
+
+
+def test_a_whole_office_behind_one_address_signs_in_until_the_address_limit(in_memory):
+    run = in_memory["office"]
+    assert run["statuses"] == [302] * LOGIN_ADDRESS + [429]
 
 
 def test_password_reset_requests_beyond_their_limit_send_nothing(in_memory):
@@ -163,11 +172,13 @@ def test_redis_counts_for_every_process_and_keeps_runs_apart(tmp_path, limits_re
     client, prefixes = limits_redis
     shared, other = (f"citypair-test-{uuid.uuid4().hex}" for _ in range(2))
     prefixes += [shared, other]
-    # The first process: one right sign-in, ten wrong ones and a right one, all allowed.
+    # The first process: a right sign-in, ten wrong ones for another account and one right
+    # one for it (eleven for that account), and a right one again, all allowed.
     first = run_app(tmp_path / "first", LIMITS_REDIS, {"login": {"wrong": 10}}, shared)["login"]
     assert first["right_first"]["status"] == 302
     for answer in first["wrong"]:
         assert_neutral_refusal(answer)
+    assert first["guessed_account_late"]["status"] == 302
     assert first["right_late"]["status"] == 302
     keys = [k.decode() for k in client.scan_iter(match=f"*{shared}*")]
     assert keys, "the limiter wrote nothing to Redis"
@@ -175,15 +186,16 @@ def test_redis_counts_for_every_process_and_keeps_runs_apart(tmp_path, limits_re
     # Windows expire on their own: nothing is kept longer than the 15 minutes counted.
     assert all(0 < client.ttl(key) <= 15 * 60 for key in keys)
 
-    # A second process on the same Redis goes on from the first's 12 posts: 8 more allowed.
-    second = run_app(tmp_path / "second", LIMITS_REDIS, {"login": {"wrong": 8}},
+    # A second process on the same Redis goes on from that account's 11 posts: 9 more allowed.
+    second = run_app(tmp_path / "second", LIMITS_REDIS, {"login": {"wrong": 10}},
                      shared)["login"]
     assert second["right_first"]["status"] == 302
-    assert statuses(second["wrong"]) == [200] * 7 + [429]
-    for answer in second["wrong"][:7]:
+    assert statuses(second["wrong"]) == [200] * 9 + [429]
+    for answer in second["wrong"][:9]:
         assert_neutral_refusal(answer)
-    assert_too_many_page(second["wrong"][7])
-    assert_too_many_page(second["right_late"])
+    assert_too_many_page(second["wrong"][9])
+    assert_too_many_page(second["guessed_account_late"])
+    assert second["right_late"]["status"] == 302
     assert_neutral_refusal(second["other_address"])
 
     # A run under another prefix counts from zero, so parallel test runs never collide.
@@ -198,7 +210,7 @@ def test_with_redis_down_limits_count_in_memory_instead_of_failing(tmp_path):
     run = run_app(tmp_path / "down", "redis://127.0.0.1:1/0", {"login": {"wrong": LOGIN}},
                   prefix=f"down-{uuid.uuid4().hex[:8]}")["login"]
     assert run["right_first"]["status"] == 302
-    assert statuses(run["wrong"][:LOGIN - 1]) == [200] * (LOGIN - 1)
-    for answer in run["wrong"][:LOGIN - 1]:
+    assert statuses(run["wrong"]) == [200] * LOGIN
+    for answer in run["wrong"]:
         assert_neutral_refusal(answer)
-    assert_too_many_page(run["wrong"][LOGIN - 1])
+    assert_too_many_page(run["guessed_account_late"])

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.factories import complete_application
+from webapp.calendar import deadline_uid
 from webapp.db import UTCDateTime, db, utcnow
 from webapp.models import (
     Case,
@@ -152,7 +153,8 @@ def test_reminder_shows_the_deadline_in_the_recipients_zone_and_language(app, wo
     assert "viernes, 14 de marzo de 2031, 12:00 UTC-03" in text
     [ics] = [p for p in msg.iter_attachments() if p.get_content_type() == "text/calendar"]
     body = ics.get_content()
-    assert f"UID:deadline-{n.deadline_id}@localhost" in body and "DTSTART:20310314T150000Z" in body
+    uid = deadline_uid(db.session.get(Deadline, n.deadline_id))
+    assert f"UID:{uid}" in body and "DTSTART:20310314T150000Z" in body
 
 
 def test_the_due_reminder_query_reads_the_partial_index(world):

@@ -124,3 +124,52 @@ def test_a_database_with_cases_is_refused(tmp_path):
     again = CliRunner().invoke(main, ["simulate", "--cases", "1", "--months", "1",
                                       "--database-url", url])
     assert again.exit_code == 2 and "needs an empty database" in again.output
+
+
+#: every kind of e-mail that starts a deadline, reminds of one or reports one missed
+DEADLINE_MAIL = {
+    "reminder_call_closing", "extension_granted",
+    "information_requested", "reminder_information_requested",
+    "pairing_proposed", "reminder_pairing_proposed", "escalation_pairing",
+    "agreement_to_sign", "reminder_agreement", "escalation_agreement",
+    "reminder_deliverable", "escalation_deliverable", "deliverable_revision_requested",
+    "lap_revision_requested",
+}
+
+
+def test_every_deadline_mail_of_a_simulated_call_carries_its_calendar_event(tmp_path):
+    from icalendar import Calendar
+
+    summary = simulate(6, 20, seed=4, database_url=f"sqlite:///{tmp_path / 'sim.sqlite'}")
+    assert summary.refused == []
+    deadline_mail = [m for m in summary.mail if m.template in DEADLINE_MAIL]
+    # The scripts of this seed meet every kind of deadline a city is given.
+    assert {"reminder_call_closing", "extension_granted", "information_requested",
+            "reminder_information_requested", "pairing_proposed", "reminder_pairing_proposed",
+            "agreement_to_sign", "reminder_agreement", "reminder_deliverable",
+            "deliverable_revision_requested", "lap_revision_requested"} \
+        <= {m.template for m in deadline_mail}
+    events: dict[str, list[tuple[str, int, object]]] = {}
+    for m in deadline_mail:
+        assert m.deadline_id and m.calendar, (m.template, m.notification_id)
+        [event] = Calendar.from_ical(m.calendar).walk("VEVENT")
+        events.setdefault(str(event["UID"]), []).append(
+            (m.template, int(event["SEQUENCE"]), event.decoded("DTSTART")))
+    # In the order they were sent, each UID's sequence never falls and grows whenever the
+    # date moved: a calendar replaces the event instead of keeping two.
+    moved = set()
+    for uid, seen in events.items():
+        for (_, seq_a, start_a), (_, seq_b, start_b) in zip(seen, seen[1:], strict=False):
+            assert seq_b >= seq_a, (uid, seen)
+            if start_b != start_a:
+                assert seq_b > seq_a, (uid, seen)
+                moved.add(uid)
+    assert moved
+    # The extension moved the call-closing event its applicant already had.
+    [extension] = [uid for uid, seen in events.items()
+                   if any(t == "extension_granted" for t, *_ in seen)]
+    seen = events[extension]
+    before = [s for s in seen if s[0] == "reminder_call_closing"]
+    after = [s for s in seen if s[0] == "extension_granted"]
+    assert before and after[0][1] > before[-1][1] and after[0][2] > before[-1][2]
+    assert any(line.startswith("e-mails announcing a deadline: ") for line in summary.lines())

@@ -88,6 +88,23 @@ def test_validate_reports_missing_email_templates():
     assert WF.validate(templates=WF.templates()) == []
 
 
+def test_validate_reports_a_mail_announcing_a_deadline_its_target_does_not_start():
+    import dataclasses
+
+    propose = WF.transition("propose_pairing")
+    wrong = dataclasses.replace(propose, notify=(
+        dataclasses.replace(propose.notify[0], deadline="agreement_signature"),))
+    broken = dataclasses.replace(WF, transitions=tuple(
+        wrong if t.name == "propose_pairing" else t for t in WF.transitions))
+    assert any("announces deadline 'agreement_signature'" in p for p in broken.validate())
+    # Every mail the definitions send about a deadline names one its target starts.
+    announced = {n.template: n.deadline for t in WF.transitions for n in t.notify if n.deadline}
+    assert announced == {"information_requested": "information_response",
+                         "pairing_proposed": "pairing_response",
+                         "agreement_to_sign": "agreement_signature",
+                         "lap_revision_requested": "deliverable"}
+
+
 def test_submit_refused_with_every_reason_at_once():
     f = facts("draft", missing_sections=["Contact person"],
               missing_commitments=["Report on progress"])

@@ -108,21 +108,6 @@ def _populate(form, case: Case, section: str) -> None:
         form.partner_region.choices = choices((r, r) for r in case.call.partner_regions)
 
 
-def _initial(case: Case, section: str) -> dict:
-    org = case.organisation
-    if section == "organisation":
-        return {"name": org.name, "kind": org.kind, "country": org.country,
-                "population": org.population, "website": org.website}
-    if section == "topics":
-        return {"topics": [t.slug for t in case.topics],
-                "challenge_statement": case.challenge_statement}
-    if section == "commitments":
-        return dict(case.commitments or {})
-    return {f: getattr(case, f) for f in ("contact_name", "contact_title", "contact_email",
-                                          "contact_phone", "partner_region", "stakeholders",
-                                          "resources_committed")}
-
-
 def _next_section(case: Case, section: str) -> str:
     keys = [s.key for s in applications.sections_for(case)]
     i = keys.index(section) if section in keys else -1
@@ -149,25 +134,47 @@ def section(case_id: int, section: str):
     if section not in SECTION_FORMS:
         abort(404)
     form_cls = SECTION_FORMS[section]
-    form = form_cls(data=_initial(case, section)) if request.method == "GET" else form_cls()
+    form = form_cls(data=applications.section_answers(case, section)) \
+        if request.method == "GET" else form_cls()
     _populate(form, case, section)
+    saved = False
     if form.validate_on_submit():
         try:
-            applications.save_section(case.id, current_user, section, form.data,
-                                      expected_version=request.form.get("version", type=int),
-                                      source_address=g.source_address)
+            case = applications.save_section(
+                case.id, current_user, section, form.data,
+                expected_version=request.form.get("version", type=int),
+                source_address=g.source_address)
         except Conflict as exc:
             form.form_errors.append(exc.message)
         else:
-            flash(_("Your answers are saved."), "success")
-            if request.form.get("action") == "draft":
-                return redirect(url_for("applicant.case", case_id=case.id))
-            return redirect(_next_section(case, section))
-        db.session.refresh(case)
+            saved = True
+            # Saving as complete names what submitting still needs; a draft keeps what it has.
+            missing = [] if request.form.get("action") == "draft" else \
+                applications.unmet(case, section)
+            for requirement in missing:
+                form[requirement.fields[0]].errors.append(
+                    _("Still missing: %(what)s.", what=requirement.missing))
+            if not missing:
+                flash(_("Your answers are saved."), "success")
+                if request.form.get("action") == "draft":
+                    return redirect(url_for("applicant.case", case_id=case.id))
+                return redirect(_next_section(case, section))
+    db.session.refresh(case)
+    _mark_required(form, case, section)
+    failed = request.method == "POST" and (form.errors or form.form_errors)
     return render_template(f"applicant/sections/{section}.html", case=case, form=form,
                            section=section, title=applications.SECTION_TITLES[section],
-                           sections=applications.sections_for(case)), \
-        200 if request.method == "GET" or not form.errors and not form.form_errors else 400
+                           sections=applications.sections_for(case), saved=saved), \
+        400 if failed else 200
+
+
+def _mark_required(form, case: Case, section: str) -> None:
+    """Flag the fields submitting needs, from the rules the check page applies."""
+    answers = {**applications.section_answers(case, section),
+               **({"kind": form.kind.data} if section == "organisation" and form.kind.data
+                  else {})}
+    for name in applications.required_fields(case, section, answers):
+        form[name].flags.required = True
 
 
 def members(case: Case):

@@ -22,7 +22,14 @@ from workflows.eligibility import COMMITMENTS, ORGANISATION_TYPES
 TEXT = [Length(max=4000, message=_l("Keep this under 4,000 characters.")), NoScript()]
 
 
-class OrganisationForm(Form):
+class StepForm(Form):
+    """A step of the application form: it marks what submitting needs as required."""
+
+    class Meta:
+        mark_required = True
+
+
+class OrganisationForm(StepForm):
     name = StringField(_l("Name of your city, municipality or group"),
                        [InputRequired(_l("Enter the organisation's name.")), Length(max=300),
                         NoScript()])
@@ -39,7 +46,7 @@ class OrganisationForm(Form):
     website = StringField(_l("Website"), [Optional(), Length(max=300), NoScript()])
 
 
-class ContactForm(Form):
+class ContactForm(StepForm):
     contact_name = StringField(_l("Full name"), [Optional(), Length(max=200), NoScript()])
     contact_title = StringField(_l("Job title"), [Optional(), Length(max=200), NoScript()])
     contact_email = EmailField(
@@ -59,7 +66,7 @@ class MemberForm(Form):
                        description=_l("A signed letter of commitment, as a PDF of up to 10 MB."))
 
 
-class TopicsForm(Form):
+class TopicsForm(StepForm):
     topics = SelectMultipleField(_l("Priority topics"), choices=[],
                                  description=_l("Choose between one and five topics."))
     challenge_statement = TextAreaField(
@@ -72,7 +79,7 @@ class TopicsForm(Form):
             raise ValidationError(_l("Choose at most five topics."))
 
 
-class PartnershipForm(Form):
+class PartnershipForm(StepForm):
     partner_region = RadioField(_l("Preferred partner region"), choices=[],
                                 validators=[Optional()])
     stakeholders = TextAreaField(_l("Local stakeholders you will involve"), TEXT,
@@ -80,14 +87,14 @@ class PartnershipForm(Form):
                                              "other levels of government."))
 
 
-class ResourcesForm(Form):
+class ResourcesForm(StepForm):
     resources_committed = TextAreaField(
         _l("Staff time and resources"), TEXT,
         description=_l("Who will work on the cooperation, for how much of their time, and what "
                     "budget you set aside."))
 
 
-class CommitmentsForm(Form):
+class CommitmentsForm(StepForm):
     pass
 
 

@@ -121,17 +121,19 @@ def kickoff(case_id: int):
     case = _case(case_id)
     _staff_only()
     form = forms.KickoffForm()
-    if not form.validate():
-        for errors in form.errors.values():
-            for message in errors:
-                flash(message, "error")
-        return redirect(url_for(".overview", case_id=case.id), 303)
-    start = datetime.combine(form.kickoff.data, time(9), tzinfo=ZoneInfo(case.call.timezone))
-    try:
-        coop.set_kickoff(case.id, current_user, start)
-    except OperationError as exc:
-        _flash_refusal(exc)
-        return redirect(url_for(".overview", case_id=case.id), 303)
+    if form.validate():
+        start = datetime.combine(form.kickoff.data, time(9),
+                                 tzinfo=ZoneInfo(case.call.timezone))
+        try:
+            coop.set_kickoff(case.id, current_user, start)
+        except OperationError as exc:
+            form.kickoff.errors = list(exc.reasons or (exc.message,))
+    if form.errors:
+        # The page again, with what was typed and the reason beside the field.
+        return render_template(
+            "cooperation/overview.html", **_frame(case, "deliverables"),
+            deliverables=coop.deliverables(db.session, case.id),
+            health=coop.health_of_case(db.session, case), kickoff_form=form), 400
     flash(_("The cooperation now starts on the kickoff date; the deliverables moved with it."),
           "success")
     return redirect(url_for(".overview", case_id=case.id), 303)

@@ -46,6 +46,8 @@ class Deadline(Base):
     deliverable_id: Mapped[int | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     ended_at: Mapped[datetime | None]
+    #: how many times its date moved: calendars replace an event whose SEQUENCE grew
+    sequence: Mapped[int] = mapped_column(default=0, server_default="0")
 
     reminders: Mapped[list[Reminder]] = relationship(
         back_populates="deadline", cascade="all, delete-orphan"

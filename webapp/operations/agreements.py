@@ -180,7 +180,7 @@ def regenerate(case_id: int, user: User, reason: str, *, source_address: str = "
             voided = session.scalar(select(func.count(Signature.id)).where(
                 Signature.case_id == case.id, Signature.voided_at.is_(None))) or 0
             agreement = generate(session, case, now, user=user, reason=reason)
-            cases.restart_state_deadlines(session, case, now)
+            restarted = cases.restart_state_deadlines(session, case, now)
             signing = signing_transition(case)
             if signing is not None:
                 # The engine counts these facts: every party must sign the new version.
@@ -200,6 +200,7 @@ def regenerate(case_id: int, user: User, reason: str, *, source_address: str = "
                 outbox.queue(
                     session, key=f"agreement:{agreement.id}:agreement_to_sign:{person.id}",
                     template="agreement_to_sign", user=person, case=case,
+                    deadline_id=restarted[0].id if restarted else None,
                     context={"case_id": case.id, "reference": case.reference, "party": party,
                              "version": agreement.version, "reason": reason})
             return agreement

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import IO, Any
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -46,49 +47,110 @@ def sections_for(case: Case) -> list[Section]:
     return [s for s in SECTIONS if is_group or not s.groups_only]
 
 
+@dataclass(frozen=True)
+class Requirement:
+    """One answer submitting needs: the form fields that give it, how the check page names it
+    when it is missing, and when it is met (judged on the section's answers)."""
+
+    section: str
+    fields: tuple[str, ...]
+    missing: Any  # a lazy phrase: "the country"
+    met: Callable[[Mapping[str, Any]], bool]
+    #: whether it applies to this application (a group gives no population of its own)
+    applies: Callable[[Mapping[str, Any], Case], bool] = lambda answers, case: True
+
+
+def _text(name: str, least: int = 1) -> Callable[[Mapping[str, Any]], bool]:
+    return lambda a: len(str(a.get(name) or "").strip()) >= least
+
+
+def _members(a: Mapping[str, Any]) -> list[GroupMember]:
+    return list(a.get("members") or [])
+
+
+#: every answer submitting needs, per section: the check page, the submit guard and the form's
+#: required markers all read this one table
+REQUIREMENTS: tuple[Requirement, ...] = (
+    Requirement("organisation", ("name",), _l("the organisation's name"), _text("name")),
+    Requirement("organisation", ("country",), _l("the country"), _text("country")),
+    Requirement("organisation", ("population",), _l("the population"),
+                lambda a: bool(a.get("population")),
+                applies=lambda a, case: a.get("kind") != "group"),
+    Requirement("contact", ("contact_name",), _l("the contact's name"), _text("contact_name")),
+    Requirement("contact", ("contact_email",), _l("the contact's e-mail"),
+                _text("contact_email")),
+    Requirement("members", (), _l("at least two member municipalities"),
+                lambda a: len(_members(a)) >= 2),
+    Requirement("members", (), _l("exactly one lead urban authority"),
+                lambda a: sum(1 for m in _members(a) if m.is_lead) == 1),
+    Requirement("members", (), _l("every member's population"),
+                lambda a: all(m.population is not None for m in _members(a))),
+    Requirement("members", (), _l("every member's commitment"),
+                lambda a: all(m.has_commitment for m in _members(a) if not m.is_lead)),
+    Requirement("topics", ("topics",), _l("one to five priority topics"),
+                lambda a: 1 <= len(a.get("topics") or []) <= 5),
+    Requirement("topics", ("challenge_statement",),
+                _l("a challenge statement of at least 50 characters"),
+                _text("challenge_statement", 50)),
+    # A call that names no partner regions asks for no preference.
+    Requirement("partnership", ("partner_region",), _l("the preferred partner region"),
+                _text("partner_region"), applies=lambda a, case: bool(case.call.partner_regions)),
+    Requirement("partnership", ("stakeholders",), _l("the stakeholders you will involve"),
+                _text("stakeholders")),
+    Requirement("resources", ("resources_committed",),
+                _l("the staff time and resources you commit"), _text("resources_committed")),
+    Requirement("commitments", tuple(eligibility.COMMITMENTS), _l("every commitment declaration"),
+                lambda a: all(a.get(k) for k in eligibility.COMMITMENTS)),
+)
+
+
+def section_answers(case: Case, key: str) -> dict[str, Any]:
+    """What the application holds for one section, keyed by the section form's field names."""
+    org = case.organisation
+    if key == "organisation":
+        return {"name": org.name, "kind": org.kind, "country": org.country,
+                "population": org.population, "website": org.website}
+    if key == "members":
+        return {"members": list(org.members)}
+    if key == "topics":
+        return {"topics": [t.slug for t in case.topics],
+                "challenge_statement": case.challenge_statement}
+    if key == "commitments":
+        given = case.commitments or {}
+        return {k: bool(given.get(k)) for k in eligibility.COMMITMENTS}
+    return {f: getattr(case, f) for f in SECTION_FIELDS.get(key, ())}
+
+
+#: the case's own columns each simple section edits
+SECTION_FIELDS = {
+    "contact": ("contact_name", "contact_title", "contact_email", "contact_phone"),
+    "partnership": ("partner_region", "stakeholders"),
+    "resources": ("resources_committed",),
+}
+
+
+def requirements(case: Case, key: str,
+                 answers: Mapping[str, Any] | None = None) -> list[Requirement]:
+    """The requirements of one section that apply to this application (judged on ``answers``,
+    by default what the application holds)."""
+    answers = section_answers(case, key) if answers is None else answers
+    return [r for r in REQUIREMENTS if r.section == key and r.applies(answers, case)]
+
+
+def unmet(case: Case, key: str) -> list[Requirement]:
+    """The requirements of one section the application does not meet yet."""
+    answers = section_answers(case, key)
+    return [r for r in requirements(case, key, answers) if not r.met(answers)]
+
+
+def required_fields(case: Case, key: str, answers: Mapping[str, Any] | None = None) -> set[str]:
+    """The form fields of one section that submitting needs: the form marks them required."""
+    return {f for r in requirements(case, key, answers) for f in r.fields}
+
+
 def section_problems(case: Case, key: str) -> list[str]:
     """What is still missing in one section, as short phrases; empty when complete."""
-    org = case.organisation
-    problems: list[str] = []
-    if key == "organisation":
-        if not org.name.strip():
-            problems.append(_("the organisation's name"))
-        if not org.country:
-            problems.append(_("the country"))
-        if org.kind != "group" and not org.population:
-            problems.append(_("the population"))
-    elif key == "contact":
-        if not case.contact_name.strip():
-            problems.append(_("the contact's name"))
-        if not case.contact_email.strip():
-            problems.append(_("the contact's e-mail"))
-    elif key == "members":
-        if len(org.members) < 2:
-            problems.append(_("at least two member municipalities"))
-        if sum(1 for m in org.members if m.is_lead) != 1:
-            problems.append(_("exactly one lead urban authority"))
-        if any(m.population is None for m in org.members):
-            problems.append(_("every member's population"))
-        if any(not m.has_commitment for m in org.members if not m.is_lead):
-            problems.append(_("every member's commitment"))
-    elif key == "topics":
-        if not 1 <= len(case.topics) <= 5:
-            problems.append(_("one to five priority topics"))
-        if len(case.challenge_statement.strip()) < 50:
-            problems.append(_("a challenge statement of at least 50 characters"))
-    elif key == "partnership":
-        if not case.partner_region:
-            problems.append(_("the preferred partner region"))
-        if not case.stakeholders.strip():
-            problems.append(_("the stakeholders you will involve"))
-    elif key == "resources":
-        if not case.resources_committed.strip():
-            problems.append(_("the staff time and resources you commit"))
-    elif key == "commitments":
-        given = case.commitments or {}
-        if not all(given.get(k) for k in eligibility.COMMITMENTS):
-            problems.append(_("every commitment declaration"))
-    return problems
+    return [str(r.missing) for r in unmet(case, key)]
 
 
 def application_facts(case: Case) -> tuple[list[str], list[str]]:

@@ -125,11 +125,19 @@ def _grant(session: Session, call_id: int, organisation_id: int, until: datetime
         ext = CallExtension(call_id=call_id, organisation_id=organisation_id, until=until)
         session.add(ext)
     ext.until, ext.reason, ext.granted_by_id = until, reason.strip(), user.id
-    # The draft's call-closing deadline follows the extension, and so do its reminders.
-    for deadline in session.scalars(select(Deadline).join(Case).where(
+    # The draft's call-closing deadline follows the extension, and so do its reminders; the
+    # applicant is told the new date, with the calendar event it replaces.
+    for deadline, case in session.execute(select(Deadline, Case).join(Case).where(
             Case.call_id == call_id, Case.organisation_id == organisation_id,
-            Deadline.kind == "call_closing", Deadline.status == DeadlineStatus.OPEN)):
+            Deadline.kind == "call_closing", Deadline.status == DeadlineStatus.OPEN)).all():
         move_deadline(deadline, until)
+        session.flush()
+        for party, person in outbox.recipients(session, case, ("applicant",)):
+            outbox.queue(session, template="extension_granted", user=person, case=case,
+                         key=f"extension:{deadline.id}:{deadline.sequence}:{person.id}",
+                         deadline_id=deadline.id,
+                         context={"case_id": case.id, "reference": case.reference,
+                                  "party": party, "until": until.isoformat()})
     return ext
 
 

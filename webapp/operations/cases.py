@@ -286,13 +286,23 @@ def apply(
     for follow in AFTER_TRANSITION:
         follow(session, case, transition, user, payload, now)
     session.flush()
+    announced = {kind: announced_deadline(session, case, kind)
+                 for kind in {n.deadline for n, _ in recipients if n.deadline}}
     # One insert for every notification of the transition.
     outbox.queue_many(session, [
         outbox.Mail(key=f"event:{audit.id}:{n.template}:{person.id}", template=n.template,
                     user=person, case=case, optional=n.optional,
+                    deadline_id=announced.get(n.deadline) if n.deadline else None,
                     context=_notification_context(case, audit, party, payload))
         for n, people in recipients for party, person in people])
     return effects
+
+
+def announced_deadline(session: Session, case: Case, kind: str) -> int | None:
+    """The id of the case's newest open deadline of ``kind``: the one a mail announces."""
+    return session.scalar(select(Deadline.id).where(
+        Deadline.case_id == case.id, Deadline.kind == kind,
+        Deadline.status == DeadlineStatus.OPEN).order_by(Deadline.id.desc()).limit(1))
 
 
 def enter_state(session: Session, wf: Workflow, case: Case, payload: Mapping[str, Any],
@@ -317,16 +327,17 @@ def _leave_state(session: Session, wf: Workflow, case: Case, effects: Effects,
         end_deadline(session, d, status, now)
 
 
-def restart_state_deadlines(session: Session, case: Case, now: datetime) -> None:
-    """Give the parties the state's full time again (a new agreement version to sign)."""
+def restart_state_deadlines(session: Session, case: Case, now: datetime) -> list[Deadline]:
+    """Give the parties the state's full time again (a new agreement version to sign); the
+    new deadlines are returned."""
     state = get_workflow(case.workflow).state(case.state)
     kinds = [spec.kind for spec in state.deadlines]
     for d in session.scalars(select(Deadline).where(
             Deadline.case_id == case.id, Deadline.status == DeadlineStatus.OPEN,
             Deadline.state == case.state, Deadline.kind.in_(kinds))):
         end_deadline(session, d, DeadlineStatus.CANCELLED, now)
-    for spec in state.deadlines:
-        start_deadline(session, case, spec, now, {})
+    started = [start_deadline(session, case, spec, now, {}) for spec in state.deadlines]
+    return [d for d in started if d is not None]
 
 
 def end_deadline(session: Session, deadline: Deadline, status: str, now: datetime) -> None:
@@ -340,7 +351,10 @@ def end_deadline(session: Session, deadline: Deadline, status: str, now: datetim
 
 
 def move_deadline(deadline: Deadline, due: datetime) -> None:
-    """Move a deadline; its reminders not yet sent move with it."""
+    """Move a deadline; its reminders not yet sent move with it, and its calendar event's
+    sequence grows so that calendars replace the event."""
+    if deadline.due_at != due:
+        deadline.sequence = (deadline.sequence or 0) + 1
     deadline.due_at = due
     for r in deadline.reminders:
         if r.done_at is None:

@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import IO, Any
 from zoneinfo import ZoneInfo
 
+from dateutil.relativedelta import relativedelta
 from flask_babel import format_date, gettext, ngettext
 from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy import case as sql_case
@@ -33,6 +34,7 @@ from webapp.models import (
     LocalActionPlan,
     Report,
     Score,
+    Signature,
     User,
     UserRole,
 )
@@ -114,10 +116,11 @@ def _audit(session: Session, case: Case, user: User | None, action: str,
 
 
 def _notify(session: Session, case: Case, template: str, groups: tuple[str, ...],
-            key: str, context: dict[str, Any], optional: bool = False) -> None:
+            key: str, context: dict[str, Any], optional: bool = False,
+            deadline: Deadline | None = None) -> None:
     for party, person in outbox.recipients(session, case, groups):
         outbox.queue(session, key=f"{key}:{person.id}", template=template, user=person,
-                     case=case, optional=optional,
+                     case=case, optional=optional, deadline_id=deadline.id if deadline else None,
                      context={"case_id": case.id, "reference": case.reference, "party": party,
                               **context})
 
@@ -137,7 +140,7 @@ def programme_zone(case: Case) -> ZoneInfo:
 
 
 def start_deliverable_deadline(session: Session, case: Case, d: Deliverable,
-                               rules: schedule.ScheduleRules, now: datetime) -> None:
+                               rules: schedule.ScheduleRules, now: datetime) -> Deadline | None:
     """Start the deadline of a deliverable at its due time, with its reminders."""
     deadline = cases.start_deadline(session, case, schedule.deadline_spec(d.title, rules), now,
                                     {}, due=d.due_at, deliverable_id=d.id)
@@ -145,6 +148,7 @@ def start_deliverable_deadline(session: Session, case: Case, d: Deliverable,
         # Bound to its deliverable, not to a state: it outlives the close of the cooperation
         # and ends when the deliverable is handed in or the case ends.
         deadline.state = ""
+    return deadline
 
 
 def _end_deliverable_deadlines(session: Session, d: Deliverable, status: str,
@@ -195,6 +199,29 @@ def deliverables(session: Session, case_id: int) -> list[Deliverable]:
                                 .order_by(Deliverable.due_at, Deliverable.id)))
 
 
+#: how long after the last signature a kickoff meeting may still start the cooperation
+KICKOFF_WITHIN = relativedelta(years=1)
+
+
+def kickoff_problem(session: Session, case: Case, start: datetime) -> str | None:
+    """Why ``start`` cannot be the kickoff of the case's cooperation, or None: it may not be
+    before the day of the last signature, nor more than a year after it."""
+    signed = session.scalar(select(func.max(Signature.signed_at)).where(
+        Signature.case_id == case.id, Signature.voided_at.is_(None)))
+    if signed is None:
+        return None
+    zone = programme_zone(case)
+    day, signed_day = start.astimezone(zone).date(), signed.astimezone(zone).date()
+    if day < signed_day:
+        return gettext("The kickoff cannot be before the last signature of the agreement "
+                 "(%(day)s).", day=format_date(signed_day, "long"))
+    latest = signed_day + KICKOFF_WITHIN
+    if day > latest:
+        return gettext("The kickoff must be within a year of the last signature: by %(day)s at the "
+                 "latest.", day=format_date(latest, "long"))
+    return None
+
+
 def set_kickoff(case_id: int, user: User, start: datetime, *,
                 now: datetime | None = None) -> Case:
     """Move the start of a running cooperation to a kickoff date; what is still to be handed
@@ -204,6 +231,9 @@ def set_kickoff(case_id: int, user: User, start: datetime, *,
         case = _staff_case(session, case_id, user)
         if get_workflow(case.workflow).state(case.state).kind is not StateKind.ACTIVE:
             raise Refused("The kickoff date can change only while the cooperation runs.")
+        problem = kickoff_problem(session, case, start)
+        if problem:
+            raise Refused("This kickoff date cannot be used.", (problem,))
         rules = rules_for_call(case)
         planned = {(p.kind.value, p.sequence): p
                    for p in schedule.schedule(start, rules, programme_zone(case))}
@@ -286,6 +316,7 @@ def review_deliverable(case_id: int, deliverable_id: int, user: User, *, accept:
     with db.transaction() as session:
         case = _staff_case(session, case_id, user)
         d = _deliverable(session, case, deliverable_id)
+        deadline = None
         if d.kind == DeliverableKind.FINAL_LAP:
             raise Refused("The final plan is approved or sent back with the case's own actions.")
         if d.status != DeliverableStatus.SUBMITTED:
@@ -304,7 +335,8 @@ def review_deliverable(case_id: int, deliverable_id: int, user: User, *, accept:
                 raise Refused("The revision cannot be requested yet.", tuple(reasons))
             assert resubmit_by is not None
             d.status, d.due_at = DeliverableStatus.REVISION_REQUESTED.value, resubmit_by
-            start_deliverable_deadline(session, case, d, rules_for_call(case), now)
+            deadline = start_deliverable_deadline(session, case, d, rules_for_call(case), now)
+            session.flush()
             action, template = "deliverable_revision_requested", "deliverable_revision_requested"
         _audit(session, case, user, action,
                {"deliverable_id": d.id, "title": d.title, "comments": comments}, now)
@@ -313,7 +345,7 @@ def review_deliverable(case_id: int, deliverable_id: int, user: User, *, accept:
                 f"{now.isoformat()}", {"title": d.title, "deliverable_id": d.id,
                                        "comments": comments,
                                        "resubmit_by": d.due_at.isoformat()},
-                optional=accept)
+                optional=accept, deadline=deadline)
         return d
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -39,7 +39,6 @@ IMPORT_COLUMNS = ("name", "country", "region", "population", "topics", "challeng
                   "contact_name", "contact_email")
 MAX_TOPICS = 5
 MAX_IMPORT_ROWS = 5000
-CANDIDATES_PER_ROW = 5  # partners offered in each select of the draft board
 _POPULATION = re.compile(r"^\d+$|^\d{1,3}(?:([ ,.'_])\d{3})(?:\1\d{3})*$")
 
 
@@ -572,12 +571,13 @@ def board_for(call_id: int, user: User, *, ruled_out: Collection[tuple[int, int]
         candidates: list[Candidate] = []
         if scores is not None and case.id in row_of:
             i = row_of[case.id]
-            allowed = [j for j, p in enumerate(free) if p.region in regions_of[case.id]
-                       and scores[i, j] > 0]
-            allowed.sort(key=lambda j: (-round(float(scores[i, j]), 12), free[j].name))
+            # Every free partner the case may be paired with, the best first in each region:
+            # a coordinator may choose one the scorer sees nothing in common with.
+            allowed = [j for j, p in enumerate(free) if p.region in regions_of[case.id]]
+            allowed.sort(key=lambda j: (free[j].region, -round(float(scores[i, j]), 12),
+                                        free[j].name))
             candidates = [Candidate(free[j], float(scores[i, j]),
-                                    (case.id, free[j].id) in forbidden)
-                          for j in allowed[:CANDIDATES_PER_ROW]]
+                                    (case.id, free[j].id) in forbidden) for j in allowed]
         optimum_pair = best.get(case.id)
         if optimum_pair is not None and all(c.partner.id != optimum_pair.partner.key
                                             for c in candidates):
@@ -706,12 +706,18 @@ class Contact:
 
 
 def contacts_of(partner: PartnerCity) -> list[Contact]:
-    """The partner city's contacts and, for each e-mail, the account it already has."""
+    """The partner city's listed contacts, each with the account its e-mail already has, then
+    the partner contact accounts of the city that no listed contact names."""
     emails = [str(c.get("email") or "").strip().lower() for c in partner.contacts or []]
-    accounts = {u.email: u for u in db.session.scalars(
-        select(User).where(User.email.in_([e for e in emails if e])))} if any(emails) else {}
-    return [Contact(str(c.get("name") or ""), e, str(c.get("role") or ""), accounts.get(e))
-            for c, e in zip(partner.contacts or [], emails, strict=True)]
+    accounts = {u.email: u for u in db.session.scalars(select(User).where(or_(
+        User.email.in_([e for e in emails if e]),
+        (User.partner_city_id == partner.id) & (User.role == UserRole.PARTNER))))}
+    listed = [Contact(str(c.get("name") or ""), e, str(c.get("role") or ""), accounts.get(e))
+              for c, e in zip(partner.contacts or [], emails, strict=True)]
+    unlisted = [Contact(u.name, u.email, "", u) for u in sorted(
+        accounts.values(), key=lambda u: u.id)
+        if u.email not in emails and u.partner_city_id == partner.id and u.is_active]
+    return listed + unlisted
 
 
 def invite_partner_contact(case_id: int, user: User, email: str) -> User:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import gettext as _
 from flask_wtf.file import FileField, FileRequired, FileSize
 from wtforms import (
     BooleanField,
@@ -17,12 +18,13 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Email, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from webapp.db import db
 from webapp.forms import Form, NoScript, choices
 from webapp.operations import vocabulary
-from webapp.operations.pairing import MAX_TOPICS, BoardRow, PartnerCityData
+from webapp.operations.pairing import MAX_TOPICS, BoardRow, Candidate, PartnerCityData
 
 CONTACT_ROWS = 2  # empty contact rows offered below the existing ones
 MAX_CONTACTS = 20
@@ -119,6 +121,15 @@ class InviteForm(Form):
     email = HiddenField()
 
 
+def _option(c: Candidate) -> str:
+    """A partner city as its board select offers it, with its score out of 100."""
+    values = {"name": c.partner.name, "country": c.partner.country,
+              "score": round(c.score * 100)}
+    if c.ruled_out:
+        return _("%(name)s (%(country)s) — %(score)s — ruled out", **values)
+    return _("%(name)s (%(country)s) — %(score)s", **values)
+
+
 def board_form(rows: list[BoardRow], ruled_out: str, formdata: Any = None) -> Form:
     """The draft board: per case a partner select (pre-filled with the optimum), its version
     and a box to rule the chosen pair out; the list of case ids and ruled-out pairs ride along.
@@ -129,13 +140,12 @@ def board_form(rows: list[BoardRow], ruled_out: str, formdata: Any = None) -> Fo
         ruled_out_pairs = HiddenField()
 
     for row in rows:
-        options = [("", "No proposal")] + [
-            (str(c.partner.id),
-             f"{c.partner.name} ({c.partner.country}) — {round(c.score * 100)}"
-             + (" — ruled out" if c.ruled_out else ""))
+        # Grouped by world region; each score out of 100, as the rows and the total show it.
+        options = [SelectChoice("", _("No proposal"))] + [
+            SelectChoice(str(c.partner.id), _option(c), optgroup=c.partner.region)
             for c in row.candidates]
         setattr(BoardForm, f"partner_{row.case.id}", SelectField(
-            f"Partner for {row.case.reference}", choices=choices(options),
+            _("Partner for %(ref)s", ref=row.case.reference), choices=options,
             validate_choice=False, default=str(row.optimum_id or "")))
         setattr(BoardForm, f"version_{row.case.id}",
                 HiddenField(default=str(row.case.version)))

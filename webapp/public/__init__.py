@@ -52,7 +52,10 @@ def index():
 @bp.get("/calls")
 def calls():
     now = utcnow()
-    return render_template("public/calls.html", calls=published_calls(), now=now)
+    # ?kind=region-to-region lists the calls of one kind (the quick check points there).
+    kind = request.args.get("kind", "")
+    shown = [c for c in published_calls() if not kind or c.kind == kind]
+    return render_template("public/calls.html", calls=shown, now=now, kind=kind)
 
 
 def _published_call(slug: str) -> Call:
@@ -101,6 +104,10 @@ def eligibility_check_start():
     return render_template("public/check_start.html", calls=open_calls)
 
 
+#: the kind of call regions and provinces apply to, where the quick check sends them
+REGION_CALL = "region-to-region"
+
+
 @bp.get("/calls/<slug>/check")
 def eligibility_check(slug: str):
     c = _published_call(slug)
@@ -111,9 +118,13 @@ def eligibility_check(slug: str):
     # The form is sent by GET; an address without answers is the empty form, not errors.
     if "country" in request.args and form.validate():
         results = quick_check.run(_applicant(form), rules)
+    now = utcnow()
+    region_call = next((other for other in published_calls() if other.kind == REGION_CALL
+                        and other.status(now) == CallStatus.OPEN), None)
     return render_template("public/check.html", call=c, form=form, results=results,
                            summary=quick_check.summary(results) if results else None,
-                           later=quick_check.LATER, now=utcnow())
+                           later=quick_check.LATER, now=now, region_call=region_call,
+                           region_kind=REGION_CALL)
 
 
 def _applicant(form: QuickCheckForm) -> eligibility.Applicant:
