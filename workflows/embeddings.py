@@ -127,10 +127,12 @@ class Embeddings:
     """Statements' vectors: from memory, else from the store, else from the model (and then
     kept in both)."""
 
-    def __init__(self, store: VectorStore | None = None, encoder: Encoder | None = None):
+    def __init__(self, store: VectorStore | None = None, encoder: Encoder | None = None,
+                 memory: int | None = None):
         self.store = store
         self._encoder = encoder
         self._memory: dict[str, Statement] = {}
+        self._limit = memory  # statements kept in memory at most (None: no limit)
         self.embedded = 0  # statements this object had to run the model for
 
     @property
@@ -145,6 +147,8 @@ class Embeddings:
         texts = list(texts)
         keys = [statement_key(t) for t in texts]
         text_of = dict(zip(keys, texts, strict=True))
+        if self._limit is not None and len(self._memory) + len(text_of) > self._limit:
+            self._memory.clear()  # the store still has them
         missing = list(dict.fromkeys(k for k in keys if k not in self._memory))
         if missing and self.store is not None:
             for key, blob in self.store.load(missing).items():

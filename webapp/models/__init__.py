@@ -13,6 +13,7 @@ from webapp.models.cooperation import (
     Score,
 )
 from webapp.models.document import Document
+from webapp.models.embedding import StatementEmbedding
 from webapp.models.mailing import MailingSubscriber
 from webapp.models.organisation import (
     GroupMember,
@@ -38,6 +39,7 @@ __all__ = [
     "Programme", "Reminder", "Topic", "User", "UserRole", "case_topic", "partner_city_topic",
     "Agreement", "Signature",
     "ApiToken",
+    "StatementEmbedding",
     "MailingSubscriber",
     "Activity", "Deliverable", "LapVersion", "LocalActionPlan", "Report", "Score",
 ]
