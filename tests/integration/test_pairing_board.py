@@ -63,11 +63,12 @@ def proposals() -> int:
 # -- suggestions -------------------------------------------------------------------------------
 
 def test_suggestions_rank_a_rare_shared_topic_first_and_say_why(world, browser):
+    # The statements name no topic of their own, so only the chosen topics tell them apart.
     for name in ("Bogota", "Cali", "Lima"):
-        partner(name, "smart-city", text="river basin")
-    quito = partner("Quito", "water", text="river basin", country="Ecuador")
+        partner(name, "smart-city", text="basin delta")
+    quito = partner("Quito", "water", text="basin delta", country="Ecuador")
     case = waiting_case(world, world.applicant_a, "smart-city", "water",
-                        text="Managing the river basin")
+                        text="Managing the basin delta")
     browser.login(world.coordinator.email)
     resp = browser.get(f"/office/pairing/cases/{case.id}")
     assert resp.status_code == 200
@@ -79,7 +80,7 @@ def test_suggestions_rank_a_rare_shared_topic_first_and_say_why(world, browser):
     assert "Yokohama" not in page  # Asia is not the region this applicant asked for
     first = page[page.index("Quito"):page.index("Propose this partner")]
     assert "Water management and sanitation" in first
-    assert "Words both statements use" in first and "basin" in first and "river" in first
+    assert "Words both statements use" in first and "basin" in first and "delta" in first
     assert re.search(r'class="bar-chart__bar bar-w-\d+', first)
     found = pairing.suggestions_for(case.id, world.coordinator)
     assert found.suggestions[0].partner.id == quito.id

@@ -67,9 +67,9 @@ class StoredVectors:
         found: dict[str, bytes] = {}
         wanted = list(keys)
         for start in range(0, len(wanted), 500):
-            found.update(db.session.execute(
+            found.update((key, vectors) for key, vectors in db.session.execute(
                 select(StatementEmbedding.key, StatementEmbedding.vectors)
-                .where(StatementEmbedding.key.in_(wanted[start:start + 500]))).tuples())
+                .where(StatementEmbedding.key.in_(wanted[start:start + 500]))))
         return found
 
     def save(self, vectors: Mapping[str, bytes]) -> None:
