@@ -82,6 +82,11 @@ def guess_language(text: str) -> str | None:
         return "zh"
     words = _LATIN_WORD.findall(fold(text))
     counts = {lang: sum(w in stop_words(lang) for w in words) for lang in LANGUAGES}
+    # Letters only one of the languages writes.
+    lowered = text.casefold()
+    counts["pt"] += 2 * sum(lowered.count(c) for c in "ãõ")
+    counts["es"] += 2 * sum(lowered.count(c) for c in "ñ¿¡")
+    counts["fr"] += 2 * sum(lowered.count(c) for c in "èùœ")
     best = max(counts, key=lambda lang: (counts[lang], lang == "en"))
     ranked = sorted(counts.values(), reverse=True)
     # A few stop words and a lead: "water and waste" is not enough to tell.
