@@ -75,6 +75,7 @@ def _stemmer(lang: str):  # noqa: ANN202 - snowballstemmer has no type hints
     return snowballstemmer.stemmer(_SNOWBALL[lang])
 
 
+@lru_cache(maxsize=1 << 14)
 def guess_language(text: str) -> str | None:
     """The language (en, es, pt, fr) whose stop words ``text`` uses most, "zh" for Chinese,
     or None when the text is too short to tell (a list of topics, say)."""

@@ -33,7 +33,7 @@ from scipy import sparse
 from scipy.optimize import linear_sum_assignment
 
 from workflows.embeddings import Embeddings, Statement, shared_embeddings
-from workflows.language import spelled_terms, terms
+from workflows.language import spelled_terms
 from workflows.topics import map_text_to_topics, topic_labels
 
 PAIRING_COLUMNS = (
@@ -344,17 +344,19 @@ class Scorer:
         right = sparse.hstack([source.topics[theirs], source.text[theirs]], format="csr")
         scores = _products(left, right)
         if self.semantic_weight:
-            scores += self.semantic_weight * _semantic(
-                source.meaning[mine] @ source.meaning[theirs].T
-            )
+            meaning = _semantic(source.meaning[mine] @ source.meaning[theirs].T)
+            meaning *= self.semantic_weight
+            scores += meaning
         return np.clip(scores, 0.0, 1.0, out=scores)
 
 
 def _semantic(cosine: np.ndarray | float) -> np.ndarray | float:
     """Statements' cosine as a part of the score: 0 at or below ``SEMANTIC_FLOOR``, 1 at 1."""
-    return np.clip((np.asarray(cosine) - SEMANTIC_FLOOR) / (1 - SEMANTIC_FLOOR), 0.0, 1.0) \
-        if isinstance(cosine, np.ndarray) else min(1.0, max(0.0, (cosine - SEMANTIC_FLOOR)
-                                                            / (1 - SEMANTIC_FLOOR)))
+    if isinstance(cosine, np.ndarray):
+        cosine -= SEMANTIC_FLOOR  # in place: the matrix is the size of the call
+        cosine *= 1 / (1 - SEMANTIC_FLOOR)
+        return np.clip(cosine, 0.0, 1.0, out=cosine)
+    return min(1.0, max(0.0, (cosine - SEMANTIC_FLOOR) * (1 / (1 - SEMANTIC_FLOOR))))
 
 
 def best_sentence_pairs(
@@ -366,19 +368,29 @@ def best_sentence_pairs(
         return ()
     similarity = mine.vectors @ theirs.vectors.T
     found: list[SentencePair] = []
-    for flat in np.argsort(-similarity, axis=None, kind="stable").tolist():
-        i, j = divmod(flat, similarity.shape[1])
+    while len(found) < limit:
+        i, j = divmod(int(similarity.argmax()), similarity.shape[1])
         value = float(similarity[i, j])
-        if value < SENTENCE_MATCH or len(found) == limit:
+        if value < SENTENCE_MATCH:
             break
-        if all(p.mine != mine.sentences[i] and p.theirs != theirs.sentences[j] for p in found):
-            found.append(SentencePair(mine.sentences[i], theirs.sentences[j], value))
+        found.append(SentencePair(mine.sentences[i], theirs.sentences[j], value))
+        # Each sentence is quoted once: its row and column are out of the running.
+        similarity[i, :] = similarity[:, j] = -np.inf
     return tuple(found)
 
 
-@lru_cache(maxsize=1 << 14)
+@lru_cache(maxsize=1 << 15)
+def _analysed(text: str) -> tuple[tuple[str, ...], dict[str, str]]:
+    """A statement's terms, and for each term the first word that wrote it."""
+    pairs = spelled_terms(text)
+    spelling: dict[str, str] = {}
+    for word, term in pairs:
+        spelling.setdefault(term, word)
+    return tuple(term for _, term in pairs), spelling
+
+
 def _terms(text: str) -> tuple[str, ...]:
-    return tuple(terms(text))
+    return _analysed(text)[0]
 
 
 def _spelled(text: str, stems: list[str]) -> tuple[str, ...]:
@@ -386,10 +398,8 @@ def _spelled(text: str, stems: list[str]) -> tuple[str, ...]:
     ("cycling" for "cycl"), or the stem itself."""
     if not stems:
         return ()
-    spelled: dict[str, str] = {}
-    for word, term in spelled_terms(text):
-        spelled.setdefault(term, word)
-    return tuple(spelled.get(s, s) for s in stems)
+    spelling = _analysed(text)[1]
+    return tuple(spelling.get(s, s) for s in stems)
 
 
 class _Features:

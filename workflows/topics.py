@@ -130,6 +130,18 @@ def _word_matches(element: tuple[str, bool, int], word: str, stemmed: str) -> bo
     return stemmed == key and abs(len(word) - length) <= _INFLECTION
 
 
+@lru_cache(maxsize=1 << 16)
+def _starting(word: str, lang: str) -> tuple[_Phrase, ...]:
+    """The phrases of ``lang`` whose first word is ``word``: most words start none."""
+    lex = lexicon()[lang]
+    stemmed = stem(word, lang)
+    return tuple(
+        phrase
+        for phrase in (*lex.exact.get(stemmed, ()), *lex.prefixed.get(word[:_PREFIX_KEY], ()))
+        if _word_matches(phrase.words[0], word, stemmed)
+    )
+
+
 def _latin_matches(
     text: str, langs: tuple[str, ...]
 ) -> Iterator[tuple[int, int, bool, tuple[str, ...]]]:
@@ -138,14 +150,12 @@ def _latin_matches(
     spans = [s for s in spans if s[2] not in stop_words()]
     words = [w for _, _, w in spans]
     for lang in langs:
-        lex = lexicon()[lang]
-        stems = [stem(w, lang) for w in words]
-        for i, (word, stemmed) in enumerate(zip(words, stems, strict=True)):
-            for phrase in (*lex.exact.get(stemmed, ()), *lex.prefixed.get(word[:_PREFIX_KEY], ())):
+        for i, word in enumerate(words):
+            for phrase in _starting(word, lang):
                 n = len(phrase.words)
                 if i + n <= len(words) and all(
-                    _word_matches(e, words[i + k], stems[i + k])
-                    for k, e in enumerate(phrase.words)
+                    _word_matches(e, words[i + k], stem(words[i + k], lang))
+                    for k, e in enumerate(phrase.words[1:], start=1)
                 ):
                     exact = not any(prefix for _, prefix, _ in phrase.words)
                     yield spans[i][0], spans[i + n - 1][1], exact, phrase.targets
@@ -178,10 +188,12 @@ def _mapped(text: str) -> tuple[str, ...]:
         if exact or not was_exact:
             by_span[(start, end)] = (exact or was_exact, [*slugs, *targets])
     taken: list[tuple[int, int, list[str]]] = []
+    covered = bytearray(len(plain) + 1)  # 1 where a longer phrase was already taken
     for (start, end), (_, slugs) in sorted(by_span.items(), key=lambda s: (s[0][0] - s[0][1],
                                                                            s[0][0])):
-        if all(end <= s or start >= e for s, e, _ in taken):
+        if covered.find(1, start, end) < 0:
             taken.append((start, end, slugs))
+            covered[start:end] = b"\x01" * (end - start)
     ordered = (slug for _, _, slugs in sorted(taken) for slug in slugs)
     return tuple(dict.fromkeys(ordered))
 
