@@ -161,6 +161,16 @@ class Embeddings:
             self._embed({k: text_of[k] for k in missing})
         return [self._memory[k] for k in keys]
 
+    def keep(self, texts: Iterable[str]) -> None:
+        """Make sure the store holds the vectors of ``texts`` (embedding them if need be),
+        even those this process already had in memory."""
+        found = dict(zip(map(statement_key, texts := list(texts)), self.of(texts), strict=True))
+        if self.store is None or not found:
+            return
+        stored = self.store.load(list(found))
+        self.store.save({k: encode_vectors(s.vectors) for k, s in found.items()
+                         if k not in stored})
+
     def _embed(self, texts: Mapping[str, str]) -> None:
         parts = {k: sentences(t) for k, t in texts.items()}
         flat = [s for p in parts.values() for s in p]

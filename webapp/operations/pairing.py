@@ -202,7 +202,7 @@ def save_partner_city(user: User | None, data: PartnerCityData,
         pc.topics = _topic_rows(session, data.topics)
         session.flush()
     # Embedded once saved, so no suggestions page waits for it.
-    statement_embeddings().of([pc.challenge_statement])
+    statement_embeddings().keep([pc.challenge_statement])
     return pc
 
 
