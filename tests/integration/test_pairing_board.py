@@ -88,6 +88,27 @@ def test_suggestions_rank_a_rare_shared_topic_first_and_say_why(world, browser):
     assert [slug for slug, _ in found.suggestions[0].shared_topics] == ["water"]
 
 
+def test_a_portuguese_statement_is_suggested_for_an_english_one_with_its_sentences(world,
+                                                                                     browser):
+    recife = partner("Recife", "housing", country="Brazil", text=(
+        "O centro histórico sofre com o excesso de turistas e navios de cruzeiro. "
+        "O aluguel de temporada expulsa os moradores dos bairros antigos."))
+    partner("Belém", "housing", country="Brazil", text=(
+        "Precisamos ampliar a coleta seletiva de resíduos e fechar o lixão."))
+    case = waiting_case(world, world.applicant_a, "housing", text=(
+        "Cruise passengers crowd our historic centre every summer. "
+        "Short-term holiday rentals push residents out of the old town."))
+    found = pairing.suggestions_for(case.id, world.coordinator)
+    assert found.suggestions[0].partner.id == recife.id
+    browser.login(world.coordinator.email)
+    page = browser.get(f"/office/pairing/cases/{case.id}").get_data(as_text=True)
+    first = page[page.index("Recife"):page.index("Propose this partner")]
+    # The sentences that match are quoted as written, the Portuguese one marked as such.
+    assert "Sentences that match" in first
+    assert re.search(r'<q lang="pt">O (aluguel|centro)[^<]+</q>', first)
+    assert re.search(r"<q>(Short-term|Cruise)[^<]+</q>", first)
+
+
 def test_busy_partner_cities_are_not_suggested_and_proposing_fires_the_transition(world,
                                                                                   browser):
     quito = partner("Quito", "smart-city", "urban-mobility")
