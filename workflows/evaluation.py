@@ -23,7 +23,7 @@ import numpy as np
 from scipy import sparse
 
 from workflows.embeddings import Embeddings
-from workflows.language import stop_words, tokens
+from workflows.language import fold, stop_words, tokens
 from workflows.pairing import TIE_DECIMALS, Profile, Scorer
 from workflows.topics import map_text_to_topics, topic_labels
 
@@ -125,8 +125,10 @@ def rank(
     rounded = np.round(scores, TIE_DECIMALS)
     for i, (eu, historic) in enumerate(pairs):
         field = "country" if pool == "country" else "region"
+        # "Brazil" and "brazil " are one country.
+        wanted = fold(getattr(historic, field)).strip()
         candidates = [j for j, p in enumerate(partners)
-                      if getattr(p, field) == getattr(historic, field)]
+                      if fold(getattr(p, field)).strip() == wanted]
         ranked = sorted(candidates, key=lambda j: (-rounded[i, j], partners[j].city))
         # A partner city listed on several rows is one candidate, at its best rank.
         names = list(dict.fromkeys(partners[j].city for j in ranked))
