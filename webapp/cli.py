@@ -159,18 +159,38 @@ def pairing() -> None:
 
 @pairing.command("evaluate")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
-def pairing_evaluate(path: str) -> None:
+@click.option("--pool", type=click.Choice(["country", "region"]), default="country",
+              show_default=True,
+              help="Candidates: the partner cities of the historic partner's country, or of "
+                   "its world region.")
+@click.option("--baselines", is_flag=True,
+              help="Also measure a TF-IDF baseline and the all-MiniLM-L6-v2 sentence-"
+                   "embedding baseline in the same run.")
+def pairing_evaluate(path: str, pool: str, baselines: bool) -> None:
     """Rank each EU city's historic partner in a pairings table; print the misses, then
-    top1= and top3= (shares of rows ranked first and in the first three)."""
-    from workflows.pairing import evaluate_pairings
+    top1= and top3= (shares of rows ranked first and in the first three).
+
+    The table has the columns eu_city, eu_country, partner_city, partner_country,
+    partner_region and either topics or eu_topics and partner_topics, and may have
+    eu_statement and partner_statement.
+    """
+    from workflows.evaluation import BASELINES, evaluate
 
     try:
-        result = evaluate_pairings(path)
+        results = evaluate(path, pool, BASELINES if baselines else ())
     except ValueError as exc:
         raise click.UsageError(str(exc)) from exc
+    except ImportError as exc:
+        raise click.ClickException(
+            f"The sentence-embedding baseline needs the development extras ({exc.name} is "
+            "missing): run make install.") from exc
+    *others, result = results
     for miss in result.misses:
         click.echo(f"miss: {miss}")
-    click.echo(f"{result.cities} pairings, {len(result.misses)} outside the top three")
+    click.echo(f"{result.cities} pairings, {len(result.misses)} outside the top three "
+               f"({pool} pool)")
+    for other in others:
+        click.echo(f"baseline {other.name}: top1={other.top1:.2f} top3={other.top3:.2f}")
     click.echo(f"top1={result.top1:.2f} top3={result.top3:.2f}")
 
 

@@ -1,18 +1,27 @@
 """Pairing: scoring cases against partner cities, suggestions with reasons, and the call-wide
 assignment (SPEC §6).
 
-A score combines the IDF-weighted overlap of the two sides' topics (rare shared topics count
-more) with the TF-IDF cosine of their challenge statements. A ``Scorer`` is fitted once on all
-profiles of a call, as sparse matrices of their unit vectors. ``Scorer.matrix`` scores every
-case against every partner city with one product of those (sparse, or dense over few features);
-reasons (shared topics, matched words) are computed only for the pairs shown.
+A score adds up three parts, each from 0 to 1:
+
+- meaning: the cosine of the two challenge statements' sentence embeddings (multilingual, so a
+  Portuguese statement meets an English one on the same challenge; ``workflows.embeddings``),
+  from ``SEMANTIC_FLOOR`` (unrelated statements) up;
+- topics: the IDF-weighted overlap of the two sides' topics (rare shared topics count more):
+  those each side chose, and at half weight those its statement names
+  (``workflows.topics``);
+- words: the TF-IDF cosine of the statements' words, stemmed per language, without stop words
+  and generic words ("want", "residents").
+
+A ``Scorer`` is fitted once on all profiles of a call, as sparse matrices of their topic and
+word vectors and a dense matrix of their statement vectors. ``Scorer.matrix`` scores every case
+against every partner city with two products; reasons (shared topics, matched words, the
+sentence pairs that match best) are computed only for the pairs shown.
 """
 
 from __future__ import annotations
 
 import csv
-import re
-from collections.abc import Callable, Collection, Hashable, Iterable, Mapping, Sequence
+from collections.abc import Collection, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from itertools import chain
@@ -23,7 +32,9 @@ import numpy as np
 from scipy import sparse
 from scipy.optimize import linear_sum_assignment
 
-from workflows.topics import fold, map_text_to_topics
+from workflows.embeddings import Embeddings, Statement, shared_embeddings
+from workflows.language import spelled_terms
+from workflows.topics import map_text_to_topics, topic_labels
 
 PAIRING_COLUMNS = (
     "eu_city",
@@ -34,23 +45,14 @@ PAIRING_COLUMNS = (
     "topics",
 )
 MATCHED_TERMS = 5  # how many statement words a suggestion names
+MATCHED_SENTENCES = 2  # how many sentence pairs a suggestion quotes
+SENTENCE_MATCH = 0.45  # the cosine from which two sentences are quoted as saying the same
+SEMANTIC_FLOOR = 0.2  # statements' cosine at or below which they count as unrelated
+DETECTED_TOPIC = 0.5  # weight of a topic a statement names but its side did not choose
 TIE_DECIMALS = 12  # scores equal to this many decimals are ties, broken by name
 _TIE_SCALE = 10.0**TIE_DECIMALS  # np.round's rule, far cheaper than round(x, n)
 _BLOCK_CELLS = 1 << 22  # dense operand cells a product may make (32 MB of float64)
 _DENSE_GAIN = 200  # roughly how many BLAS multiply-adds cost one of a sparse product
-_WORD = re.compile(r"[a-z]+")
-
-# A short English stop-word list: words that say nothing about a city's challenge.
-STOP_WORDS = frozenset(
-    {
-        "a", "about", "across", "all", "also", "an", "and", "any", "are", "as", "at", "be", "been",
-        "between", "both", "but", "by", "can", "do", "for", "from", "has", "have", "how", "in",
-        "including", "into", "is", "it", "its", "more", "most", "much", "new", "not", "of", "on",
-        "or", "other", "our", "over", "per", "such", "than", "that", "the", "their", "them",
-        "there", "these", "they", "this", "those", "through", "to", "towards", "under", "up", "us",
-        "very", "was", "we", "were", "which", "while", "will", "with", "within", "without"
-    }
-)
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,15 @@ class Profile:
         object.__setattr__(self, "topics", frozenset(self.topics))
 
 
+class SentencePair(NamedTuple):
+    """A sentence of the case's statement and one of the partner's that say much the same,
+    each in its own language."""
+
+    mine: str
+    theirs: str
+    similarity: float  # cosine of their embeddings
+
+
 @dataclass(frozen=True)
 class Suggestion:
     """A scored partner for a case, with the reasons a coordinator is shown."""
@@ -79,6 +90,8 @@ class Suggestion:
     matched_terms: tuple[str, ...]  # statement words that contributed most, strongest first
     topic_score: float
     text_score: float
+    semantic_score: float = 0.0  # 0..1: the statements' cosine above SEMANTIC_FLOOR
+    matched_sentences: tuple[SentencePair, ...] = ()  # best first
 
 
 @dataclass(frozen=True)
@@ -90,55 +103,38 @@ class Assignment:
     suggestion: Suggestion
 
 
-@dataclass(frozen=True)
-class Evaluation:
-    """How well the suggester recovers a historic pairings table."""
-
-    cities: int  # rows of the table, one per historic pairing
-    top1: float  # share of rows whose historic partner is ranked first
-    top3: float  # share of rows whose historic partner is in the first three
-    misses: tuple[str, ...]  # "EU city → historic partner" for rows outside the top three
+def semantic_text(profile: Profile) -> str:
+    """What is embedded for a profile: its statement, or its topics' names when it has none."""
+    if profile.text.strip():
+        return profile.text
+    labels = topic_labels()
+    return ". ".join(labels.get(t, t) for t in sorted(profile.topics))
 
 
-@lru_cache(maxsize=1 << 16)
-def _term(word: str) -> str:
-    # The word as it counts for similarity, "" when it does not count. Light suffix stripping
-    # is enough to meet "cities"/"city" and "services"/"service".
-    if len(word) <= 1 or word in STOP_WORDS:
-        return ""
-    if len(word) > 4 and word.endswith("ies"):
-        return word[:-3] + "y"
-    if len(word) > 5 and word.endswith("ing"):
-        return word[:-3]
-    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
-        return word[:-1]
-    return word
-
-
-def _words(text: str) -> list[str]:
-    return _WORD.findall(fold(text))
-
-
-def terms(text: str) -> list[str]:
-    """The statement words of ``text`` that count for similarity: lower-cased, without
-    accents, letters only, stop words removed, lightly stemmed."""
-    return [t for t in map(_term, _words(text)) if t]
+def profile_topics(profile: Profile) -> dict[str, float]:
+    """A profile's topics and their weights: 1 for those chosen, ``DETECTED_TOPIC`` for those
+    only its statement names."""
+    found = dict.fromkeys(map_text_to_topics(profile.text), DETECTED_TOPIC)
+    return found | dict.fromkeys(profile.topics, 1.0)
 
 
 class _Vectors(NamedTuple):
-    """A profile's unit vectors: IDF-weighted topics and TF-IDF statement words."""
+    """A profile's unit vectors: IDF-weighted topics, TF-IDF statement words, meaning."""
 
     topics: dict[str, float]
     text: dict[str, float]
+    meaning: np.ndarray
 
 
 class _Rows(NamedTuple):
-    """Some profiles' unit vectors as the rows of two CSR matrices, and their columns' names."""
+    """Some profiles' unit vectors as the rows of two CSR matrices (with their columns' names)
+    and of a dense matrix of statement embeddings."""
 
     topics: sparse.csr_array
     text: sparse.csr_array
     topic_names: list[str]
     term_names: list[str]
+    meaning: np.ndarray
 
 
 class Scorer:
@@ -147,20 +143,26 @@ class Scorer:
     def __init__(
         self,
         profiles: Iterable[Profile],
-        topic_weight: float = 0.7,
-        text_weight: float = 0.3,
+        topic_weight: float = 0.35,
+        text_weight: float = 0.15,
+        semantic_weight: float = 0.5,
+        embeddings: Embeddings | None = None,
     ) -> None:
-        if topic_weight < 0 or text_weight < 0 or topic_weight + text_weight <= 0:
-            raise ValueError("weights must be non-negative and not both zero")
-        total = topic_weight + text_weight
+        weights = (topic_weight, text_weight, semantic_weight)
+        if min(weights) < 0 or sum(weights) <= 0:
+            raise ValueError("weights must be non-negative and not all zero")
+        total = sum(weights)
         self.topic_weight = topic_weight / total
         self.text_weight = text_weight / total
+        self.semantic_weight = semantic_weight / total
+        # Without a semantic part no statement needs embedding.
+        self.embeddings = None if semantic_weight == 0 else embeddings or shared_embeddings()
         fitted = list(profiles)
         self._fitted = len(fitted)
         self._row = {p: i for i, p in enumerate(fitted)}
         topics, words = _Features(), _Features()
-        topic_counts = _counts([p.topics for p in fitted], topics)
-        term_counts = _counts([_words(p.text) for p in fitted], words, _term)
+        topic_counts = _counts([profile_topics(p) for p in fitted], topics)
+        term_counts = _counts([_terms(p.text) for p in fitted], words)
         self._topic_index, self._term_index = topics.new, words.new
         self._topic_idf = self._idf(_document_frequencies(topic_counts))
         self._term_idf = self._idf(_document_frequencies(term_counts))
@@ -172,7 +174,21 @@ class Scorer:
             _unit_rows(term_counts, self._term_idf),
             list(self._topic_index),
             list(self._term_index),
+            self._meaning(fitted),
         )
+
+    def _meaning(self, profiles: Sequence[Profile]) -> np.ndarray:
+        """The statement vectors of ``profiles`` as rows (none without a semantic part)."""
+        if self.embeddings is None:
+            return np.zeros((len(profiles), 0))
+        return self.embeddings.matrix([semantic_text(p) for p in profiles]).astype(np.float64)
+
+    def statements(self, a: Profile, b: Profile) -> tuple[Statement, Statement] | None:
+        """The embedded statements of two profiles (None without a semantic part)."""
+        if self.embeddings is None:
+            return None
+        mine, theirs = self.embeddings.of([semantic_text(a), semantic_text(b)])
+        return mine, theirs
 
     def _idf(self, df: np.ndarray | int) -> np.ndarray | float:
         # Smooth idf: a topic or word never seen in the call counts as the rarest.
@@ -199,6 +215,7 @@ class Scorer:
             _stack(fit.text[rows[seen]], new.text),
             new.topic_names,
             new.term_names,
+            np.vstack([fit.meaning[rows[seen]], new.meaning]),
         )
         # Stacked as the fitted ones, then the new ones: this finds each where it went.
         return stacked, np.argsort(np.concatenate([seen, unseen]))
@@ -207,8 +224,8 @@ class Scorer:
         """The unit vectors of profiles that were not in the fit; the topics and words the call
         never saw come after its own and count as the rarest."""
         topics, words = _Features(self._topic_index), _Features(self._term_index)
-        topic_counts = _counts([p.topics for p in profiles], topics)
-        term_counts = _counts([_words(p.text) for p in profiles], words, _term)
+        topic_counts = _counts([profile_topics(p) for p in profiles], topics)
+        term_counts = _counts([_terms(p.text) for p in profiles], words)
         topic_idf = np.concatenate([self._topic_idf, np.full(len(topics.new), self._unseen_idf)])
         term_idf = np.concatenate([self._term_idf, np.full(len(words.new), self._unseen_idf)])
         return _Rows(
@@ -216,6 +233,7 @@ class Scorer:
             _unit_rows(term_counts, term_idf),
             self._fit.topic_names + list(topics.new),
             self._fit.term_names + list(words.new),
+            self._meaning(profiles),
         )
 
     @cached_property
@@ -228,10 +246,12 @@ class Scorer:
         row = self._row.get(profile)
         if row is not None:
             topics, text = self._fit_dicts
-            return _Vectors(topics[row], text[row])
+            return _Vectors(topics[row], text[row], self._fit.meaning[row])
         rows = self._encode_new([profile])
         return _Vectors(
-            _RowDicts(rows.topics, rows.topic_names)[0], _RowDicts(rows.text, rows.term_names)[0]
+            _RowDicts(rows.topics, rows.topic_names)[0],
+            _RowDicts(rows.text, rows.term_names)[0],
+            rows.meaning[0],
         )
 
     def score(self, a: Profile, b: Profile) -> Suggestion:
@@ -240,11 +260,13 @@ class Scorer:
         shared = [t for t in va.topics if t in vb.topics]
         words = [w for w in va.text if w in vb.text]
         return self._suggestion(
+            a,
             b,
             shared,
             words,
             [va.text[w] * vb.text[w] for w in words],
             sum((va.topics[t] * vb.topics[t] for t in shared), 0.0),
+            float(va.meaning @ vb.meaning),
         )
 
     def explain(self, a: Profile, b: Profile) -> Suggestion:
@@ -259,45 +281,55 @@ class Scorer:
         topic_pairs, topic_columns, topic_products = _common(source.topics, left, right)
         word_pairs, word_columns, contributions = _common(source.text, left, right)
         topic_scores = np.bincount(topic_pairs, weights=topic_products, minlength=n).tolist()
+        cosines = np.einsum("ij,ij->i", source.meaning[left], source.meaning[right]).tolist()
         topic_bounds = np.searchsorted(topic_pairs, np.arange(n + 1)).tolist()
         word_bounds = np.searchsorted(word_pairs, np.arange(n + 1)).tolist()
         shared = [source.topic_names[c] for c in topic_columns.tolist()]
         words = [source.term_names[c] for c in word_columns.tolist()]
         values = contributions.tolist()
         suggestions = []
-        for k, (_, partner) in enumerate(pairs):
+        for k, (case, partner) in enumerate(pairs):
             start, end = word_bounds[k], word_bounds[k + 1]
             suggestions.append(
                 self._suggestion(
+                    case,
                     partner,
                     shared[topic_bounds[k] : topic_bounds[k + 1]],
                     words[start:end],
                     values[start:end],
                     topic_scores[k],
+                    cosines[k],
                 )
             )
         return suggestions
 
     def _suggestion(
         self,
+        case: Profile,
         partner: Profile,
         shared: list[str],
         words: list[str],
         contributions: list[float],
         topic: float,
+        cosine: float,
     ) -> Suggestion:
         """A partner's score and reasons from what the two sides share (topics, and words with
-        their contributions, in column order) and the topic score."""
+        their contributions, in column order), the topic score and the statements' cosine."""
         text = sum(contributions, 0.0)
+        semantic = _semantic(cosine)
         # Words that tie (to rounding noise) go by spelling, as partners tie by name.
         ranked = sorted(zip([-round(c * _TIE_SCALE) for c in contributions], words, strict=True))
+        statements = self.statements(case, partner) if case.text and partner.text else None
         return Suggestion(
             partner=partner,
-            score=min(1.0, max(0.0, self.topic_weight * topic + self.text_weight * text)),
+            score=min(1.0, max(0.0, self.topic_weight * topic + self.text_weight * text
+                               + self.semantic_weight * semantic)),
             shared_topics=tuple(sorted(shared, key=lambda t: (-self.topic_idf(t), t))),
-            matched_terms=tuple(w for _, w in ranked[:MATCHED_TERMS]),
+            matched_terms=_spelled(case.text, [w for _, w in ranked[:MATCHED_TERMS]]),
             topic_score=topic,
             text_score=text,
+            semantic_score=semantic,
+            matched_sentences=best_sentence_pairs(*statements) if statements else (),
         )
 
     def matrix(self, cases: Sequence[Profile], partners: Sequence[Profile]) -> np.ndarray:
@@ -311,7 +343,63 @@ class Scorer:
         )
         right = sparse.hstack([source.topics[theirs], source.text[theirs]], format="csr")
         scores = _products(left, right)
+        if self.semantic_weight:
+            meaning = _semantic(source.meaning[mine] @ source.meaning[theirs].T)
+            meaning *= self.semantic_weight
+            scores += meaning
         return np.clip(scores, 0.0, 1.0, out=scores)
+
+
+def _semantic(cosine: np.ndarray | float) -> np.ndarray | float:
+    """Statements' cosine as a part of the score: 0 at or below ``SEMANTIC_FLOOR``, 1 at 1."""
+    if isinstance(cosine, np.ndarray):
+        cosine -= SEMANTIC_FLOOR  # in place: the matrix is the size of the call
+        cosine *= 1 / (1 - SEMANTIC_FLOOR)
+        return np.clip(cosine, 0.0, 1.0, out=cosine)
+    return min(1.0, max(0.0, (cosine - SEMANTIC_FLOOR) * (1 / (1 - SEMANTIC_FLOOR))))
+
+
+def best_sentence_pairs(
+    mine: Statement, theirs: Statement, limit: int = MATCHED_SENTENCES
+) -> tuple[SentencePair, ...]:
+    """The pairs of sentences, one from each statement and each used once, that say the most
+    nearly the same (cosine at least ``SENTENCE_MATCH``), best first."""
+    if not len(mine.vectors) or not len(theirs.vectors):
+        return ()
+    similarity = mine.vectors @ theirs.vectors.T
+    found: list[SentencePair] = []
+    while len(found) < limit:
+        i, j = divmod(int(similarity.argmax()), similarity.shape[1])
+        value = float(similarity[i, j])
+        if value < SENTENCE_MATCH:
+            break
+        found.append(SentencePair(mine.sentences[i], theirs.sentences[j], value))
+        # Each sentence is quoted once: its row and column are out of the running.
+        similarity[i, :] = similarity[:, j] = -np.inf
+    return tuple(found)
+
+
+@lru_cache(maxsize=1 << 15)
+def _analysed(text: str) -> tuple[tuple[str, ...], dict[str, str]]:
+    """A statement's terms, and for each term the first word that wrote it."""
+    pairs = spelled_terms(text)
+    spelling: dict[str, str] = {}
+    for word, term in pairs:
+        spelling.setdefault(term, word)
+    return tuple(term for _, term in pairs), spelling
+
+
+def _terms(text: str) -> tuple[str, ...]:
+    return _analysed(text)[0]
+
+
+def _spelled(text: str, stems: list[str]) -> tuple[str, ...]:
+    """Matched word stems as a person reads them: the first word of ``text`` with that stem
+    ("cycling" for "cycl"), or the stem itself."""
+    if not stems:
+        return ()
+    spelling = _analysed(text)[1]
+    return tuple(spelling.get(s, s) for s in stems)
 
 
 class _Features:
@@ -331,26 +419,25 @@ class _Features:
 
 
 def _counts(
-    documents: Sequence[Collection[str]],
-    features: _Features,
-    feature: Callable[[str], str] | None = None,
+    documents: Sequence[Collection[str] | Mapping[str, float]], features: _Features
 ) -> sparse.csr_array:
-    """How often each document holds each feature, as the rows of a CSR matrix with a column
-    for each of ``features`` (new ones are added). ``feature`` names a token's feature ("" for
-    none; the token itself when not given)."""
+    """How often each document holds each feature (or, for a mapping, the feature's weight),
+    as the rows of a CSR matrix with a column for each of ``features`` (new ones are added)."""
     lengths = np.fromiter(map(len, documents), dtype=np.intp, count=len(documents))
-    tokens = list(chain.from_iterable(documents))
-    column: dict[str, int] = {}
-    # Each distinct token is named once, however often it occurs.
-    for token in dict.fromkeys(tokens):
-        name = token if feature is None else feature(token)
-        column[token] = features.column(name) if name else -1
-    columns = np.fromiter(map(column.__getitem__, tokens), dtype=np.intp, count=len(tokens))
+    names = list(chain.from_iterable(documents))
+    weights = np.fromiter(
+        chain.from_iterable(
+            d.values() if isinstance(d, Mapping) else [1.0] * len(d) for d in documents
+        ),
+        dtype=np.float64,
+        count=len(names),
+    )
+    # Each distinct feature is numbered once, however often it occurs.
+    column = {name: features.column(name) for name in dict.fromkeys(names)}
+    columns = np.fromiter(map(column.__getitem__, names), dtype=np.intp, count=len(names))
     rows = np.repeat(np.arange(len(documents)), lengths)
-    kept = columns >= 0
     counts = sparse.coo_array(
-        (np.ones(int(kept.sum())), (rows[kept], columns[kept])),
-        shape=(len(documents), len(features)),
+        (weights, (rows, columns)), shape=(len(documents), len(features))
     ).tocsr()
     counts.sum_duplicates()
     return counts
@@ -451,12 +538,12 @@ def suggest(
     regions: Collection[str] | None = None,
 ) -> list[Suggestion]:
     """The best partners for ``case`` among those in ``regions`` (all when None), best first,
-    ties broken by name; partners with nothing in common (score 0) are left out."""
+    ties broken by name; partners with nothing in common (score 0) come last, not never."""
     candidates = [p for p in partners if regions is None or p.region in regions]
     if not candidates or limit <= 0:
         return []
     scores = scorer.matrix([case], candidates)[0]
-    best = [j for j in _ranked(scores, candidates) if scores[j] > 0][:limit]
+    best = _ranked(scores, candidates)[:limit]
     return scorer.explain_all([(case, candidates[j]) for j in best])
 
 
@@ -516,52 +603,3 @@ def read_pairings(path: str | Path) -> list[dict[str, str]]:
         if missing:
             raise ValueError(f"{path}: missing columns {sorted(missing)}")
         return [{c: (row[c] or "").strip() for c in PAIRING_COLUMNS} for row in reader]
-
-
-def evaluate_pairings(path: str | Path) -> Evaluation:
-    """Rank, for every row (EU city), the partner cities of the historic partner's country,
-    and measure how often the historic partner comes first and in the first three.
-
-    Each side's profile is its row's topics text, mapped onto the vocabulary and kept as the
-    statement. Ties are broken by partner name, so a tie never favours the historic partner.
-    """
-    rows = read_pairings(path)
-    eu = [
-        Profile(("eu", n), r["eu_city"], _topics(r["topics"]), r["topics"], "", r["eu_country"])
-        for n, r in enumerate(rows)
-    ]
-    partners = [
-        Profile(
-            ("partner", n),
-            r["partner_city"],
-            _topics(r["topics"]),
-            r["topics"],
-            r["partner_region"],
-            r["partner_country"],
-        )
-        for n, r in enumerate(rows)
-    ]
-    scorer = Scorer([*eu, *partners])
-    top1 = top3 = 0
-    misses: list[str] = []
-    for case, historic in zip(eu, partners, strict=True):
-        candidates = [p for p in partners if p.country == historic.country]
-        scores = scorer.matrix([case], candidates)[0]
-        # A partner city listed on several rows is one candidate, at its best rank.
-        names = list(dict.fromkeys(candidates[j].name for j in _ranked(scores, candidates)))
-        top1 += names[0] == historic.name
-        if historic.name in names[:3]:
-            top3 += 1
-        else:
-            misses.append(f"{case.name} → {historic.name}")
-    count = len(rows)
-    return Evaluation(
-        cities=count,
-        top1=top1 / count if count else 0.0,
-        top3=top3 / count if count else 0.0,
-        misses=tuple(misses),
-    )
-
-
-def _topics(text: str) -> frozenset[str]:
-    return frozenset(map_text_to_topics(text))

@@ -1,174 +1,31 @@
 """The controlled vocabulary of pairing topics, and the mapping of free text onto it (SPEC §6).
 
 The vocabulary (IURC thematic clusters, Urban Agenda partnerships and the 17 SDGs) ships as
-``workflows/data/topics.csv``. Free text such as an imported programme table's "smart cities,
-education, jobs and skills" is mapped onto vocabulary slugs with a table of keywords and
-synonyms, plus each topic's own label and slug.
+``workflows/data/topics.csv``. Free text in English, Spanish, Portuguese, French or Chinese
+("smart cities, education", "ciclovías y transporte público", "垃圾分类") is mapped onto
+vocabulary slugs with the lexicon ``workflows/data/lexicon.csv``: how city staff name each
+topic in each language, matched word by word on Snowball stems with stop words ignored, plus
+each topic's own label and slug.
 """
 
 from __future__ import annotations
 
 import csv
 import re
-import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from importlib.resources import files
+
+from workflows.language import LANGUAGES, fold, guess_language, has_cjk, stem, stop_words
 
 FAMILIES = ("theme", "sdg")
 
-# Phrase -> topic slugs. Words match their plural too ("city" also matches "cities"), a word
-# ending in "*" matches any ending, and where phrases overlap the longest one wins, so
-# "climate change adaptation" is adaptation and not the generic "climate change".
-SYNONYMS: dict[str, tuple[str, ...]] = {
-    # Mobility and digital
-    "mobility": ("urban-mobility",),
-    "transport*": ("urban-mobility",),
-    "traffic": ("urban-mobility",),
-    "public transit": ("urban-mobility",),
-    "cycling": ("urban-mobility",),
-    "smart": ("smart-city",),
-    "digital*": ("smart-city",),
-    "e government": ("smart-city", "governance"),
-    "innovation": ("innovation",),
-    "innovative": ("innovation",),
-    "research": ("innovation",),
-    "biotechnology": ("innovation",),
-    "start up": ("innovation",),
-    # Environment
-    "circular economy": ("circular-economy",),
-    "recycling": ("circular-economy", "waste"),
-    "waste": ("waste",),
-    "water": ("water",),
-    "wastewater": ("water",),
-    "sanitation": ("water",),
-    "flood*": ("flood-risk",),
-    "energy": ("energy-transition",),
-    "renewable*": ("energy-transition",),
-    "clean technology": ("energy-transition",),
-    "cleantech": ("energy-transition",),
-    "energy efficiency": ("energy-transition",),
-    "climate": ("sdg-13",),
-    "climate change": ("sdg-13",),
-    "climate action": ("sdg-13",),
-    "climate adaptation": ("climate-adaptation",),
-    "climate change adaptation": ("climate-adaptation",),
-    "adaptation to climate change": ("climate-adaptation",),
-    "climate mitigation": ("climate-mitigation",),
-    "climate change mitigation": ("climate-mitigation",),
-    "decarboni*": ("climate-mitigation",),
-    "low carbon": ("climate-mitigation",),
-    "carbon neutral*": ("climate-mitigation",),
-    "nature based": ("nature-based-solutions",),
-    "green infrastructure": ("nature-based-solutions",),
-    "land use": ("nature-based-solutions",),
-    "use of land": ("nature-based-solutions",),
-    "biodiversity": ("nature-based-solutions",),
-    "green space": ("nature-based-solutions",),
-    "air quality": ("air-quality",),
-    "air pollution": ("air-quality",),
-    # Urban development and society
-    "regeneration": ("urban-regeneration",),
-    "renewal": ("urban-regeneration",),
-    "revitali*": ("urban-regeneration",),
-    "brownfield": ("urban-regeneration",),
-    "urban development": ("sdg-11",),
-    "sustainable development": ("sdg-11",),
-    "sustainable city": ("sdg-11",),
-    "housing": ("housing",),
-    "affordable home": ("housing",),
-    "poverty": ("urban-poverty",),
-    "slum": ("urban-poverty",),
-    "informal settlement": ("urban-poverty",),
-    "social inclusion": ("social-inclusion",),
-    "inclusion": ("social-inclusion",),
-    "inclusive": ("social-inclusion",),
-    "social cohesion": ("social-inclusion",),
-    "inequality": ("sdg-10",),
-    "migrant": ("migrants",),
-    "migration": ("migrants",),
-    "refugee": ("migrants",),
-    "gender": ("gender",),
-    "women": ("gender",),
-    "elderly": ("ageing",),
-    "ageing": ("ageing",),
-    "aging": ("ageing",),
-    "older people": ("ageing",),
-    "health": ("health",),
-    "healthy": ("health",),
-    "healthcare": ("health",),
-    "public health": ("health",),
-    "medtech": ("health",),
-    "medical": ("health",),
-    "well being": ("health",),
-    "wellbeing": ("health",),
-    "safety": ("public-space-security",),
-    "security": ("public-space-security",),
-    # Economy
-    "job": ("jobs-skills",),
-    "skill": ("jobs-skills",),
-    "employment": ("jobs-skills",),
-    "unemployment": ("jobs-skills",),
-    "decent work": ("jobs-skills", "sdg-8"),
-    "economic growth": ("economic-development",),
-    "economic development": ("economic-development",),
-    "local economy": ("economic-development",),
-    "entrepreneurship": ("economic-development",),
-    "sme": ("economic-development",),
-    "trade": ("economic-development",),
-    "investment": ("economic-development",),
-    "education": ("education",),
-    "school": ("education",),
-    "training": ("education",),
-    "university": ("education",),
-    "tourism": ("tourism",),
-    "tourist": ("tourism",),
-    "culture": ("culture-heritage",),
-    "cultural": ("culture-heritage",),
-    "heritage": ("culture-heritage",),
-    "creative industry": ("culture-heritage",),
-    "port": ("port-logistics",),
-    "logistic*": ("port-logistics",),
-    "harbour": ("port-logistics",),
-    "maritime": ("port-logistics",),
-    "freight": ("port-logistics",),
-    "smart production": ("smart-production",),
-    "manufacturing": ("smart-production",),
-    "industry": ("smart-production",),
-    "industrial": ("smart-production",),
-    "production and consumption": ("sdg-12",),
-    "consumption and production": ("sdg-12",),
-    "agricultur*": ("agriculture-food",),
-    "farming": ("agriculture-food",),
-    "food": ("agriculture-food",),
-    "urban rural": ("agriculture-food",),
-    "rural urban": ("agriculture-food",),
-    # Governance and resilience
-    "governance": ("governance",),
-    "participation": ("governance",),
-    "participatory": ("governance",),
-    "citizen engagement": ("governance",),
-    "procurement": ("public-procurement",),
-    "resilience": ("resilience",),
-    "resilient": ("resilience",),
-    "disaster": ("resilience",),
-    "post conflict": ("post-conflict",),
-    "conflict": ("post-conflict",),
-    "peacebuilding": ("post-conflict",),
-    "reconciliation": ("post-conflict",),
-    # The goals as a whole: localising them is about sustainable cities and partnerships
-    "sdg": ("sdg-11", "sdg-17"),
-    "sustainable development goal": ("sdg-11", "sdg-17"),
-    "global goal": ("sdg-11", "sdg-17"),
-    "zero hunger": ("sdg-2",),
-    "hunger": ("sdg-2",),
-    "life below water": ("sdg-14",),
-    "life on land": ("sdg-15",),
-}
-
-# "SDG 11", "SDG11", "sdg-11" name one goal.
-_GOAL = re.compile(r"\bsdg ?(1[0-7]|[1-9])\b")
-_COMBINING = re.compile("[\u0300-\u036f]")  # the accents NFKD splits off Latin letters
+# "SDG 11", "SDG11", "sdg-11", "ODS 6", "ODD 13" name one goal.
+_GOAL = re.compile(r"\b(?:sdg|ods|odd)[\s\-]?(1[0-7]|[1-9])\b")
+_LATIN = re.compile(r"[a-z0-9&]+")
+_PREFIX_KEY = 3  # open-ended words are looked up by their first letters
+_INFLECTION = 3  # how many letters an inflected form may add to or drop from a word
 
 
 @dataclass(frozen=True)
@@ -198,68 +55,154 @@ def topic_labels() -> dict[str, str]:
     return {t.slug: t.label for t in vocabulary()}
 
 
-def fold(text: str) -> str:
-    """Lower-case ``text`` and strip its accents ("Málaga" -> "malaga")."""
-    return _COMBINING.sub("", unicodedata.normalize("NFKD", text.casefold()))
-
-
 def normalize(text: str) -> str:
     """Fold ``text`` and turn everything but letters and digits into single spaces, so
     "Smart/healthy cities" and "smart healthy cities" read the same."""
     return " ".join(re.findall(r"[a-z0-9]+", fold(text)))
 
 
-def _word_pattern(word: str) -> str:
-    if word.endswith("*"):
-        return re.escape(word[:-1]) + "[a-z0-9]*"
-    if len(word) > 2 and word.endswith("y") and word[-2] not in "aeiou":
-        return re.escape(word[:-1]) + "(?:y|ies)"
-    return re.escape(word) + "(?:s|es)?"
+@dataclass(frozen=True)
+class _Phrase:
+    """One lexicon phrase: per word, its stem (or the beginning of an open-ended word)."""
+
+    words: tuple[tuple[str, bool, int], ...]  # (stem or prefix, is_prefix, length of the word)
+    targets: tuple[str, ...]
+
+
+@dataclass
+class _Lexicon:
+    """A language's phrases, indexed by their first word."""
+
+    exact: dict[str, list[_Phrase]]
+    prefixed: dict[str, list[_Phrase]]
+    chinese: dict[str, list[str]]
+
+
+def _phrase_words(phrase: str, lang: str) -> tuple[tuple[str, bool, int], ...]:
+    words = [w for w in re.findall(r"[a-z0-9&]+\*?", fold(phrase)) if w.rstrip("*")]
+    kept = [w for w in words if w.rstrip("*") not in stop_words()] or words
+    return tuple(
+        (w[:-1], True, len(w) - 1) if w.endswith("*") else (stem(w, lang), False, len(w))
+        for w in kept
+    )
 
 
 @cache
-def _patterns() -> tuple[tuple[re.Pattern[str], tuple[str, ...]], ...]:
+def lexicon() -> dict[str, _Lexicon]:
+    """The shipped lexicon and each topic's own label and slug, by language."""
     slugs = {t.slug for t in vocabulary()}
-    phrases: dict[str, list[str]] = {}
-    for phrase, targets in SYNONYMS.items():
-        unknown = set(targets) - slugs
-        if unknown:
-            raise ValueError(f"synonym {phrase!r} maps to unknown topics {sorted(unknown)}")
-        # Keep the "*" that marks an open ending, which normalize() would drop.
-        words = re.findall(r"[a-z0-9]+\*?", fold(phrase))
-        phrases.setdefault(" ".join(words), []).extend(targets)
-    # A topic's own label and slug always name it, so the table cannot drift from the file.
+    text = files("workflows").joinpath("data", "lexicon.csv").read_text(encoding="utf-8")
+    entries: dict[tuple[str, str], set[str]] = {}
+    rows = csv.DictReader(line for line in text.splitlines() if not line.startswith("#"))
+    for row in rows:
+        if row["slug"] not in slugs:
+            raise ValueError(f"lexicon names an unknown topic {row['slug']!r}")
+        for phrase in row["phrases"].split(";"):
+            if phrase.strip():
+                entries.setdefault((row["lang"], phrase.strip()), set()).add(row["slug"])
+    # A topic's own label and slug always name it, so the lexicon cannot drift from the file.
     for topic in vocabulary():
         for phrase in (topic.label, topic.slug.replace("-", " ")):
-            phrases.setdefault(normalize(phrase), []).append(topic.slug)
-    return tuple(
-        (
-            re.compile(r"\b" + " ".join(_word_pattern(w) for w in phrase.split()) + r"\b"),
-            tuple(dict.fromkeys(targets)),
+            entries.setdefault(("en", normalize(phrase)), set()).add(topic.slug)
+    found = {lang: _Lexicon({}, {}, {}) for lang in (*LANGUAGES, "zh")}
+    for (lang, phrase), targets in entries.items():
+        ordered = tuple(sorted(targets))
+        if lang == "zh":
+            found[lang].chinese.setdefault(phrase, []).extend(ordered)
+            continue
+        words = _phrase_words(phrase, lang)
+        if not words:
+            continue
+        key, prefix, _ = words[0]
+        index = found[lang].prefixed if prefix else found[lang].exact
+        index.setdefault(key[:_PREFIX_KEY] if prefix else key, []).append(
+            _Phrase(words, ordered)
         )
-        for phrase, targets in phrases.items()
-        if phrase
+    return found
+
+
+def _word_matches(element: tuple[str, bool, int], word: str, stemmed: str) -> bool:
+    key, prefix, length = element
+    if prefix:
+        return word.startswith(key)
+    # A stem shared by words of very different length is another word: "urbanisme" is not
+    # "urban", though French stems both so.
+    return stemmed == key and abs(len(word) - length) <= _INFLECTION
+
+
+@lru_cache(maxsize=1 << 16)
+def _starting(word: str, lang: str) -> tuple[_Phrase, ...]:
+    """The phrases of ``lang`` whose first word is ``word``: most words start none."""
+    lex = lexicon()[lang]
+    stemmed = stem(word, lang)
+    return tuple(
+        phrase
+        for phrase in (*lex.exact.get(stemmed, ()), *lex.prefixed.get(word[:_PREFIX_KEY], ()))
+        if _word_matches(phrase.words[0], word, stemmed)
     )
+
+
+def _latin_matches(
+    text: str, langs: tuple[str, ...]
+) -> Iterator[tuple[int, int, bool, tuple[str, ...]]]:
+    """(start, end, exact, targets) of each lexicon phrase found in folded ``text``."""
+    spans = [(m.start(), m.end(), m.group()) for m in _LATIN.finditer(text)]
+    spans = [s for s in spans if s[2] not in stop_words()]
+    words = [w for _, _, w in spans]
+    for lang in langs:
+        for i, word in enumerate(words):
+            for phrase in _starting(word, lang):
+                n = len(phrase.words)
+                if i + n <= len(words) and all(
+                    _word_matches(e, words[i + k], stem(words[i + k], lang))
+                    for k, e in enumerate(phrase.words[1:], start=1)
+                ):
+                    exact = not any(prefix for _, prefix, _ in phrase.words)
+                    yield spans[i][0], spans[i + n - 1][1], exact, phrase.targets
+
+
+def _chinese_matches(text: str) -> Iterator[tuple[int, int, bool, tuple[str, ...]]]:
+    for phrase, targets in lexicon()["zh"].chinese.items():
+        start = text.find(phrase)
+        while start >= 0:
+            yield start, start + len(phrase), True, tuple(targets)
+            start = text.find(phrase, start + 1)
+
+
+@lru_cache(maxsize=1 << 14)
+def _mapped(text: str) -> tuple[str, ...]:
+    plain = fold(text)
+    lang = guess_language(text)
+    # A language told apart, and English, which staff mix in; all four when it cannot be told.
+    langs = LANGUAGES if lang in (None, "zh") else tuple(dict.fromkeys((lang, "en")))
+    found = [(m.start(), m.end(), True, (f"sdg-{m.group(1)}",)) for m in _GOAL.finditer(plain)]
+    found += _latin_matches(plain, langs)
+    if has_cjk(text):
+        found += _chinese_matches(plain)
+    # Same span: exact words beat open endings; overlapping spans: the longest wins.
+    by_span: dict[tuple[int, int], tuple[bool, list[str]]] = {}
+    for start, end, exact, targets in found:
+        was_exact, slugs = by_span.get((start, end), (False, []))
+        if exact and not was_exact:
+            slugs = []
+        if exact or not was_exact:
+            by_span[(start, end)] = (exact or was_exact, [*slugs, *targets])
+    taken: list[tuple[int, int, list[str]]] = []
+    covered = bytearray(len(plain) + 1)  # 1 where a longer phrase was already taken
+    for (start, end), (_, slugs) in sorted(by_span.items(), key=lambda s: (s[0][0] - s[0][1],
+                                                                           s[0][0])):
+        if covered.find(1, start, end) < 0:
+            taken.append((start, end, slugs))
+            covered[start:end] = b"\x01" * (end - start)
+    ordered = (slug for _, _, slugs in sorted(taken) for slug in slugs)
+    return tuple(dict.fromkeys(ordered))
 
 
 def map_text_to_topics(text: str) -> list[str]:
     """Vocabulary slugs named by free ``text``, in order of appearance, each once.
 
-    Case-, accent- and punctuation-insensitive and word-boundary aware; overlapping phrases
-    resolve to the longest ("smart production" is not also "smart").
+    Any of English, Spanish, Portuguese, French (stemmed, accents and case ignored) and
+    Chinese; where phrases overlap the longest wins, so "smart specialisation" is innovation
+    and not smart city, and "climate change adaptation" is adaptation, not climate action.
     """
-    plain = normalize(text)
-    found: list[tuple[int, int, tuple[str, ...]]] = [
-        (m.start(), m.end(), (f"sdg-{m.group(1)}",)) for m in _GOAL.finditer(plain)
-    ]
-    found += [
-        (m.start(), m.end(), targets)
-        for pattern, targets in _patterns()
-        for m in pattern.finditer(plain)
-    ]
-    taken: list[tuple[int, int, tuple[str, ...]]] = []
-    for start, end, targets in sorted(found, key=lambda f: (f[0] - f[1], f[0])):
-        if all(end <= s or start >= e for s, e, _ in taken):
-            taken.append((start, end, targets))
-    ordered = (slug for _, _, targets in sorted(taken) for slug in targets)
-    return list(dict.fromkeys(ordered))
+    return list(_mapped(text)) if text.strip() else []

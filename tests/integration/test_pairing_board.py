@@ -63,11 +63,12 @@ def proposals() -> int:
 # -- suggestions -------------------------------------------------------------------------------
 
 def test_suggestions_rank_a_rare_shared_topic_first_and_say_why(world, browser):
+    # The statements name no topic of their own, so only the chosen topics tell them apart.
     for name in ("Bogota", "Cali", "Lima"):
-        partner(name, "smart-city", text="river basin")
-    quito = partner("Quito", "water", text="river basin", country="Ecuador")
+        partner(name, "smart-city", text="basin delta")
+    quito = partner("Quito", "water", text="basin delta", country="Ecuador")
     case = waiting_case(world, world.applicant_a, "smart-city", "water",
-                        text="Managing the river basin")
+                        text="Managing the basin delta")
     browser.login(world.coordinator.email)
     resp = browser.get(f"/office/pairing/cases/{case.id}")
     assert resp.status_code == 200
@@ -79,12 +80,33 @@ def test_suggestions_rank_a_rare_shared_topic_first_and_say_why(world, browser):
     assert "Yokohama" not in page  # Asia is not the region this applicant asked for
     first = page[page.index("Quito"):page.index("Propose this partner")]
     assert "Water management and sanitation" in first
-    assert "Words both statements use" in first and "basin" in first and "river" in first
+    assert "Words both statements use" in first and "basin" in first and "delta" in first
     assert re.search(r'class="bar-chart__bar bar-w-\d+', first)
     found = pairing.suggestions_for(case.id, world.coordinator)
     assert found.suggestions[0].partner.id == quito.id
     assert found.suggestions[0].score > found.suggestions[1].score
     assert [slug for slug, _ in found.suggestions[0].shared_topics] == ["water"]
+
+
+def test_a_portuguese_statement_is_suggested_for_an_english_one_with_its_sentences(world,
+                                                                                     browser):
+    recife = partner("Recife", "housing", country="Brazil", text=(
+        "O centro histórico sofre com o excesso de turistas e navios de cruzeiro. "
+        "O aluguel de temporada expulsa os moradores dos bairros antigos."))
+    partner("Belém", "housing", country="Brazil", text=(
+        "Precisamos ampliar a coleta seletiva de resíduos e fechar o lixão."))
+    case = waiting_case(world, world.applicant_a, "housing", text=(
+        "Cruise passengers crowd our historic centre every summer. "
+        "Short-term holiday rentals push residents out of the old town."))
+    found = pairing.suggestions_for(case.id, world.coordinator)
+    assert found.suggestions[0].partner.id == recife.id
+    browser.login(world.coordinator.email)
+    page = browser.get(f"/office/pairing/cases/{case.id}").get_data(as_text=True)
+    first = page[page.index("Recife"):page.index("Propose this partner")]
+    # The sentences that match are quoted as written, the Portuguese one marked as such.
+    assert "Sentences that match" in first
+    assert re.search(r'<q lang="pt">O (aluguel|centro)[^<]+</q>', first)
+    assert re.search(r"<q>(Short-term|Cruise)[^<]+</q>", first)
 
 
 def test_busy_partner_cities_are_not_suggested_and_proposing_fires_the_transition(world,

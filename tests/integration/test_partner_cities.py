@@ -184,3 +184,55 @@ def test_cli_imports_partner_cities(app, world, tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output
     assert result.output.strip().endswith("3 partner cities imported")
     assert partner_count() == before + 3
+
+
+def test_csv_import_accepts_everyday_words_in_any_language(world):
+    rows = HEADER + (
+        "Pune,India,Asia,,bicycle lanes and a tram,Cycle tracks and footpaths,,\n"
+        "Indore,India,Asia,,garbage,Segregation at source,,\n"
+        "Jaipur,India,Asia,,\"heatwave, drought\",Cool roofs for the hottest wards,,\n"
+        "Chennai,India,Asia,,stormwater,,,\n"
+        "Sendai,Japan,Asia,,earthquake,,,\n"
+        "Kyoto,Japan,Asia,,overtourism,,,\n"
+        "Edmonton,Canada,North America,,homelessness,,,\n"
+        "Sherbrooke,Canada,North America,,énergie solaire,,,\n"
+        "Recife,Brazil,Latin America and the Caribbean,,enchentes e coleta de lixo,,,\n"
+        "Hangzhou,China,Asia,,垃圾分类,,,\n"
+    )
+    assert pairing.import_partner_cities(rows, world.coordinator) == 10
+    topics = {pc.name: {t.slug for t in pc.topics}
+              for pc in db.session.scalars(select(PartnerCity))}
+    assert topics["Pune"] == {"urban-mobility"}
+    assert topics["Indore"] == {"waste"}
+    assert {"climate-adaptation", "water"} <= topics["Jaipur"]
+    assert topics["Chennai"] == {"flood-risk"} and topics["Sendai"] == {"resilience"}
+    assert topics["Kyoto"] == {"tourism"} and "housing" in topics["Edmonton"]
+    assert topics["Sherbrooke"] == {"energy-transition"}
+    assert topics["Recife"] == {"flood-risk", "waste"} and topics["Hangzhou"] == {"waste"}
+
+
+def test_a_saved_statement_is_embedded_once_and_kept_in_the_database(world):
+    from webapp.models import StatementEmbedding
+    from workflows.embeddings import Embeddings, statement_key
+
+    text = "Las lluvias torrenciales inundan los barrios bajos. Queremos un sistema de alerta."
+    pc = pairing.save_partner_city(world.coordinator, pairing.PartnerCityData(
+        name="Manizales", country="Colombia", region="Latin America and the Caribbean",
+        topics=("resilience",), challenge_statement=text))
+    stored = db.session.get(StatementEmbedding, statement_key(text))
+    assert stored is not None and len(stored.vectors) == 2 * 512 * 2  # two float16 sentences
+    # Another process finds the vectors in the database and embeds nothing.
+    def refuse(batch):
+        raise AssertionError(f"embedded again: {batch}")
+
+    fresh = Embeddings(store=pairing.StoredVectors(), encoder=refuse)
+    assert fresh.of([pc.challenge_statement])[0].sentences == (
+        "Las lluvias torrenciales inundan los barrios bajos.", "Queremos un sistema de alerta.")
+    # A changed statement gets its own vectors; the old ones stay for the old text.
+    changed = text + " Y mapas de riesgo."
+    pairing.save_partner_city(world.coordinator, pairing.PartnerCityData(
+        name="Manizales", country="Colombia", region="Latin America and the Caribbean",
+        topics=("resilience",), challenge_statement=changed), pc.id)
+    keys = [statement_key(text), statement_key(changed)]
+    assert db.session.scalar(select(func.count()).select_from(StatementEmbedding).where(
+        StatementEmbedding.key.in_(keys))) == 2

@@ -13,6 +13,7 @@ from webapp.models.cooperation import (
     Score,
 )
 from webapp.models.document import Document
+from webapp.models.embedding import StatementEmbedding
 from webapp.models.mailing import MailingSubscriber
 from webapp.models.organisation import (
     GroupMember,
@@ -40,6 +41,7 @@ __all__ = [
     "staff_programme",
     "Agreement", "Signature",
     "ApiToken",
+    "StatementEmbedding",
     "MailingSubscriber",
     "MailWording",
     "Activity", "Deliverable", "LapVersion", "LocalActionPlan", "Report", "Score",

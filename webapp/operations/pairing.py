@@ -18,19 +18,32 @@ from datetime import datetime
 
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import func, or_, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from webapp.access import can_view_case, visible_cases
 from webapp.db import db, utcnow
 from webapp.errors import Conflict, Forbidden, NotFound, OperationError, Refused
-from webapp.models import AuditEvent, Call, Case, PartnerCity, Topic, User, UserRole
+from webapp.models import (
+    AuditEvent,
+    Call,
+    Case,
+    PartnerCity,
+    StatementEmbedding,
+    Topic,
+    User,
+    UserRole,
+)
 from webapp.models.programme import WORLD_REGIONS
 from webapp.operations import cases as case_ops
 from webapp.operations import outbox, vocabulary
 from webapp.operations.accounts import find_user, make_token
 from workflows import get_workflow
+from workflows.embeddings import MODEL_ID, Embeddings
 from workflows.engine import Workflow
+from workflows.language import guess_language
 from workflows.pairing import Profile, Scorer, Suggestion, optimum, suggest
 from workflows.topics import map_text_to_topics
 
@@ -40,6 +53,43 @@ IMPORT_COLUMNS = ("name", "country", "region", "population", "topics", "challeng
 MAX_TOPICS = 5
 MAX_IMPORT_ROWS = 5000
 _POPULATION = re.compile(r"^\d+$|^\d{1,3}(?:([ ,.'_])\d{3})(?:\1\d{3})*$")
+STATEMENTS_IN_MEMORY = 20_000  # statements whose vectors a process keeps (about 10 KB each)
+
+
+# -- statement embeddings ----------------------------------------------------------------------
+
+class StoredVectors:
+    """The ``statement_embedding`` table as the scorer's store of statement vectors."""
+
+    def load(self, keys: Collection[str]) -> dict[str, bytes]:
+        """The stored vectors of ``keys``, read in the request's session."""
+        found: dict[str, bytes] = {}
+        wanted = list(keys)
+        for start in range(0, len(wanted), 500):
+            found.update((key, vectors) for key, vectors in db.session.execute(
+                select(StatementEmbedding.key, StatementEmbedding.vectors)
+                .where(StatementEmbedding.key.in_(wanted[start:start + 500]))))
+        return found
+
+    def save(self, vectors: Mapping[str, bytes]) -> None:
+        """Keep new vectors in a transaction of their own, so reading a page that embeds a new
+        statement never commits the page's own work; a key someone else just stored is kept."""
+        if not vectors:
+            return
+        insert = pg_insert if db.dialect == "postgresql" else sqlite_insert
+        now = utcnow()
+        rows = [{"key": k, "model": MODEL_ID, "vectors": v, "created_at": now}
+                for k, v in vectors.items()]
+        with Session(db.engine) as session, session.begin():
+            session.execute(insert(StatementEmbedding).on_conflict_do_nothing(), rows)
+
+
+_EMBEDDINGS = Embeddings(store=StoredVectors(), memory=STATEMENTS_IN_MEMORY)
+
+
+def statement_embeddings() -> Embeddings:
+    """The process's statement vectors: in memory, else in the database, else embedded."""
+    return _EMBEDDINGS
 
 
 # -- the partner cities registry -------------------------------------------------------------
@@ -151,7 +201,9 @@ def save_partner_city(user: User | None, data: PartnerCityData,
         pc.contacts = [dict(c) for c in data.contacts]
         pc.topics = _topic_rows(session, data.topics, keep=pc.topics)
         session.flush()
-        return pc
+    # Embedded once saved, so no suggestions page waits for it.
+    statement_embeddings().keep([pc.challenge_statement])
+    return pc
 
 
 def topics_from_cell(cell: str, current: dict[str, str | None] | None = None
@@ -372,7 +424,8 @@ def load_pool(session: Session, call: Call) -> Pool:
             busy.setdefault(c.partner_city_id, set()).add(c.id)
     profiles = {c.id: case_profile(c) for c in cases.values()}
     partner_profiles = {p.id: partner_profile(p) for p in partners.values()}
-    scorer = Scorer([*profiles.values(), *partner_profiles.values()])
+    scorer = Scorer([*profiles.values(), *partner_profiles.values()],
+                    embeddings=statement_embeddings())
     return Pool(call, cases, partners, busy, scorer, profiles, partner_profiles)
 
 
@@ -416,6 +469,18 @@ def proposal_blocker(case: Case, user: User) -> str | None:
 # -- suggestions for one case -----------------------------------------------------------------
 
 @dataclass(frozen=True)
+class MatchedSentences:
+    """A sentence of the case's statement and one of the partner's that say much the same,
+    each as written and with its language when it can be told (for the page's lang)."""
+
+    mine: str
+    mine_lang: str | None
+    theirs: str
+    theirs_lang: str | None
+    percent: int
+
+
+@dataclass(frozen=True)
 class Reasons:
     """A suggestion as a page shows it: the partner, the score and why."""
 
@@ -427,14 +492,26 @@ class Reasons:
     topic_score: float
     text_score: float
     ruled_out: bool = False  # proposed to this case before, or ruled out on the board
+    semantic_score: float = 0.0
+    matched_sentences: tuple[MatchedSentences, ...] = ()
+
+
+def _language(sentence: str) -> str | None:
+    lang = guess_language(sentence)
+    return lang if lang != "en" else None  # the pages are in English already
 
 
 def _reasons(s: Suggestion, partner: PartnerCity, ruled_out: bool = False) -> Reasons:
     labels = vocabulary.labels(db.session)
+    sentences = tuple(
+        MatchedSentences(p.mine, _language(p.mine), p.theirs, _language(p.theirs),
+                         round(p.similarity * 100))
+        for p in s.matched_sentences)
     return Reasons(partner=partner, score=s.score, percent=round(s.score * 100),
                    shared_topics=tuple((t, labels.get(t, t)) for t in s.shared_topics),
                    matched_terms=s.matched_terms, topic_score=s.topic_score,
-                   text_score=s.text_score, ruled_out=ruled_out)
+                   text_score=s.text_score, ruled_out=ruled_out,
+                   semantic_score=s.semantic_score, matched_sentences=sentences)
 
 
 @dataclass
