@@ -65,7 +65,9 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "MAIL_SINK_DIR": env.get("MAIL_SINK_DIR") or str(instance / "mail"),
         "UPLOAD_DIR": env.get("UPLOAD_DIR") or str(instance / "uploads"),
         "MAX_UPLOAD_BYTES": int(env.get("MAX_UPLOAD_BYTES", str(10 * 1024 * 1024))),
-        "PROGRAMME_TIMEZONE": "Europe/Brussels",
+        # Only for a visitor nobody knows while the programmes work in several zones (or none
+        # exists yet); everyone else sees their own zone, a call page the call's.
+        "PROGRAMME_TIMEZONE": env.get("PROGRAMME_TIMEZONE", "Europe/Brussels"),
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI") or redis_url or "memory://",
         "RATELIMIT_ENABLED": _bool(env.get("RATELIMIT_ENABLED"), True),
         # With Redis down, limits are counted in each process instead of failing every

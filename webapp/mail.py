@@ -24,6 +24,7 @@ from flask_babel import force_locale
 from sqlalchemy.orm import Session, joinedload
 
 from webapp.db import db
+from webapp.i18n import default_timezone, force_timezone, zone_name
 from webapp.models import Case, Deadline, Notification
 
 #: a pooled connection idle longer than this is closed rather than trusted
@@ -248,14 +249,12 @@ def local_time(dt: datetime | str | None, timezone: str | None, locale: str | No
         return ""
     if isinstance(dt, str):
         dt = datetime.fromisoformat(dt)
-    tz = ZoneInfo(timezone or "Europe/Brussels")
+    tz = ZoneInfo(timezone or default_timezone())
     loc = _locale(locale)
     pattern = loc.datetime_formats["full"].format(loc.time_formats["short"].pattern,
                                                   loc.date_formats["full"].pattern)
     text = format_datetime(dt, pattern, tzinfo=tz, locale=loc)
-    zone = dt.astimezone(tz).tzname() or tz.key
-    # Zones without an abbreviation report an offset such as "-03".
-    return f"{text} {'UTC' + zone if zone[0] in '+-' else zone}"
+    return f"{text} {zone_name(dt.astimezone(tz))}"
 
 
 def case_of(n: Notification, session: Session | None = None) -> Case | None:
@@ -280,7 +279,7 @@ def render(n: Notification, session: Session | None = None
     case_url = external_url("applicant.case", case_id=case.id) if case else None
     ctx.update(notification=n, case=case, deadline=deadline, recipient_name=n.to_name,
                local=local, url=external_url, case_url=case_url)
-    with force_locale(n.locale or "en"):
+    with force_locale(n.locale or "en"), force_timezone(n.timezone or default_timezone()):
         subject = render_template(f"emails/{n.template}.subject.txt", **ctx).strip()
         text = render_template(f"emails/{n.template}.txt", **ctx)
         html = render_template(f"emails/{n.template}.html", **ctx)
@@ -293,7 +292,7 @@ def render_subject(n: Notification) -> str:
     ctx = dict(n.context)
     ctx.update(notification=n, case=case, recipient_name=n.to_name,
                local=lambda dt: local_time(dt, n.timezone, n.locale), url=external_url)
-    with force_locale(n.locale or "en"):
+    with force_locale(n.locale or "en"), force_timezone(n.timezone or default_timezone()):
         subject = render_template(f"emails/{n.template}.subject.txt", **ctx)
     return " ".join(subject.split())
 

@@ -2,17 +2,34 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
-from flask_babel import get_locale
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import get_locale, refresh
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
-from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
-from wtforms.validators import Email, EqualTo, InputRequired, Length
+from wtforms import BooleanField, EmailField, PasswordField, RadioField, SelectField, StringField
+from wtforms.validators import Email, EqualTo, InputRequired, Length, Optional
 
+from webapp.db import utcnow
 from webapp.errors import OperationError
 from webapp.extensions import limiter
 from webapp.forms import COUNTRY_CHOICES, Form, NoScript, choices
+from webapp.i18n import (
+    LANGUAGE_NAMES,
+    default_timezone,
+    guess_timezone,
+    timezone_choices,
+    utc_offset,
+)
 from webapp.operations import accounts
 from webapp.safety import safe_next
 from workflows.eligibility import ORGANISATION_TYPES
@@ -42,6 +59,7 @@ class RegisterForm(Form):
     confirm = PasswordField(_l("Type the password again"),
                             [InputRequired(_l("Type the password again.")),
                              EqualTo("password", _l("The two passwords are not the same."))])
+    timezone = SelectField(_l("Your time zone"), choices=[], validators=[Optional()])
     privacy = BooleanField(_l("I have read the privacy notice"),
                            [InputRequired(_l("Confirm you have read the privacy notice."))])
 
@@ -63,15 +81,48 @@ class NewPasswordForm(Form):
                              EqualTo("password", _l("The two passwords are not the same."))])
 
 
+class PlaceForm(Form):
+    """A person's language and time zone: what their pages and e-mails are written in."""
+
+    lang = RadioField(_l("Your language"), choices=[],
+                      validators=[InputRequired(_l("Choose your language."))])
+    timezone = SelectField(_l("Your time zone"), choices=[],
+                           validators=[InputRequired(_l("Choose your time zone."))])
+
+    def offer(self, current_zone: str | None) -> None:
+        """The languages of the site and the zones, each with its offset today."""
+        self.lang.choices = choices((code, LANGUAGE_NAMES.get(code, code))
+                                    for code in current_app.config["LANGUAGES"])
+        self.timezone.choices = zone_choices(current_zone)
+
+
+class InvitationForm(NewPasswordForm, PlaceForm):
+    """Accepting an invitation: a password, and the language and zone to work in."""
+
+
+def zone_choices(current: str | None = None, suggestion: str | None = None
+                 ) -> dict[str, list]:
+    """The time zones grouped by area for a select; ``suggestion`` labels an empty first
+    choice that lets the server pick (from the country typed on the same form)."""
+    groups = {area: choices(pairs) for area, pairs in timezone_choices(utcnow(),
+                                                                        current).items()}
+    if suggestion is None:
+        return groups
+    return {_("Suggested"): choices([("", suggestion)]), **groups}
+
+
 @bp.route("/register", methods=["GET", "POST"])
 @limiter.limit("10 per hour", methods=["POST"])
 def register():
     form = RegisterForm()
+    form.timezone.choices = zone_choices(suggestion=_("The time zone of my country"))
     if form.validate_on_submit():
+        zone = (form.timezone.data or guess_timezone(form.country.data, utcnow())
+                or default_timezone())
         accounts.register(email=form.email.data, password=form.password.data,
                           name=form.name.data, organisation_name=form.organisation_name.data,
                           organisation_kind=form.organisation_kind.data,
-                          country=form.country.data, locale=str(get_locale()))
+                          country=form.country.data, locale=str(get_locale()), timezone=zone)
         return render_template("auth/check_email.html", email=form.email.data)
     return render_template("auth/register.html", form=form)
 
@@ -136,19 +187,51 @@ def forgot():
 @bp.route("/reset/<token>", methods=["GET", "POST"])
 @limiter.limit("10 per 15 minutes", methods=["POST"])
 def reset(token: str):
-    form = NewPasswordForm()
-    if accounts.read_password_link(token) is None:
+    person = accounts.read_password_link(token)
+    if person is None:
         flash(_("This link is not valid, has expired or was already used. Ask for a new one."),
               "error")
         return redirect(url_for("auth.forgot"))
+    invited = accounts.is_invitation(token)
+    if not invited:
+        form = NewPasswordForm()
+    else:
+        # The pages' language (the browser's, or the one picked) and the zone the invitation
+        # proposed are the first guess; a form sent without them keeps that guess.
+        proposed = {"lang": str(get_locale()), "timezone": person.timezone}
+        if request.method == "GET":
+            form = InvitationForm(data=proposed)
+        else:
+            sent = request.form.copy()
+            for key, value in proposed.items():
+                sent.setdefault(key, value)
+            form = InvitationForm(formdata=sent)
+        form.offer(person.timezone)
     if form.validate_on_submit():
-        accounts.reset_password(token, form.password.data)
+        if invited:
+            accounts.reset_password(token, form.password.data, locale=form.lang.data,
+                                    timezone=form.timezone.data)
+            session["lang"] = form.lang.data
+        else:
+            accounts.reset_password(token, form.password.data)
         flash(_("Your password is set. You can sign in now."), "success")
         return redirect(url_for("auth.login"))
-    return render_template("auth/reset.html", form=form)
+    return render_template("auth/reset.html", form=form, invited=invited)
 
 
-@bp.get("/")
+@bp.route("/", methods=["GET", "POST"])
 @login_required
 def account():
-    return render_template("auth/account.html", user=current_user)
+    """A person's account: who they are, and the language and time zone they work in."""
+    form = PlaceForm(data={"lang": current_user.locale, "timezone": current_user.timezone}
+                     if request.method == "GET" else None)
+    form.offer(current_user.timezone)
+    if form.validate_on_submit():
+        accounts.set_place(current_user.id, form.lang.data, form.timezone.data)
+        session["lang"] = form.lang.data
+        refresh()  # the confirmation is already in the new language
+        flash(_("Your language and time zone are saved."), "success")
+        return redirect(url_for("auth.account"), 303)
+    status = 400 if request.method == "POST" else 200
+    return render_template("auth/account.html", user=current_user, form=form,
+                           offset=utc_offset(current_user.timezone, utcnow())), status

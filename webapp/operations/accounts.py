@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 
 from webapp.db import db, utcnow
 from webapp.errors import OperationError
+from webapp.i18n import default_timezone, valid_timezone
 from webapp.models import Organisation, User, UserRole
 from webapp.operations import outbox
 
@@ -50,6 +51,11 @@ def read_token(purpose: str, token: str, max_age: int) -> User | None:
 PASSWORD_LINK_AGES = {"reset": 2 * 3600, "invite": 14 * 24 * 3600}
 
 
+def is_invitation(token: str) -> bool:
+    """Whether a password link is an invitation (a new person choosing how they work)."""
+    return read_token("invite", token, max_age=PASSWORD_LINK_AGES["invite"]) is not None
+
+
 def read_password_link(token: str) -> User | None:
     """The user a reset or invitation link names, each judged by its own lifetime."""
     for purpose, max_age in PASSWORD_LINK_AGES.items():
@@ -68,8 +74,10 @@ def hash_password(password: str) -> str:
 
 
 def register(*, email: str, password: str, name: str, organisation_name: str,
-             organisation_kind: str, country: str, locale: str = "en") -> User:
-    """Create an applicant and their organisation and send the confirmation e-mail.
+             organisation_kind: str, country: str, locale: str = "en",
+             timezone: str | None = None) -> User:
+    """Create an applicant and their organisation and send the confirmation e-mail (their
+    time zone: ``timezone``, else the programmes' zone).
 
     Registering an address that exists sends that person a notice instead, and the caller
     shows the same page either way, so the form reveals nothing.
@@ -84,7 +92,8 @@ def register(*, email: str, password: str, name: str, organisation_name: str,
         org = Organisation(name=organisation_name.strip(), kind=organisation_kind,
                            country=country)
         user = User(email=email, name=name.strip(), password_hash=hash_password(password),
-                    role=UserRole.APPLICANT, organisation=org, locale=locale)
+                    role=UserRole.APPLICANT, organisation=org, locale=locale,
+                    timezone=_checked_zone(timezone or default_timezone()))
         session.add(user)
         session.flush()
         _send_confirmation(session, user)
@@ -152,12 +161,24 @@ def request_password_reset(email: str) -> None:
                          context={"token": make_token("reset", user)})
 
 
-def reset_password(token: str, password: str) -> User:
-    """Set a new password from a reset link; the link and every session die with it."""
+def reset_password(token: str, password: str, *, locale: str | None = None,
+                   timezone: str | None = None) -> User:
+    """Set a new password from a reset link; the link and every session die with it.
+
+    Accepting an invitation also sets the language and time zone the person chose.
+    """
     user = read_password_link(token)
     if user is None:
         raise OperationError(_("This reset link is not valid, has expired or was already used."))
+    if locale is not None:
+        _checked_locale(locale)
+    if timezone is not None:
+        _checked_zone(timezone)
     with db.transaction():
+        if locale is not None:
+            user.locale = locale
+        if timezone is not None:
+            user.timezone = timezone
         user.password_hash = hash_password(password)
         user.auth_epoch += 1
         user.failed_logins = 0
@@ -178,7 +199,7 @@ def invite_colleague(inviter: User, *, email: str, name: str) -> User:
                                  "to move it to your organisation."))
         user = User(email=email, name=name.strip(), password_hash=None, role=UserRole.APPLICANT,
                     organisation_id=inviter.organisation_id, locale=inviter.locale,
-                    confirmed_at=utcnow())
+                    timezone=inviter.timezone, confirmed_at=utcnow())
         session.add(user)
         session.flush()
         outbox.queue(session, key=f"invite:{user.id}", template="invitation", user=user,
@@ -190,9 +211,30 @@ def invite_colleague(inviter: User, *, email: str, name: str) -> User:
 
 def set_locale(user_id: int, locale: str) -> None:
     """Choose the language of a person's pages and of the e-mails they get from now on."""
-    if locale not in current_app.config["LANGUAGES"]:
-        raise OperationError(_("Choose one of the languages offered."))
+    _checked_locale(locale)
     with db.transaction() as session:
         user = session.get(User, user_id)
         if user is not None:
             user.locale = locale
+
+
+def set_place(user_id: int, locale: str, timezone: str) -> None:
+    """Choose the language and time zone of a person's pages, e-mails and calendar."""
+    _checked_locale(locale)
+    _checked_zone(timezone)
+    with db.transaction() as session:
+        user = session.get(User, user_id)
+        if user is not None:
+            user.locale, user.timezone = locale, timezone
+
+
+def _checked_locale(locale: str) -> str:
+    if locale not in current_app.config["LANGUAGES"]:
+        raise OperationError(_("Choose one of the languages offered."))
+    return locale
+
+
+def _checked_zone(timezone: str) -> str:
+    if not valid_timezone(timezone):
+        raise OperationError(_("Choose one of the time zones offered."))
+    return timezone
