@@ -37,6 +37,16 @@ def _secret_key(instance: Path) -> str:
     return key_file.read_text().strip()
 
 
+def served_base_url(host: str, port: int) -> str:
+    """The address links in e-mails take when the app serves itself on ``host:port``: a
+    wildcard host (every interface) is reached on this machine at 127.0.0.1."""
+    if host in ("", "0.0.0.0", "::"):  # noqa: S104 - naming the wildcard, not binding it
+        host = "127.0.0.1"
+    if ":" in host:
+        host = f"[{host}]"  # an IPv6 address in a URL
+    return f"http://{host}:{port}"
+
+
 def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     """The application's settings: environment first, then embedded defaults, then overrides."""
     env = os.environ
