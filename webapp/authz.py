@@ -137,6 +137,7 @@ MATRIX: dict[str, Access] = {
     "coordinator.bulk_confirm": Access(STAFF, "visible"),
     "coordinator.bulk_apply": Access(STAFF, "visible"),
     "coordinator.dashboard": Access(STAFF, "visible"),
+    "coordinator.deliverables": Access(STAFF, "visible"),
     "coordinator.workflow_definitions": Access(STAFF),
     "coordinator.case": Access(STAFF, "region"),
     "coordinator.act": Access(STAFF, "region"),

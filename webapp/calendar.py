@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 from flask import current_app
 from icalendar import Alarm, Calendar, Event
@@ -52,8 +53,10 @@ def sequences(deadlines: Iterable[Deadline]) -> dict[int, int]:
     return {d.id: found[d.id] for d in deadlines}
 
 
-def calendar(deadlines: Iterable[tuple[Deadline, Case]], name: str = "citypair") -> bytes:
-    """An iCalendar document with one event (and a day-before alarm) per deadline."""
+def calendar(deadlines: Iterable[tuple[Deadline, Case]], name: str = "citypair",
+             timezone: str | None = None) -> bytes:
+    """An iCalendar document with one event (and a day-before alarm) per deadline, its times
+    in the person's ``timezone`` (with the zone's definition) or, without one, in UTC."""
     deadlines = list(deadlines)
     sequence = sequences(d for d, _ in deadlines)
     cal = Calendar()
@@ -61,14 +64,20 @@ def calendar(deadlines: Iterable[tuple[Deadline, Case]], name: str = "citypair")
     cal.add("version", "2.0")
     cal.add("method", "PUBLISH")
     cal.add("x-wr-calname", name)
+    zone = ZoneInfo(timezone) if timezone and timezone != "UTC" else None
+    if zone is not None:
+        cal.add("x-wr-timezone", timezone)
     stamp = utcnow()
+    days = []
     for deadline, case in deadlines:
+        due = deadline.due_at.astimezone(zone) if zone is not None else deadline.due_at
+        days.append(due.date())
         ev = Event()
         ev.add("uid", deadline_uid(deadline))
         ev.add("sequence", sequence[deadline.id])
         ev.add("summary", f"{case.reference}: {deadline.label}")
-        ev.add("dtstart", deadline.due_at)
-        ev.add("dtend", deadline.due_at + timedelta(minutes=30))
+        ev.add("dtstart", due)
+        ev.add("dtend", due + timedelta(minutes=30))
         # DTSTAMP is when this copy was made, so a moved deadline replaces the older copy.
         ev.add("dtstamp", stamp)
         ev.add("created", deadline.created_at)
@@ -81,6 +90,10 @@ def calendar(deadlines: Iterable[tuple[Deadline, Case]], name: str = "citypair")
         alarm.add("trigger", timedelta(days=-1))
         ev.add_component(alarm)
         cal.add_component(ev)
+    if zone is not None and days:
+        # The VTIMEZONE every TZID names, its rules over the years the events fall in.
+        year = timedelta(days=366)
+        cal.add_missing_timezones(first_date=min(days) - year, last_date=max(days) + year)
     return cal.to_ical()
 
 
@@ -99,4 +112,5 @@ def open_deadlines(user: User) -> list[tuple[Deadline, Case]]:
 
 def feed(user: User) -> bytes:
     """The private calendar feed of ``user``: every open deadline of their cases."""
-    return calendar(open_deadlines(user), name=f"citypair — {user.display_name}")
+    return calendar(open_deadlines(user), name=f"citypair — {user.display_name}",
+                    timezone=user.timezone)

@@ -133,18 +133,26 @@ def beat() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=lambda: int(os.environ.get("PORT", "5000")), show_default="5000")
 def run(host: str, port: int) -> None:
-    """Serve the web app with an in-process Celery worker and beat (embedded defaults)."""
+    """Serve the web app with an in-process Celery worker and beat (embedded defaults).
+
+    Unless BASE_URL is set, links in e-mails point at this host and port.
+    """
     from werkzeug.serving import make_server
 
     from tasks import celery
+    from webapp.config import served_base_url
 
+    if not os.environ.get("BASE_URL"):
+        # The worker threads build their own app from the environment: they must agree.
+        os.environ["BASE_URL"] = served_base_url(host, port)
     app = _app()
     with app.app_context():
         upgrade_database(app)
     server = make_server(host, port, app, threaded=True)
     threading.Thread(target=server.serve_forever, name="web", daemon=True).start()
     click.echo(f"citypair is serving on http://{host}:{port}/ "
-               f"(mail sink: {app.config['MAIL_SINK_DIR']})")
+               f"(links in e-mails: {app.config['BASE_URL']}; "
+               f"mail sink: {app.config['MAIL_SINK_DIR']})")
     try:
         # The worker wants the main thread for its signal handling; the web server has its own.
         celery.Worker(concurrency=2, pool="threads", beat=True, loglevel="WARNING").start()

@@ -37,6 +37,16 @@ def _secret_key(instance: Path) -> str:
     return key_file.read_text().strip()
 
 
+def served_base_url(host: str, port: int) -> str:
+    """The address links in e-mails take when the app serves itself on ``host:port``: a
+    wildcard host (every interface) is reached on this machine at 127.0.0.1."""
+    if host in ("", "0.0.0.0", "::"):  # noqa: S104 - naming the wildcard, not binding it
+        host = "127.0.0.1"
+    if ":" in host:
+        host = f"[{host}]"  # an IPv6 address in a URL
+    return f"http://{host}:{port}"
+
+
 def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     """The application's settings: environment first, then embedded defaults, then overrides."""
     env = os.environ
@@ -65,7 +75,9 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "MAIL_SINK_DIR": env.get("MAIL_SINK_DIR") or str(instance / "mail"),
         "UPLOAD_DIR": env.get("UPLOAD_DIR") or str(instance / "uploads"),
         "MAX_UPLOAD_BYTES": int(env.get("MAX_UPLOAD_BYTES", str(10 * 1024 * 1024))),
-        "PROGRAMME_TIMEZONE": "Europe/Brussels",
+        # Only for a visitor nobody knows while the programmes work in several zones (or none
+        # exists yet); everyone else sees their own zone, a call page the call's.
+        "PROGRAMME_TIMEZONE": env.get("PROGRAMME_TIMEZONE", "Europe/Brussels"),
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI") or redis_url or "memory://",
         "RATELIMIT_ENABLED": _bool(env.get("RATELIMIT_ENABLED"), True),
         # With Redis down, limits are counted in each process instead of failing every

@@ -6,12 +6,16 @@ import ast
 import io
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
+from functools import cache
+from importlib import resources
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Flask, current_app, has_request_context, request, session
+from flask import Flask, current_app, g, has_request_context, request, session
 from flask_babel import format_datetime, format_decimal, get_locale
 from flask_login import current_user
 
@@ -33,10 +37,67 @@ def select_locale() -> str:
 
 
 def select_timezone() -> str:
-    """The signed-in person's time zone, else the programme's."""
-    if current_user and current_user.is_authenticated and current_user.timezone:
+    """The signed-in person's time zone, else the zone of the call or programme the page is
+    about, else the programmes' own (see ``default_timezone``). An e-mail being written
+    (``force_timezone``) is in its recipient's zone, whoever is looking."""
+    if g and g.get("forced_timezone"):
+        return g.forced_timezone
+    if has_request_context() and current_user and current_user.is_authenticated \
+            and current_user.timezone:
         return current_user.timezone
-    return current_app.config["PROGRAMME_TIMEZONE"]
+    return default_timezone()
+
+
+@contextmanager
+def force_timezone(zone: str) -> Iterator[None]:
+    """Within this block every time is written in ``zone`` (an e-mail to its recipient)."""
+    if not g:
+        yield
+        return
+    babel_ctx = g.setdefault("_flask_babel", SimpleNamespace())
+    before = (g.get("forced_timezone"), getattr(babel_ctx, "babel_tzinfo", None))
+    g.forced_timezone = zone
+    babel_ctx.babel_tzinfo = None  # flask-babel asks select_timezone again
+    try:
+        yield
+    finally:
+        g.forced_timezone, babel_ctx.babel_tzinfo = before
+
+
+def use_timezone(zone: str | None) -> None:
+    """Show this page in ``zone`` to a visitor nobody knows (a call page: the call's zone)."""
+    if zone and has_request_context():
+        g.page_timezone = zone
+
+
+def default_timezone() -> str:
+    """The zone for someone we do not know: the one the page named (``use_timezone``), else
+    the programmes' zone when they all work in one, else the ``PROGRAMME_TIMEZONE`` setting."""
+    if has_request_context():
+        if g.get("page_timezone"):
+            return g.page_timezone
+        if g.get("programmes_timezone"):
+            return g.programmes_timezone
+    from sqlalchemy import select
+
+    from webapp.db import db
+    from webapp.models import Programme
+
+    zones = db.session.scalars(select(Programme.timezone).distinct().limit(2)).all()
+    zone = zones[0] if len(zones) == 1 and valid_timezone(zones[0]) \
+        else current_app.config["PROGRAMME_TIMEZONE"]
+    if has_request_context():
+        g.programmes_timezone = zone
+    return zone
+
+
+def zone_name(local: datetime) -> str:
+    """The name of the zone of an aware time, as people read it: "CET", "UTC-03" (zones
+    without an abbreviation of their own report an offset)."""
+    name = local.tzname() or ""
+    if not name:
+        return str(getattr(local.tzinfo, "key", "UTC"))
+    return f"UTC{name}" if name[0] in "+-" else name
 
 
 def in_zone(dt: datetime | None, tz: str | None = None, fmt: str = "medium") -> str:
@@ -45,7 +106,98 @@ def in_zone(dt: datetime | None, tz: str | None = None, fmt: str = "medium") -> 
         return ""
     zone = ZoneInfo(tz or select_timezone())
     local = dt.astimezone(zone)
-    return f"{format_datetime(local.replace(tzinfo=None), fmt, rebase=False)} ({local.tzname()})"
+    return f"{format_datetime(local.replace(tzinfo=None), fmt, rebase=False)} ({zone_name(local)})"
+
+
+# -- the zones people choose from --------------------------------------------------------------
+
+#: the zone for people who want none of the places: offered after every area's zones
+UTC_ZONE = "UTC"
+
+
+@cache
+def _zone_table() -> tuple[tuple[str, str], ...]:
+    """(country code, zone) rows of the tz database's ``zone.tab``: its canonical Area/City
+    zones, most populous first within a country."""
+    text = resources.files("tzdata.zoneinfo").joinpath("zone.tab").read_text(encoding="utf-8")
+    rows = []
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            code, _coordinates, zone, *_comment = line.split("\t")
+            rows.append((code, zone))
+    return tuple(rows)
+
+
+@cache
+def _country_codes() -> dict[str, str]:
+    """Country names in English (as ``iso3166.tab`` writes them) and codes, lower-cased, to
+    their code."""
+    text = resources.files("tzdata.zoneinfo").joinpath("iso3166.tab").read_text(
+        encoding="utf-8")
+    codes: dict[str, str] = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            code, name = line.split("\t")[:2]
+            codes[name.strip().lower()] = code
+            codes[code.lower()] = code
+    return codes
+
+
+@cache
+def timezone_names() -> tuple[str, ...]:
+    """Every zone people may choose: the canonical Area/City zones, and UTC."""
+    return (*sorted({zone for _code, zone in _zone_table()}), UTC_ZONE)
+
+
+def valid_timezone(name: str | None) -> bool:
+    """Whether ``name`` is a zone this installation can show times in."""
+    if not name:
+        return False
+    return name in timezone_names() or name in _available()
+
+
+@cache
+def _available() -> frozenset[str]:
+    from zoneinfo import available_timezones
+
+    return frozenset(available_timezones())
+
+
+def utc_offset(zone: str, now: datetime) -> str:
+    """The zone's offset from UTC at ``now``: "UTC+01:00", "UTC−03:00", "UTC"."""
+    offset = now.astimezone(ZoneInfo(zone)).utcoffset()
+    minutes = int(offset.total_seconds() // 60) if offset else 0
+    if not minutes:
+        return "UTC"
+    sign = "+" if minutes > 0 else "\u2212"  # a minus sign, as screen readers say it
+    hours, rest = divmod(abs(minutes), 60)
+    return f"UTC{sign}{hours:02d}:{rest:02d}"
+
+
+def timezone_choices(now: datetime, current: str | None = None) -> dict[str, list[tuple[str, str]]]:
+    """The zones grouped by area ("Africa", "America" ...), each "City (UTC+01:00)" with its
+    offset at ``now``; a person's current zone stays offered even if it is an old alias."""
+    names = list(timezone_names())
+    if current and current not in names and valid_timezone(current):
+        names.append(current)
+    groups: dict[str, list[tuple[str, str]]] = {}
+    for zone in sorted(names):
+        area, _, place = zone.partition("/")
+        label = (place or area).replace("_", " ").replace("/", " / ")
+        groups.setdefault(area if place else UTC_ZONE, []).append(
+            (zone, f"{label} ({utc_offset(zone, now)})"))
+    return {area: groups[area] for area in sorted(groups, key=lambda a: (a == UTC_ZONE, a))}
+
+
+def guess_timezone(country: str | None, now: datetime) -> str | None:
+    """The zone of a country, named or by ISO code, when all its zones keep one time now
+    (Argentina: Buenos Aires); None for a country of several times (Brazil) or unknown."""
+    code = _country_codes().get((country or "").strip().lower())
+    if code is None:
+        return None
+    zones = [zone for c, zone in _zone_table() if c == code]
+    offsets = {now.astimezone(ZoneInfo(zone)).utcoffset() for zone in zones}
+    return zones[0] if zones and len(offsets) == 1 else None
 
 
 #: the labels people read in the programme's definitions, which stay free of Flask: for each

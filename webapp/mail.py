@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from webapp import wording
 from webapp.db import db
+from webapp.i18n import default_timezone, force_timezone, zone_name
 from webapp.models import Case, Deadline, Notification
 
 #: a pooled connection idle longer than this is closed rather than trusted
@@ -250,14 +251,12 @@ def local_time(dt: datetime | str | None, timezone: str | None, locale: str | No
         return ""
     if isinstance(dt, str):
         dt = datetime.fromisoformat(dt)
-    tz = ZoneInfo(timezone or "Europe/Brussels")
+    tz = ZoneInfo(timezone or default_timezone())
     loc = _locale(locale)
     pattern = loc.datetime_formats["full"].format(loc.time_formats["short"].pattern,
                                                   loc.date_formats["full"].pattern)
     text = format_datetime(dt, pattern, tzinfo=tz, locale=loc)
-    zone = dt.astimezone(tz).tzname() or tz.key
-    # Zones without an abbreviation report an offset such as "-03".
-    return f"{text} {'UTC' + zone if zone[0] in '+-' else zone}"
+    return f"{text} {zone_name(dt.astimezone(tz))}"
 
 
 def case_of(n: Notification, session: Session | None = None) -> Case | None:
@@ -289,7 +288,7 @@ def render(n: Notification, session: Session | None = None, *,
                local=local, url=external_url, case_url=case_url)
     locale = n.locale or "en"
     chosen = override or (None if shipped else wording.saved(session, n.template, locale))
-    with force_locale(locale):
+    with force_locale(locale), force_timezone(n.timezone or default_timezone()):
         if chosen is not None:
             subject, text, html = wording.render(chosen, n, ctx)
             return subject, text, html, ctx
@@ -306,7 +305,7 @@ def render_subject(n: Notification) -> str:
     ctx.update(notification=n, case=case, recipient_name=n.to_name,
                local=lambda dt: local_time(dt, n.timezone, n.locale), url=external_url)
     chosen = wording.saved(db.session, n.template, n.locale or "en")
-    with force_locale(n.locale or "en"):
+    with force_locale(n.locale or "en"), force_timezone(n.timezone or default_timezone()):
         if chosen is not None:
             return wording.render_subject(chosen, n, ctx)
         subject = render_template(f"emails/{n.template}.subject.txt", **ctx)

@@ -12,13 +12,15 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import select
-from wtforms import DateTimeLocalField, TextAreaField
+from wtforms import DateTimeLocalField, SelectMultipleField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
 from webapp.db import db
-from webapp.forms import Form, NoScript
+from webapp.forms import Form, NoScript, choices
 from webapp.i18n import in_zone, select_timezone
 from webapp.models import AuditEvent, Case, Comment, Document, Notification, UserRole
+from webapp.operations.applications import section_title
+from webapp.operations.cases import field_choices
 from workflows import get_workflow
 from workflows.engine import StateKind, Transition
 
@@ -34,8 +36,9 @@ def admins_only() -> None:
         abort(403)
 
 
-def transition_form(t: Transition, formdata: Any = None) -> Form:
-    """A form for the fields a transition asks for (reason, message, deadline ...)."""
+def transition_form(t: Transition, formdata: Any = None, case: Case | None = None) -> Form:
+    """A form for the fields a transition asks for (reason, message, deadline, sections ...);
+    a "choices" field offers what it may name on ``case`` (on any case without one)."""
 
     class TransitionForm(Form):
         pass
@@ -47,6 +50,9 @@ def transition_form(t: Transition, formdata: Any = None) -> Form:
         if f.type == "datetime":
             field = DateTimeLocalField(label, validators, format="%Y-%m-%dT%H:%M",
                                        description=hint or _("In your time zone."))
+        elif f.type == "choices":
+            field = SelectMultipleField(label, validators, description=hint,
+                                        choices=choices(field_choices(f.name, case)))
         else:
             field = TextAreaField(label, [*validators, Length(max=4000), NoScript()],
                                   description=hint)
@@ -110,6 +116,9 @@ def case_timeline(case: Case, staff: bool,
         body = "\n".join(f"{k.replace('_', ' ').capitalize()}: {v}" for k, v in ev.payload.items()
                          if k in {"reason", "message", "answer", "comments", "override_reason",
                                   "response_deadline"} and v)
+        if ev.payload.get("sections"):
+            titles = ", ".join(section_title(k) for k in ev.payload["sections"])
+            body += ("\n" if body else "") + _("Sections to revise: %(titles)s", titles=titles)
         items.append({"at": ev.at, "when": in_zone(ev.at), "kind": "transition", "title": title,
                       "body": body, "actor": ev.actor_label, "internal": False})
     comment_q = select(Comment).where(Comment.case_id == case.id)

@@ -129,6 +129,12 @@ def _items(s: Source) -> str:
                      else f"- {i.get('subject', '')}" for i in s.get("items", []))
 
 
+def _section_title(key: str) -> str:
+    from webapp.operations.applications import section_title
+
+    return str(section_title(key))
+
+
 def _programme(s: Source) -> str:
     case = s.context.get("case")
     return case.call.programme.name if case is not None and case.call is not None else ""
@@ -193,6 +199,9 @@ EXTRAS: dict[str, Variable] = {
     "items": Variable(_l("the digest's list, one e-mail a line"), _items, "items",
                       [{"reference": "IUC-2026-0001", "subject": "(an e-mail's subject)"}]),
     "call_title": _said("call_title", _l("the title of the call"), "(the call's title)"),
+    "sections": Variable(_l("the sections of the application to revise, if any"),
+                         lambda s: ", ".join(_section_title(k) for k in s.get("sections", [])),
+                         "sections", ["contact"]),
     "forgot_password_link": Variable(_l("the link to choose a new password"),
                                      lambda s: s.context["url"]("auth.forgot")),
 }
@@ -236,7 +245,7 @@ SPECS: dict[str, Spec] = {
     "account_exists": Spec(_l("To someone who registers again with an address that has an "
                               "account."), ("forgot_password_link",), case=False),
     "agreement_to_sign": Spec(_l("To both parties when the agreement is ready to sign, or "
-                                 "issued again."), ("reason",)),
+                                 "issued again."), ("reason",), deadline=True),
     "application_submitted": Spec(_l("To the applicant when the application is submitted.")),
     "case_terminated": Spec(_l("To both parties when the coordination unit ends a case."),
                             ("reason",)),
@@ -270,8 +279,12 @@ SPECS: dict[str, Spec] = {
                                   "10 days."), deadline=True, staff=True),
     "information_provided": Spec(_l("To the coordinators when the applicant answers an "
                                     "information request."), ("answer", "actor"), staff=True),
+    "extension_granted": Spec(_l("To the applicant when the coordination unit gives it more "
+                                 "time to submit after the call closed."), ("call_title",),
+                              deadline=True),
     "information_requested": Spec(_l("To the applicant when the coordination unit asks for "
-                                     "information by a date."), ("message",), deadline=True),
+                                     "information by a date."), ("message", "sections"),
+                                  deadline=True),
     "invitation": Spec(_l("To a person invited to an account: a colleague, a partner contact "
                           "or a member of staff."), ("inviter", "organisation"), case=False),
     "lap_approved": Spec(_l("To both parties when the Local Action Plan (or roadmap) is "
@@ -290,7 +303,7 @@ SPECS: dict[str, Spec] = {
                                  "pairing."), ("reason",)),
     "pairing_declined": Spec(_l("To both parties and the coordinators when a pairing is "
                                 "declined."), ("reason", "actor")),
-    "pairing_proposed": Spec(_l("To both parties when a pairing is proposed.")),
+    "pairing_proposed": Spec(_l("To both parties when a pairing is proposed."), deadline=True),
     "password_reset": Spec(_l("To a person who asked to reset their password."), case=False),
     "reminder_agreement": Spec(_l("Reminder to the parties that have not signed the "
                                   "agreement."), deadline=True),

@@ -127,7 +127,11 @@ TRANSITIONS = (
                "Request information", guards=("response_deadline_ahead",), style="secondary",
                effects=("flag_sections",),
                fields=(Field("message", "What do you need from the applicant?"),
-                       Field("response_deadline", "Response deadline", type="datetime")),
+                       Field("response_deadline", "Response deadline", type="datetime"),
+                       Field("sections", "Sections to revise", type="choices", required=False,
+                             hint="Only the sections you tick can be changed while the request "
+                                  "is open, the others stay as submitted. Tick none to let the "
+                                  "applicant change any section.")),
                notify=(Notify("information_requested", ("applicant",),
                               deadline="information_response"),)),
     Transition("provide_information", ("information_requested",), "eligibility_review",

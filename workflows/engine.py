@@ -109,7 +109,9 @@ class Field:
 
     name: str
     label: str
-    type: str = "text"  # text, datetime, date
+    #: text, datetime, date, or choices (a list of names among those the operations layer
+    #: offers for the field, e.g. the application's sections)
+    type: str = "text"
     required: bool = True
     hint: str = ""
 

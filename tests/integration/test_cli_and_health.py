@@ -67,3 +67,16 @@ def test_demo_loads_twice_without_duplicates(app, monkeypatch):
     assert [db.session.scalar(select(func.count(m.id))) for m in (Call, PartnerCity, User)] \
         == counts
     assert counts[1] >= 50  # the partner cities of the 2017 pairings
+
+
+@pytest.mark.parametrize(("host", "port", "url"), [
+    ("127.0.0.1", 5123, "http://127.0.0.1:5123"),
+    ("0.0.0.0", 8080, "http://127.0.0.1:8080"),
+    ("::", 8080, "http://127.0.0.1:8080"),
+    ("::1", 8081, "http://[::1]:8081"),
+    ("citypair.example.org", 80, "http://citypair.example.org:80"),
+])
+def test_links_in_e_mails_follow_the_host_and_port_run_serves_on(host, port, url):
+    from webapp.config import served_base_url
+
+    assert served_base_url(host, port) == url

@@ -8,6 +8,7 @@ import email
 import email.policy
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -84,10 +85,10 @@ def instance(tmp_path) -> Iterator[tuple[Path, dict[str, str]]]:
     port = free_port()
     env = {k: v for k, v in os.environ.items()
            if k not in {"DATABASE_URL", "CELERY_BROKER_URL", "REDIS_URL", "SMTP_HOST",
-                        "MAIL_SINK_DIR", "BASE_URL", "RATELIMIT_STORAGE_URI"}}
-    env.update(CITYPAIR_INSTANCE=str(folder), SWEEP_INTERVAL="2", PORT=str(port),
-               SECRET_KEY="embedded-test")
-    yield folder, env
+                        "MAIL_SINK_DIR", "BASE_URL", "RATELIMIT_STORAGE_URI", "PORT"}}
+    env.update(CITYPAIR_INSTANCE=str(folder), SWEEP_INTERVAL="2", SECRET_KEY="embedded-test")
+    # The port is given on the command line only (PORT unset), as ``citypair run --port``.
+    yield folder, {**env, "RUN_PORT": str(port)}
 
 
 def sink_messages(folder: Path) -> list[EmailMessage]:
@@ -115,7 +116,7 @@ def test_make_run_delivers_submissions_and_reminders_to_the_mail_sink(instance):
     assert "three minutes from now" in demo.stdout
 
     with (folder / "run.log").open("wb") as log:
-        server = subprocess.Popen([str(BIN / "citypair"), "run", "--port", env["PORT"]],
+        server = subprocess.Popen([str(BIN / "citypair"), "run", "--port", env["RUN_PORT"]],
                                   env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
                                   start_new_session=True)
     try:
@@ -125,14 +126,18 @@ def test_make_run_delivers_submissions_and_reminders_to_the_mail_sink(instance):
             assert server.poll() is None, (folder / "run.log").read_text()[-3000:]
             try:
                 with urllib.request.urlopen(
-                        f"http://127.0.0.1:{env['PORT']}/healthz", timeout=5) as resp:
+                        f"http://127.0.0.1:{env['RUN_PORT']}/healthz", timeout=5) as resp:
                     health = json.loads(resp.read())
             except OSError:
                 time.sleep(0.5)
         assert health and health["ok"] and health["database"]["dialect"] == "sqlite"
 
-        # The demo's own mail was queued before the server ran: it goes out now.
-        wait_for_mail(folder, "porto@citypair.demo", "Information requested", 60)
+        # The demo's own mail was queued before the server ran: it goes out now, its link
+        # pointing at the port the server was given.
+        asked = wait_for_mail(folder, "porto@citypair.demo", "Information requested", 60)
+        links = re.findall(r"http://[^\s\"<]+", asked.get_body(("plain",)).get_content())
+        assert links and all(link.startswith(f"http://127.0.0.1:{env['RUN_PORT']}/")
+                             for link in links), links
 
         script = subprocess.run([str(BIN / "python"), "-c", SUBMIT_AND_HURRY], env=env,
                                 cwd=ROOT, capture_output=True, text=True, timeout=300)

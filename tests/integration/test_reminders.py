@@ -9,6 +9,7 @@ from datetime import datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import icalendar
 import pytest
 from sqlalchemy import func, select
 
@@ -153,8 +154,12 @@ def test_reminder_shows_the_deadline_in_the_recipients_zone_and_language(app, wo
     assert "viernes, 14 de marzo de 2031, 12:00 UTC-03" in text
     [ics] = [p for p in msg.iter_attachments() if p.get_content_type() == "text/calendar"]
     body = ics.get_content()
+    # The calendar file speaks the recipient's zone too, and names the same moment.
     uid = deadline_uid(db.session.get(Deadline, n.deadline_id))
-    assert f"UID:{uid}" in body and "DTSTART:20310314T150000Z" in body
+    assert f"UID:{uid}" in body
+    assert "DTSTART;TZID=America/Argentina/Buenos_Aires:20310314T120000" in body
+    [event] = icalendar.Calendar.from_ical(body).walk("VEVENT")
+    assert event.decoded("dtstart") == due
 
 
 def test_the_due_reminder_query_reads_the_partial_index(world):

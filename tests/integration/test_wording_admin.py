@@ -100,7 +100,7 @@ def test_an_unknown_variable_is_refused_with_the_list_of_those_available(world, 
 @pytest.mark.parametrize("template, body, missing", [
     ("reminder_deliverable", "Hello {{ recipient_name }}, see {{ link }}", "deadline"),
     ("state_changed", "Hello, see {{ link }}", "unsubscribe_link"),
-    ("pairing_proposed", "Hello {{ recipient_name }}, a partner is proposed.", "link"),
+    ("application_submitted", "Hello {{ recipient_name }}, thank you.", "link"),
     # Shown only when there is a reason, the link would be missing from most mail.
     ("declared_ineligible", "Sorry.{% if reason %} {{ reason }} {{ link }}{% endif %}", "link"),
 ])

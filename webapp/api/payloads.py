@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from webapp.forms import NoScript
-from webapp.operations.applications import SECTION_TITLES
+from webapp.operations.cases import field_choices
 from webapp.safety import MAX_ID
 from workflows.engine import Transition
 
@@ -16,7 +16,6 @@ MAX_TEXT = 4000
 #: what a transition may carry beyond its declared fields, for the hooks that read it
 EXTRA_FIELDS = {
     "partner_city_id": "the partner city proposed (propose_pairing)",
-    "sections": "the application sections an information request opens for editing",
 }
 
 
@@ -38,12 +37,12 @@ def parse_payload(t: Transition, raw: Mapping[str, Any]) -> dict[str, Any]:
     payload: dict[str, Any] = {}
     for key, value in raw.items():
         try:
-            if key in declared:
+            if key in declared and declared[key].type == "choices":
+                payload[key] = _choices(key, value)
+            elif key in declared:
                 payload[key] = _field(declared[key].type, value)
             elif key == "partner_city_id":
                 payload[key] = _positive_int(value)
-            elif key == "sections":
-                payload[key] = _sections(value)
             else:
                 known = sorted([*declared, *EXTRA_FIELDS])
                 raise ValueError(f"Unknown field for {t.name}; it takes: {', '.join(known)}.")
@@ -96,9 +95,16 @@ def _positive_int(value: Any) -> int:
     return value
 
 
-def _sections(value: Any) -> list[str]:
+def _choices(field: str, value: Any) -> list[str]:
+    """A list of names among those the field offers (on any case: the transition checks the
+    case's own)."""
+    if value is None:
+        return []
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ValueError("Give a list of section names.")
-    if any(v not in SECTION_TITLES for v in value):
-        raise ValueError(f"Name sections among: {', '.join(SECTION_TITLES)}.")
+        raise ValueError("Give a list of names, e.g. [\"contact\", \"resources\"].")
+    offered = [name for name, _label in field_choices(field)]
+    unknown = [v for v in value if v not in offered]
+    if unknown:
+        raise ValueError(f"Unknown: {', '.join(unknown)}. Name them among: "
+                         f"{', '.join(offered)}.")
     return list(dict.fromkeys(value))

@@ -154,10 +154,14 @@ class CaseDetailSchema(CaseSummarySchema):
 class TransitionFieldSchema(Schema):
     name = fields.String()
     label = fields.String()
-    type = fields.String(metadata={"description": "text, datetime (ISO 8601 with an offset) "
-                                                  "or date"})
+    type = fields.String(metadata={"description": "text, datetime (ISO 8601 with an offset), "
+                                                  "date, or choices (a list of the names in "
+                                                  "`choices`)"})
     required = fields.Boolean()
     hint = fields.String()
+    choices = fields.List(fields.String(), metadata={
+        "description": "the names a choices field may take on this case, e.g. the sections "
+                       "an information request can ask to revise"})
 
 
 class TransitionOptionSchema(Schema):

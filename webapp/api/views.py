@@ -255,7 +255,10 @@ def case_transitions(case_id: int):
             "name": o.transition.name, "label": o.transition.label,
             "target": o.transition.target, "allowed": o.allowed, "reasons": list(o.reasons),
             "fields_": [{"name": f.name, "label": f.label, "type": f.type,
-                         "required": f.required, "hint": f.hint}
+                         "required": f.required, "hint": f.hint,
+                         **({"choices": [name for name, _label in
+                                         case_ops.field_choices(f.name, found)]}
+                            if f.type == "choices" else {})}
                         for f in o.transition.fields],
             "each_party": bool(o.transition.each_party), "style": o.transition.style,
         } for o in options],

@@ -28,6 +28,8 @@ from webapp.views import case_links, case_timeline, progress_for
 from workflows import get_workflow
 
 bp = Blueprint("applicant", __name__, url_prefix="/my")
+# Pages and e-mails name an application's sections in the reader's language.
+bp.add_app_template_global(applications.section_title, "section_title")
 
 SECTION_FORMS = {
     "organisation": forms.OrganisationForm,

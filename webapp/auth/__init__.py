@@ -2,18 +2,35 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
-from flask_babel import get_locale
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import get_locale, refresh
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, login_user, logout_user
-from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
-from wtforms.validators import Email, EqualTo, InputRequired, Length
+from wtforms import BooleanField, EmailField, PasswordField, RadioField, SelectField, StringField
+from wtforms.validators import Email, EqualTo, InputRequired, Length, Optional
 
+from webapp.db import utcnow
 from webapp.errors import OperationError
 from webapp.extensions import limiter
 from webapp.forms import COUNTRY_CHOICES, Form, NoScript, choices
+from webapp.i18n import (
+    LANGUAGE_NAMES,
+    default_timezone,
+    guess_timezone,
+    timezone_choices,
+    utc_offset,
+)
 from webapp.operations import accounts
 from webapp.safety import safe_next
 from workflows.eligibility import ORGANISATION_TYPES
@@ -47,6 +64,7 @@ class RegisterForm(Form):
     confirm = PasswordField(_l("Type the password again"),
                             [InputRequired(_l("Type the password again.")),
                              EqualTo("password", _l("The two passwords are not the same."))])
+    timezone = SelectField(_l("Your time zone"), choices=[], validators=[Optional()])
     privacy = BooleanField(_l("I have read the privacy notice"),
                            [InputRequired(_l("Confirm you have read the privacy notice."))])
 
@@ -68,19 +86,50 @@ class NewPasswordForm(Form):
                              EqualTo("password", _l("The two passwords are not the same."))])
 
 
-class AcceptInvitationForm(NewPasswordForm):
+class PlaceForm(Form):
+    """A person's language and time zone: what their pages and e-mails are written in."""
+
+    lang = RadioField(_l("Your language"), choices=[],
+                      validators=[InputRequired(_l("Choose your language."))])
+    timezone = SelectField(_l("Your time zone"), choices=[],
+                           validators=[InputRequired(_l("Choose your time zone."))])
+
+    def offer(self, current_zone: str | None) -> None:
+        """The languages of the site and the zones, each with its offset today."""
+        self.lang.choices = choices((code, LANGUAGE_NAMES.get(code, code))
+                                    for code in current_app.config["LANGUAGES"])
+        self.timezone.choices = zone_choices(current_zone)
+
+
+class AcceptInvitationForm(NewPasswordForm, PlaceForm):
+    """Accepting an invitation: a password, the language and zone to work in, the name."""
+
     name = StringField(_l("Your full name"), [Length(max=200), NoScript()])
+
+
+def zone_choices(current: str | None = None, suggestion: str | None = None
+                 ) -> dict[str, list]:
+    """The time zones grouped by area for a select; ``suggestion`` labels an empty first
+    choice that lets the server pick (from the country typed on the same form)."""
+    groups = {area: choices(pairs) for area, pairs in timezone_choices(utcnow(),
+                                                                        current).items()}
+    if suggestion is None:
+        return groups
+    return {_("Suggested"): choices([("", suggestion)]), **groups}
 
 
 @bp.route("/register", methods=["GET", "POST"])
 @limiter.limit("10 per hour", methods=["POST"])
 def register():
     form = RegisterForm()
+    form.timezone.choices = zone_choices(suggestion=_("The time zone of my country"))
     if form.validate_on_submit():
+        zone = (form.timezone.data or guess_timezone(form.country.data, utcnow())
+                or default_timezone())
         accounts.register(email=form.email.data, password=form.password.data,
                           name=form.name.data, organisation_name=form.organisation_name.data,
                           organisation_kind=form.organisation_kind.data,
-                          country=form.country.data, locale=str(get_locale()))
+                          country=form.country.data, locale=str(get_locale()), timezone=zone)
         return render_template("auth/check_email.html", email=form.email.data)
     return render_template("auth/register.html", form=form)
 
@@ -171,16 +220,28 @@ def reset(token: str):
 
 def _accept_invitation(token: str, invited):
     """An invitation link: the person sets their name and password and is signed in."""
-    form = AcceptInvitationForm(data=None if request.method == "POST" else
-                                {"name": invited.name})
+    # The pages' language (the browser's, or the one picked) and the zone the invitation
+    # proposed are the first guess; a form sent without them keeps that guess.
+    proposed = {"lang": str(get_locale()), "timezone": invited.timezone}
+    if request.method == "GET":
+        form = AcceptInvitationForm(data={**proposed, "name": invited.name})
+    else:
+        sent = request.form.copy()
+        for key, value in proposed.items():
+            sent.setdefault(key, value)
+        form = AcceptInvitationForm(formdata=sent)
+    form.offer(invited.timezone)
     if form.validate_on_submit():
         try:
             user = accounts.accept_invitation(token, name=form.name.data or "",
-                                              password=form.password.data)
+                                              password=form.password.data,
+                                              locale=form.lang.data,
+                                              timezone=form.timezone.data)
         except OperationError as exc:
             form.form_errors.append(exc.message)
         else:
             session.clear()  # a fresh session at sign-in: no fixation
+            session["lang"] = user.locale
             login_user(user)
             flash(_("Welcome to citypair. Your password is set and you are signed in."),
                   "success")
@@ -189,7 +250,19 @@ def _accept_invitation(token: str, invited):
         400 if form.errors or form.form_errors else 200
 
 
-@bp.get("/")
+@bp.route("/", methods=["GET", "POST"])
 @login_required
 def account():
-    return render_template("auth/account.html", user=current_user)
+    """A person's account: who they are, and the language and time zone they work in."""
+    form = PlaceForm(data={"lang": current_user.locale, "timezone": current_user.timezone}
+                     if request.method == "GET" else None)
+    form.offer(current_user.timezone)
+    if form.validate_on_submit():
+        accounts.set_place(current_user.id, form.lang.data, form.timezone.data)
+        session["lang"] = form.lang.data
+        refresh()  # the confirmation is already in the new language
+        flash(_("Your language and time zone are saved."), "success")
+        return redirect(url_for("auth.account"), 303)
+    status = 400 if request.method == "POST" else 200
+    return render_template("auth/account.html", user=current_user, form=form,
+                           offset=utc_offset(current_user.timezone, utcnow())), status

@@ -52,7 +52,8 @@ def render_case(case: Case, status: int = 200, *, failed: str | None = None,
                 extension_form: ExtensionForm | None = None):
     """The case page, with any form given in place of a fresh one (to show its errors)."""
     options = case_ops.options(case, current_user)
-    forms_by_name = {o.transition.name: transition_form(o.transition) for o in options}
+    forms_by_name = {o.transition.name: transition_form(o.transition, case=case)
+                     for o in options}
     forms_by_name.update(transition_forms or {})
     wf = get_workflow(case.workflow)
     audit = case_ops.audit_trail(case.id)
@@ -83,7 +84,7 @@ def act(case_id: int, transition: str):
     if not wf.has_transition(transition):
         abort(404)
     t = wf.transition(transition)
-    form = transition_form(t, formdata=request.form)
+    form = transition_form(t, formdata=request.form, case=case)
     if not form.validate():
         return render_case(case, 400, failed=transition, transition_forms={transition: form})
     payload = form_payload(t, form)

@@ -42,6 +42,25 @@ class FilterForm(Form):
             self[name].choices = choices([("", label), *options.get(name, [])])
 
 
+class DeliverableFilterForm(Form):
+    """The deliverables list's filters, read from the query string."""
+
+    class Meta:
+        csrf = False
+
+    need = SelectField("Status", choices=[], default="")
+    call = SelectField("Call", choices=[], default="")
+    region = SelectField("Region", choices=[], default="")
+    coordinator = SelectField("Responsible coordinator", choices=[], default="")
+
+    def offer(self, options: dict[str, list[tuple[str, str]]]) -> None:
+        """Fill each select with its values after an "all" choice."""
+        everything = {"need": "Everything that needs attention", "call": "All calls",
+                      "region": "All regions", "coordinator": "Anyone"}
+        for name, label in everything.items():
+            self[name].choices = choices([("", label), *options.get(name, [])])
+
+
 class CommentForm(Form):
     body = TextAreaField("Comment", [InputRequired("Write a comment."), *TEXT])
     visibility = RadioField(

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 
 from webapp.db import db, utcnow
 from webapp.errors import OperationError
+from webapp.i18n import default_timezone, valid_timezone
 from webapp.models import Organisation, User, UserRole
 from webapp.operations import outbox
 
@@ -68,8 +69,10 @@ def hash_password(password: str) -> str:
 
 
 def register(*, email: str, password: str, name: str, organisation_name: str,
-             organisation_kind: str, country: str, locale: str = "en") -> User:
-    """Create an applicant and their organisation and send the confirmation e-mail.
+             organisation_kind: str, country: str, locale: str = "en",
+             timezone: str | None = None) -> User:
+    """Create an applicant and their organisation and send the confirmation e-mail (their
+    time zone: ``timezone``, else the programmes' zone).
 
     Registering an address that exists sends that person a notice instead, and the caller
     shows the same page either way, so the form reveals nothing.
@@ -84,7 +87,8 @@ def register(*, email: str, password: str, name: str, organisation_name: str,
         org = Organisation(name=organisation_name.strip(), kind=organisation_kind,
                            country=country)
         user = User(email=email, name=name.strip(), password_hash=hash_password(password),
-                    role=UserRole.APPLICANT, organisation=org, locale=locale)
+                    role=UserRole.APPLICANT, organisation=org, locale=locale,
+                    timezone=_checked_zone(timezone or default_timezone()))
         session.add(user)
         session.flush()
         _send_confirmation(session, user)
@@ -174,8 +178,10 @@ def read_invitation(token: str) -> User | None:
     return read_token("invite", token, max_age=PASSWORD_LINK_AGES["invite"])
 
 
-def accept_invitation(token: str, *, name: str, password: str) -> User:
-    """Accept an invitation: the person sets their password and, if they wish, their name.
+def accept_invitation(token: str, *, name: str, password: str, locale: str,
+                      timezone: str) -> User:
+    """Accept an invitation: the person sets their password, the language and time zone they
+    work in and, if they wish, their name.
 
     The link dies with it (the auth epoch moves on); the caller signs the person in.
     """
@@ -183,9 +189,13 @@ def accept_invitation(token: str, *, name: str, password: str) -> User:
     if user is None or not user.is_active:
         raise OperationError(_("This invitation link is not valid, has expired or was already "
                                "used."))
+    _checked_locale(locale)
+    _checked_zone(timezone)
     with db.transaction():
         if name.strip():
             user.name = name.strip()
+        user.locale = locale
+        user.timezone = timezone
         user.password_hash = hash_password(password)
         user.auth_epoch += 1
         user.failed_logins = 0
@@ -206,7 +216,7 @@ def invite_colleague(inviter: User, *, email: str, name: str) -> User:
                                  "to move it to your organisation."))
         user = User(email=email, name=name.strip(), password_hash=None, role=UserRole.APPLICANT,
                     organisation_id=inviter.organisation_id, locale=inviter.locale,
-                    confirmed_at=utcnow())
+                    timezone=inviter.timezone, confirmed_at=utcnow())
         session.add(user)
         session.flush()
         outbox.queue(session, key=f"invite:{user.id}", template="invitation", user=user,
@@ -218,9 +228,30 @@ def invite_colleague(inviter: User, *, email: str, name: str) -> User:
 
 def set_locale(user_id: int, locale: str) -> None:
     """Choose the language of a person's pages and of the e-mails they get from now on."""
-    if locale not in current_app.config["LANGUAGES"]:
-        raise OperationError(_("Choose one of the languages offered."))
+    _checked_locale(locale)
     with db.transaction() as session:
         user = session.get(User, user_id)
         if user is not None:
             user.locale = locale
+
+
+def set_place(user_id: int, locale: str, timezone: str) -> None:
+    """Choose the language and time zone of a person's pages, e-mails and calendar."""
+    _checked_locale(locale)
+    _checked_zone(timezone)
+    with db.transaction() as session:
+        user = session.get(User, user_id)
+        if user is not None:
+            user.locale, user.timezone = locale, timezone
+
+
+def _checked_locale(locale: str) -> str:
+    if locale not in current_app.config["LANGUAGES"]:
+        raise OperationError(_("Choose one of the languages offered."))
+    return locale
+
+
+def _checked_zone(timezone: str) -> str:
+    if not valid_timezone(timezone):
+        raise OperationError(_("Choose one of the time zones offered."))
+    return timezone

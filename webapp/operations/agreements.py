@@ -113,7 +113,7 @@ def render_html(case: Case, version: int, now: datetime) -> str:
     partner = case.partner_city
     own = [t.label for t in case.topics]
     theirs = [t.label for t in partner.topics] if partner else []
-    zone = ZoneInfo(call.timezone or current_app.config["PROGRAMME_TIMEZONE"])
+    zone = ZoneInfo(call.timezone or call.programme.timezone)
     locale = current_app.config["BABEL_DEFAULT_LOCALE"]
     # One language and zone for everyone: the same case renders to the same document.
     with force_locale(locale):

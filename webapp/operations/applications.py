@@ -41,6 +41,17 @@ SECTIONS: tuple[Section, ...] = (
 SECTION_TITLES = {s.key: s.title for s in SECTIONS}
 
 
+def section_choices(case: Case | None) -> list[tuple[str, str]]:
+    """The sections an information request may name: the case's own (every section when
+    several cases are asked at once), each with its title in the reader's language."""
+    return [(s.key, _(s.title)) for s in (sections_for(case) if case is not None else SECTIONS)]
+
+
+def section_title(key: str) -> str:
+    """A section's title in the reader's language (its key when there is no such section)."""
+    return _(SECTION_TITLES[key]) if key in SECTION_TITLES else key
+
+
 def sections_for(case: Case) -> list[Section]:
     """The steps this application has (group members only for groups)."""
     is_group = case.organisation.kind == "group"

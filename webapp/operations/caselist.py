@@ -22,7 +22,7 @@ from sqlalchemy import ColumnElement, Select, String, and_, exists, func, litera
 from sqlalchemy import case as sql_case
 from sqlalchemy.orm import aliased, joinedload, selectinload
 
-from webapp.access import visible_cases
+from webapp.access import visible_calls, visible_cases
 from webapp.db import db, utcnow
 from webapp.models import (
     AuditEvent,
@@ -529,8 +529,9 @@ def _targets(scope: Select[Any]) -> list[Target]:
 
 def filter_choices(user: User) -> dict[str, list[tuple[str, str]]]:
     """The values each filter offers, in one statement per filter."""
-    calls = db.session.execute(select(Call.id, Call.title, Call.eligible_countries)
-                               .order_by(Call.title)).all()
+    # Another programme's calls do not exist for a coordinator scoped to programmes.
+    calls = db.session.execute(visible_calls(user).with_only_columns(
+        Call.id, Call.title, Call.eligible_countries).order_by(Call.title)).all()
     # Organisations come from the countries the calls admit (and "Other"): offering those
     # costs nothing, where reading them off the cases grows with every application.
     countries = sorted({*EU_MEMBER_STATES, *(c for _i, _t, listed in calls for c in listed or ())})

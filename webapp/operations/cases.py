@@ -36,7 +36,7 @@ from webapp.models import (
     User,
 )
 from webapp.operations import outbox
-from webapp.operations.applications import application_facts
+from webapp.operations.applications import application_facts, section_choices
 from workflows import eligibility, get_workflow
 from workflows.engine import (
     Actor,
@@ -415,10 +415,29 @@ def _stamp_submission(session: Session, case: Case, payload: Mapping[str, Any],
     case.flagged_sections = []
 
 
+#: for each transition field of type "choices", the names it may take on a case (None: on
+#: any case), with the labels people read
+FIELD_CHOICES: dict[str, Callable[[Case | None], list[tuple[str, str]]]] = {
+    "sections": section_choices,
+}
+
+
+def field_choices(field: str, case: Case | None = None) -> list[tuple[str, str]]:
+    """The (name, label) pairs a "choices" field of a transition offers on ``case``."""
+    return FIELD_CHOICES[field](case)
+
+
 @hook("flag_sections")
 def _flag_sections(session: Session, case: Case, payload: Mapping[str, Any],
                    now: datetime) -> None:
-    case.flagged_sections = list(payload.get("sections") or [])
+    named = list(dict.fromkeys(payload.get("sections") or []))
+    offered = {key for key, _label in field_choices("sections", case)}
+    unknown = [str(s) for s in named if s not in offered]
+    if unknown:
+        raise Refused("This application has no such section.",
+                      [f"There is no section “{s}” in this application; name sections among: "
+                       f"{', '.join(sorted(offered))}." for s in unknown])
+    case.flagged_sections = named
 
 
 @hook("set_partner")

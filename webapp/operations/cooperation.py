@@ -136,7 +136,7 @@ def rules_for_call(case: Case) -> schedule.ScheduleRules:
 
 def programme_zone(case: Case) -> ZoneInfo:
     """The zone the call works in: deliverables fall due at the end of a day there."""
-    return ZoneInfo(case.call.timezone or "Europe/Brussels")
+    return ZoneInfo(case.call.timezone or case.call.programme.timezone)
 
 
 def start_deliverable_deadline(session: Session, case: Case, d: Deliverable,

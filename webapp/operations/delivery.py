@@ -210,7 +210,7 @@ def compose(n: Notification, session: Session | None = None) -> EmailMessage:
     deadline = session.get(Deadline, n.deadline_id) if n.deadline_id else None
     ics = None
     if deadline is not None and case is not None and deadline.case_id == case.id:
-        ics = calendar.calendar([(deadline, case)])
+        ics = calendar.calendar([(deadline, case)], timezone=n.timezone)
     return build_message(n, unsubscribe_url=_unsubscribe_url(n), ics=ics, session=session)
 
 

@@ -65,10 +65,12 @@ def clean_interests(interests: Iterable[str]) -> list[str]:
     return [r for r in WORLD_REGIONS if r in chosen]
 
 
-def _mail(sub: MailingSubscriber, template: str, key: str, **context) -> outbox.Mail:
-    # Every mailing carries its own unsubscribe link; the subscriber has no account.
+def _mail(sub: MailingSubscriber, template: str, key: str, timezone: str | None = None,
+          **context) -> outbox.Mail:
+    # Every mailing carries its own unsubscribe link; the subscriber has no account, so a
+    # call's times are written in the call's zone.
     return outbox.Mail(key=key, template=template, user=None, to_email=sub.email,
-                       locale=sub.locale,
+                       locale=sub.locale, timezone=timezone,
                        context={"unsubscribe_token": unsubscribe_token(sub), **context})
 
 
@@ -183,7 +185,7 @@ def announce_call(call_id: int) -> int:
                                .where(MailingSubscriber.confirmed_at.is_not(None))
                                .order_by(MailingSubscriber.id)).all()
         mails = [_mail(s, "mailing_new_call", f"mailing-call:{call.id}:{s.id}",
-                       call_slug=call.slug, call_title=call.title,
+                       timezone=call.timezone, call_slug=call.slug, call_title=call.title,
                        closes_at=call.closes_at.isoformat())
                  for s in subs if not s.interests or regions & set(s.interests)]
         return len(outbox.queue_many(session, mails))

@@ -13,6 +13,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
 
 from webapp.db import utcnow
+from webapp.i18n import default_timezone
 from webapp.models import Case, Notification, NotificationPreference, NotificationStatus, User
 
 log = logging.getLogger(__name__)
@@ -152,6 +153,16 @@ class Mail:
     status: str | None = None
     #: the language of a recipient without an account (a mailing-list subscriber)
     locale: str | None = None
+    #: the time zone of a recipient without an account (the call's, for a subscriber)
+    timezone: str | None = None
+
+    def recipient_timezone(self) -> str:
+        """The recipient's zone; for someone without an account, the case's call's zone."""
+        if self.user is not None and self.user.timezone:
+            return self.user.timezone
+        if self.timezone:
+            return self.timezone
+        return self.case.call.timezone if self.case is not None else default_timezone()
 
     def row(self) -> dict[str, Any]:
         """The column values of the notification row."""
@@ -175,7 +186,7 @@ class Mail:
             "context": self.context or {},
             "optional": self.optional,
             "locale": self.locale or (user.locale if user else "en"),
-            "timezone": user.timezone if user else "Europe/Brussels",
+            "timezone": self.recipient_timezone(),
             "deadline_id": self.deadline_id,
             "status": status,
             "created_at": utcnow(),

@@ -26,6 +26,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from webapp.access import can_view_case, visible_cases
 from webapp.db import db, utcnow
 from webapp.errors import Conflict, Forbidden, NotFound, OperationError, Refused
+from webapp.i18n import guess_timezone
 from webapp.models import (
     AuditEvent,
     Call,
@@ -819,9 +820,11 @@ def invite_partner_contact(case_id: int, user: User, email: str) -> User:
             raise OperationError(f"{email or 'That address'} is not a contact of {partner.name}.")
         if find_user(email) is not None:
             raise OperationError(f"{email} already has an account.")
+        # Their zone is guessed from the partner city's country until they choose their own.
         person = User(email=email, name=contact.name or email.split("@")[0],
                       password_hash=None, role=UserRole.PARTNER, partner_city_id=partner.id,
-                      confirmed_at=now)
+                      timezone=guess_timezone(partner.country, now)
+                      or case.call.programme.timezone, confirmed_at=now)
         session.add(person)
         session.flush()
         session.add(AuditEvent(case_id=case.id, at=now, actor_id=user.id, actor_role=user.role,

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, load_only, selectinload
 
 from webapp.db import db, utcnow
 from webapp.errors import OperationError
+from webapp.i18n import default_timezone
 from webapp.mail import render_subject
 from webapp.models import (
     Case,
@@ -151,7 +152,7 @@ def send_digests(now: datetime, report: SweepReport) -> None:
             user = session.get(User, user_id)
             if user is None:
                 continue
-            local = now.astimezone(ZoneInfo(user.timezone or "Europe/Brussels"))
+            local = now.astimezone(ZoneInfo(user.timezone or default_timezone()))
             key = f"digest:{user.id}:{local.date().isoformat()}"
             if local.hour < hour or session.scalar(
                     select(Notification.id).where(Notification.idempotency_key == key)):

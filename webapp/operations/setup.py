@@ -99,21 +99,25 @@ def load_demo() -> Iterator[str]:
         _user(session, "latam@citypair.demo", "Luis Latin America Team", UserRole.COORDINATOR,
               region_scope="Latin America and the Caribbean")
         _user(session, "admin@citypair.demo", "Ada Admin", UserRole.ADMIN)
-        for email, name, org_name, kind, country, pop in (
-            ("lyon@citypair.demo", "Léa Martin", "Lyon", "city", "France", 522_000),
-            ("porto@citypair.demo", "Rui Costa", "Porto", "city", "Portugal", 232_000),
+        # Each demo person works in their own city's time zone.
+        for email, name, org_name, kind, country, pop, zone in (
+            ("lyon@citypair.demo", "Léa Martin", "Lyon", "city", "France", 522_000,
+             "Europe/Paris"),
+            ("porto@citypair.demo", "Rui Costa", "Porto", "city", "Portugal", 232_000,
+             "Europe/Lisbon"),
             ("vale@citypair.demo", "Ana Silva", "Vale do Sousa group", "group", "Portugal",
-             None),
+             None, "Europe/Lisbon"),
         ):
             if session.scalar(select(User).where(User.email == email)) is None:
                 org = Organisation(name=org_name, kind=kind, country=country, population=pop)
-                _user(session, email, name, UserRole.APPLICANT, organisation=org)
+                _user(session, email, name, UserRole.APPLICANT, organisation=org,
+                      timezone=zone)
         session.flush()
         partner = session.scalar(select(PartnerCity).where(PartnerCity.name == "Rosario"))
         if partner and session.scalar(select(User).where(
                 User.email == "rosario@citypair.demo")) is None:
             _user(session, "rosario@citypair.demo", "Rosa Rosario", UserRole.PARTNER,
-                  partner_city=partner)
+                  partner_city=partner, timezone="America/Argentina/Cordoba")
     yield f"demo accounts (password {DEMO_PASSWORD}): coordinator@citypair.demo, " \
           "latam@citypair.demo, admin@citypair.demo, lyon@citypair.demo, porto@citypair.demo, " \
           "vale@citypair.demo, rosario@citypair.demo"
@@ -211,7 +215,8 @@ def load_region_demo() -> Iterator[str]:
             silesia = Organisation(name="Silesia", kind="region", country="Poland",
                                    population=4_400_000, website="https://www.slaskie.pl")
             applicant = _user(session, "silesia@citypair.demo", "Piotr Nowak",
-                              UserRole.APPLICANT, organisation=silesia)
+                              UserRole.APPLICANT, organisation=silesia,
+                              timezone="Europe/Warsaw")
         session.flush()
         call_id, applicant_id = call.id, applicant.id
     yield f"call opened: {call.title} (closes in 45 days)"

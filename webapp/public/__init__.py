@@ -23,6 +23,7 @@ from sqlalchemy import select
 from webapp.db import db, utcnow
 from webapp.errors import OperationError
 from webapp.extensions import csrf, limiter
+from webapp.i18n import use_timezone
 from webapp.models import Call, CallStatus, NotificationPreference
 from webapp.operations import accounts, preferences, vocabulary
 from webapp.operations import mailing_list as mailing
@@ -67,7 +68,9 @@ def _published_call(slug: str) -> Call:
 
 @bp.get("/calls/<slug>")
 def call(slug: str):
-    return render_template("public/call.html", call=_published_call(slug), now=utcnow())
+    c = _published_call(slug)
+    use_timezone(c.timezone)
+    return render_template("public/call.html", call=c, now=utcnow())
 
 
 @bp.app_template_global()
@@ -111,6 +114,7 @@ REGION_CALL = "region-to-region"
 @bp.get("/calls/<slug>/check")
 def eligibility_check(slug: str):
     c = _published_call(slug)
+    use_timezone(c.timezone)
     rules = call_rules(c)
     form = QuickCheckForm(request.args)
     form.offer_countries(list(rules.eligible_countries))
