@@ -17,13 +17,14 @@ from wtforms import (
 from wtforms.validators import Email, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from webapp.forms import COUNTRY_CHOICES, Form, NoScript, choices
-from workflows.eligibility import COMMITMENTS, ORGANISATION_TYPES
+from workflows.eligibility import ORGANISATION_TYPES
+from workflows.vocabulary import Vocabulary
 
 TEXT = [Length(max=4000, message=_l("Keep this under 4,000 characters.")), NoScript()]
 
 
 class OrganisationForm(Form):
-    name = StringField(_l("Name of your city, municipality or group"),
+    name = StringField(_l("Name of your organisation"),
                        [InputRequired(_l("Enter the organisation's name.")), Length(max=300),
                         NoScript()])
     kind = RadioField(_l("Type of organisation"),
@@ -62,10 +63,7 @@ class MemberForm(Form):
 class TopicsForm(Form):
     topics = SelectMultipleField(_l("Priority topics"), choices=[],
                                  description=_l("Choose between one and five topics."))
-    challenge_statement = TextAreaField(
-        _l("Your challenge"), TEXT,
-        description=_l("What urban challenge do you want to work on with a partner city? At "
-                       "least 50 characters."))
+    challenge_statement = TextAreaField(_l("Your challenge"), TEXT)
 
     def validate_topics(self, field) -> None:
         if len(field.data or []) > 5:
@@ -87,12 +85,15 @@ class ResourcesForm(Form):
                     "budget you set aside."))
 
 
-class CommitmentsForm(Form):
-    pass
+def commitments_form(words: Vocabulary, months: int) -> type[Form]:
+    """The commitments step of a call: one tick box per commitment its kind asks for."""
 
+    class CommitmentsForm(Form):
+        pass
 
-for _key, _label in COMMITMENTS.items():
-    setattr(CommitmentsForm, _key, BooleanField(_l(_label)))
+    for c in words.commitments:
+        setattr(CommitmentsForm, c.key, BooleanField(_l(c.label, n=months)))
+    return CommitmentsForm
 
 
 class AnswerForm(Form):

@@ -6,6 +6,7 @@ from webapp.models.audit import AuditEvent
 from webapp.models.case import Case, Comment, EligibilityResult, PartyFact, case_topic
 from webapp.models.cooperation import (
     Activity,
+    ConflictOfInterest,
     Deliverable,
     LapVersion,
     LocalActionPlan,
@@ -41,4 +42,5 @@ __all__ = [
     "ApiToken",
     "MailingSubscriber",
     "Activity", "Deliverable", "LapVersion", "LocalActionPlan", "Report", "Score",
+    "ConflictOfInterest",
 ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import IO, Any
@@ -15,7 +15,7 @@ from webapp.access import can_view_case
 from webapp.db import db, utcnow
 from webapp.errors import Conflict, Forbidden, NotFound, OperationError
 from webapp.models import AuditEvent, Call, Case, GroupMember, Topic, User, UserRole
-from workflows import eligibility, get_workflow
+from workflows import get_workflow, vocabulary
 
 
 @dataclass(frozen=True)
@@ -85,7 +85,7 @@ def section_problems(case: Case, key: str) -> list[str]:
             problems.append(_("the staff time and resources you commit"))
     elif key == "commitments":
         given = case.commitments or {}
-        if not all(given.get(k) for k in eligibility.COMMITMENTS):
+        if not all(given.get(c.key) for c in vocabulary(case.workflow).commitments):
             problems.append(_("every commitment declaration"))
     return problems
 
@@ -94,8 +94,23 @@ def application_facts(case: Case) -> tuple[list[str], list[str]]:
     """(incomplete section titles, missing commitment labels) for the submit guards."""
     missing = [s.title for s in sections_for(case) if section_problems(case, s.key)]
     given = case.commitments or {}
-    commitments = [label for k, label in eligibility.COMMITMENTS.items() if not given.get(k)]
+    labels = vocabulary(case.workflow).commitment_labels(case.call.cooperation_months)
+    commitments = [label for k, label in labels.items() if not given.get(k)]
     return missing, commitments
+
+
+def open_calls_by_kind(kinds: Iterable[str], now: datetime) -> dict[str, Call]:
+    """For each call kind asked for, the open published call that closes last (the one an
+    eligibility verdict pointing to that kind links to)."""
+    wanted = {k for k in kinds if k}
+    if not wanted:
+        return {}
+    found: dict[str, Call] = {}
+    for call in db.session.scalars(select(Call).where(
+            Call.kind.in_(wanted), Call.published.is_(True), Call.archived.is_(False),
+            Call.opens_at <= now, Call.closes_at >= now).order_by(Call.closes_at)):
+        found[call.kind] = call
+    return found
 
 
 def _reference(call: Call, case: Case, now: datetime) -> str:
@@ -196,7 +211,8 @@ def _apply_section(session: Session, case: Case, section: str, data: Mapping[str
     elif section == "resources":
         case.resources_committed = (data.get("resources_committed") or "").strip()
     elif section == "commitments":
-        case.commitments = {k: bool(data.get(k)) for k in eligibility.COMMITMENTS}
+        case.commitments = {c.key: bool(data.get(c.key))
+                            for c in vocabulary(case.workflow).commitments}
 
 
 def add_member(case_id: int, user: User, *, name: str, population: int | None, is_lead: bool,

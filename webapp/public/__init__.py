@@ -24,7 +24,7 @@ from webapp.db import db, utcnow
 from webapp.errors import OperationError
 from webapp.extensions import csrf, limiter
 from webapp.models import Call, CallStatus, NotificationPreference
-from webapp.operations import accounts, preferences
+from webapp.operations import accounts, applications, preferences
 from webapp.operations import mailing_list as mailing
 from webapp.operations.cases import call_rules
 from webapp.public import quick_check, showcase
@@ -95,8 +95,7 @@ def closes_in(closes_at: datetime, now: datetime) -> str:
 @bp.get("/eligibility-check")
 def eligibility_check_start():
     now = utcnow()
-    open_calls = [c for c in published_calls() if c.status(now) == CallStatus.OPEN
-                  and c.kind == "city-to-city"]
+    open_calls = [c for c in published_calls() if c.status(now) == CallStatus.OPEN]
     if len(open_calls) == 1:
         return redirect(url_for("public.eligibility_check", slug=open_calls[0].slug))
     return render_template("public/check_start.html", calls=open_calls)
@@ -112,9 +111,11 @@ def eligibility_check(slug: str):
     # The form is sent by GET; an address without answers is the empty form, not errors.
     if "country" in request.args and form.validate():
         results = quick_check.run(_applicant(form), rules)
+    now = utcnow()
+    elsewhere = applications.open_calls_by_kind((r.refer_to for r in results or ()), now)
     return render_template("public/check.html", call=c, form=form, results=results,
                            summary=quick_check.summary(results) if results else None,
-                           later=quick_check.LATER, now=utcnow())
+                           later=quick_check.LATER, now=now, elsewhere=elsewhere)
 
 
 def _applicant(form: QuickCheckForm) -> eligibility.Applicant:
