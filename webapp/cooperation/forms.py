@@ -197,8 +197,10 @@ def scoring_form(words: Vocabulary) -> type[Form]:
     marks = choices((str(n), str(n)) for n in range(6))
     for c in words.criteria:
         setattr(ScoringForm, f"{c.key}_score", RadioField(
-            c.label, choices=marks, validators=[InputRequired(f"Score “{c.label}” from 0 to 5.")]))
-        setattr(ScoringForm, f"{c.key}_comment", TextAreaField(f"Comment on “{c.label}”", TEXT))
+            _l(c.label), choices=marks, validators=[InputRequired(
+                _l("Score “%(criterion)s” from 0 to 5.", criterion=_l(c.label)))]))
+        setattr(ScoringForm, f"{c.key}_comment",
+                TextAreaField(_l("Comment on “%(criterion)s”", criterion=_l(c.label)), TEXT))
     return ScoringForm
 
 
