@@ -98,6 +98,8 @@ class PartnerCitySchema(Schema):
     name = fields.String()
     country = fields.String()
     region = fields.String()
+    kind = fields.String(metadata={"description": "city or region: the kind of partner a call "
+                                                  "pairs with"})
 
 
 class CaseSummarySchema(Schema):
