@@ -67,7 +67,8 @@ def _partner_available(f: CaseFacts, p: Mapping[str, Any]) -> str | None:
         return f"Choose a {noun}."
     kind = f.extra.get("partner_kind")
     if kind and partner.get("kind") != kind:
-        return f"{partner.get('name')} is not a {noun}; this call pairs with {noun}s only."
+        return (f"{partner.get('name')} is not a {noun}: this call pairs each application "
+                f"with a {noun}.")
     regions = f.extra.get("call_partner_regions") or []
     if regions and partner.get("region") not in regions:
         return (f"{partner.get('name')} is in {partner.get('region')}, a region this call does "
