@@ -246,6 +246,7 @@ class PersonalDataSchema(Schema):
     action_plans_written = fields.List(fields.Dict())
     action_plan_versions_submitted = fields.List(fields.Dict())
     scores_given = fields.List(fields.Dict())
+    conflicts_of_interest_declared = fields.List(fields.Dict())
     mailing_list = fields.List(fields.Dict())
 
 
