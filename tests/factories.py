@@ -20,7 +20,7 @@ from webapp.models import (
     UserRole,
 )
 from webapp.operations.accounts import hash_password
-from workflows.eligibility import COMMITMENTS
+from workflows import vocabulary
 
 PASSWORD = "correct horse battery"
 _HASH: list[str] = []
@@ -101,7 +101,7 @@ def complete_application(case: Case, region: str = "Latin America and the Caribb
     case.partner_region = region
     case.stakeholders = "Transport department, university, chamber of commerce"
     case.resources_committed = "Two staff members at 30% for 18 months and a travel budget."
-    case.commitments = {k: True for k in COMMITMENTS}
+    case.commitments = {c.key: True for c in vocabulary(case.workflow).commitments}
     case.sections_saved = ["organisation", "contact", "topics", "partnership", "resources",
                            "commitments"]
     if case.organisation.kind == "group" and not case.organisation.members:

@@ -43,6 +43,10 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     babel.init_app(app, locale_selector=i18n.select_locale,
                    timezone_selector=i18n.select_timezone)
     i18n.init_app(app)
+    from webapp.views import words
+
+    # Pages and e-mails ask a case's or a call's vocabulary how to name things.
+    app.jinja_env.globals["words"] = words
 
     from webapp.agreements import bp as agreements_bp
     from webapp.applicant import bp as applicant_bp

@@ -129,6 +129,7 @@ MATRIX: dict[str, Access] = {
     "cooperation.plan_version_pdf": Access(SIGNED_IN, "case"),
     "cooperation.scoring": Access(STAFF, "region"),
     "cooperation.save_scoring": Access(STAFF, "region"),
+    "cooperation.declare_conflict": Access(STAFF, "region"),
     # -- the back office -----------------------------------------------------------------
     "coordinator.home": Access(STAFF, "visible"),
     "coordinator.cases": Access(STAFF, "visible"),

@@ -207,14 +207,19 @@ LABEL_ARGUMENTS: dict[str, tuple[tuple[int, ...], tuple[str, ...]]] = {
     "Transition": ((4,), ("label",)),
     "Field": ((1,), ("label", "hint")),
     "DeadlineSpec": ((1,), ("label",)),
-    "Section": ((1,), ("title", "hint")),
+    "Section": ((1,), ("title", "hint", "row_label")),
     "TextField": ((1, 2), ("label", "hint")),
     "Column": ((1,), ("label",)),
+    "Commitment": ((1,), ("label",)),
+    "Criterion": ((1,), ("label",)),
+    "Vocabulary": ((), ("applicant_noun", "applicant_description", "applicant_hint",
+                        "partner_noun", "partner_title", "plan_name", "plan_title",
+                        "agreement_name")),
     "pairing_proposed": ((0,), ()),
     "agreement_pending": ((0, 1), ()),
 }
 #: module-level tables whose values are labels
-LABEL_TABLES = frozenset({"COMMITMENTS", "ORGANISATION_TYPES", "TITLES", "SECTORS",
+LABEL_TABLES = frozenset({"ORGANISATION_TYPES", "TITLES", "SECTORS", "ROADMAP_SECTORS",
                           "FRAMEWORKS", "ACTIVITY_TYPES", "DIRECTIONS"})
 
 
@@ -269,6 +274,8 @@ def compile_catalogues(directory: Path) -> list[Path]:
 def init_app(app: Flask) -> None:
     app.jinja_env.filters["when"] = in_zone
     app.jinja_env.filters["number"] = format_decimal  # 100,000 / 100 000 / 100.000
+    # Translated names start a sentence or a heading: "plan d’action local" -> "Plan ..."
+    app.jinja_env.filters["capfirst"] = lambda text: text[:1].upper() + text[1:]
     app.jinja_env.globals["get_locale"] = lambda: str(get_locale())
     app.jinja_env.globals["language_names"] = {
         code: LANGUAGE_NAMES.get(code, code) for code in app.config["LANGUAGES"]}

@@ -5,12 +5,13 @@ Cities register, apply and sometimes withdraw (every fifth applicant is a region
 a region-to-region call with its scoring step, 12 months and a joint roadmap); a coordinator
 checks eligibility, pairs cases on the draft board or one by one; partner contacts are invited,
 accept or decline; both sides sign; the pair logs activities and hands in the work plan,
-progress reports (some late, some sent back), the draft and final plan; the sweep closes each
-cooperation at its end and the coordinator approves (or sends back) the plan. Between steps
-the clock moves on and the real sweep and delivery tasks run, and every e-mail they send is
-recorded, so the summary counts what was delivered, not what was meant to be. One applicant
-misses the closing and is given an extension, which moves its deadline in the calendars of the
-mail it already had.
+progress reports (some late, some sent back), the draft plan, and once the period ends the
+final report and the final plan; the sweep closes each cooperation at its end and the
+coordinator approves (or sends back) the plan. Two evaluators score each region's application.
+Between steps the clock moves on and the real sweep and delivery tasks run, and every e-mail
+they send is recorded, so the summary counts what was delivered, not what was meant to be.
+One applicant misses the closing and is given an extension, which moves its deadline in the
+calendars of the mail it already had.
 """
 
 from __future__ import annotations
@@ -62,8 +63,7 @@ from webapp.operations import (
 from webapp.operations import cases as case_ops
 from webapp.operations.accounts import hash_password
 from webapp.operations.setup import load_topics
-from workflows import get_workflow, workflows
-from workflows.eligibility import COMMITMENTS
+from workflows import city_to_city, get_workflow, region_to_region, vocabulary
 from workflows.schedule import add_months
 
 DAY = timedelta(days=1)
@@ -82,24 +82,62 @@ TOPICS = ("urban-mobility", "smart-city", "innovation", "circular-economy", "wat
           "energy-transition", "climate-adaptation", "air-quality", "urban-regeneration",
           "housing", "social-inclusion", "health", "jobs-skills", "tourism",
           "culture-heritage", "governance")
-PLAN = {
-    "summary": {"summary": "Cleaner streets and shared data.", "priority": "Urban mobility"},
-    "context": {"context": "A growing city.", "baseline": "12% of trips by bus."},
-    "vision": {"vision": "Clean air for all.", "objectives": "Double bus trips by 2035."},
-    "stakeholders": {"rows": [
-        {"member": "Ana", "organisation": "Transport office", "sector": "public_administration"},
-        {"member": "Luc", "organisation": "University", "sector": "academia"},
-        {"member": "Marc", "organisation": "Chamber of commerce", "sector": "business"}]},
-    "actions": {"rows": [{"title": "Bus lanes", "objective": "Faster buses",
-                          "lead": "Transport office", "cost": 400000, "funding_source": "ERDF"}]},
-    "pilots": {"rows": [{"title": "Electric line 4", "budget": 250000,
-                         "funding_sources": "City budget", "financing_model": "Leasing",
-                         "expected_results": "One electric line"}]},
-    "indicators": {"rows": [{"name": "Bus share", "baseline": "12%", "target": "24%",
-                             "source": "Survey", "frequency": "Yearly"}]},
-    "alignment": {"sdgs": "SDG 11.2 sustainable transport.", "sdg_topics": ["sdg-11"]},
-    "learned": {"learned": "Our partner's bus rapid transit planning."},
+#: what the scripted parties write in each kind of plan (by PlanDefinition.key): the content,
+#: and the row they add when the coordinator sends the plan back
+PLANS: dict[str, tuple[dict[str, Any], str, dict[str, Any]]] = {
+    "lap": ({
+        "summary": {"summary": "Cleaner streets and shared data.", "priority": "Urban mobility"},
+        "context": {"context": "A growing city.", "baseline": "12% of trips by bus."},
+        "vision": {"vision": "Clean air for all.", "objectives": "Double bus trips by 2035."},
+        "stakeholders": {"rows": [
+            {"member": "Ana", "organisation": "Transport office",
+             "sector": "public_administration"},
+            {"member": "Luc", "organisation": "University", "sector": "academia"},
+            {"member": "Marc", "organisation": "Chamber of commerce", "sector": "business"},
+            {"member": "", "organisation": "Regional transport authority",
+             "sector": "other_government"},
+            {"member": "Inès", "organisation": "Residents' association",
+             "sector": "civil_society"}]},
+        "actions": {"rows": [{"title": "Bus lanes", "objective": "Faster buses",
+                              "lead": "Transport office", "cost": 400000,
+                              "funding_source": "ERDF"}]},
+        "pilots": {"rows": [{"title": "Electric line 4", "timeframe": "Twelve months",
+                             "budget": 250000, "funding_sources": "City budget",
+                             "financing_model": "Leasing",
+                             "expected_results": "One electric line"}]},
+        "indicators": {"rows": [{"name": "Bus share", "baseline": "12%", "target": "24%",
+                                 "source": "Survey", "frequency": "Yearly"}]},
+        "alignment": {"sdgs": "SDG 11.2 sustainable transport.", "sdg_topics": ["sdg-11"],
+                      "new_urban_agenda": "Sustainable urban mobility.",
+                      "urban_agenda_eu": "The Urban Mobility partnership.",
+                      "sendai": "Buses that keep running in floods.",
+                      "paris": "Fewer emissions from transport."},
+        "learned": {"learned": "Our partner's bus rapid transit planning."},
+    }, "pilots", {"title": "Cycling lanes", "timeframe": "Six months", "budget": 90000,
+                  "funding_sources": "City budget", "financing_model": "Public works",
+                  "expected_results": "Ten kilometres of lanes"}),
+    "roadmap": ({
+        "summary": {"summary": "Green hydrogen for both regions' industry.",
+                    "priority": "Green hydrogen"},
+        "specialisation": {"eu_priorities": "Clean energy and smart production (RIS3).",
+                           "partner_priorities": "Renewable energy and the bioeconomy.",
+                           "shared": "Hydrogen from renewables."},
+        "projects": {"rows": [{"title": "Hydrogen test bed", "objective": "A shared test bed",
+                               "partners": "Two universities and an energy cluster"}]},
+        "ecosystem": {"rows": [
+            {"organisation": "Regional university", "sector": "research"},
+            {"organisation": "Energy company", "sector": "business"},
+            {"organisation": "Energy cluster", "sector": "cluster"}]},
+        "opportunities": {"rows": [{"title": "Electrolysers",
+                                    "description": "Suppliers on each side."}]},
+        "funding": {"funding_plan": "Horizon Europe and private investment."},
+        "governance": {"governance": "A joint steering group meets each quarter."},
+        "indicators": {"rows": [{"name": "Joint projects", "baseline": "0", "target": "2"}]},
+    }, "projects", {"title": "Skills exchange", "objective": "Train technicians",
+                    "partners": "Two vocational schools"}),
 }
+#: the call kinds of the simulated programme
+CITY_CALL, REGION_CALL = city_to_city.WORKFLOW.kind, region_to_region.WORKFLOW.kind
 
 
 class VirtualClock:
@@ -146,7 +184,6 @@ class Script:
     extended: bool = False  # misses the closing and is given an extension
     case_id: int | None = None
     user_id: int | None = None
-    plan_started: bool = False
 
 
 @dataclass(frozen=True)
@@ -219,6 +256,8 @@ class Simulation:
         self.scripts: list[Script] = []
         self.call_ids: dict[str, int] = {}
         self.coordinator_id = 0
+        #: the second evaluator of region applications
+        self.evaluator_id = 0
         self.closes_at = START + 21 * DAY + 8 * HOUR
 
     # -- the machinery -------------------------------------------------------------------
@@ -248,7 +287,6 @@ class Simulation:
     def sweep(self) -> None:
         sweep_task.apply(throw=True)
         self.deliver()
-        self.watch_closings()
 
     def run(self) -> None:
         """Play every event and sweep in time order until the end."""
@@ -319,7 +357,7 @@ class Simulation:
         for i in range(self.cases):
             regional = i % REGION_EVERY == REGION_EVERY - 1
             script = Script(
-                index=i, kind="region-to-region" if regional else "city-to-city",
+                index=i, kind=REGION_CALL if regional else CITY_CALL,
                 region=REGIONS[1] if regional else REGIONS[i % len(REGIONS)],
                 registers_at=self.working_time(START + rng.uniform(0, 14) * DAY),
                 submits_late=rng.random() < 0.2,
@@ -348,33 +386,42 @@ class Simulation:
         kinds = Counter(script.kind for script in self.scripts)
         with db.transaction() as session:
             programme = Programme(slug="sim", name="Simulated programme", targets={
-                "city_partnerships": kinds["city-to-city"],
-                "regional_partnerships": kinds["region-to-region"]})
+                vocabulary(kind).programme_target: n for kind, n in kinds.items()})
             city = Call(programme=programme, slug="simulated-city-to-city",
-                        kind="city-to-city", title="Simulated city-to-city call",
+                        kind=CITY_CALL, title="Simulated city-to-city call",
                         partner_regions=list(REGIONS), opens_at=START,
                         closes_at=self.closes_at)
             region = Call(programme=programme, slug="simulated-region-to-region",
-                          kind="region-to-region", title="Simulated region-to-region call",
+                          kind=REGION_CALL, title="Simulated region-to-region call",
                           partner_regions=[REGIONS[1]], allowed_org_types=["region"],
                           population_threshold=0, cooperation_months=12, opens_at=START,
                           closes_at=self.closes_at)
             coordinator = User(email="coordinator@simulation.citypair", name="Sam Coordinator",
                                role=UserRole.COORDINATOR, password_hash=hash_password(PASSWORD),
                                confirmed_at=START)
-            session.add_all([programme, city, region, coordinator])
+            evaluator = User(email="evaluator@simulation.citypair", name="Eva Evaluator",
+                             role=UserRole.COORDINATOR, password_hash=coordinator.password_hash,
+                             confirmed_at=START)
+            session.add_all([programme, city, region, coordinator, evaluator])
             session.flush()
             self.call_ids = {city.kind: city.id, region.kind: region.id}
-            self.coordinator_id = coordinator.id
+            self.coordinator_id, self.evaluator_id = coordinator.id, evaluator.id
         spare = max(6, self.cases // 3)
         lines = ["name,country,region,population,topics,challenge_statement,contact_name,"
-                 "contact_email"]
+                 "contact_email,kind"]
         for i in range(self.cases + spare):
             topics = ";".join(self.rng.sample(TOPICS, 3))
             lines.append(f"Partner City {i + 1},Country {i % 9 + 1},{REGIONS[i % len(REGIONS)]},"
                          f"{self.rng.randint(200, 5000) * 1000},{topics},"
                          f"Challenges of partner city {i + 1},Contact {i + 1},"
-                         f"contact{i + 1}@partner{i + 1}.example")
+                         f"contact{i + 1}@partner{i + 1}.example,city")
+        # The region call pairs with partner regions only.
+        for i in range(self.cases // REGION_EVERY + spare):
+            topics = ";".join(self.rng.sample(TOPICS, 3))
+            lines.append(f"Partner Region {i + 1},Country {i % 9 + 1},{REGIONS[1]},"
+                         f"{self.rng.randint(1000, 9000) * 1000},{topics},"
+                         f"Innovation priorities of partner region {i + 1},Contact R{i + 1},"
+                         f"contact{i + 1}@region{i + 1}.example,region")
         pairing.import_partner_cities("\n".join(lines))
         for script in self.scripts:
             self.at(script.registers_at, self.register, script)
@@ -413,7 +460,7 @@ class Simulation:
 
     @staticmethod
     def organisation_kind(script: Script) -> str:
-        return "region" if script.kind == "region-to-region" else "city"
+        return vocabulary(script.kind).applicant_types[0]
 
     @staticmethod
     def organisation_name(script: Script) -> str:
@@ -435,7 +482,7 @@ class Simulation:
             ("partnership", {"partner_region": script.region,
                              "stakeholders": "City departments, a university, businesses"}),
             ("resources", {"resources_committed": "Two staff members at 30% for 18 months."}),
-            ("commitments", dict.fromkeys(COMMITMENTS, True)),
+            ("commitments", {c.key: True for c in vocabulary(script.kind).commitments}),
         ):
             applications.save_section(script.case_id, self.person(script.user_id), section,
                                       data)
@@ -474,13 +521,15 @@ class Simulation:
         self.later(1, 3, self.check_eligibility, script)
 
     def score(self, script: Script) -> None:
-        """The region-to-region assessment: every criterion scored, then selection."""
+        """The region-to-region assessment: two evaluators score every criterion on their
+        own, then the application is selected on their mean scores."""
         if self.case(script).state != "scoring":
             return
-        cooperation.save_scores(script.case_id, self.coordinator(), {
-            "smart_specialisation": (4, "A clear RIS3 priority."),
-            "joint_projects": (self.rng.randint(3, 5), "Two project ideas."),
-            "business_opportunities": (3, "A cluster on each side.")})
+        for evaluator in (self.coordinator_id, self.evaluator_id):
+            cooperation.save_scores(script.case_id, self.person(evaluator), {
+                "smart_specialisation": (self.rng.randint(3, 5), "A clear RIS3 priority."),
+                "joint_projects": (self.rng.randint(3, 5), "Two project ideas."),
+                "business_opportunities": (self.rng.randint(3, 4), "A cluster on each side.")})
         case_ops.fire(script.case_id, "select", self.coordinator())
 
     # -- pairing ---------------------------------------------------------------------------
@@ -577,6 +626,9 @@ class Simulation:
                 when = d.due_at + self.rng.uniform(2, 25) * DAY
             elif d.kind in ("final_lap", "follow_up_report"):
                 continue  # the final plan goes through the workflow after closing
+            elif d.kind == "final_report":
+                # It opens when the period ends; most parties report within days.
+                when = d.opens_at + self.rng.uniform(0.5, 6) * DAY
             else:
                 when = d.due_at - self.rng.uniform(0.5, min(20, (d.due_at - d.opens_at).days)) \
                     * DAY
@@ -590,8 +642,9 @@ class Simulation:
         for _ in range(self.rng.randint(2, 4)):
             self.at(within(0.04, 0.9), self.log_activity, script)
         # The plan is written over the months before the draft is due, then completed.
-        self.at(within(0.3, 0.55), self.write_plan, script, ("summary", "context", "vision"))
-        self.at(within(0.75, 0.92), self.write_plan, script, tuple(PLAN))
+        content = self.plan_of(script)[0]
+        self.at(within(0.3, 0.55), self.write_plan, script, tuple(content)[:3])
+        self.at(within(0.75, 0.92), self.write_plan, script, tuple(content))
         if script.withdraws_in == "cooperation_active":
             self.later(120, 160, self.withdraw, script)
 
@@ -610,13 +663,19 @@ class Simulation:
             "direction": self.rng.choice(list(cooperation.DIRECTIONS)),
             "participants": self.rng.randint(3, 25)})
 
+    @staticmethod
+    def plan_of(script: Script) -> tuple[dict[str, Any], str, dict[str, Any]]:
+        """What the script writes in its call's kind of plan."""
+        return PLANS[vocabulary(script.kind).plan.key]
+
     def write_plan(self, script: Script, keys: tuple[str, ...]) -> None:
         if not self.live(script):
             return
+        content = self.plan_of(script)[0]
         for key in keys:
             working = lap.get_plan(db.session, script.case_id)
             revision = (working.revisions or {}).get(key, 0) if working else 0
-            lap.save_section(script.case_id, self.person(script.user_id), key, PLAN[key],
+            lap.save_section(script.case_id, self.person(script.user_id), key, content[key],
                              expected_revision=revision)
             db.session.expire_all()
 
@@ -641,6 +700,8 @@ class Simulation:
                 "lap_progress": "The stakeholder group met twice.", "indicators": "",
                 "activity_ids": []}, expected_version=report.version if report else 0,
                 submit=True)
+            if d.kind == "final_report":
+                self.turn_to_the_plan(script)
         else:
             cooperation.submit_deliverable(script.case_id, d.id, writer,
                                            note="Our joint work plan.")
@@ -670,10 +731,28 @@ class Simulation:
     def plan_steps(script: Script):
         return lap.steps(get_workflow(script.kind))
 
+    def turn_to_the_plan(self, script: Script) -> None:
+        """With the final report in, the parties submit their plan: most the same evening
+        (both open when the period ends), some a few days later."""
+        if self.rng.random() < 0.7 and self.clock.now.hour < 19:
+            self.at(self.clock.now.replace(hour=self.rng.randint(19, 21),
+                                           minute=self.rng.randint(0, 59)),
+                    self.submit_plan, script)
+        else:
+            self.later(1, 3, self.submit_plan, script)
+
     def submit_plan(self, script: Script) -> None:
-        if self.case(script).state not in self.plan_steps(script).submit.sources:
+        case = self.case(script)
+        submit = self.plan_steps(script).submit
+        if case.state not in submit.sources:
             return
-        lap.submit(script.case_id, self.person(script.user_id))
+        person = self.person(script.user_id)
+        option = next(o for o in case_ops.options(case, person) if o.transition == submit)
+        if not option.allowed:
+            # The plan's page says what is missing (a late progress report): come back later.
+            self.later(1, 3, self.submit_plan, script)
+            return
+        lap.submit(script.case_id, person)
         self.later(2, 6, self.review_plan, script)
 
     def review_plan(self, script: Script) -> None:
@@ -690,30 +769,11 @@ class Simulation:
 
     def revise_plan(self, script: Script) -> None:
         working = lap.get_plan(db.session, script.case_id)
-        pilots = {"rows": [*PLAN["pilots"]["rows"],
-                           {"title": "Cycling lanes", "budget": 90000,
-                            "funding_sources": "City budget"}]}
-        lap.save_section(script.case_id, self.person(script.user_id), "pilots", pilots,
-                         expected_revision=(working.revisions or {}).get("pilots", 0))
+        content, key, row = self.plan_of(script)
+        lap.save_section(script.case_id, self.person(script.user_id), key,
+                         {"rows": [*content[key]["rows"], row]},
+                         expected_revision=(working.revisions or {}).get(key, 0))
         self.submit_plan(script)
-
-    def watch_closings(self) -> None:
-        """After each sweep: a city whose cooperation the sweep has just closed turns to its
-        plan, most the same evening (the plan is due that day), some a few days later."""
-        waiting = {state for wf in workflows().values() if (steps := lap.steps(wf))
-                   for state in steps.submit.sources}
-        closed = set(db.session.scalars(select(Case.id).where(
-            Case.call_id.in_(self.call_ids.values()), Case.state.in_(waiting))))
-        db.session.remove()
-        for script in self.scripts:
-            if script.case_id in closed and not script.plan_started:
-                script.plan_started = True
-                if self.rng.random() < 0.7 and self.clock.now.hour < 19:
-                    self.at(self.clock.now.replace(hour=self.rng.randint(19, 21),
-                                                   minute=self.rng.randint(0, 59)),
-                            self.submit_plan, script)
-                else:
-                    self.later(1, 3, self.submit_plan, script)
 
     # -- the count -------------------------------------------------------------------------
 

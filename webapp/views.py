@@ -21,8 +21,9 @@ from webapp.i18n import in_zone, select_timezone
 from webapp.models import AuditEvent, Case, Comment, Document, Notification, UserRole
 from webapp.operations.applications import section_title
 from webapp.operations.cases import field_choices
-from workflows import get_workflow
+from workflows import get_workflow, vocabulary
 from workflows.engine import StateKind, Transition
+from workflows.vocabulary import Vocabulary
 
 #: the page that fires a transition with a dedicated screen (Transition.screen)
 SCREENS = {"pairing": "pairing.case", "agreement": "agreements.agreement",
@@ -34,6 +35,14 @@ def admins_only() -> None:
     """The gate of the administration blueprints: administrators only (403 for others)."""
     if current_user.role != UserRole.ADMIN:
         abort(403)
+
+
+def words(subject: Any) -> Vocabulary:
+    """The vocabulary of a case, a call or a call kind: what its plan, agreement and partners
+    are called, what it asks for (``words(case).plan_title`` in a template)."""
+    if isinstance(subject, str):
+        return vocabulary(subject)
+    return vocabulary(subject.workflow if isinstance(subject, Case) else subject.kind)
 
 
 def transition_form(t: Transition, formdata: Any = None, case: Case | None = None) -> Form:
@@ -172,18 +181,15 @@ def case_links(case: Case, staff: bool) -> list[tuple[str, str]]:
     if staff and any(t.name == "propose_pairing" for t in wf.outgoing(case.state)):
         links.append(("Find a partner: ranked suggestions", url_for("pairing.case",
                                                                      case_id=case.id)))
+    said = words(case)
     if agreements.current(db.session, case.id) is not None:
-        # Named as the agreement page names itself: a region-to-region call signs a
-        # Cooperation Agreement.
-        links.append(("Partnership Agreement" if case.workflow == "city-to-city"
-                      else "Cooperation Agreement",
-                      url_for("agreements.agreement", case_id=case.id)))
+        # Named as the agreement page names itself.
+        links.append((said.agreement_name, url_for("agreements.agreement", case_id=case.id)))
     if case.cooperation_start is not None:
         links += [("Deliverables", url_for("cooperation.overview", case_id=case.id)),
                   ("Activities", url_for("cooperation.activities", case_id=case.id)),
                   ("Progress reports", url_for("cooperation.reports", case_id=case.id)),
-                  ("Local Action Plan" if case.workflow == "city-to-city"
-                   else "Joint innovation roadmap", url_for("cooperation.plan", case_id=case.id))]
+                  (said.plan_title, url_for("cooperation.plan", case_id=case.id))]
     if staff and any(t.name == "select" for t in wf.outgoing(case.state)):
         links.append(("Scoring", url_for("cooperation.scoring", case_id=case.id)))
     return links

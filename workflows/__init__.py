@@ -1,6 +1,7 @@
 """The domain core: workflow definitions, eligibility rules, pairing and schedules. No Flask."""
 
 from workflows.engine import Workflow
+from workflows.vocabulary import Vocabulary
 
 
 def workflows() -> dict[str, Workflow]:
@@ -14,3 +15,15 @@ def workflows() -> dict[str, Workflow]:
 def get_workflow(kind: str) -> Workflow:
     """The definition for a call kind; KeyError for an unknown kind."""
     return workflows()[kind]
+
+
+def vocabularies() -> dict[str, Vocabulary]:
+    """Every call kind's vocabulary, by call kind."""
+    return {kind: vocabulary(kind) for kind in workflows()}
+
+
+def vocabulary(kind: str) -> Vocabulary:
+    """What a call kind calls things and asks for; KeyError for an unknown kind."""
+    words = get_workflow(kind).vocabulary
+    assert words is not None, f"the {kind} definition declares no vocabulary"
+    return words

@@ -19,6 +19,8 @@ from workflows.engine import (
     Workflow,
 )
 from workflows.guards import GUARDS
+from workflows.lap import LAP
+from workflows.vocabulary import Commitment, Vocabulary
 
 APPLICANT = (Role.APPLICANT,)
 PARTIES = (Role.APPLICANT, Role.PARTNER)
@@ -36,6 +38,27 @@ HOOKS = frozenset({
     "set_partner",  # attach the proposed partner city to the case
     "flag_sections",  # open the sections an information request names for editing
 })
+
+#: the declarations of seed 003 ("What are European cities committing to?")
+COMMITMENTS = (
+    Commitment("cooperate_18_months", "Cooperate with the partner city for at least %(n)s months"),
+    Commitment("allocate_resources", "Allocate staff time and resources to the cooperation"),
+    Commitment("develop_lap",
+               "Develop a Local Action Plan through an inclusive multi-stakeholder process"),
+    Commitment("report_progress", "Report on progress during and after the cooperation"),
+)
+
+VOCABULARY = Vocabulary(
+    applicant_noun="city", applicant_types=("city", "group"), review_types=("metropolitan",),
+    applicant_description="a city, a municipality or a group of municipalities",
+    applicant_hint="Regions and provinces cannot apply to a city-to-city call: they apply "
+                   "through a region-to-region call. A metropolitan or inter-municipal body is "
+                   "checked by a coordinator.",
+    call_name="a city-to-city call", partner_kind="city", partner_noun="partner city",
+    partner_title="Partner city", plan_name="Local Action Plan", plan_title="Local Action Plan",
+    agreement_name="Partnership Agreement", commitments=COMMITMENTS, plan=LAP,
+    programme_target="city_partnerships", draft_plan_share=(2, 3),
+)
 
 DAY = timedelta(days=1)
 REASON = Field("reason", "Reason", hint="Shown to the applicant and kept in the case history.")
@@ -160,9 +183,11 @@ TRANSITIONS = (
                "Close the cooperation period", automatic=True,
                guards=("cooperation_period_elapsed", "periodic_reports_submitted"),
                notify=(STATE_CHANGED,)),
-    Transition("submit_lap", ("lap_submission",), "lap_review", APPLICANT,
+    # The plan can be handed in as soon as the period ends, before the sweep closes it.
+    Transition("submit_lap", ("cooperation_active", "lap_submission"), "lap_review", APPLICANT,
                "Submit the Local Action Plan",
-               guards=("plan_complete", "final_report_submitted", "plan_version_given"),
+               guards=("cooperation_period_elapsed", "periodic_reports_submitted",
+                       "plan_complete", "final_report_submitted", "plan_version_given"),
                notify=(Notify("lap_submitted", ("applicant", "coordinator")),),
                screen="plan"),
     Transition("approve_lap", ("lap_review",), "completed", STAFF, "Approve the Local Action Plan",
@@ -193,4 +218,5 @@ WORKFLOW = Workflow(
     transitions=TRANSITIONS,
     guards=GUARDS,
     hooks=HOOKS,
+    vocabulary=VOCABULARY,
 )

@@ -1,9 +1,11 @@
-"""The automatic eligibility rules of the city-to-city call (SPEC §5).
+"""The automatic eligibility rules of a call (SPEC §5).
 
 Each rule is a small pure function: it takes the application (``Applicant``) and the call's
 parameters (``CallRules``) and returns a ``RuleResult`` — pass, fail or needs review — with a
-sentence the applicant understands. The operations layer builds the inputs from the database
-and stores the results; a coordinator takes the decision.
+sentence the applicant understands. The parameters come from the call and from its kind's
+vocabulary (the organisation types it accepts and reviews, where other types are pointed, the
+commitments it asks for). The operations layer builds the inputs from the database and stores
+the results; a coordinator takes the decision.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
+
+from workflows.vocabulary import Commitment, Vocabulary, referrals
 
 # The programme states every deadline in Brussels time.
 PROGRAMME_TZ = ZoneInfo("Europe/Brussels")
@@ -77,25 +81,31 @@ class Verdict(enum.StrEnum):
     REVIEW = "needs_review"  # the rule cannot decide alone; a coordinator looks
 
 
-COMMITMENTS: dict[str, str] = {
-    "cooperate_18_months": "Cooperate with the partner city for at least 18 months",
-    "allocate_resources": "Allocate staff time and resources to the cooperation",
-    "develop_lap": "Develop a Local Action Plan through an inclusive multi-stakeholder process",
-    "report_progress": "Report on progress during and after the cooperation",
-}
-
 ORGANISATION_TYPES: dict[str, str] = {
     "city": "City or municipality",
     "group": "Group of municipalities",
     "region": "Region",
     "province": "Province or other sub-national government",
+    "metropolitan": "Metropolitan or inter-municipal body",
 }
-
-# Types that belong in the region-to-region call, so their refusal points there.
-_REGIONAL_TYPES = ("region", "province")
 
 # A statement of staff time and resources shorter than this is too thin to judge alone.
 MIN_RESOURCES_STATEMENT = 20
+
+
+def _city() -> Vocabulary:
+    """The city-to-city call's vocabulary: without other parameters the rules judge a city
+    call."""
+    from workflows.city_to_city import VOCABULARY
+
+    return VOCABULARY
+
+
+def _city_referrals() -> dict[str, tuple[str, str]]:
+    from workflows import vocabularies
+    from workflows.city_to_city import WORKFLOW
+
+    return referrals(vocabularies(), WORKFLOW.kind)
 
 
 @dataclass(frozen=True)
@@ -108,7 +118,15 @@ class CallRules:
     opens_at: datetime | None = None  # tz-aware UTC
     closes_at: datetime | None = None  # tz-aware UTC
     cooperation_months: int = 18
-    region_call_hint: str = "the region-to-region call"  # named in the region pointer message
+    #: the declarations the call asks for (a city call's by default)
+    commitments: tuple[Commitment, ...] = field(default_factory=lambda: _city().commitments)
+    #: types a coordinator judges rather than the rule (metropolitan bodies in a city call)
+    review_types: tuple[str, ...] = field(default_factory=lambda: _city().review_types)
+    #: type -> (call kind, how a sentence names its calls): where a refused type should apply
+    referrals: Mapping[str, tuple[str, str]] = field(default_factory=lambda: _city_referrals())
+    #: below the population threshold: "review" (seed 003 only encourages larger cities) or
+    #: "fail" (the call makes it a condition)
+    population_below: str = "review"
 
 
 @dataclass(frozen=True)
@@ -149,6 +167,8 @@ class RuleResult:
     title: str  # short title, e.g. "Eligible country"
     verdict: Verdict
     message: str  # a sentence the applicant understands
+    #: the call kind the applicant should apply to instead, when the rule points elsewhere
+    refer_to: str = ""
 
 
 @dataclass(frozen=True)
@@ -171,8 +191,9 @@ TITLES: dict[str, str] = {
 }
 
 
-def _result(slug: str, verdict: Verdict, message: str) -> RuleResult:
-    return RuleResult(rule=slug, title=TITLES[slug], verdict=verdict, message=message)
+def _result(slug: str, verdict: Verdict, message: str, refer_to: str = "") -> RuleResult:
+    return RuleResult(rule=slug, title=TITLES[slug], verdict=verdict, message=message,
+                      refer_to=refer_to)
 
 
 def _number(n: int) -> str:
@@ -200,11 +221,8 @@ def brussels_time(dt: datetime) -> str:
 
 
 def commitment_labels(call: CallRules) -> dict[str, str]:
-    """The commitment labels with this call's cooperation length in the first one."""
-    labels = dict(COMMITMENTS)
-    labels["cooperate_18_months"] = (
-        f"Cooperate with the partner city for at least {call.cooperation_months} months")
-    return labels
+    """The call's commitment labels by key, with its cooperation length in their text."""
+    return {c.key: c.text(call.cooperation_months) for c in call.commitments}
 
 
 def group_population(applicant: Applicant) -> int | None:
@@ -237,15 +255,23 @@ def check_country(applicant: Applicant, call: CallRules) -> RuleResult:
 
 
 def check_organisation_type(applicant: Applicant, call: CallRules) -> RuleResult:
-    """Rule 2: a city or a group of municipalities; regions are pointed to their own call."""
+    """Rule 2: a type of organisation the call accepts; a metropolitan or inter-municipal body
+    goes to a coordinator, and a type another kind of call accepts is pointed there."""
     label = ORGANISATION_TYPES.get(applicant.org_type, applicant.org_type or "not given")
     if applicant.org_type in call.allowed_types:
         return _result("organisation_type", Verdict.PASS,
                        f"{label} is a type of organisation this call accepts.")
-    if applicant.org_type in _REGIONAL_TYPES:
+    if applicant.org_type in call.review_types:
+        return _result("organisation_type", Verdict.REVIEW,
+                       f"A {label.lower()} is not named among this call's applicants; a "
+                       f"coordinator will check whether {applicant.name} can apply as an urban "
+                       "authority, or as a group of municipalities with a lead urban "
+                       "authority.")
+    if applicant.org_type in call.referrals:
+        kind, call_name = call.referrals[applicant.org_type]
         return _result("organisation_type", Verdict.FAIL,
-                       "Regions and provinces cannot apply to this call; "
-                       f"{applicant.name} should apply to {call.region_call_hint} instead.")
+                       f"A {label.lower()} cannot apply to this call; {applicant.name} should "
+                       f"apply to {call_name} instead.", refer_to=kind)
     accepted = _listing(ORGANISATION_TYPES.get(t, t).lower() for t in call.allowed_types)
     return _result("organisation_type", Verdict.FAIL,
                    f"This call accepts only these types of organisation: {accepted}; "
@@ -253,7 +279,12 @@ def check_organisation_type(applicant: Applicant, call: CallRules) -> RuleResult
 
 
 def check_population(applicant: Applicant, call: CallRules) -> RuleResult:
-    """Rule 3: population at or above the call's threshold; for a group, the members' total."""
+    """Rule 3: population more than the call's threshold; for a group, the members' total.
+
+    Seed 003 only encourages cities of more than the threshold to apply, so a smaller city goes
+    to a coordinator unless the call makes the threshold a condition; a group is eligible "only
+    if their total population still exceeds" it.
+    """
     threshold = _number(call.population_threshold)
     if applicant.org_type == "group":
         return _group_population_result(applicant, call)
@@ -262,12 +293,19 @@ def check_population(applicant: Applicant, call: CallRules) -> RuleResult:
                        f"The population of {applicant.name} is not given; a coordinator will "
                        f"check it against the threshold of {threshold} inhabitants.")
     has = f"{applicant.name} has {_number(applicant.population)} inhabitants"
-    if applicant.population >= call.population_threshold:
+    if applicant.population > call.population_threshold:
         return _result("population", Verdict.PASS,
-                       f"{has}, at or above this call's threshold of {threshold}.")
-    return _result("population", Verdict.FAIL,
-                   f"{has}, below this call's threshold of {threshold}. A group of "
-                   "municipalities that together reach it may apply.")
+                       f"{has}, more than this call's threshold of {threshold}.")
+    if call.population_below == "fail":
+        return _result("population", Verdict.FAIL,
+                       f"{has}, not more than this call's threshold of {threshold}; this call "
+                       f"accepts only cities of more than {threshold} inhabitants. A group of "
+                       "municipalities that together exceed it may apply.")
+    return _result("population", Verdict.REVIEW,
+                   f"{has}, not more than this call's threshold of {threshold}. The programme "
+                   f"encourages cities of more than {threshold} inhabitants to apply, so a "
+                   f"coordinator will decide whether {applicant.name} can take part. A group of "
+                   "municipalities that together exceed the threshold may also apply.")
 
 
 def _group_population_result(applicant: Applicant, call: CallRules) -> RuleResult:
@@ -278,7 +316,7 @@ def _group_population_result(applicant: Applicant, call: CallRules) -> RuleResul
                        f"known; a coordinator will check it against {threshold} inhabitants.")
     total = group_population(applicant)
     known = sum(m.population or 0 for m in applicant.members)
-    if total is None and known < call.population_threshold:
+    if total is None and known <= call.population_threshold:
         unknown = _listing(m.name for m in applicant.members if m.population is None)
         return _result("population", Verdict.REVIEW,
                        f"The population of {unknown} is not given; the other members total "
@@ -289,11 +327,12 @@ def _group_population_result(applicant: Applicant, call: CallRules) -> RuleResul
                      if m.population is not None)
     whose = "The group's members" if total is not None else "The members with a known population"
     totals = f"{whose} total {_number(known)} inhabitants ({parts})"
-    if known >= call.population_threshold:
+    if known > call.population_threshold:
         return _result("population", Verdict.PASS,
-                       f"{totals}, at or above this call's threshold of {threshold}.")
+                       f"{totals}, more than this call's threshold of {threshold}.")
     return _result("population", Verdict.FAIL,
-                   f"{totals}, below this call's threshold of {threshold}.")
+                   f"{totals}, not more than this call's threshold of {threshold}; a group "
+                   "must total more than it.")
 
 
 def check_group_commitment(applicant: Applicant, call: CallRules) -> RuleResult:
@@ -328,7 +367,7 @@ def check_group_commitment(applicant: Applicant, call: CallRules) -> RuleResult:
 
 
 def check_commitments(applicant: Applicant, call: CallRules) -> RuleResult:
-    """Rule 5: the four commitments are declared and the staff time and resources stated."""
+    """Rule 5: the call's commitments are declared and the staff time and resources stated."""
     labels = commitment_labels(call)
     missing = [label for key, label in labels.items() if not applicant.commitments.get(key)]
     resources = applicant.resources_committed.strip()

@@ -13,7 +13,10 @@ import enum
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from workflows.vocabulary import Vocabulary
 
 
 class StateKind(enum.StrEnum):
@@ -231,6 +234,8 @@ class Workflow:
     transitions: tuple[Transition, ...]
     guards: Mapping[str, Guard]
     hooks: frozenset[str] = frozenset()
+    #: what this kind of call calls things and asks for; every shipped definition has one
+    vocabulary: Vocabulary | None = None
     _by_name: dict[str, State] = field(init=False, repr=False)
     _transitions: dict[str, Transition] = field(init=False, repr=False)
 
@@ -433,11 +438,31 @@ class Workflow:
                 if n.deadline and n.deadline not in started | {DELIVERABLE_DEADLINE}:
                     problems.append(f"transition {t.name!r} announces deadline {n.deadline!r}, "
                                     f"which state {t.target!r} does not start")
+        problems += self._vocabulary_problems()
         if templates is not None:
             known = set(templates)
             for tpl, where in self._templates():
                 if tpl not in known:
                     problems.append(f"{where} names missing e-mail template {tpl!r}")
+        return problems
+
+    def _vocabulary_problems(self) -> list[str]:
+        words = self.vocabulary
+        if words is None:
+            return ["the definition declares no vocabulary"]
+        problems = []
+        guards = {g for t in self.transitions for g in t.guards}
+        if "scores_given" in guards and not words.criteria:
+            problems.append("the definition scores applications but its vocabulary has no "
+                            "criteria")
+        for c in words.criteria:
+            if not 0 <= c.threshold <= 5:
+                problems.append(f"criterion {c.key!r} has a threshold outside 0–5")
+        if words.min_evaluators < 1:
+            problems.append("at least one evaluator must score an application")
+        keys = [c.key for c in words.commitments]
+        if len(set(keys)) != len(keys) or not keys:
+            problems.append("the commitments must be named once each, at least one")
         return problems
 
     def _templates(self) -> Iterable[tuple[str, str]]:

@@ -62,8 +62,13 @@ def _response_deadline_ahead(f: CaseFacts, p: Mapping[str, Any]) -> str | None:
 
 def _partner_available(f: CaseFacts, p: Mapping[str, Any]) -> str | None:
     partner = p.get("partner")
+    noun = f.extra.get("partner_noun") or "partner"
     if not partner:
-        return "Choose a partner city."
+        return f"Choose a {noun}."
+    kind = f.extra.get("partner_kind")
+    if kind and partner.get("kind") != kind:
+        return (f"{partner.get('name')} is not a {noun}: this call pairs each application "
+                f"with a {noun}.")
     regions = f.extra.get("call_partner_regions") or []
     if regions and partner.get("region") not in regions:
         return (f"{partner.get('name')} is in {partner.get('region')}, a region this call does "
@@ -117,14 +122,14 @@ def _plan_version_given(f: CaseFacts, p: Mapping[str, Any]) -> str | None:
 def _scores_given(f: CaseFacts, p: Mapping[str, Any]) -> str | None:
     missing = f.extra.get("missing_scores") or []
     if missing:
-        return "Score every criterion first: " + ", ".join(missing) + "."
+        return " ".join(missing)
     return None
 
 
 def _scores_meet_thresholds(f: CaseFacts, p: Mapping[str, Any]) -> str | None:
     below = f.extra.get("scores_below_threshold") or []
     if below and not str(p.get("override_reason") or "").strip():
-        return ("Below the threshold: " + ", ".join(below)
+        return ("The mean scores are below the threshold: " + ", ".join(below)
                 + ". Give an override reason to select the application anyway.")
     return None
 
@@ -140,7 +145,8 @@ GUARDS: dict[str, Guard] = {
         Guard("response_deadline_ahead", _response_deadline_ahead,
               "the response deadline is in the future", needs_input=True),
         Guard("partner_available", _partner_available,
-              "the partner is in a region the call offers and not already paired",
+              "the partner is of the kind the call pairs, in a region it offers and not "
+              "already paired",
               needs_input=True),
         Guard("cooperation_period_elapsed", _cooperation_period_elapsed,
               "the cooperation period has run its full length"),
@@ -153,8 +159,10 @@ GUARDS: dict[str, Guard] = {
               "a signature bound to the current agreement is recorded", needs_input=True),
         Guard("plan_version_given", _plan_version_given,
               "the submitted version of the plan is frozen with its hash", needs_input=True),
-        Guard("scores_given", _scores_given, "every scoring criterion has a score"),
+        Guard("scores_given", _scores_given,
+              "enough evaluators have scored every criterion"),
         Guard("scores_meet_thresholds", _scores_meet_thresholds,
-              "the scores meet the thresholds, or an override reason is given", needs_input=True),
+              "the mean scores meet the thresholds, or an override reason is given",
+              needs_input=True),
     )
 }

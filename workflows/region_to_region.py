@@ -1,5 +1,6 @@
-"""The region-to-region innovation call: EU regions apply, are scored on three criteria,
-paired with a partner region, cooperate for 12 facilitated months and deliver a joint
+"""The region-to-region innovation call (seed 001's component 2, seed 002): EU regions and
+provinces apply, several evaluators score each application on three criteria, the selected
+ones are paired with a partner region, cooperate for 12 facilitated months and deliver a joint
 regional innovation roadmap."""
 
 from __future__ import annotations
@@ -27,15 +28,43 @@ from workflows.engine import (
     Workflow,
 )
 from workflows.guards import GUARDS
+from workflows.lap import ROADMAP
+from workflows.vocabulary import Commitment, Criterion, Vocabulary
 
-#: the three selection criteria, each scored 0–5, with the lowest acceptable score
-CRITERIA: dict[str, tuple[str, int]] = {
-    "smart_specialisation": ("Support for a smart-specialisation strategy (RIS3)", 3),
-    "joint_projects": ("Potential to leverage joint new projects", 3),
-    "business_opportunities": ("Potential to create business opportunities", 2),
-}
-#: the lowest acceptable total of the three scores
-TOTAL_THRESHOLD = 9
+#: the three selection criteria, each scored 0–5, with the lowest acceptable mean score
+CRITERIA = (
+    Criterion("smart_specialisation", "Support for a smart-specialisation strategy (RIS3)", 3),
+    Criterion("joint_projects", "Potential to leverage joint new projects", 3),
+    Criterion("business_opportunities", "Potential to create business opportunities", 2),
+)
+
+#: what a region commits to (seed 001: innovation actions for regional development and
+#: investment on a mutual benefit basis, engaging research institutions and business)
+COMMITMENTS = (
+    Commitment("cooperate",
+               "Cooperate with the partner region for at least %(n)s months of facilitated "
+               "cooperation"),
+    Commitment("allocate_resources", "Allocate staff time and resources to the cooperation"),
+    Commitment("develop_roadmap",
+               "Develop a joint regional innovation roadmap with the partner region, building "
+               "on the region's smart-specialisation strategy"),
+    Commitment("engage_ecosystem",
+               "Involve the region's universities, research centres, businesses and clusters "
+               "in joint innovation projects"),
+    Commitment("report_progress", "Report on progress during and after the cooperation"),
+)
+
+VOCABULARY = Vocabulary(
+    applicant_noun="region", applicant_types=("region", "province"),
+    applicant_description="a region or a province (a sub-national government)",
+    applicant_hint="Cities, municipalities and their groups cannot apply to a region-to-region "
+                   "call: they apply through a city-to-city call.",
+    call_name="a region-to-region call", partner_kind="region", partner_noun="partner region",
+    partner_title="Partner region", plan_name="joint regional innovation roadmap",
+    plan_title="Joint regional innovation roadmap", agreement_name="Cooperation Agreement",
+    commitments=COMMITMENTS, plan=ROADMAP, criteria=CRITERIA, total_threshold=9,
+    min_evaluators=2, programme_target="regional_partnerships", draft_plan_share=(3, 4),
+)
 
 DAY = timedelta(days=1)
 # Steps the two calls share are the same objects, so they cannot drift apart.
@@ -52,7 +81,7 @@ STATES = (
           "Selected — we are finding your partner region", "Pairing",
           future_label="Pairing", on_enter=("reset_pairing",)),
     city_to_city.pairing_proposed("A partner region is proposed — please respond"),
-    city_to_city.agreement_pending("Sign the cooperation agreement", "Cooperation agreement"),
+    city_to_city.agreement_pending("Sign the Cooperation Agreement", "Cooperation Agreement"),
     State("cooperation_active", StateKind.ACTIVE, "Facilitated cooperation",
           "Facilitated cooperation under way", "Cooperation",
           future_label="12 months of facilitated cooperation", on_enter=("start_cooperation",)),
@@ -98,7 +127,7 @@ TRANSITIONS = (
     _SHARED_TRANSITIONS["accept_pairing"],
     _SHARED_TRANSITIONS["decline_pairing"],
     Transition("sign", ("agreement_pending",), "cooperation_active", PARTIES,
-               "Sign the cooperation agreement", each_party="signed_agreement",
+               "Sign the Cooperation Agreement", each_party="signed_agreement",
                guards=("signature_recorded",),
                notify=(Notify("cooperation_started", ("parties",)),),
                screen="agreement"),
@@ -107,9 +136,11 @@ TRANSITIONS = (
                STAFF_OR_SYSTEM, "Close the cooperation period", automatic=True,
                guards=("cooperation_period_elapsed", "periodic_reports_submitted"),
                notify=(STATE_CHANGED,)),
-    Transition("submit_roadmap", ("roadmap_submission",), "roadmap_review", PARTIES,
-               "Submit the joint roadmap",
-               guards=("plan_complete", "final_report_submitted", "plan_version_given"),
+    # The roadmap can be handed in as soon as the period ends, before the sweep closes it.
+    Transition("submit_roadmap", ("cooperation_active", "roadmap_submission"), "roadmap_review",
+               PARTIES, "Submit the joint roadmap",
+               guards=("cooperation_period_elapsed", "periodic_reports_submitted",
+                       "plan_complete", "final_report_submitted", "plan_version_given"),
                notify=(Notify("lap_submitted", ("applicant", "coordinator")),),
                screen="plan"),
     Transition("approve_roadmap", ("roadmap_review",), "completed", STAFF,
@@ -139,4 +170,5 @@ WORKFLOW = Workflow(
     transitions=TRANSITIONS,
     guards=GUARDS,
     hooks=HOOKS,
+    vocabulary=VOCABULARY,
 )

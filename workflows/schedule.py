@@ -15,6 +15,7 @@ from typing import Any
 from dateutil.relativedelta import relativedelta
 
 from workflows.engine import DELIVERABLE_DEADLINE, Anchor, DeadlineSpec, Reminder
+from workflows.vocabulary import Vocabulary
 
 
 class DeliverableKind(enum.StrEnum):
@@ -75,28 +76,28 @@ class ScheduleRules:
     reminder_days: tuple[int, ...] = (-14, -7, -1, 1)
     #: the coordinator is told this many days after the due time
     escalation_days: int = 14
+    #: the final plan and final report open when the period ends and fall due this many days
+    #: later, so that every reminder to hand them in comes while they can be handed in
+    final_due_days: int = 30
     plan_name: str = "Local Action Plan"
 
 
-#: the part of the cooperation after which the draft plan is due, per call kind
-_DRAFT_PLAN_SHARE = {"city-to-city": (2, 3), "region-to-region": (3, 4)}
-_PLAN_NAMES = {"region-to-region": "joint regional innovation roadmap"}
-
-
-def rules_for(kind: str, cooperation_months: int, report_interval_months: int,
+def rules_for(words: Vocabulary, cooperation_months: int, report_interval_months: int,
               overrides: Mapping[str, Any] | None = None) -> ScheduleRules:
-    """The schedule rules of a call of ``kind``, with its ``settings["schedule"]`` applied.
+    """The schedule rules of a call whose kind speaks ``words``, with its
+    ``settings["schedule"]`` applied.
 
-    The draft plan falls at two thirds of a city-to-city cooperation (month 12 of 18) and at
-    three quarters of a region-to-region one (month 9 of 12).
+    The draft plan falls after the kind's share of the cooperation: two thirds of a
+    city-to-city cooperation (month 12 of 18), three quarters of a region-to-region one
+    (month 9 of 12).
     """
-    num, den = _DRAFT_PLAN_SHARE.get(kind, (2, 3))
+    num, den = words.draft_plan_share
     draft = cooperation_months * num // den
     values: dict[str, Any] = {
         "cooperation_months": cooperation_months,
         "report_interval_months": report_interval_months,
         "draft_plan_month": draft if 0 < draft < cooperation_months else None,
-        "plan_name": _PLAN_NAMES.get(kind, ScheduleRules.plan_name),
+        "plan_name": words.plan_name,
     }
     known = ScheduleRules.__dataclass_fields__
     for key, value in (overrides or {}).items():
@@ -166,8 +167,12 @@ def schedule(start: datetime, rules: ScheduleRules,
     if rules.draft_plan_month and 0 < rules.draft_plan_month < end:
         items.append(planned(DeliverableKind.DRAFT_LAP, 1, f"Draft {rules.plan_name}",
                              rules.draft_plan_month))
-    items.append(planned(DeliverableKind.FINAL_LAP, 1, _capitalised(rules.plan_name), end))
-    items.append(planned(DeliverableKind.FINAL_REPORT, 1, "Final report", end))
+    # The final plan and report are about the whole period: they open when it ends.
+    ends = add_months(start, end)
+    final_due = end_of_day(ends + timedelta(days=rules.final_due_days), zone)
+    for kind, title in ((DeliverableKind.FINAL_LAP, _capitalised(rules.plan_name)),
+                        (DeliverableKind.FINAL_REPORT, "Final report")):
+        items.append(PlannedDeliverable(kind, 1, title, end, final_due, ends))
     order = list(DeliverableKind)
     return sorted(items, key=lambda d: (d.due_at, order.index(d.kind), d.sequence))
 
@@ -181,11 +186,17 @@ def follow_up(completed_at: datetime, rules: ScheduleRules,
                               rules.follow_up_months, due, opens)
 
 
-def deadline_spec(title: str, rules: ScheduleRules) -> DeadlineSpec:
-    """The deadline of one deliverable: reminders to the parties, then the coordinator."""
+def deadline_spec(title: str, rules: ScheduleRules,
+                  open_for: timedelta | None = None) -> DeadlineSpec:
+    """The deadline of one deliverable: reminders to the parties, then the coordinator.
+
+    A deliverable ``open_for`` a time before its due time is not reminded of earlier than
+    that: nobody is asked to hand in what cannot be handed in yet.
+    """
     day = timedelta(days=1)
     reminders = tuple(Reminder(days * day, ("parties",), "reminder_deliverable")
-                      for days in rules.reminder_days)
+                      for days in rules.reminder_days
+                      if open_for is None or days * day >= -open_for)
     escalation = Reminder(rules.escalation_days * day, ("coordinator",),
                           "escalation_deliverable")
     return DeadlineSpec(kind=DELIVERABLE_DEADLINE, label=title, anchor=Anchor.ENTERED,

@@ -160,3 +160,40 @@ def test_an_application_without_javascript(world, live, pages):
     page.wait_for_load_state()
     pages.check(page, "no-js submitted", axe=False)
     assert case_state(case_id) == "eligibility_review"
+
+
+def test_two_evaluators_and_a_conflict_on_the_scoring_page(world, live, pages):
+    from tests.integration.test_cooperation import region_case_in_scoring
+
+    case = region_case_in_scoring(world)
+    url = f"/cooperation/cases/{case.id}/scoring"
+    for email, marks in ((world.coordinator.email, ("4", "5", "3")),
+                         (world.coordinator_latam.email, ("3", "4", "2"))):
+        page = sign_in(pages, email)
+        page.goto(url)
+        pages.check(page, f"scoring by {email}")
+        for label, mark in zip(("Support for a smart-specialisation strategy (RIS3)",
+                                "Potential to leverage joint new projects",
+                                "Potential to create business opportunities"), marks,
+                               strict=True):
+            page.get_by_role("group", name=label).get_by_label(mark, exact=True).check()
+        page.get_by_role("button", name="Save my scores").click()
+        page.wait_for_load_state()
+        assert "Your scores are saved." in page.content()
+    pages.check(page, "scoring: means and spreads")
+    assert "Every mean score meets its threshold" in page.content()
+    admin = sign_in(pages, world.admin.email)
+    admin.goto(url)
+    admin.get_by_role("button", name="Declare a conflict of interest").click()
+    admin.wait_for_load_state()
+    pages.check(admin, "conflict: the statement is needed")
+    admin.get_by_label("Your interest in this application").fill("I advised the applicant.")
+    admin.get_by_role("button", name="Declare a conflict of interest").click()
+    admin.wait_for_load_state()
+    pages.check(admin, "conflict declared")
+    assert "you do not score it" in admin.content()
+    office = sign_in(pages, world.coordinator.email)
+    office.goto(f"/office/cases/{case.id}")
+    pages.check(office, "case page with its assessment")
+    assert "Conflicts of interest declared by:" in office.content()
+    pages.assert_clean()

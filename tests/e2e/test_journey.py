@@ -148,7 +148,7 @@ def write_plan_section(page, key: str) -> None:
     """Fills every field of one section of the plan and moves on."""
     form = page.locator("main form", has=page.get_by_role("button", name=re.compile("^Save")))
     if key == "stakeholders":
-        while form.locator("select").count() < 3:
+        while form.locator("select").count() < 5:  # each of the five sectors
             form.get_by_role("button", name="Add another row").click()
             page.wait_for_load_state()
     for i, menu in enumerate(form.locator("select").all()):

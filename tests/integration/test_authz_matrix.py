@@ -72,7 +72,8 @@ class MatrixWorld:
 
 
 #: routes that exist for region-to-region cases only
-REGION_TO_REGION = {"cooperation.scoring", "cooperation.save_scoring"}
+REGION_TO_REGION = {"cooperation.scoring", "cooperation.save_scoring",
+                    "cooperation.declare_conflict"}
 
 
 def build(world: World) -> MatrixWorld:
@@ -152,7 +153,7 @@ PARAMS: dict[str, Param] = {
     "template": lambda m, u, e: "state_changed",
     "locale": lambda m, u, e: "fr",
     "number": lambda m, u, e: m.plan_version.number,
-    "key": lambda m, u, e: lap.SECTIONS[0].key,
+    "key": lambda m, u, e: lap.LAP.sections[0].key,
     "section": lambda m, u, e: "organisation",
     "transition": lambda m, u, e: TRANSITION_BY_ROLE[authz.role_of(u)],
     "name": lambda m, u, e: TRANSITION_BY_ROLE[authz.role_of(u)],

@@ -5,6 +5,7 @@ region-to-region scoring."""
 from __future__ import annotations
 
 import io
+import re
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -85,15 +86,20 @@ COMPLETE_PLAN = {
     "stakeholders": {"rows": [
         {"member": "Ana", "organisation": "Transport office", "sector": "public_administration"},
         {"member": "Luc", "organisation": "University of Lyon", "sector": "academia"},
-        {"member": "Marc", "organisation": "Chamber of commerce", "sector": "business"}]},
+        {"member": "Marc", "organisation": "Chamber of commerce", "sector": "business"},
+        {"member": "", "organisation": "Métropole de Lyon", "sector": "other_government"},
+        {"member": "Inès", "organisation": "Residents' council", "sector": "civil_society"}]},
     "actions": {"rows": [{"title": "Bus lanes", "objective": "Faster buses",
                           "lead": "Transport office", "cost": 400000, "funding_source": "ERDF"}]},
-    "pilots": {"rows": [{"title": "Electric line 4", "budget": 250000,
-                         "funding_sources": "City budget", "financing_model": "Leasing",
-                         "expected_results": "One electric line"}]},
+    "pilots": {"rows": [{"title": "Electric line 4", "timeframe": "Twelve months",
+                         "budget": 250000, "funding_sources": "City budget",
+                         "financing_model": "Leasing", "expected_results": "One electric line"}]},
     "indicators": {"rows": [{"name": "Bus share", "baseline": "12%", "target": "24%",
                              "source": "Survey", "frequency": "Yearly"}]},
-    "alignment": {"sdgs": "SDG 11.2 sustainable transport.", "sdg_topics": ["sdg-11"]},
+    "alignment": {"sdgs": "SDG 11.2 sustainable transport.", "sdg_topics": ["sdg-11"],
+                  "new_urban_agenda": "Sustainable mobility.",
+                  "urban_agenda_eu": "The Urban Mobility partnership.",
+                  "sendai": "Buses that run in floods.", "paris": "Fewer emissions."},
     "learned": {"learned": "Rosario's bus rapid transit planning."},
 }
 
@@ -429,6 +435,42 @@ def test_closing_waits_for_month_18_and_every_report_then_the_sweep_fires_it(wor
         Deadline.deliverable_id == final.id)) == "open"
 
 
+def test_the_final_plan_is_handed_in_when_the_period_ends_and_reminded_of_only_then(world):
+    case = cooperating(world, utcnow() - 30 * DAY)
+    ends = case.cooperation_ends_at
+    found = by_kind(case.id)
+    final_lap, final_report = found["final_lap", 1], found["final_report", 1]
+    for d in (final_lap, final_report):
+        assert d.opens_at == ends and d.due_at > ends + 29 * DAY
+        scheduled = db.session.scalars(select(Reminder.scheduled_at).join(
+            Deadline, Deadline.id == Reminder.deadline_id).where(
+            Deadline.deliverable_id == d.id)).all()
+        assert scheduled and min(scheduled) >= ends
+    for n in (1, 2, 3):
+        d = found["progress_report", n]
+        hand_in_report(case, d, world.applicant_a, d.due_at - DAY)
+    write_plan(case, world.applicant_a)
+    # A fortnight, a week and a day before the period ends: no "final plan due" mail.
+    for days in (14, 7, 1):
+        reminders.sweep(now=ends - days * DAY)
+    assert db.session.scalar(select(func.count(Notification.id)).where(
+        Notification.deadline_id.in_(select(Deadline.id).where(
+            Deadline.deliverable_id.in_([final_lap.id, final_report.id]))))) == 0
+    before = ends - timedelta(minutes=1)
+    with pytest.raises(Refused) as exc:
+        plan_ops.submit(case.id, world.applicant_a, now=before)
+    assert exc.value.reasons[0].startswith("The cooperation period runs until")
+    with pytest.raises(Refused, match="cannot be submitted now"):
+        hand_in_report(case, final_report, world.applicant_a, before)
+    # The moment it ends, with no sweep run since: the report, then the plan.
+    after = ends + timedelta(minutes=1)
+    hand_in_report(case, final_report, world.applicant_a, after)
+    plan_ops.submit(case.id, world.applicant_a, now=after)
+    db.session.expire_all()
+    assert db.session.get(Case, case.id).state == "lap_review"
+    assert by_kind(case.id)["final_lap", 1].status == "submitted"
+
+
 def test_terminating_a_case_cancels_every_deliverable_reminder(world):
     case = cooperating(world)
     cases.fire(case.id, "terminate", world.coordinator, {"reason": "The partner left."})
@@ -625,25 +667,43 @@ def region_case_in_scoring(world) -> Case:
     return case
 
 
-def test_selection_needs_every_score_and_the_thresholds_or_an_override(world):
+SCORES_OK = {"smart_specialisation": (4, "Clear RIS3 priorities"),
+             "joint_projects": (3, "Two ideas"), "business_opportunities": (2, "")}
+
+
+def test_selection_needs_two_evaluators_and_the_thresholds_on_their_means(world):
     case = region_case_in_scoring(world)
     with pytest.raises(Refused) as exc:
         cases.fire(case.id, "select", world.coordinator)
-    assert exc.value.reasons == ("Score every criterion first: Support for a smart-"
-                                 "specialisation strategy (RIS3), Potential to leverage joint "
-                                 "new projects, Potential to create business opportunities.",)
-    cooperation.save_scores(case.id, world.coordinator, {
-        "smart_specialisation": (4, "Clear RIS3 priorities"), "joint_projects": (2, "Vague"),
+    assert exc.value.reasons == ("2 evaluators must score the application; 0 have so far.",)
+    cooperation.save_scores(case.id, world.coordinator, SCORES_OK)
+    # One evaluator's scores, however good, are not enough.
+    with pytest.raises(Refused) as exc:
+        cases.fire(case.id, "select", world.coordinator, {"override_reason": "Urgent"})
+    assert exc.value.reasons == ("2 evaluators must score the application; 1 has so far.",)
+    # The second scores on their own: the first's scores stay as they were.
+    cooperation.save_scores(case.id, world.coordinator_latam, {
+        "smart_specialisation": (4, ""), "joint_projects": (2, "Vague"),
         "business_opportunities": (2, "")})
+    sets = cooperation.score_sets(db.session, [case.id])[case.id]
+    assert {uid: {x.criterion: x.score for x in rows} for uid, rows in sets.items()} == {
+        world.coordinator.id: {"smart_specialisation": 4, "joint_projects": 3,
+                               "business_opportunities": 2},
+        world.coordinator_latam.id: {"smart_specialisation": 4, "joint_projects": 2,
+                                     "business_opportunities": 2}}
+    found = cooperation.assessment_of(case, sets)
+    assert found.criteria["joint_projects"].mean == 2.5
+    assert found.criteria["joint_projects"].spread == 1
+    assert (found.total.mean, found.total.spread) == (8.5, 1)
     with pytest.raises(Refused) as exc:
         cases.fire(case.id, "select", world.coordinator)
     assert exc.value.reasons[0] == (
-        "Below the threshold: Potential to leverage joint new projects (2 of 5, at least 3 "
-        "needed), the total (8 of 15, at least 9 needed). Give an override reason to select "
-        "the application anyway.")
+        "The mean scores are below the threshold: Potential to leverage joint new projects "
+        "(mean 2.5 of 5, at least 3 needed), the total (mean 8.5 of 15, at least 9 needed). "
+        "Give an override reason to select the application anyway.")
     with pytest.raises(Refused, match="from 0 to 5"):
         cooperation.save_scores(case.id, world.coordinator, {"joint_projects": (6, "")})
-    cooperation.save_scores(case.id, world.coordinator, {"joint_projects": (3, "Two ideas")})
+    cooperation.save_scores(case.id, world.coordinator_latam, {"joint_projects": (3, "Two")})
     fired = cases.fire(case.id, "select", world.coordinator)
     assert fired.target == "awaiting_pairing"
     with pytest.raises(Refused, match="only while the application is being assessed"):
@@ -652,6 +712,45 @@ def test_selection_needs_every_score_and_the_thresholds_or_an_override(world):
         AuditEvent.case_id == case.id, AuditEvent.action == "scores_saved")).all()
     assert audit[-1] == {"smart_specialisation": 4, "joint_projects": 3,
                          "business_opportunities": 2}
+
+
+def test_a_call_sets_its_own_minimum_of_evaluators(world):
+    case = region_case_in_scoring(world)
+    case.call.settings = {"min_evaluators": 3}
+    db.session.commit()
+    for person in (world.coordinator, world.coordinator_latam):
+        cooperation.save_scores(case.id, person, SCORES_OK)
+    with pytest.raises(Refused) as exc:
+        cases.fire(case.id, "select", world.coordinator)
+    assert exc.value.reasons == ("3 evaluators must score the application; 2 have so far.",)
+    cooperation.save_scores(case.id, world.admin, SCORES_OK)
+    assert cases.fire(case.id, "select", world.coordinator).target == "awaiting_pairing"
+
+
+def test_a_conflicted_evaluator_cannot_score_and_the_conflict_is_recorded(world):
+    case = region_case_in_scoring(world)
+    cooperation.save_scores(case.id, world.admin, SCORES_OK)
+    with pytest.raises(Refused, match="Say what your interest"):
+        cooperation.declare_conflict(case.id, world.admin, "  ")
+    declared = cooperation.declare_conflict(case.id, world.admin,
+                                            "I chaired Silesia's innovation council.")
+    assert declared.evaluator_id == world.admin.id
+    # The scores given before the declaration no longer count.
+    assert world.admin.id not in cooperation.score_sets(db.session, [case.id]).get(case.id, {})
+    with pytest.raises(Refused, match="cannot score it"):
+        cooperation.save_scores(case.id, world.admin, SCORES_OK)
+    with pytest.raises(Refused, match="already declared"):
+        cooperation.declare_conflict(case.id, world.admin, "Again.")
+    event = db.session.scalar(select(AuditEvent).where(
+        AuditEvent.case_id == case.id, AuditEvent.action == "conflict_declared"))
+    assert event.actor_id == world.admin.id and event.payload == {
+        "statement": "I chaired Silesia's innovation council.", "scores_withdrawn": 3}
+    assert [c.statement for c in cooperation.conflicts(db.session, case.id)] == [
+        "I chaired Silesia's innovation council."]
+    # The two others still make the minimum.
+    for person in (world.coordinator, world.coordinator_latam):
+        cooperation.save_scores(case.id, person, SCORES_OK)
+    assert cases.fire(case.id, "select", world.coordinator).target == "awaiting_pairing"
 
 
 def test_scoring_is_for_coordinators_of_the_region(world):
@@ -815,7 +914,8 @@ def test_plan_rows_are_added_and_removed_without_javascript(world, browser):
     assert resp.status_code == 303 and resp.headers["Location"].endswith("add=1")
     page = browser.get(resp.headers["Location"]).get_data(as_text=True)
     assert 'value="Ana"' in page and 'name="rows-1-member"' in page
-    assert "Name stakeholders from at least 3 sectors (so far: public administration)." in page
+    assert "Include each of these sectors: Business; Research and academia; Other level of " \
+           "government; Local community and civil society." in page
     resp = browser.post(url, {"revision": "1", "rows-0-member": "Ana",
                               "rows-0-sector": "public_administration",
                               "rows-1-member": "Luc", "rows-1-sector": "academia",
@@ -928,7 +1028,7 @@ def test_scoring_page_over_http(world, make_browser):
     coordinator.login("coord@iuc.eu")
     url = f"/cooperation/cases/{case.id}/scoring"
     page = coordinator.get(url).get_data(as_text=True)
-    assert "Not scored yet" in page
+    assert "2 evaluators must score the application; 0 have so far." in page
     bad = coordinator.post(url, {"smart_specialisation_score": "4"})
     assert bad.status_code == 400
     assert "Score “Potential to leverage joint new projects” from 0 to 5." in \
@@ -938,7 +1038,29 @@ def test_scoring_page_over_http(world, make_browser):
                                 "joint_projects_comment": "Two project ideas"})
     assert ok.status_code == 303
     page = coordinator.get(url).get_data(as_text=True)
-    assert "Every score meets its threshold" in page
+    assert "1 has so far." in page
+    latam = make_browser()
+    latam.login("latam@iuc.eu")
+    ok = latam.post(url, {"smart_specialisation_score": "2", "joint_projects_score": "5",
+                          "business_opportunities_score": "2"})
+    assert ok.status_code == 303
+    page = coordinator.get(url).get_data(as_text=True)
+    assert "Every mean score meets its threshold" in page
+    assert "Scores of 2 evaluators: mean and spread (highest minus lowest)" in page
+    # The mean and the spread of each criterion and of the total, then each one's score.
+    assert re.search(r"Support for a smart-specialisation strategy \(RIS3\)</th>\s*"
+                     r"<td[^>]*>3</td>\s*<td[^>]*>3</td>\s*<td[^>]*>2</td>", page)
+    assert re.search(r"Total</th>\s*<td[^>]*>9</td>\s*<td[^>]*>9</td>\s*<td[^>]*>0</td>",
+                     page)
+    conflict = latam.post(url + "/conflict", {"statement": ""})
+    assert conflict.status_code == 400 and "Say what your interest" in \
+        conflict.get_data(as_text=True)
+    assert latam.post(url + "/conflict", {"statement": "My sister leads the cluster."}) \
+        .status_code == 303
+    page = coordinator.get(url).get_data(as_text=True)
+    assert "1 has so far." in page and "My sister leads the cluster." in page
+    case_page = coordinator.get(f"/office/cases/{case.id}").get_data(as_text=True)
+    assert "Conflicts of interest declared by:" in case_page
     applicant = make_browser()
     applicant.login("piotr@slaskie.pl")
     assert applicant.get(url).status_code == 403

@@ -35,7 +35,7 @@ from webapp import create_app
 from webapp.db import db, utcnow
 from webapp.models import Call, Reminder, User
 from webapp.operations import applications, cases
-from workflows.eligibility import COMMITMENTS
+from workflows import vocabulary
 
 app = create_app()
 with app.app_context():
@@ -54,7 +54,7 @@ with app.app_context():
                                            "planned with open data for every district."}),
         ("partnership", {"partner_region": "Asia", "stakeholders": "Metropole, university"}),
         ("resources", {"resources_committed": "Two officers at 30% for 18 months."}),
-        ("commitments", {k: True for k in COMMITMENTS}),
+        ("commitments", {c.key: True for c in vocabulary("city-to-city").commitments}),
     ):
         applications.save_section(case.id, lyon, section, data)
     cases.fire(case.id, "submit", lyon)

@@ -305,6 +305,84 @@ def test_the_board_never_offers_a_partner_outside_the_allowed_regions(world):
     assert {c.partner.region for c in rows[asia.id].candidates} == {"Asia"}
 
 
+def region_call_with_a_waiting_region(world) -> tuple[Case, PartnerCity]:
+    """A region call whose Silesia case waits for a partner, and the partner region Paraná."""
+    from datetime import timedelta
+
+    from tests.factories import user
+    from webapp.db import utcnow
+    from webapp.models import Call, Organisation
+
+    call = Call(programme=world.programme, slug="r2r", kind="region-to-region",
+                title="Region-to-region call", partner_regions=[LATAM],
+                allowed_org_types=["region"], population_threshold=0, cooperation_months=12,
+                opens_at=utcnow() - timedelta(days=5), closes_at=utcnow() + timedelta(days=20))
+    silesia = Organisation(name="Silesia", kind="region", country="Poland", population=4_400_000)
+    db.session.add_all([call, silesia])
+    db.session.flush()
+    applicant = user("piotr@slaskie.pl", organisation=silesia)
+    db.session.commit()
+    case = db.session.get(Case, applications.start_application(applicant, call.id).id)
+    complete_application(case)
+    cases.fire(case.id, "submit", applicant)
+    cases.fire(case.id, "declare_eligible", world.coordinator)
+    # Two evaluators on their own, then selection on their means.
+    from webapp.operations import cooperation
+
+    for person in (world.coordinator, world.coordinator_latam):
+        cooperation.save_scores(case.id, person, {"smart_specialisation": (4, ""),
+                                                  "joint_projects": (4, ""),
+                                                  "business_opportunities": (3, "")})
+    cases.fire(case.id, "select", world.coordinator)
+    case = fresh(case.id)
+    case.topics = topics("smart-city", "energy-transition")
+    case.challenge_statement = "smart cities and clean energy"
+    db.session.commit()
+    parana = PartnerCity(name="Paraná", country="Brazil", region=LATAM, kind="region",
+                         challenge_statement="clean energy and innovation",
+                         topics=topics("energy-transition", "innovation"))
+    db.session.add(parana)
+    db.session.commit()
+    return fresh(case.id), parana
+
+
+def test_each_call_suggests_and_boards_only_its_kind_of_partner(world, browser):
+    region_case, parana = region_call_with_a_waiting_region(world)
+    city_case = waiting_case(world, world.applicant_a, "smart-city", "energy-transition",
+                             text="smart cities and clean energy")
+    # The region call: Paraná only, although Rosario shares more of Silesia's topics.
+    found = pairing.suggestions_for(region_case.id, world.coordinator)
+    assert [s.partner.name for s in found.suggestions] == ["Paraná"]
+    drawn = pairing.board_for(region_case.call_id, world.coordinator)
+    [row] = drawn.rows
+    assert {c.partner.name for c in row.candidates} == {"Paraná"}
+    assert row.optimum_id == parana.id and drawn.free_count == 1
+    browser.login(world.coordinator.email)
+    page = browser.get(f"/office/pairing/cases/{region_case.id}").get_data(as_text=True)
+    assert "Paraná" in page and "Rosario —" not in page
+    board = browser.get(f"/office/pairing/calls/{region_case.call_id}/board")
+    assert board.status_code == 200 and "Rosario" not in board.get_data(as_text=True)
+    # The city call: never a partner region.
+    found = pairing.suggestions_for(city_case.id, world.coordinator)
+    assert "Paraná" not in {s.partner.name for s in found.suggestions}
+    assert "Rosario" in {s.partner.name for s in found.suggestions}
+    drawn = pairing.board_for(world.call.id, world.coordinator)
+    assert all(c.partner.kind == "city" for r in drawn.rows for c in r.candidates)
+    # Proposing the wrong kind is refused by the workflow itself.
+    with pytest.raises(OperationError) as exc:
+        pairing.propose(region_case.id, world.coordinator, world.partner_city.id,
+                        expected_version=region_case.version)
+    assert "Rosario is not a partner region: this call pairs each application with a " \
+        "partner region." \
+        in exc.value.reasons
+    with pytest.raises(OperationError) as exc:
+        pairing.propose(city_case.id, world.coordinator, parana.id,
+                        expected_version=city_case.version)
+    assert "Paraná is not a partner city: this call pairs each application with a " \
+        "partner city." \
+        in exc.value.reasons
+
+
 def test_region_scoped_coordinator_sees_and_acts_on_their_region_only(world, browser):
     latam = waiting_case(world, world.applicant_a, "smart-city")
     asia = waiting_case(world, world.applicant_b, "smart-city", region="Asia")

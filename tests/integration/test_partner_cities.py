@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from html import unescape
 
 import pytest
 from click.testing import CliRunner
@@ -52,6 +53,35 @@ def test_csv_import_adds_every_row_with_topics_and_contacts(world, browser):
     page = browser.get("/office/pairing/partners").get_data(as_text=True)
     assert "3 partner cities imported." in page
     assert "Curitiba" in page and "Toronto" in page
+
+
+def test_a_partner_is_a_city_or_a_region_in_the_csv_and_the_form(world, browser):
+    browser.login(world.coordinator.email)
+    content = HEADER.rstrip("\n") + ",kind\n" + (
+        "Paraná,Brazil,Latin America and the Caribbean,11400000,innovation;energy-transition,"
+        "Bioeconomy and clean energy,,,region\n"
+        "Curitiba,Brazil,Latin America and the Caribbean,1948626,urban-mobility,,,,City\n"
+        "Quito,Ecuador,Latin America and the Caribbean,,water,,,,\n")
+    resp = upload(browser, content)
+    assert resp.status_code == 302, resp.get_data(as_text=True)[:3000]
+    kinds = dict(db.session.execute(select(PartnerCity.name, PartnerCity.kind).where(
+        PartnerCity.name.in_(["Paraná", "Curitiba", "Quito"]))).all())
+    assert kinds == {"Paraná": "region", "Curitiba": "city", "Quito": "city"}
+    page = browser.get("/office/pairing/partners").get_data(as_text=True)
+    assert "Region" in page
+    bad = content.replace(",region\n", ",province\n").replace("Paraná", "Santa Catarina")
+    resp = upload(browser, bad.replace("Curitiba", "Joinville").replace("Quito", "Cuenca"))
+    assert resp.status_code == 400
+    assert "Row 2: kind 'province' is not city or region." in unescape(resp.get_data(as_text=True))
+    parana = db.session.scalar(select(PartnerCity).where(PartnerCity.name == "Paraná"))
+    edit = f"/office/pairing/partners/{parana.id}/edit"
+    page = browser.get(edit).get_data(as_text=True)
+    assert '<option selected value="region">' in page or \
+        '<option value="region" selected>' in page
+    resp = browser.post(edit, {"kind": "nation", "name": "Paraná", "country": "Brazil",
+                               "region": "Latin America and the Caribbean",
+                               "topics": ["innovation"]})
+    assert resp.status_code == 400 and "Not a valid choice" in resp.get_data(as_text=True)
 
 
 def test_csv_import_with_a_bad_row_imports_nothing_and_names_each_row(world, browser):

@@ -396,3 +396,25 @@ def test_audit_trail_refuses_changes_outside_the_sanctioned_paths(app, world):
                      {"id": event_id})
     db.session.expire_all()
     assert db.session.get(AuditEvent, event_id).actor_label == "Erased person #1"
+
+
+def test_an_evaluators_conflicts_are_exported_and_erasure_keeps_them_without_the_name(
+        app, world):
+    from tests.integration.test_cooperation import region_case_in_scoring
+    from webapp.models import ConflictOfInterest
+    from webapp.operations import cooperation
+
+    case = region_case_in_scoring(world)
+    latam = world.coordinator_latam
+    name = latam.name
+    cooperation.declare_conflict(case.id, latam, f"{name} advised Silesia's cluster last year.")
+    exported = privacy.export_person(latam.id)
+    [row] = exported["conflicts_of_interest_declared"]
+    assert row["case_id"] == case.id and "advised" in row["statement"]
+    assert privacy.export_person(world.coordinator.id)["conflicts_of_interest_declared"] == []
+    privacy.erase_person(latam.id, world.admin)
+    db.session.expire_all()
+    kept = db.session.scalar(select(ConflictOfInterest).where(
+        ConflictOfInterest.case_id == case.id))
+    assert kept.evaluator_id == latam.id and name not in kept.statement
+    assert kept.statement.startswith(privacy.pseudonym(latam.id))

@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from tests.factories import complete_application, user
 from webapp.db import db, utcnow
 from webapp.models import (
+    Call,
     Case,
     EligibilityResult,
     GroupMember,
@@ -66,7 +67,7 @@ def test_call_page_shows_conditions_countdown_and_documents(browser, world):
     assert 'src="/static/js/countdown.js"' in body and "data-countdown" in body
     assert "(Brussels time)" in text
     assert "Open to cities and municipalities and groups of municipalities in the 27 EU " \
-           "member states with at least 100,000 inhabitants." in text
+           "member states with more than 100,000 inhabitants." in text
     assert "A statement of the staff time and resources you will commit." in text
     assert "signed commitment letter" in text
     assert f'href="/calls/{world.call.slug}/check"' in body
@@ -77,7 +78,7 @@ def test_calls_list_shows_each_calls_conditions_and_countdown(browser, world):
     db.session.commit()
     text = text_of(browser.get("/calls"))
     assert "Closes in 5 hours 29 minutes." in text or "Closes in 5 hours 30 minutes." in text
-    assert "with at least 100,000 inhabitants" in text
+    assert "with more than 100,000 inhabitants" in text
     assert "Open" in text and world.call.title in text
 
 
@@ -102,22 +103,97 @@ def test_quick_check_eligible_city(browser, world):
     assert resp.status_code == 200
     assert "Your city is likely to be eligible" in text
     assert "Lyon is in France, an EU member state." in text
-    assert "Lyon has 522,000 inhabitants, at or above this call's threshold of 100,000." in text
+    assert "Lyon has 522,000 inhabitants, more than this call's threshold of 100,000." in text
     assert text.count("Meets the rule") == 3
     assert f'href="/calls/{world.call.slug}#apply"' in resp.get_data(as_text=True)
 
 
 def test_quick_check_ineligible_answers_give_reasons(browser, world):
+    text = text_of(browser.get(check_url(world, org_type="region", country="Other",
+                                         name="Valais")))
+    assert "Your organisation cannot apply to this call" in text
+    assert "Your organisation's country is not an EU member state" in text
+    assert "A region cannot apply to this call; Valais should apply to a region-to-region " \
+           "call instead." in text
+    assert text.count("Does not meet the rule") == 2
+    assert "Apply to this call" not in text
+    # No region call is open: the page says where calls are announced instead.
+    assert "See every call and when the next ones open" in text
+
+
+def test_a_smaller_city_is_told_a_coordinator_decides(browser, world):
+    text = text_of(browser.get(check_url(world, org_type="city", country="Portugal",
+                                         name="Évora", population="53000")))
+    assert "A coordinator will need to check your application" in text
+    assert "Évora has 53,000 inhabitants, not more than this call's threshold of 100,000. " \
+           "The programme encourages cities of more than 100,000 inhabitants to apply" in text
+    assert "Apply to this call" in text
+    world.call.settings = {"population_below_threshold": "fail"}
+    db.session.commit()
     text = text_of(browser.get(check_url(world, org_type="city", country="Portugal",
                                          name="Évora", population="53000")))
     assert "Your organisation cannot apply to this call" in text
-    assert "Évora has 53,000 inhabitants, below this call's threshold of 100,000." in text
-    assert "Apply to this call" not in text
-    text = text_of(browser.get(check_url(world, org_type="region", country="Other",
-                                         name="Valais")))
-    assert "Your organisation's country is not an EU member state" in text
-    assert "Regions and provinces cannot apply to this call" in text
-    assert text.count("Does not meet the rule") == 2
+    assert "this call accepts only cities of more than 100,000 inhabitants" in text
+
+
+def test_a_metropolitan_body_is_checked_by_a_coordinator(browser, world):
+    text = text_of(browser.get(check_url(world, org_type="metropolitan", country="France",
+                                         name="Métropole de Lyon", population="1400000")))
+    assert "A coordinator will need to check your application" in text
+    assert "a coordinator will check whether Métropole de Lyon can apply" in text
+
+
+def open_region_call(world) -> Call:
+    call = Call(programme=world.programme, slug="r2r", kind="region-to-region",
+                title="Regions innovating together", partner_regions=[
+                    "Latin America and the Caribbean"], allowed_org_types=["region", "province"],
+                population_threshold=0, cooperation_months=12,
+                opens_at=utcnow() - timedelta(days=1), closes_at=utcnow() + timedelta(days=30))
+    db.session.add(call)
+    db.session.commit()
+    return call
+
+
+def test_a_region_is_linked_to_the_open_region_call_and_a_city_to_the_city_call(browser,
+                                                                                world):
+    region_call = open_region_call(world)
+    resp = browser.get(check_url(world, org_type="province", country="Italy",
+                                 name="Provincia di Torino"))
+    body, text = resp.get_data(as_text=True), text_of(resp)
+    assert "should apply to a region-to-region call instead." in text
+    assert '<a href="/calls/r2r">Apply to the open call “Regions innovating together”</a>' \
+        in body
+    assert browser.get("/calls/r2r").status_code == 200
+    # The region call has its own quick check, in its own words, pointing cities back.
+    resp = browser.get(f"/calls/{region_call.slug}/check?org_type=city&country=France"
+                       "&name=Lyon&population=522000")
+    text = text_of(resp)
+    assert "Check if your region can apply" in text
+    assert "A city or municipality cannot apply to this call; Lyon should apply to a " \
+           "city-to-city call instead." in text
+    assert f'href="/calls/{world.call.slug}">Apply to the open call' in resp.get_data(as_text=True)
+    text = text_of(browser.get(f"/calls/{region_call.slug}/check?org_type=region"
+                               "&country=Poland&name=Silesia&population=4400000"))
+    assert text.count("Meets the rule") == 3
+    page = text_of(browser.get("/calls/r2r"))
+    assert "Develop a joint regional innovation roadmap with the partner region" in page
+    assert "Local Action Plan" not in page and "partner city" not in page
+
+
+def test_the_applicants_status_page_links_the_open_region_call(browser, world):
+    region_call = open_region_call(world)
+    world.org_a.kind = "region"
+    db.session.commit()
+    draft = applications.start_application(world.applicant_a, world.call.id)
+    complete_application(db.session.get(Case, draft.id))
+    cases.fire(draft.id, "submit", world.applicant_a)
+    stored = db.session.scalar(select(EligibilityResult).where(
+        EligibilityResult.case_id == draft.id, EligibilityResult.rule == "organisation_type"))
+    assert stored.verdict == "fail" and stored.refer_to == "region-to-region"
+    browser.login(world.applicant_a.email)
+    body = browser.get(f"/my/cases/{draft.id}").get_data(as_text=True)
+    assert f'<a href="/calls/{region_call.slug}">Apply to the open call ' \
+           "“Regions innovating together”</a>" in body
 
 
 def test_the_quick_check_sends_a_region_to_the_open_region_to_region_call(browser, world):

@@ -1,4 +1,5 @@
-"""The city-to-city eligibility rules (SPEC §5), without a database."""
+"""The eligibility rules (SPEC §5, seed 003), without a database: a city call by default, a
+region call where a test says so."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from workflows import vocabularies
+from workflows.city_to_city import VOCABULARY as CITY
+from workflows.city_to_city import WORKFLOW as CITY_WORKFLOW
 from workflows.eligibility import (
-    COMMITMENTS,
     EU_MEMBER_STATES,
     ORGANISATION_TYPES,
     RULES,
@@ -26,6 +29,9 @@ from workflows.eligibility import (
     normalise_country,
     summary,
 )
+from workflows.region_to_region import VOCABULARY as REGION
+from workflows.region_to_region import WORKFLOW as REGION_WORKFLOW
+from workflows.vocabulary import referrals
 
 pytestmark = pytest.mark.unit
 
@@ -34,7 +40,15 @@ BRUSSELS = ZoneInfo("Europe/Brussels")
 OPENS = datetime(2019, 1, 10, 9, 0, tzinfo=UTC)
 CLOSES = datetime(2019, 3, 8, 23, 59, 59, tzinfo=BRUSSELS).astimezone(UTC)
 CALL = CallRules(opens_at=OPENS, closes_at=CLOSES)
+#: the city call's commitments by key, as a call of 18 months words them
+COMMITMENTS = CITY.commitment_labels(18)
 ALL_COMMITTED = {key: True for key in COMMITMENTS}
+#: a region-to-region call's rules, as the operations build them from its vocabulary
+REGION_CALL = CallRules(opens_at=OPENS, closes_at=CLOSES, population_threshold=0,
+                        allowed_types=REGION.applicant_types, commitments=REGION.commitments,
+                        review_types=REGION.review_types,
+                        referrals=referrals(vocabularies(), REGION_WORKFLOW.kind),
+                        cooperation_months=12)
 RESOURCES = "Two staff members at 50% for 18 months, and a travel budget of EUR 40,000."
 
 LYON = Applicant(
@@ -118,7 +132,7 @@ def test_the_27_member_states() -> None:
 def test_commitment_and_organisation_type_keys() -> None:
     assert list(COMMITMENTS) == ["cooperate_18_months", "allocate_resources", "develop_lap",
                                  "report_progress"]
-    assert list(ORGANISATION_TYPES) == ["city", "group", "region", "province"]
+    assert list(ORGANISATION_TYPES) == ["city", "group", "region", "province", "metropolitan"]
 
 
 @pytest.mark.parametrize(("typed", "canonical"), [
@@ -192,16 +206,60 @@ def test_a_city_and_a_group_are_accepted() -> None:
 def test_a_region_is_pointed_to_the_region_to_region_call() -> None:
     r = result(replace(LYON, name="Andalusia", org_type="region"), "organisation_type")
     assert r.verdict is Verdict.FAIL
-    assert r.message == ("Regions and provinces cannot apply to this call; Andalusia should "
-                         "apply to the region-to-region call instead.")
+    assert r.message == ("A region cannot apply to this call; Andalusia should apply to a "
+                         "region-to-region call instead.")
+    assert r.refer_to == REGION_WORKFLOW.kind
 
 
-def test_a_province_fails_with_the_calls_own_pointer() -> None:
-    call = replace(CALL, region_call_hint="the IURC regional innovation call")
+def test_a_province_is_pointed_to_the_region_to_region_call_too() -> None:
     r = result(replace(LYON, name="Provincia di Torino", org_type="province"),
-               "organisation_type", call)
+               "organisation_type")
     assert r.verdict is Verdict.FAIL
-    assert r.message.endswith("should apply to the IURC regional innovation call instead.")
+    assert r.message.endswith("should apply to a region-to-region call instead.")
+    assert r.refer_to == REGION_WORKFLOW.kind
+
+
+def test_a_metropolitan_body_goes_to_a_coordinator() -> None:
+    r = result(replace(LYON, name="Métropole de Lyon", org_type="metropolitan"),
+               "organisation_type")
+    assert r.verdict is Verdict.REVIEW
+    assert "a coordinator will check whether Métropole de Lyon can apply" in r.message
+    assert r.refer_to == ""
+
+
+def test_a_region_and_a_province_apply_to_the_region_call() -> None:
+    for org_type in ("region", "province"):
+        r = result(replace(LYON, name="Silesia", org_type=org_type, country="Poland",
+                           commitments=dict.fromkeys(REGION.commitment_labels(12), True)),
+                   "organisation_type", REGION_CALL)
+        assert r.verdict is Verdict.PASS, org_type
+
+
+@pytest.mark.parametrize("org_type", ["city", "group", "metropolitan"])
+def test_a_city_in_the_region_call_is_pointed_to_the_city_call(org_type: str) -> None:
+    r = result(replace(LYON, org_type=org_type), "organisation_type", REGION_CALL)
+    assert r.verdict is Verdict.FAIL
+    assert r.message.endswith("Lyon should apply to a city-to-city call instead.")
+    assert r.refer_to == CITY_WORKFLOW.kind
+
+
+def test_a_region_call_that_narrows_to_regions_does_not_point_a_province_to_itself() -> None:
+    call = replace(REGION_CALL, allowed_types=("region",))
+    r = result(replace(LYON, name="Limburg", org_type="province"), "organisation_type", call)
+    assert r.verdict is Verdict.FAIL and r.refer_to == ""
+    assert "region-to-region" not in r.message
+    assert r.message == ("This call accepts only these types of organisation: region; yours "
+                         "is: province or other sub-national government.")
+
+
+def test_the_region_calls_commitments_speak_of_regions() -> None:
+    given = dict.fromkeys(REGION.commitment_labels(12), True)
+    assert result(replace(LYON, commitments=given), "commitments",
+                  REGION_CALL).verdict is Verdict.PASS
+    r = result(replace(LYON, commitments=ALL_COMMITTED), "commitments", REGION_CALL)
+    assert r.verdict is Verdict.FAIL
+    assert "joint regional innovation roadmap" in r.message
+    assert "12 months" in r.message and "partner city" not in r.message
 
 
 def test_an_unknown_organisation_type_fails() -> None:
@@ -221,20 +279,39 @@ def test_a_call_may_allow_regions() -> None:
 
 
 @pytest.mark.parametrize(("population", "verdict"), [
-    (100_000, Verdict.PASS),
-    (99_999, Verdict.FAIL),
+    (100_001, Verdict.PASS),
+    (100_000, Verdict.REVIEW),
+    (99_999, Verdict.REVIEW),
     (522_250, Verdict.PASS),
 ])
-def test_city_population_against_the_threshold(population: int, verdict: Verdict) -> None:
+def test_city_population_must_be_more_than_the_threshold(population: int,
+                                                          verdict: Verdict) -> None:
     assert result(replace(LYON, population=population), "population").verdict is verdict
+
+
+@pytest.mark.parametrize("population", [100_000, 60_000])
+def test_a_call_can_make_the_threshold_a_condition(population: int) -> None:
+    call = replace(CALL, population_below="fail")
+    r = result(replace(LYON, name="Annecy", population=population), "population", call)
+    assert r.verdict is Verdict.FAIL
+    assert "this call accepts only cities of more than 100,000 inhabitants" in r.message
+    assert result(replace(LYON, population=100_001), "population", call).verdict \
+        is Verdict.PASS
+
+
+def test_a_smaller_city_is_reviewed_with_a_clear_message() -> None:
+    r = result(replace(LYON, name="Annecy", population=90_000), "population")
+    assert r.verdict is Verdict.REVIEW
+    assert r.message == (
+        "Annecy has 90,000 inhabitants, not more than this call's threshold of 100,000. The "
+        "programme encourages cities of more than 100,000 inhabitants to apply, so a "
+        "coordinator will decide whether Annecy can take part. A group of municipalities that "
+        "together exceed the threshold may also apply.")
 
 
 def test_population_messages_use_thousands_separators() -> None:
     assert result(LYON, "population").message == (
-        "Lyon has 522,250 inhabitants, at or above this call's threshold of 100,000.")
-    small = result(replace(LYON, name="Annecy", population=90_000), "population")
-    assert small.message.startswith(
-        "Annecy has 90,000 inhabitants, below this call's threshold of 100,000.")
+        "Lyon has 522,250 inhabitants, more than this call's threshold of 100,000.")
 
 
 def test_unknown_city_population_needs_review() -> None:
@@ -259,10 +336,13 @@ def test_a_group_below_the_threshold_fails() -> None:
     assert "90,000" in r.message
 
 
-def test_a_group_at_exactly_the_threshold_passes() -> None:
+def test_a_group_at_exactly_the_threshold_fails() -> None:
+    # Seed 003: groups are eligible "only if their total population still exceeds" it.
     applicant = group(LEAD, replace(PARTNER, population=40_000))
     assert group_population(applicant) == 100_000
-    assert result(applicant, "population").verdict is Verdict.PASS
+    r = result(applicant, "population")
+    assert r.verdict is Verdict.FAIL
+    assert "a group must total more than it" in r.message
 
 
 def test_a_group_uses_its_members_not_its_own_population() -> None:
@@ -294,12 +374,13 @@ def test_a_group_without_members_needs_review_for_population() -> None:
 
 def test_a_call_with_a_threshold_of_50000() -> None:
     call = replace(CALL, population_threshold=50_000)
-    annecy = replace(LYON, name="Annecy", population=50_000)
-    assert result(annecy, "population").verdict is Verdict.FAIL
+    annecy = replace(LYON, name="Annecy", population=50_001)
+    assert result(annecy, "population").verdict is Verdict.REVIEW
     r = result(annecy, "population", call)
     assert r.verdict is Verdict.PASS
     assert "50,000" in r.message
-    assert result(replace(annecy, population=49_999), "population", call).verdict is Verdict.FAIL
+    assert result(replace(annecy, population=50_000), "population", call).verdict \
+        is Verdict.REVIEW
 
 
 # --- 4. group: lead authority, contact, members' commitment --------------------------------

@@ -179,9 +179,10 @@ def test_each_party_must_accept_before_the_case_moves():
 
 
 def test_partner_must_be_in_an_offered_region_and_free():
-    f = facts("awaiting_pairing", extra={"call_partner_regions": ["Asia"]})
+    f = facts("awaiting_pairing", extra={"call_partner_regions": ["Asia"], "partner_kind": "city",
+                                         "partner_noun": "partner city"})
     partner = {"id": 1, "name": "Rosario", "region": "Latin America and the Caribbean",
-               "busy": False}
+               "kind": "city", "busy": False}
     with pytest.raises(TransitionRefused, match="region this call does not offer"):
         WF.plan(f, COORD, "propose_pairing", {"partner": partner})
     partner.update(region="Asia", busy=True)
@@ -233,10 +234,22 @@ def test_deadline_anchors():
 
 
 def test_options_leave_input_guards_for_the_form_but_plan_judges_them():
-    f = facts("awaiting_pairing", extra={"call_partner_regions": ["Asia"]})
+    f = facts("awaiting_pairing", extra={"call_partner_regions": ["Asia"], "partner_kind": "city",
+                                         "partner_noun": "partner city"})
     [propose] = [o for o in WF.options(f, COORD) if o.transition.name == "propose_pairing"]
     assert propose.allowed  # the partner is chosen in the form
     [judged] = [o for o in WF.options(f, COORD, {}) if o.transition.name == "propose_pairing"]
     assert not judged.allowed and "Choose a partner city." in judged.reasons
     with pytest.raises(TransitionRefused, match="Choose a partner city"):
         WF.plan(f, COORD, "propose_pairing", {})
+
+
+def test_a_partner_of_the_wrong_kind_is_refused():
+    f = facts("awaiting_pairing", extra={
+        "call_partner_regions": ["Latin America and the Caribbean"], "partner_kind": "city",
+        "partner_noun": "partner city"})
+    region = {"id": 1, "name": "Paraná", "region": "Latin America and the Caribbean",
+              "kind": "region", "busy": False}
+    with pytest.raises(TransitionRefused, match="Paraná is not a partner city"):
+        WF.plan(f, COORD, "propose_pairing", {"partner": region})
+    assert WF.plan(f, COORD, "propose_pairing", {"partner": {**region, "kind": "city"}}).moved

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from workflows import vocabulary
 from workflows.schedule import (
     DeliverableKind,
     DeliverableStatus,
@@ -26,6 +27,9 @@ from workflows.schedule import (
 )
 
 pytestmark = pytest.mark.unit
+
+CITY = vocabulary("city-to-city")
+REGION = vocabulary("region-to-region")
 
 
 def at(y, m, d, h=10):
@@ -48,7 +52,7 @@ def test_calendar_months_keep_the_day_or_take_the_last_day_of_the_month(start, m
 
 def test_default_eighteen_month_schedule():
     start = at(2025, 8, 31)
-    items = schedule(start, rules_for("city-to-city", 18, 6))
+    items = schedule(start, rules_for(CITY, 18, 6))
     got = [(d.kind, d.sequence, d.month, d.periodic) for d in items]
     assert got == [
         (DeliverableKind.WORK_PLAN, 1, 2, False),
@@ -63,7 +67,10 @@ def test_default_eighteen_month_schedule():
     # 31 August + 2 months = 31 October; + 6 months = 28 February; + 18 months = 28 February.
     assert by_kind[DeliverableKind.WORK_PLAN, 1].due_at == at(2025, 10, 31)
     assert by_kind[DeliverableKind.PROGRESS_REPORT, 1].due_at == at(2026, 2, 28)
-    assert by_kind[DeliverableKind.FINAL_REPORT, 1].due_at == at(2027, 2, 28)
+    # The final plan and report open when the 18 months end and are due 30 days later.
+    assert by_kind[DeliverableKind.FINAL_REPORT, 1].opens_at == at(2027, 2, 28)
+    assert by_kind[DeliverableKind.FINAL_REPORT, 1].due_at == at(2027, 3, 30)
+    assert by_kind[DeliverableKind.FINAL_LAP, 1].opens_at == at(2027, 2, 28)
     assert by_kind[DeliverableKind.PROGRESS_REPORT, 2].title == "Progress report 2 (months 7–12)"
     assert by_kind[DeliverableKind.FINAL_LAP, 1].title == "Local Action Plan"
     assert by_kind[DeliverableKind.DRAFT_LAP, 1].title == "Draft Local Action Plan"
@@ -74,7 +81,7 @@ def test_default_eighteen_month_schedule():
 
 
 def test_default_twelve_month_region_schedule_has_a_roadmap_draft_at_month_nine():
-    items = schedule(at(2025, 1, 31), rules_for("region-to-region", 12, 6))
+    items = schedule(at(2025, 1, 31), rules_for(REGION, 12, 6))
     got = [(d.kind, d.month) for d in items]
     assert got == [
         (DeliverableKind.WORK_PLAN, 2), (DeliverableKind.PROGRESS_REPORT, 6),
@@ -88,7 +95,7 @@ def test_default_twelve_month_region_schedule_has_a_roadmap_draft_at_month_nine(
 
 
 def test_a_call_changes_its_schedule_in_its_settings():
-    rules = rules_for("city-to-city", 24, 6, {"work_plan_month": 3, "draft_plan_month": None,
+    rules = rules_for(CITY, 24, 6, {"work_plan_month": 3, "draft_plan_month": None,
                                               "reminder_days": [-10, 2], "unknown": 1})
     items = schedule(at(2025, 1, 1), rules)
     kinds = [d.kind for d in items]
@@ -109,7 +116,7 @@ def test_an_interval_that_does_not_divide_the_period_ends_with_a_report_at_the_e
 
 
 def test_deadline_reminders_follow_the_programme_rules():
-    spec = deadline_spec("Progress report 1", rules_for("city-to-city", 18, 6))
+    spec = deadline_spec("Progress report 1", rules_for(CITY, 18, 6))
     assert spec.kind == "deliverable" and spec.label == "Progress report 1"
     assert [(r.offset.days, r.to, r.template) for r in spec.reminders] == [
         (-14, ("parties",), "reminder_deliverable"), (-7, ("parties",), "reminder_deliverable"),
@@ -118,7 +125,7 @@ def test_deadline_reminders_follow_the_programme_rules():
 
 
 def test_follow_up_report_is_due_twelve_months_after_completion():
-    item = follow_up(at(2024, 2, 29), rules_for("city-to-city", 18, 6))
+    item = follow_up(at(2024, 2, 29), rules_for(CITY, 18, 6))
     assert item.kind == DeliverableKind.FOLLOW_UP_REPORT and item.due_at == at(2025, 2, 28)
     assert item.opens_at == at(2025, 1, 29)
 
@@ -174,10 +181,10 @@ def test_with_the_programme_zone_a_deliverable_is_due_at_the_end_of_its_day_ther
     brussels = ZoneInfo("Europe/Brussels")
     # Signed at 23:30 UTC on 31 July: already 1 August in Brussels.
     start = datetime(2025, 7, 31, 23, 30, tzinfo=UTC)
-    items = schedule(start, rules_for("city-to-city", 18, 6), brussels)
+    items = schedule(start, rules_for(CITY, 18, 6), brussels)
     assert items[0].due_at == datetime(2025, 10, 1, 23, 59, tzinfo=brussels)
     assert end_of_day(at(2025, 1, 15), None) == at(2025, 1, 15)
     assert end_of_day(at(2025, 1, 15), brussels) == datetime(2025, 1, 15, 23, 59,
                                                                tzinfo=brussels)
-    item = follow_up(at(2026, 3, 10), rules_for("city-to-city", 18, 6), brussels)
+    item = follow_up(at(2026, 3, 10), rules_for(CITY, 18, 6), brussels)
     assert item.due_at == datetime(2027, 3, 10, 23, 59, tzinfo=brussels)

@@ -98,6 +98,8 @@ class PartnerCitySchema(Schema):
     name = fields.String()
     country = fields.String()
     region = fields.String()
+    kind = fields.String(metadata={"description": "city or region: the kind of partner a call "
+                                                  "pairs with"})
 
 
 class CaseSummarySchema(Schema):
@@ -248,6 +250,7 @@ class PersonalDataSchema(Schema):
     action_plans_written = fields.List(fields.Dict())
     action_plan_versions_submitted = fields.List(fields.Dict())
     scores_given = fields.List(fields.Dict())
+    conflicts_of_interest_declared = fields.List(fields.Dict())
     mailing_list = fields.List(fields.Dict())
 
 

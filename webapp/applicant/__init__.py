@@ -24,7 +24,7 @@ from webapp.models import (
     UserRole,
 )
 from webapp.operations import accounts, applications, cases, documents, vocabulary
-from webapp.views import case_links, case_timeline, progress_for
+from webapp.views import case_links, case_timeline, progress_for, words
 from workflows import get_workflow
 
 bp = Blueprint("applicant", __name__, url_prefix="/my")
@@ -37,7 +37,6 @@ SECTION_FORMS = {
     "topics": forms.TopicsForm,
     "partnership": forms.PartnershipForm,
     "resources": forms.ResourcesForm,
-    "commitments": forms.CommitmentsForm,
 }
 
 
@@ -94,8 +93,11 @@ def case(case_id: int):
     state_deadlines = list(db.session.scalars(select(Deadline).where(
         Deadline.case_id == case.id, Deadline.state == case.state,
         Deadline.status == DeadlineStatus.OPEN).order_by(Deadline.due_at)))
+    elsewhere = applications.open_calls_by_kind(
+        (r.refer_to for r in case.eligibility_results), utcnow())
     return render_template(
         "applicant/case.html", case=case, state=state, sections=sections, status=status,
+        elsewhere=elsewhere,
         state_deadlines=state_deadlines, links=case_links(case, staff=False),
         options=cases.options(case, current_user), progress=progress_for(case),
         timeline=case_timeline(case, staff=False), request_event=request_event,
@@ -133,9 +135,12 @@ def section(case_id: int, section: str):
         abort(404)  # e.g. the group members step of a single city
     if section == "members":
         return members(case)
-    if section not in SECTION_FORMS:
+    if section == "commitments":
+        form_cls = forms.commitments_form(words(case), case.call.cooperation_months)
+    elif section in SECTION_FORMS:
+        form_cls = SECTION_FORMS[section]
+    else:
         abort(404)
-    form_cls = SECTION_FORMS[section]
     form = form_cls(data=applications.section_answers(case, section)) \
         if request.method == "GET" else form_cls()
     _populate(form, case, section)

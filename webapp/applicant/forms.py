@@ -17,7 +17,8 @@ from wtforms import (
 from wtforms.validators import Email, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from webapp.forms import COUNTRY_CHOICES, Form, NoScript, choices
-from workflows.eligibility import COMMITMENTS, ORGANISATION_TYPES
+from workflows.eligibility import ORGANISATION_TYPES
+from workflows.vocabulary import Vocabulary
 
 TEXT = [Length(max=4000, message=_l("Keep this under 4,000 characters.")), NoScript()]
 
@@ -30,7 +31,7 @@ class StepForm(Form):
 
 
 class OrganisationForm(StepForm):
-    name = StringField(_l("Name of your city, municipality or group"),
+    name = StringField(_l("Name of your organisation"),
                        [InputRequired(_l("Enter the organisation's name.")), Length(max=300),
                         NoScript()])
     kind = RadioField(_l("Type of organisation"),
@@ -69,10 +70,7 @@ class MemberForm(Form):
 class TopicsForm(StepForm):
     topics = SelectMultipleField(_l("Priority topics"), choices=[],
                                  description=_l("Choose between one and five topics."))
-    challenge_statement = TextAreaField(
-        _l("Your challenge"), TEXT,
-        description=_l("What urban challenge do you want to work on with a partner city? At "
-                       "least 50 characters."))
+    challenge_statement = TextAreaField(_l("Your challenge"), TEXT)
 
     def validate_topics(self, field) -> None:
         if len(field.data or []) > 5:
@@ -94,12 +92,15 @@ class ResourcesForm(StepForm):
                     "budget you set aside."))
 
 
-class CommitmentsForm(StepForm):
-    pass
+def commitments_form(words: Vocabulary, months: int) -> type[Form]:
+    """The commitments step of a call: one tick box per commitment its kind asks for."""
 
+    class CommitmentsForm(StepForm):
+        pass
 
-for _key, _label in COMMITMENTS.items():
-    setattr(CommitmentsForm, _key, BooleanField(_l(_label)))
+    for c in words.commitments:
+        setattr(CommitmentsForm, c.key, BooleanField(_l(c.label, n=months)))
+    return CommitmentsForm
 
 
 class AnswerForm(Form):

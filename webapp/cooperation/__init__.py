@@ -1,5 +1,5 @@
 """The cooperation pages, for the partners of a pair and for coordinators: deliverables,
-activities, reports, the Local Action Plan and the region-to-region scoring."""
+activities, reports, the plan, and the assessment of applications by evaluators."""
 
 from __future__ import annotations
 
@@ -36,9 +36,8 @@ from webapp.operations import cases as case_ops
 from webapp.operations import cooperation as coop
 from webapp.operations import documents
 from webapp.operations import lap as plan_ops
-from workflows import get_workflow, lap, schedule
+from workflows import get_workflow, lap, schedule, vocabulary
 from workflows.engine import StateKind
-from workflows.region_to_region import CRITERIA, TOTAL_THRESHOLD
 from workflows.schedule import DeliverableKind
 
 bp = Blueprint("cooperation", __name__, url_prefix="/cooperation")
@@ -370,6 +369,10 @@ def _plan_frame(case: Case) -> dict[str, Any]:
     return _frame(case, "plan")
 
 
+def _plan(case: Case) -> lap.PlanDefinition:
+    return vocabulary(case.workflow).plan
+
+
 @bp.get("/cases/<int:case_id>/plan")
 def plan(case_id: int):
     """The plan: its sections and what each still lacks, its versions, submitting, review."""
@@ -382,10 +385,12 @@ def plan(case_id: int):
     options = {o.transition.name: o for o in case_ops.options(case, current_user)}
     draft = next((d for d in coop.deliverables(db.session, case.id)
                   if d.kind == DeliverableKind.DRAFT_LAP), None)
+    definition = _plan(case)
     return render_template(
-        "cooperation/plan.html", **frame, plan=working, sections=lap.SECTIONS,
-        problems={s.key: lap.section_problems(content, s.key) for s in lap.SECTIONS},
-        started={s.key for s in lap.SECTIONS if content.get(s.key)},
+        "cooperation/plan.html", **frame, plan=working, sections=definition.sections,
+        problems={s.key: definition.section_problems(content, s.key)
+                  for s in definition.sections},
+        started={s.key for s in definition.sections if content.get(s.key)},
         versions=found, outcomes=plan_ops.outcomes(db.session, case, found),
         edit_refusal=plan_ops.edit_refusal(case, current_user) if coop.is_party(current_user)
         else None,
@@ -395,8 +400,8 @@ def plan(case_id: int):
         draft_refusal=coop.can_hand_in(draft, utcnow()) if draft else None)
 
 
-def _section(key: str) -> lap.Section:
-    section = lap.SECTION_BY_KEY.get(key)
+def _section(case: Case, key: str) -> lap.Section:
+    section = _plan(case).section(key)
     if section is None:
         abort(404)
     return section
@@ -411,12 +416,13 @@ def _render_section(case: Case, section: lap.Section, form: Any, *, status: int 
                     conflict: plan_ops.SectionConflict | None = None):
     working = plan_ops.get_plan(db.session, case.id)
     content = working.content if working else {}
-    keys = [s.key for s in lap.SECTIONS]
+    definition = _plan(case)
+    keys = definition.keys()
     i = keys.index(section.key)
     page = render_template(
         "cooperation/plan_section.html", **_plan_frame(case), section=section, form=form,
-        problems=lap.section_problems(content, section.key), conflict=conflict,
-        saved=content.get(section.key) or {}, sectors=lap.SECTORS,
+        problems=definition.section_problems(content, section.key), conflict=conflict,
+        saved=content.get(section.key) or {}, sectors=definition.sectors,
         next_key=keys[i + 1] if i + 1 < len(keys) else None, has_errors=status != 200)
     return page, status
 
@@ -425,7 +431,7 @@ def _render_section(case: Case, section: lap.Section, form: Any, *, status: int 
 def plan_section(case_id: int, key: str):
     """One section of the working draft, with one empty row more when asked for."""
     case = _case(case_id)
-    section = _section(key)
+    section = _section(case, key)
     _parties_only()
     working = plan_ops.get_plan(db.session, case.id)
     reason = plan_ops.edit_refusal(case, current_user)
@@ -441,7 +447,7 @@ def plan_section(case_id: int, key: str):
             if column.type == "date" and row.get(column.key):
                 row[column.key] = datetime.fromisoformat(row[column.key]).date()
     saved["rows"] = rows + [{}] * min(max(extra, 0), 10)
-    form = forms.section_form_class(section)(formdata=None, data=saved)
+    form = forms.section_form_class(_plan(case), section)(formdata=None, data=saved)
     _sdg_choices(form)
     return _render_section(case, section, form)
 
@@ -450,9 +456,9 @@ def plan_section(case_id: int, key: str):
 def save_plan_section(case_id: int, key: str):
     """Save a section; "Add another row" saves and comes back with one more empty row."""
     case = _case(case_id)
-    section = _section(key)
+    section = _section(case, key)
     _parties_only()
-    form = forms.section_form_class(section)()
+    form = forms.section_form_class(_plan(case), section)()
     _sdg_choices(form)
     if not form.validate():
         return _render_section(case, section, form, status=400)
@@ -478,7 +484,7 @@ def save_plan_section(case_id: int, key: str):
         return redirect(url_for(".plan_section", case_id=case.id, key=key, add=empty + 1), 303)
     flash(_("“%(title)s” is saved.", title=section.title), "success")
     if action == "next":
-        keys = [s.key for s in lap.SECTIONS]
+        keys = _plan(case).keys()
         i = keys.index(key)
         if i + 1 < len(keys):
             return redirect(url_for(".plan_section", case_id=case.id, key=keys[i + 1]), 303)
@@ -552,8 +558,10 @@ def plan_version(case_id: int, number: int):
         version = plan_ops.get_version(db.session, case.id, number)
     except OperationError:
         abort(404)
+    definition = _plan(case)
     return render_template("cooperation/plan_version.html", **frame, version=version,
-                           content=version.content, sections=lap.SECTIONS, sectors=lap.SECTORS,
+                           content=version.content, sections=definition.sections,
+                           sectors=definition.sectors,
                            sdgs=plan_ops.sdg_labels(db.session),
                            outcome=plan_ops.outcomes(db.session, case, [version]).get(version.id))
 
@@ -573,7 +581,7 @@ def plan_version_pdf(case_id: int, number: int):
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
-# -- region-to-region scoring -------------------------------------------------------------
+# -- the assessment by evaluators ------------------------------------------------------------
 
 def _scoring_frame(case: Case) -> dict[str, Any]:
     _staff_only()
@@ -582,45 +590,78 @@ def _scoring_frame(case: Case) -> dict[str, Any]:
     return _frame(case, "scoring")
 
 
-def _render_scoring(case: Case, form: forms.ScoringForm, status: int = 200):
-    stored = coop.scores_for(db.session, case.id)
-    missing, below = coop.assessment({k: s.score for k, s in stored.items()})
+def _render_scoring(case: Case, form: Any, conflict_form: forms.ConflictForm,
+                    status: int = 200):
+    sets = coop.score_sets(db.session, [case.id]).get(case.id, {})
+    declared = coop.conflicts(db.session, case.id)
     page = render_template(
-        "cooperation/scoring.html", **_scoring_frame(case), form=form, criteria=CRITERIA,
-        threshold=TOTAL_THRESHOLD, scores=stored, missing=missing, below=below,
-        total=sum(s.score for s in stored.values()),
+        "cooperation/scoring.html", **_scoring_frame(case), form=form,
+        conflict_form=conflict_form, vocab=vocabulary(case.workflow),
+        assessment=coop.assessment_of(case, sets),
+        evaluators=[(scores[0].scored_by, {x.criterion: x for x in scores})
+                    for scores in sets.values()],
+        conflicts=declared, conflicted=any(c.evaluator_id == current_user.id for c in declared),
         editable=coop.scoring_open(get_workflow(case.workflow), case.state),
         has_errors=status != 200)
     return page, status
 
 
+def _scoring_form(case: Case, formdata: Any = None) -> Any:
+    words = vocabulary(case.workflow)
+    form_cls = forms.scoring_form(words)
+    if formdata is not None:
+        return form_cls(formdata=formdata)
+    mine = coop.score_sets(db.session, [case.id]).get(case.id, {}).get(current_user.id, [])
+    data = {}
+    for s in mine:
+        data[f"{s.criterion}_score"], data[f"{s.criterion}_comment"] = str(s.score), s.comment
+    return form_cls(formdata=None, data=data)
+
+
 @bp.get("/cases/<int:case_id>/scoring")
 def scoring(case_id: int):
-    """The scores of a region-to-region application against the selection criteria."""
+    """The assessment of an application: every evaluator's scores, their mean and spread per
+    criterion and in total, the conflicts declared, and the viewer's own scores."""
     case = _case(case_id)
     _scoring_frame(case)
-    data = {}
-    for key, s in coop.scores_for(db.session, case.id).items():
-        data[f"{key}_score"], data[f"{key}_comment"] = str(s.score), s.comment
-    return _render_scoring(case, forms.ScoringForm(formdata=None, data=data))
+    return _render_scoring(case, _scoring_form(case), forms.ConflictForm(formdata=None))
 
 
 @bp.post("/cases/<int:case_id>/scoring")
 def save_scoring(case_id: int):
-    """Save the scores; selecting or rejecting happens on the case page."""
+    """Save the viewer's own scores; selecting or rejecting happens on the case page."""
     case = _case(case_id)
     _scoring_frame(case)
-    form = forms.ScoringForm()
+    form = _scoring_form(case, request.form)
+    conflict_form = forms.ConflictForm(formdata=None)
     if not form.validate():
-        return _render_scoring(case, form, 400)
-    given = {key: (int(form[f"{key}_score"].data), form[f"{key}_comment"].data or "")
-             for key in CRITERIA}
+        return _render_scoring(case, form, conflict_form, 400)
+    given = {c.key: (int(form[f"{c.key}_score"].data), form[f"{c.key}_comment"].data or "")
+             for c in vocabulary(case.workflow).criteria}
     try:
         coop.save_scores(case.id, current_user, given)
     except Refused as exc:
         form.form_errors.extend(exc.reasons or (exc.message,))
-        return _render_scoring(case, form, 400)
-    flash(_("The scores are saved."), "success")
+        return _render_scoring(case, form, conflict_form, 400)
+    flash(_("Your scores are saved."), "success")
+    return redirect(url_for(".scoring", case_id=case.id), 303)
+
+
+@bp.post("/cases/<int:case_id>/scoring/conflict")
+def declare_conflict(case_id: int):
+    """The viewer declares a conflict of interest: it is recorded and they no longer score."""
+    case = _case(case_id)
+    _scoring_frame(case)
+    conflict_form = forms.ConflictForm()
+    if not conflict_form.validate():
+        return _render_scoring(case, _scoring_form(case), conflict_form, 400)
+    try:
+        coop.declare_conflict(case.id, current_user, conflict_form.statement.data)
+    except Refused as exc:
+        conflict_form.form_errors.extend(exc.reasons or (exc.message,))
+        return _render_scoring(case, _scoring_form(case), conflict_form, 400)
+    flash(_("Your conflict of interest is recorded; you will not score this application."),
+          "success")
     return redirect(url_for(".scoring", case_id=case.id), 303)
 
 

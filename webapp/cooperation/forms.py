@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -25,7 +26,7 @@ from wtforms.validators import InputRequired, Length, NumberRange, Optional, Val
 from webapp.forms import Form, NoScript, choices
 from webapp.operations.cooperation import ACTIVITY_TYPES, DIRECTIONS
 from workflows import lap
-from workflows.region_to_region import CRITERIA
+from workflows.vocabulary import Vocabulary
 
 
 class Needed:
@@ -119,7 +120,7 @@ class ReportForm(Form):
             raise ValidationError(_l("The period must end after it starts."))
 
 
-def _column_field(column: lap.Column) -> Any:
+def _column_field(column: lap.Column, sectors: Mapping[str, str]) -> Any:
     needed = [Needed()] if column.needed else []
     if column.type == "date":
         return DateField(_l(column.label), [*needed, Optional()])
@@ -128,14 +129,14 @@ def _column_field(column: lap.Column) -> Any:
             min=0, max=10_000_000_000, message=_l("Enter an amount in whole euros."))])
     if column.type == "sector":
         return SelectField(_l(column.label), [*needed, Optional()], choices=choices(
-            [("", _l("Choose a sector")), *((k, _l(v)) for k, v in lap.SECTORS.items())]))
+            [("", _l("Choose a sector")), *((k, _l(v)) for k, v in sectors.items())]))
     if column.type == "longtext":
         return TextAreaField(_l(column.label), [*needed, Optional(), Length(max=2000), NoScript()])
     return StringField(_l(column.label), [*needed, Optional(), Length(max=300), NoScript()])
 
 
-def section_form_class(section: lap.Section) -> type[Form]:
-    """The form of one plan section: its text answers and, for a table, its rows."""
+def section_form_class(plan: lap.PlanDefinition, section: lap.Section) -> type[Form]:
+    """The form of one section of a plan: its text answers and, for a table, its rows."""
 
     class SectionForm(Form):
         revision = HiddenField()
@@ -144,7 +145,7 @@ def section_form_class(section: lap.Section) -> type[Form]:
         needed = [Needed()] if section.required and f.required else []
         setattr(SectionForm, f.key, TextAreaField(_l(f.label), [*needed, *TEXT],
                                                   description=_l(f.hint) if f.hint else ""))
-    if section.key == "alignment":
+    if section.sdg_choice:
         SectionForm.sdg_topics = SelectMultipleField(
             _l("Sustainable Development Goals the plan serves"), [Needed()], choices=[])
     if section.has_rows:
@@ -156,7 +157,7 @@ def section_form_class(section: lap.Section) -> type[Form]:
             remove = BooleanField(_l("Remove this row"))
 
         for column in section.columns:
-            setattr(RowForm, column.key, _column_field(column))
+            setattr(RowForm, column.key, _column_field(column, plan.sectors))
         SectionForm.rows = FieldList(FormField(RowForm), min_entries=0, max_entries=200)
     return SectionForm
 
@@ -187,13 +188,24 @@ class KickoffForm(Form):
     kickoff = DateField(_l("Kickoff date"), [InputRequired(_l("Give the kickoff date."))])
 
 
-class ScoringForm(Form):
-    """One score from 0 to 5 and a comment for each selection criterion."""
+def scoring_form(words: Vocabulary) -> type[Form]:
+    """An evaluator's scores: one from 0 to 5 and a comment for each criterion of the call."""
+
+    class ScoringForm(Form):
+        pass
+
+    marks = choices((str(n), str(n)) for n in range(6))
+    for c in words.criteria:
+        setattr(ScoringForm, f"{c.key}_score", RadioField(
+            _l(c.label), choices=marks, validators=[InputRequired(
+                _l("Score “%(criterion)s” from 0 to 5.", criterion=_l(c.label)))]))
+        setattr(ScoringForm, f"{c.key}_comment",
+                TextAreaField(_l("Comment on “%(criterion)s”", criterion=_l(c.label)), TEXT))
+    return ScoringForm
 
 
-_SCORES = choices((str(n), str(n)) for n in range(6))
-for _key, (_label, _low) in CRITERIA.items():
-    setattr(ScoringForm, f"{_key}_score", RadioField(
-        _label, choices=_SCORES,
-        validators=[InputRequired(f"Score “{_label}” from 0 to 5.")]))
-    setattr(ScoringForm, f"{_key}_comment", TextAreaField(f"Comment on “{_label}”", TEXT))
+class ConflictForm(Form):
+    """An evaluator declares a conflict of interest in an application."""
+
+    statement = TextAreaField(_l("Your interest in this application"), [
+        InputRequired(_l("Say what your interest in this application is.")), *TEXT])

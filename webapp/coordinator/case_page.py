@@ -18,11 +18,11 @@ from webapp.errors import OperationError, Refused
 from webapp.forms import choices
 from webapp.i18n import select_timezone
 from webapp.models import Case, User, UserRole
-from webapp.operations import backoffice, caselist
+from webapp.operations import backoffice, caselist, cooperation
 from webapp.operations import cases as case_ops
 from webapp.views import case_links, case_timeline, form_payload, progress_for, transition_form
 from workflows import get_workflow
-from workflows.engine import StateKind
+from workflows.engine import StateKind, Workflow
 
 
 def _coordinators(case: Case) -> list[User]:
@@ -38,6 +38,15 @@ def _assign_form(case: Case, formdata: Any = None) -> AssignForm:
     form.coordinator.choices = choices([("", "Nobody"), *((str(u.id), u.display_name)
                                                           for u in _coordinators(case))])
     return form
+
+
+def _assessment(case: Case, wf: Workflow) -> dict[str, Any]:
+    """The evaluators' assessment, for a call that scores its applications."""
+    if not cooperation.has_scoring(wf):
+        return {"assessment": None, "conflicts": []}
+    sets = cooperation.score_sets(db.session, [case.id]).get(case.id, {})
+    return {"assessment": cooperation.assessment_of(case, sets),
+            "conflicts": cooperation.conflicts(db.session, case.id)}
 
 
 def _extension_open(case: Case) -> bool:
@@ -66,7 +75,8 @@ def render_case(case: Case, status: int = 200, *, failed: str | None = None,
         extension_form=(extension_form or ExtensionForm(formdata=None))
         if _extension_open(case) else None,
         extension=case_ops.extension_for(db.session(), case),
-        audit=audit, workflow=wf, links=case_links(case, staff=True))
+        audit=audit, workflow=wf, links=case_links(case, staff=True),
+        **_assessment(case, wf))
     return page, status
 
 

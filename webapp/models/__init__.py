@@ -6,6 +6,7 @@ from webapp.models.audit import AuditEvent
 from webapp.models.case import Case, Comment, EligibilityResult, PartyFact, case_topic
 from webapp.models.cooperation import (
     Activity,
+    ConflictOfInterest,
     Deliverable,
     LapVersion,
     LocalActionPlan,
@@ -45,4 +46,5 @@ __all__ = [
     "MailingSubscriber",
     "MailWording",
     "Activity", "Deliverable", "LapVersion", "LocalActionPlan", "Report", "Score",
+    "ConflictOfInterest",
 ]

@@ -116,6 +116,8 @@ class EligibilityResult(Base):
     #: pass, fail or needs_review
     verdict: Mapped[str] = mapped_column(String(20))
     message: Mapped[str] = mapped_column(Text)
+    #: the call kind the applicant should apply to instead (a page links its open call)
+    refer_to: Mapped[str] = mapped_column(String(40), default="")
     run_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     case: Mapped[Case] = relationship(back_populates="eligibility_results")

@@ -1,5 +1,5 @@
-"""The cooperation period: deliverables, activities, reports, the Local Action Plan and the
-region-to-region assessment scores."""
+"""The cooperation period: deliverables, activities, reports, the plan, and the assessment of
+applications by evaluators (scores and declared conflicts of interest)."""
 
 from __future__ import annotations
 
@@ -213,21 +213,40 @@ class LapVersion(Base):
 
 
 class Score(Base):
-    """A coordinator's score of a region-to-region application on one selection criterion."""
+    """One evaluator's score of an application on one selection criterion; each evaluator
+    scores on their own, so a case has one score set per evaluator."""
 
     __tablename__ = "score"
     __table_args__ = (
-        UniqueConstraint("case_id", "criterion"),
+        UniqueConstraint("case_id", "scored_by_id", "criterion"),
         CheckConstraint("score BETWEEN 0 AND 5", name="range"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("case.id", ondelete="CASCADE"))
-    #: a key of workflows.region_to_region.CRITERIA
+    #: the key of a criterion of the case's vocabulary
     criterion: Mapped[str] = mapped_column(String(40))
     score: Mapped[int]
     comment: Mapped[str] = mapped_column(Text, default="")
+    #: the evaluator
     scored_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
     scored_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     scored_by: Mapped[User | None] = relationship()
+
+
+class ConflictOfInterest(Base):
+    """An evaluator's declaration that they have an interest in an application: it bars them
+    from scoring it."""
+
+    __tablename__ = "conflict_of_interest"
+    __table_args__ = (UniqueConstraint("case_id", "evaluator_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id", ondelete="CASCADE"), index=True)
+    evaluator_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    #: what the interest is, in the evaluator's words
+    statement: Mapped[str] = mapped_column(Text)
+    declared_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    evaluator: Mapped[User | None] = relationship()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, ColumnElement, ForeignKey, String, Table, Text
+from sqlalchemy import CheckConstraint, Column, ColumnElement, ForeignKey, String, Table, Text
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -74,7 +74,7 @@ class Organisation(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(300), index=True)
-    #: city, group, region or province (see workflows.eligibility.ORGANISATION_TYPES)
+    #: city, group, metropolitan, region or province (workflows.eligibility.ORGANISATION_TYPES)
     kind: Mapped[str] = mapped_column(String(20), default="city")
     country: Mapped[str] = mapped_column(String(100), default="")
     #: inhabitants; for a group the members' populations count instead
@@ -125,13 +125,20 @@ partner_city_topic = Table(
 )
 
 
+#: the kinds of partner: a call kind's vocabulary names the kind it pairs with
+PARTNER_KINDS: dict[str, str] = {"city": "City", "region": "Region"}
+
+
 class PartnerCity(Base):
-    """A city outside the EU that the programme can pair with an applicant."""
+    """A city or a region outside the EU that the programme can pair with an applicant."""
 
     __tablename__ = "partner_city"
+    __table_args__ = (CheckConstraint("kind IN ('city','region')", name="kind"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(300), index=True)
+    #: city or region: a city call pairs with cities, a region call with regions
+    kind: Mapped[str] = mapped_column(String(20), default="city")
     country: Mapped[str] = mapped_column(String(100))
     #: world region: Asia, Latin America and the Caribbean, North America ...
     region: Mapped[str] = mapped_column(String(100), index=True)

@@ -10,6 +10,7 @@ from sqlalchemy import Column, ForeignKey, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from webapp.db import Base, utcnow
+from workflows import vocabulary
 from workflows.eligibility import EU_MEMBER_STATES
 
 if TYPE_CHECKING:
@@ -70,7 +71,7 @@ class Call(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     programme_id: Mapped[int] = mapped_column(ForeignKey("programme.id"))
     slug: Mapped[str] = mapped_column(String(80), unique=True)
-    #: the workflow definition: "city-to-city" or "region-to-region"
+    #: the workflow definition: a key of workflows.workflows()
     kind: Mapped[str] = mapped_column(String(40))
     title: Mapped[str] = mapped_column(String(300))
     summary: Mapped[str] = mapped_column(Text, default="")
@@ -96,6 +97,13 @@ class Call(Base):
 
     programme: Mapped[Programme] = relationship(back_populates="calls")
     extensions: Mapped[list[CallExtension]] = relationship(back_populates="call")
+
+    @property
+    def applicant_types(self) -> list[str]:
+        """The organisation types that may apply: the call's choice among its kind's (a call
+        narrows its kind's types, never widens them)."""
+        accepted = vocabulary(self.kind).applicant_types
+        return [t for t in self.allowed_org_types or () if t in accepted] or list(accepted)
 
     def status(self, now: datetime) -> CallStatus:
         """Draft and archived are set by staff; the rest follows the dates."""

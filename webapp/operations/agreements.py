@@ -25,7 +25,7 @@ from webapp.errors import Conflict, Forbidden, NotFound, Refused
 from webapp.models import Agreement, AuditEvent, Case, PartyFact, Signature, User
 from webapp.operations import cases, documents, outbox
 from webapp.printing import pdf_from_template
-from workflows import get_workflow, workflows
+from workflows import get_workflow, vocabulary, workflows
 from workflows.engine import Transition
 
 #: the hook a workflow names on the state whose entry issues the agreement
@@ -109,6 +109,8 @@ def work_plan(case: Case) -> list[Milestone]:
 
 def render_html(case: Case, version: int, now: datetime) -> str:
     """The agreement document of ``case`` as HTML; everything people typed is escaped."""
+    from webapp.operations.cooperation import rules_for_call
+
     call = case.call
     partner = case.partner_city
     own = [t.label for t in case.topics]
@@ -121,7 +123,8 @@ def render_html(case: Case, version: int, now: datetime) -> str:
             "documents/agreement.html", case=case, call=call, partner=partner,
             organisation=case.organisation, version=version,
             issued=format_date(now.astimezone(zone).date(), "d MMMM y", locale=locale),
-            region_call=call.kind == "region-to-region", months=call.cooperation_months,
+            vocab=vocabulary(call.kind), months=call.cooperation_months,
+            final_due_days=rules_for_call(case).final_due_days,
             interval=call.report_interval_months, work_plan=work_plan(case),
             shared_topics=[t for t in own if t in theirs], own_topics=own,
             partner_topics=theirs,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import IO, Any
@@ -16,8 +16,8 @@ from webapp.access import can_view_case
 from webapp.db import db, utcnow
 from webapp.errors import Conflict, Forbidden, NotFound, OperationError
 from webapp.models import AuditEvent, Call, Case, GroupMember, Topic, User, UserRole
-from webapp.operations import vocabulary
-from workflows import eligibility, get_workflow
+from webapp.operations import vocabulary as topic_vocabulary
+from workflows import get_workflow, vocabulary
 
 
 @dataclass(frozen=True)
@@ -69,6 +69,8 @@ class Requirement:
     met: Callable[[Mapping[str, Any]], bool]
     #: whether it applies to this application (a group gives no population of its own)
     applies: Callable[[Mapping[str, Any], Case], bool] = lambda answers, case: True
+    #: every field of the section gives it (the commitments a call kind asks for)
+    every_field: bool = False
 
 
 def _text(name: str, least: int = 1) -> Callable[[Mapping[str, Any]], bool]:
@@ -110,8 +112,9 @@ REQUIREMENTS: tuple[Requirement, ...] = (
                 _text("stakeholders")),
     Requirement("resources", ("resources_committed",),
                 _l("the staff time and resources you commit"), _text("resources_committed")),
-    Requirement("commitments", tuple(eligibility.COMMITMENTS), _l("every commitment declaration"),
-                lambda a: all(a.get(k) for k in eligibility.COMMITMENTS)),
+    # The declarations a call asks for depend on its kind: every one the section holds.
+    Requirement("commitments", (), _l("every commitment declaration"),
+                lambda a: all(a.values()), every_field=True),
 )
 
 
@@ -128,7 +131,7 @@ def section_answers(case: Case, key: str) -> dict[str, Any]:
                 "challenge_statement": case.challenge_statement}
     if key == "commitments":
         given = case.commitments or {}
-        return {k: bool(given.get(k)) for k in eligibility.COMMITMENTS}
+        return {c.key: bool(given.get(c.key)) for c in vocabulary(case.workflow).commitments}
     return {f: getattr(case, f) for f in SECTION_FIELDS.get(key, ())}
 
 
@@ -156,7 +159,9 @@ def unmet(case: Case, key: str) -> list[Requirement]:
 
 def required_fields(case: Case, key: str, answers: Mapping[str, Any] | None = None) -> set[str]:
     """The form fields of one section that submitting needs: the form marks them required."""
-    return {f for r in requirements(case, key, answers) for f in r.fields}
+    answers = section_answers(case, key) if answers is None else answers
+    return {f for r in requirements(case, key, answers)
+            for f in (tuple(answers) if r.every_field else r.fields)}
 
 
 def section_problems(case: Case, key: str) -> list[str]:
@@ -168,8 +173,23 @@ def application_facts(case: Case) -> tuple[list[str], list[str]]:
     """(incomplete section titles, missing commitment labels) for the submit guards."""
     missing = [s.title for s in sections_for(case) if section_problems(case, s.key)]
     given = case.commitments or {}
-    commitments = [label for k, label in eligibility.COMMITMENTS.items() if not given.get(k)]
+    labels = vocabulary(case.workflow).commitment_labels(case.call.cooperation_months)
+    commitments = [label for k, label in labels.items() if not given.get(k)]
     return missing, commitments
+
+
+def open_calls_by_kind(kinds: Iterable[str], now: datetime) -> dict[str, Call]:
+    """For each call kind asked for, the open published call that closes last (the one an
+    eligibility verdict pointing to that kind links to)."""
+    wanted = {k for k in kinds if k}
+    if not wanted:
+        return {}
+    found: dict[str, Call] = {}
+    for call in db.session.scalars(select(Call).where(
+            Call.kind.in_(wanted), Call.published.is_(True), Call.archived.is_(False),
+            Call.opens_at <= now, Call.closes_at >= now).order_by(Call.closes_at)):
+        found[call.kind] = call
+    return found
 
 
 def _reference(call: Call, case: Case, now: datetime) -> str:
@@ -262,7 +282,8 @@ def _apply_section(session: Session, case: Case, section: str, data: Mapping[str
             setattr(case, field, (data.get(field) or "").strip())
     elif section == "topics":
         # Retired topics are not offered; one the case has already may stay.
-        slugs, _refused = vocabulary.choose(session, data.get("topics") or [], keep=case.topics)
+        slugs, _refused = topic_vocabulary.choose(session, data.get("topics") or [],
+                                                  keep=case.topics)
         case.topics = list(session.scalars(select(Topic).where(Topic.slug.in_(slugs))))
         case.challenge_statement = (data.get("challenge_statement") or "").strip()
     elif section == "partnership":
@@ -271,7 +292,8 @@ def _apply_section(session: Session, case: Case, section: str, data: Mapping[str
     elif section == "resources":
         case.resources_committed = (data.get("resources_committed") or "").strip()
     elif section == "commitments":
-        case.commitments = {k: bool(data.get(k)) for k in eligibility.COMMITMENTS}
+        case.commitments = {c.key: bool(data.get(c.key))
+                            for c in vocabulary(case.workflow).commitments}
 
 
 def add_member(case_id: int, user: User, *, name: str, population: int | None, is_lead: bool,

@@ -39,7 +39,7 @@ from webapp.models import (
     case_topic,
 )
 from webapp.models.programme import WORLD_REGIONS
-from workflows import schedule, workflows
+from workflows import schedule, vocabularies, workflows
 from workflows.eligibility import EU_MEMBER_STATES
 from workflows.engine import Role, StateKind, Workflow
 
@@ -332,8 +332,10 @@ def audit_rows(events: Sequence[AuditEvent], tz: str) -> Iterator[list[Any]]:
 
 # -- the dashboard -------------------------------------------------------------------------
 
-#: which calls' cooperations count toward a programme target, by the target's key
-TARGET_KINDS = {"city_partnerships": "city-to-city", "regional_partnerships": "region-to-region"}
+def target_kinds() -> dict[str, str]:
+    """Which calls' cooperations count toward a programme target, by the target's key (each
+    call kind's vocabulary names its target)."""
+    return {words.programme_target: kind for kind, words in vocabularies().items()}
 
 
 @dataclass
@@ -514,13 +516,14 @@ def _targets(scope: Select[Any]) -> list[Target]:
         .with_only_columns(Call.programme_id, Call.kind, func.count())
         .group_by(Call.programme_id, Call.kind)).all()}
     targets = []
+    named = target_kinds()
     for programme in db.session.scalars(select(Programme).order_by(Programme.name)):
         goals = programme.targets or current_app.config["PROGRAMME_TARGETS"]
         for key, goal in sorted(goals.items()):
-            kind = TARGET_KINDS.get(key, key)
+            kind = named.get(key, key)
             if kind not in workflows() or not isinstance(goal, int):
                 continue
-            label = key.replace("_", " ").capitalize() if key in TARGET_KINDS \
+            label = key.replace("_", " ").capitalize() if key in named \
                 else workflows()[kind].title
             targets.append(Target(programme.name, label, reached.get((programme.id, kind), 0),
                                   goal))

@@ -37,7 +37,7 @@ from webapp.models import (
 )
 from webapp.operations import outbox
 from webapp.operations.applications import application_facts, section_choices
-from workflows import eligibility, get_workflow
+from workflows import eligibility, get_workflow, vocabularies, vocabulary
 from workflows.engine import (
     Actor,
     Anchor,
@@ -50,6 +50,7 @@ from workflows.engine import (
     Workflow,
     deadline_due,
 )
+from workflows.vocabulary import referrals
 
 Hook = Callable[[Session, Case, Mapping[str, Any], datetime], None]
 HOOKS: dict[str, Hook] = {}
@@ -143,9 +144,12 @@ class _CaseSnapshot(CaseFacts):
     @cached_property
     def extra(self) -> dict[str, Any]:  # type: ignore[override]
         case = self._case
+        words = vocabulary(case.workflow)
         extra: dict[str, Any] = {
             "call_partner_regions": list(case.call.partner_regions or []),
             "cooperation_ends_at": case.cooperation_ends_at,
+            "partner_kind": words.partner_kind,
+            "partner_noun": words.partner_noun,
         }
         for fn in FACT_PROVIDERS:
             extra.update(fn(self._session, case, self.now))
@@ -187,7 +191,7 @@ def _enrich_payload(session: Session, case: Case, name: str,
             Case.call_id == case.call_id, Case.partner_city_id == partner.id, Case.id != case.id,
             Case.state.not_in(released_states(case.workflow))).limit(1)) is not None
         payload["partner"] = {"id": partner.id, "name": partner.name, "region": partner.region,
-                              "busy": busy}
+                              "kind": partner.kind, "busy": busy}
     return payload
 
 
@@ -468,7 +472,7 @@ def _run_eligibility(session: Session, case: Case, payload: Mapping[str, Any],
     for i, r in enumerate(results):
         case.eligibility_results.append(EligibilityResult(
             position=i, rule=r.rule, title=r.title, verdict=r.verdict.value, message=r.message,
-            run_at=now))
+            refer_to=r.refer_to, run_at=now))
     case.eligibility_summary = eligibility.summary(results).value
 
 
@@ -507,14 +511,20 @@ AFTER_TRANSITION: list[Callable[[Session, Case, str, User | None, Mapping[str, A
 
 
 def call_rules(call: Call) -> eligibility.CallRules:
-    """The call's eligibility parameters as the pure rules take them."""
+    """The call's eligibility parameters as the pure rules take them: the call's own, and its
+    kind's (the organisation types it reviews and points elsewhere, its commitments)."""
+    words = vocabulary(call.kind)
     return eligibility.CallRules(
         population_threshold=call.population_threshold,
         eligible_countries=tuple(call.eligible_countries or eligibility.EU_MEMBER_STATES),
-        allowed_types=tuple(call.allowed_org_types or ("city", "group")),
+        allowed_types=tuple(call.applicant_types),
         opens_at=call.opens_at,
         closes_at=call.closes_at,
         cooperation_months=call.cooperation_months,
+        commitments=words.commitments,
+        review_types=words.review_types,
+        referrals=referrals(vocabularies(), call.kind),
+        population_below=(call.settings or {}).get("population_below_threshold", "review"),
     )
 
 

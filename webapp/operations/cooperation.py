@@ -1,5 +1,5 @@
-"""The cooperation period: the deliverable schedule, activities, reports, case health and the
-region-to-region assessment scores.
+"""The cooperation period: the deliverable schedule, activities, reports, case health, and the
+assessment of applications by several evaluators.
 
 The schedule is created when a case starts cooperating (a ``COOPERATION_STARTERS`` function),
 the follow-up report when it is completed (``FOLLOW_UP_STARTERS``), and the facts the closing
@@ -8,14 +8,14 @@ and selection guards judge come from ``FACT_PROVIDERS`` functions registered her
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from typing import IO, Any
 from zoneinfo import ZoneInfo
 
 from dateutil.relativedelta import relativedelta
 from flask_babel import format_date, gettext, ngettext
-from sqlalchemy import ColumnElement, and_, func, select
+from sqlalchemy import ColumnElement, and_, delete, func, select
 from sqlalchemy import case as sql_case
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
@@ -28,6 +28,7 @@ from webapp.models import (
     Activity,
     AuditEvent,
     Case,
+    ConflictOfInterest,
     Deadline,
     DeadlineStatus,
     Deliverable,
@@ -40,9 +41,8 @@ from webapp.models import (
 )
 from webapp.operations import caselist, cases, documents, outbox
 from webapp.views import TIMELINE_PROVIDERS
-from workflows import get_workflow, lap, schedule, workflows
+from workflows import get_workflow, schedule, scoring, vocabulary, workflows
 from workflows.engine import StateKind, Workflow
-from workflows.region_to_region import CRITERIA, TOTAL_THRESHOLD
 from workflows.schedule import DeliverableKind, DeliverableStatus, Health
 
 ACTIVITY_TYPES: dict[str, str] = {
@@ -130,8 +130,8 @@ def _notify(session: Session, case: Case, template: str, groups: tuple[str, ...]
 def rules_for_call(case: Case) -> schedule.ScheduleRules:
     """The schedule rules of the case's call (its ``settings["schedule"]`` applied)."""
     call = case.call
-    return schedule.rules_for(call.kind, call.cooperation_months, call.report_interval_months,
-                              (call.settings or {}).get("schedule"))
+    return schedule.rules_for(vocabulary(call.kind), call.cooperation_months,
+                              call.report_interval_months, (call.settings or {}).get("schedule"))
 
 
 def programme_zone(case: Case) -> ZoneInfo:
@@ -141,9 +141,11 @@ def programme_zone(case: Case) -> ZoneInfo:
 
 def start_deliverable_deadline(session: Session, case: Case, d: Deliverable,
                                rules: schedule.ScheduleRules, now: datetime) -> Deadline | None:
-    """Start the deadline of a deliverable at its due time, with its reminders."""
-    deadline = cases.start_deadline(session, case, schedule.deadline_spec(d.title, rules), now,
-                                    {}, due=d.due_at, deliverable_id=d.id)
+    """Start the deadline of a deliverable at its due time, with its reminders (none before
+    it opens for submission)."""
+    open_for = d.due_at - d.opens_at if d.status == DeliverableStatus.SCHEDULED else None
+    deadline = cases.start_deadline(session, case, schedule.deadline_spec(d.title, rules, open_for),
+                                    now, {}, due=d.due_at, deliverable_id=d.id)
     if deadline is not None:
         # Bound to its deliverable, not to a state: it outlives the close of the cooperation
         # and ends when the deliverable is handed in or the case ends.
@@ -568,7 +570,7 @@ def health_of_case(session: Session, case: Case, now: datetime | None = None) ->
     return Health(found[case.id]) if case.id in found else None
 
 
-# -- the region-to-region assessment -------------------------------------------------------
+# -- the assessment by evaluators ------------------------------------------------------------
 
 def scoring_open(wf: Workflow, state: str) -> bool:
     """Whether the case is in the assessment step: a way out of it needs the scores."""
@@ -580,46 +582,118 @@ def has_scoring(wf: Workflow) -> bool:
     return any("scores_given" in t.guards for t in wf.transitions)
 
 
-def assessment(scores: Mapping[str, int]) -> tuple[list[str], list[str]]:
-    """(criteria not yet scored, scores below their threshold) — the total counts too."""
-    missing = [label for key, (label, _) in CRITERIA.items() if key not in scores]
-    below = [f"{label} ({scores[key]} of 5, at least {low} needed)"
-             for key, (label, low) in CRITERIA.items() if key in scores and scores[key] < low]
-    total = sum(scores.get(key, 0) for key in CRITERIA)
-    if not missing and total < TOTAL_THRESHOLD:
-        below.append(f"the total ({total} of {5 * len(CRITERIA)}, at least {TOTAL_THRESHOLD} "
-                     "needed)")
-    return missing, below
+def min_evaluators(case: Case) -> int:
+    """How many evaluators must score the case's application: the call's
+    ``settings["min_evaluators"]``, else its kind's."""
+    given = (case.call.settings or {}).get("min_evaluators")
+    return int(given) if given else vocabulary(case.workflow).min_evaluators
 
 
-def scores_for(session: Session, case_id: int) -> dict[str, Score]:
-    """The case's scores by criterion."""
-    return {s.criterion: s for s in session.scalars(select(Score).where(Score.case_id == case_id))}
+def score_sets(session: Session, case_ids: Collection[int]) -> dict[int, dict[int, list[Score]]]:
+    """Each case's scores by evaluator (user id), in one query."""
+    found: dict[int, dict[int, list[Score]]] = {}
+    if not case_ids:
+        return found
+    for s in session.scalars(select(Score).where(Score.case_id.in_(list(case_ids)))
+                             .options(selectinload(Score.scored_by))
+                             .order_by(Score.scored_by_id, Score.id)):
+        found.setdefault(s.case_id, {}).setdefault(s.scored_by_id or 0, []).append(s)
+    return found
+
+
+def _evaluator(scores: list[Score]) -> str:
+    who = scores[0].scored_by
+    return who.display_name if who else f"evaluator {scores[0].scored_by_id or '?'}"
+
+
+def assessment_of(case: Case, sets: Mapping[int, list[Score]]) -> scoring.Assessment:
+    """The case's assessment from its score sets: means, spreads and what is missing."""
+    words = vocabulary(case.workflow)
+    return scoring.assess(words.criteria, words.total_threshold,
+                          {_evaluator(scores): {s.criterion: s.score for s in scores}
+                           for scores in sets.values()}, min_evaluators(case))
+
+
+def assessments_for(session: Session, cases: Iterable[Case]) -> dict[int, scoring.Assessment]:
+    """The assessment of every case that has scores (for a list page: one query)."""
+    by_id = {c.id: c for c in cases}
+    return {case_id: assessment_of(by_id[case_id], sets)
+            for case_id, sets in score_sets(session, by_id).items()}
+
+
+def conflicts(session: Session, case_id: int) -> list[ConflictOfInterest]:
+    """The conflicts of interest declared on a case, oldest first."""
+    return list(session.scalars(select(ConflictOfInterest)
+                                .where(ConflictOfInterest.case_id == case_id)
+                                .options(selectinload(ConflictOfInterest.evaluator))
+                                .order_by(ConflictOfInterest.declared_at,
+                                          ConflictOfInterest.id)))
+
+
+def _conflicted(session: Session, case_id: int, user: User) -> bool:
+    return session.scalar(select(ConflictOfInterest.id).where(
+        ConflictOfInterest.case_id == case_id,
+        ConflictOfInterest.evaluator_id == user.id)) is not None
+
+
+def _scoring_case(session: Session, case_id: int, user: User) -> Case:
+    case = _staff_case(session, case_id, user)
+    if not scoring_open(get_workflow(case.workflow), case.state):
+        raise Refused("Scores can change only while the application is being assessed.")
+    return case
 
 
 def save_scores(case_id: int, user: User, given: Mapping[str, tuple[int, str]], *,
                 now: datetime | None = None) -> dict[str, Score]:
-    """A coordinator scores an application on every criterion (0–5, with a comment)."""
+    """An evaluator scores an application on every criterion (0–5, with a comment), on their
+    own: the scores of other evaluators are left as they are."""
     now = now or utcnow()
     with db.transaction() as session:
-        case = _staff_case(session, case_id, user)
-        if not scoring_open(get_workflow(case.workflow), case.state):
-            raise Refused("Scores can change only while the application is being assessed.")
-        unknown = set(given) - set(CRITERIA)
-        bad = [CRITERIA[k][0] for k, (score, _) in given.items()
-               if k in CRITERIA and not 0 <= score <= 5]
+        case = _scoring_case(session, case_id, user)
+        if _conflicted(session, case.id, user):
+            raise Refused("You declared a conflict of interest in this application, so you "
+                          "cannot score it.")
+        words = vocabulary(case.workflow)
+        keys = {c.key: c.label for c in words.criteria}
+        unknown = set(given) - set(keys)
+        bad = [keys[k] for k, (score, _) in given.items()
+               if k in keys and not 0 <= score <= scoring.MAX_SCORE]
         if unknown or bad:
             raise Refused("Give each criterion a score from 0 to 5.", tuple(bad))
-        stored = scores_for(session, case.id)
+        stored = {s.criterion: s for s in session.scalars(select(Score).where(
+            Score.case_id == case.id, Score.scored_by_id == user.id))}
         for key, (score, comment) in given.items():
-            row = stored.get(key) or Score(case_id=case.id, criterion=key)
-            row.score, row.comment = score, comment.strip()
-            row.scored_by_id, row.scored_at = user.id, now
+            row = stored.get(key) or Score(case_id=case.id, criterion=key, scored_by_id=user.id)
+            row.score, row.comment, row.scored_at = score, comment.strip(), now
             session.add(row)
             stored[key] = row
         _audit(session, case, user, "scores_saved",
                {k: v.score for k, v in stored.items()}, now)
         return stored
+
+
+def declare_conflict(case_id: int, user: User, statement: str, *,
+                     now: datetime | None = None) -> ConflictOfInterest:
+    """An evaluator declares a conflict of interest in an application: it is recorded, any
+    scores they gave it are withdrawn, and they can no longer score it."""
+    now = now or utcnow()
+    statement = statement.strip()
+    with db.transaction() as session:
+        case = _scoring_case(session, case_id, user)
+        if not statement:
+            raise Refused("Say what your interest in this application is.")
+        if _conflicted(session, case.id, user):
+            raise Refused("You have already declared a conflict of interest in this "
+                          "application.")
+        withdrawn = session.execute(delete(Score).where(
+            Score.case_id == case.id, Score.scored_by_id == user.id)).rowcount or 0
+        declared = ConflictOfInterest(case_id=case.id, evaluator_id=user.id,
+                                      statement=statement, declared_at=now)
+        session.add(declared)
+        _audit(session, case, user, "conflict_declared",
+               {"statement": statement, "scores_withdrawn": withdrawn}, now)
+        session.flush()
+        return declared
 
 
 # -- the facts the guards judge -----------------------------------------------------------
@@ -646,7 +720,7 @@ def cooperation_facts(session: Session, case: Case, now: datetime) -> dict[str, 
     if "plan_complete" in guards:
         content = session.scalar(select(LocalActionPlan.content).where(
             LocalActionPlan.case_id == case.id))
-        facts["plan_missing"] = lap.missing_sections(content or {})
+        facts["plan_missing"] = vocabulary(case.workflow).plan.missing_sections(content or {})
     return facts
 
 
@@ -654,8 +728,8 @@ def scoring_facts(session: Session, case: Case, now: datetime) -> dict[str, Any]
     """missing_scores and scores_below_threshold, when a guard ahead needs them."""
     if not _guards_ahead(case) & {"scores_given", "scores_meet_thresholds"}:
         return {}
-    missing, below = assessment({k: s.score for k, s in scores_for(session, case.id).items()})
-    return {"missing_scores": missing, "scores_below_threshold": below}
+    found = assessment_of(case, score_sets(session, [case.id]).get(case.id, {}))
+    return {"missing_scores": found.missing, "scores_below_threshold": found.below}
 
 
 def _register() -> None:

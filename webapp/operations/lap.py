@@ -38,7 +38,7 @@ from webapp.operations.cooperation import (
     start_deliverable_deadline,
 )
 from webapp.printing import pdf_from_template
-from workflows import get_workflow, lap
+from workflows import get_workflow, lap, vocabulary
 from workflows.engine import StateKind, Transition, Workflow
 from workflows.schedule import DeliverableKind, DeliverableStatus
 
@@ -71,9 +71,8 @@ def _steps(case: Case) -> PlanSteps:
 
 
 def plan_name(case: Case) -> str:
-    """What the plan is called in this case's call."""
-    name = rules_for_call(case).plan_name
-    return name[:1].upper() + name[1:]
+    """What the plan is called in this case's call, as a heading."""
+    return vocabulary(case.workflow).plan_title
 
 
 def edit_refusal(case: Case, user: User) -> str | None:
@@ -81,7 +80,8 @@ def edit_refusal(case: Case, user: User) -> str | None:
     wf = get_workflow(case.workflow)
     st = _steps(case)
     if not is_party(user) or actor_for(user).role not in st.submit.roles:
-        return "Only the cooperating city can change its plan."
+        noun = vocabulary(case.workflow).applicant_noun
+        return f"Only the cooperating {noun} can change its plan."
     state = wf.state(case.state)
     if state.kind is StateKind.ACTIVE or case.state in st.submit.sources:
         return None
@@ -126,12 +126,13 @@ def save_section(case_id: int, user: User, key: str, values: Mapping[str, Any], 
     ``expected_revision`` is the section's revision the writer started from; a different one
     raises SectionConflict and saves nothing.
     """
-    if key not in lap.SECTION_BY_KEY:
-        raise NotFound("There is no such section.")
     now = now or utcnow()
     try:
         with db.transaction() as session:
             case = _editable_case(session, case_id, user)
+            definition = vocabulary(case.workflow).plan
+            if definition.section(key) is None:
+                raise NotFound("There is no such section.")
             plan = get_plan(session, case.id)
             if plan is None:
                 plan = LocalActionPlan(case_id=case.id, content={}, revisions={},
@@ -141,7 +142,7 @@ def save_section(case_id: int, user: User, key: str, values: Mapping[str, Any], 
             if current != expected_revision:
                 raise SectionConflict(current, plan.updated_by.display_name
                                       if plan.updated_by else "", plan.updated_at)
-            plan.content = {**(plan.content or {}), key: lap.clean_section(key, values)}
+            plan.content = {**(plan.content or {}), key: definition.clean_section(key, values)}
             plan.revisions = {**(plan.revisions or {}), key: current + 1}
             plan.updated_at, plan.updated_by_id = now, user.id
             session.flush()
@@ -328,7 +329,8 @@ def sdg_labels(session: Session) -> dict[str, str]:
 
 def render_pdf(case: Case, version: LapVersion) -> bytes:
     """A frozen version of the plan as a PDF, its number and fingerprint on every page."""
+    definition = vocabulary(case.workflow).plan
     return pdf_from_template("documents/lap.html", case=case, version=version,
-                             content=version.content, sections=lap.SECTIONS,
-                             sectors=lap.SECTORS, sdgs=sdg_labels(db.session),
+                             content=version.content, sections=definition.sections,
+                             sectors=definition.sectors, sdgs=sdg_labels(db.session),
                              plan_name=plan_name(case))

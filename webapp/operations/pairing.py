@@ -37,11 +37,13 @@ from webapp.models import (
     User,
     UserRole,
 )
+from webapp.models.organisation import PARTNER_KINDS
 from webapp.models.programme import WORLD_REGIONS
 from webapp.operations import cases as case_ops
 from webapp.operations import outbox, vocabulary
 from webapp.operations.accounts import find_user, make_token
 from workflows import get_workflow
+from workflows import vocabulary as call_vocabulary
 from workflows.embeddings import MODEL_ID, Embeddings
 from workflows.engine import Workflow
 from workflows.language import guess_language
@@ -51,6 +53,8 @@ from workflows.topics import map_text_to_topics
 PROPOSE = "propose_pairing"
 IMPORT_COLUMNS = ("name", "country", "region", "population", "topics", "challenge_statement",
                   "contact_name", "contact_email")
+#: columns a file may add: kind (city or region; empty: city)
+OPTIONAL_COLUMNS = ("kind",)
 MAX_TOPICS = 5
 MAX_IMPORT_ROWS = 5000
 _POPULATION = re.compile(r"^\d+$|^\d{1,3}(?:([ ,.'_])\d{3})(?:\1\d{3})*$")
@@ -103,6 +107,8 @@ class PartnerCityData:
     country: str
     region: str
     population: int | None = None
+    #: city or region (PARTNER_KINDS)
+    kind: str = "city"
     topics: tuple[str, ...] = ()
     challenge_statement: str = ""
     contacts: tuple[dict[str, str], ...] = ()
@@ -180,6 +186,8 @@ def save_partner_city(user: User | None, data: PartnerCityData,
     _registry_user(user)
     if data.region not in WORLD_REGIONS:
         raise OperationError(f"{data.region!r} is not a world region.")
+    if data.kind not in PARTNER_KINDS:
+        raise OperationError(f"{data.kind!r} is not a kind of partner: city or region.")
     if _outside_scope(user, data.region):
         raise Forbidden(f"{data.region} is outside your region.")
     if not 1 <= len(data.topics) <= MAX_TOPICS:
@@ -197,7 +205,7 @@ def save_partner_city(user: User | None, data: PartnerCityData,
             if _outside_scope(user, pc.region):
                 raise Forbidden(f"{pc.name} is outside your region.")
         pc.name, pc.country, pc.region = data.name, data.country, data.region
-        pc.population = data.population
+        pc.kind, pc.population = data.kind, data.population
         pc.challenge_statement = data.challenge_statement
         pc.contacts = [dict(c) for c in data.contacts]
         pc.topics = _topic_rows(session, data.topics, keep=pc.topics)
@@ -296,8 +304,11 @@ def read_partner_csv(content: bytes | str, user: User | None = None) -> list[Par
     rows: list[PartnerCityData] = []
     problems: list[str] = []
     for number, record in enumerate(records, start=2):
-        cell = {k: (record.get(k) or "").strip() for k in IMPORT_COLUMNS}
+        cell = {k: (record.get(k) or "").strip() for k in (*IMPORT_COLUMNS, *OPTIONAL_COLUMNS)}
         errors: list[str] = []
+        kind = cell["kind"].lower() or "city"
+        if kind not in PARTNER_KINDS:
+            errors.append(f"kind '{cell['kind']}' is not city or region")
         if not cell["name"]:
             errors.append("the name is empty")
         elif len(cell["name"]) > 300:
@@ -331,7 +342,7 @@ def read_partner_csv(content: bytes | str, user: User | None = None) -> list[Par
         contact = {"name": cell["contact_name"], "email": email, "role": ""}
         rows.append(PartnerCityData(
             name=cell["name"], country=cell["country"], region=region or "",
-            population=population, topics=tuple(topics),
+            population=population, kind=kind, topics=tuple(topics),
             challenge_statement=cell["challenge_statement"],
             contacts=(contact,) if cell["contact_name"] or email else ()))
     if problems:
@@ -352,7 +363,8 @@ def import_partner_cities(content: bytes | str, user: User | None = None) -> int
                                 tuple(missing))
         for r in rows:
             session.add(PartnerCity(
-                name=r.name, country=r.country, region=r.region, population=r.population,
+                name=r.name, country=r.country, region=r.region, kind=r.kind,
+                population=r.population,
                 challenge_statement=r.challenge_statement, contacts=[dict(c) for c in r.contacts],
                 topics=[topics[s] for s in r.topics]))
     return len(rows)
@@ -407,11 +419,13 @@ class Pool:
 
 
 def load_pool(session: Session, call: Call) -> Pool:
-    """Every case and offered partner city of ``call`` in a constant number of queries."""
+    """Every case and offered partner of ``call`` in a constant number of queries: partners of
+    the kind the call pairs with (cities or regions), in the regions and countries it offers."""
     cases = {c.id: c for c in session.scalars(
         select(Case).where(Case.call_id == call.id)
         .options(selectinload(Case.topics), selectinload(Case.organisation)))}
-    q = select(PartnerCity).options(selectinload(PartnerCity.topics))
+    q = select(PartnerCity).options(selectinload(PartnerCity.topics)).where(
+        PartnerCity.kind == call_vocabulary(call.kind).partner_kind)
     if call.partner_regions:
         q = q.where(PartnerCity.region.in_(list(call.partner_regions)))
     if call.partner_countries:

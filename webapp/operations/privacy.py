@@ -37,6 +37,7 @@ from webapp.models import (
     Call,
     Case,
     Comment,
+    ConflictOfInterest,
     Deliverable,
     Document,
     LapVersion,
@@ -69,6 +70,7 @@ _CONTRIBUTIONS = (
     ("action_plans_written", LocalActionPlan, LocalActionPlan.updated_by_id),
     ("action_plan_versions_submitted", LapVersion, LapVersion.submitted_by_id),
     ("scores_given", Score, Score.scored_by_id),
+    ("conflicts_of_interest_declared", ConflictOfInterest, ConflictOfInterest.evaluator_id),
 )
 
 
@@ -366,6 +368,11 @@ def erase_person(person_id: int, admin: User, *, source_address: str = "",
             n.context = scrub.json(n.context)
             n.last_error = scrub.text(n.last_error)
             result.notifications_changed += 1
+
+        # A declared conflict of interest stays on record, without naming them.
+        for conflict in list(session.scalars(select(ConflictOfInterest).where(
+                scrub.mentions(ConflictOfInterest.statement)))):
+            conflict.statement = scrub.text(conflict.statement)
 
         named = select(PartnerCity).where(scrub.mentions(PartnerCity.contacts))
         for pc in list(session.scalars(named)):

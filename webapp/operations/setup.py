@@ -13,7 +13,8 @@ from webapp.db import db, utcnow
 from webapp.models import Call, Organisation, PartnerCity, Programme, Topic, User, UserRole
 from webapp.operations import vocabulary as topic_vocabulary
 from webapp.operations.accounts import hash_password
-from workflows.eligibility import COMMITMENTS
+from workflows import city_to_city, region_to_region
+from workflows import vocabulary as kind_vocabulary
 from workflows.pairing import read_pairings
 from workflows.topics import map_text_to_topics, vocabulary
 
@@ -85,7 +86,7 @@ def load_demo() -> Iterator[str]:
         call = session.scalar(select(Call).where(Call.slug == "city-to-city-demo"))
         if call is None:
             call = Call(
-                programme=programme, slug="city-to-city-demo", kind="city-to-city",
+                programme=programme, slug="city-to-city-demo", kind=city_to_city.WORKFLOW.kind,
                 title="City-to-city cooperation on sustainable urban development",
                 summary="EU cities of more than 100,000 inhabitants, or groups of "
                         "municipalities with a lead urban authority, apply to cooperate for 18 "
@@ -152,7 +153,7 @@ def load_reminder_demo() -> Iterator[str]:
                                          "associations, the chamber of commerce"}),
         ("resources", {"resources_committed": "Two staff members at 30% for 18 months and a "
                                               "travel budget for two study tours."}),
-        ("commitments", {k: True for k in COMMITMENTS}),
+        ("commitments", {c.key: True for c in kind_vocabulary(call.kind).commitments}),
     ):
         applications.save_section(case.id, porto, section, data)
     cases.fire(case.id, "submit", porto)
@@ -184,8 +185,9 @@ REGION = "Latin America and the Caribbean"
 
 
 def load_region_demo() -> Iterator[str]:
-    """The region-to-region demo: a call for EU regions with Latin American partner regions,
-    three partner regions and Silesia's application waiting to be scored."""
+    """The region-to-region demo: a call for EU regions and provinces with Latin American
+    partner regions, three partner regions and Silesia's application waiting to be scored by
+    two evaluators."""
     from webapp.operations import applications, cases
 
     now = utcnow()
@@ -195,19 +197,21 @@ def load_region_demo() -> Iterator[str]:
         if programme is None or call is not None:
             return
         call = Call(
-            programme=programme, slug="region-to-region-demo", kind="region-to-region",
+            programme=programme, slug="region-to-region-demo",
+            kind=region_to_region.WORKFLOW.kind,
             title="Region-to-region innovation cooperation: EU and Latin American regions",
             summary="EU regions apply to cooperate for 12 facilitated months with a region in "
                     "Latin America and the Caribbean on regional innovation, and deliver a "
                     "joint regional innovation roadmap.",
-            partner_regions=[REGION], allowed_org_types=["region"], population_threshold=0,
+            partner_regions=[REGION], allowed_org_types=["region", "province"],
+            population_threshold=0,
             cooperation_months=12, report_interval_months=6,
             opens_at=now - timedelta(days=10), closes_at=now + timedelta(days=45))
         session.add(call)
         have = set(session.scalars(select(PartnerCity.name)))
         for name, country, population, challenge, slugs in REGION_PARTNERS:
             if name not in have:
-                session.add(PartnerCity(name=name, country=country, region=REGION,
+                session.add(PartnerCity(name=name, country=country, region=REGION, kind="region",
                                         population=population, challenge_statement=challenge,
                                         topics=_offered(session, slugs)))
         applicant = session.scalar(select(User).where(User.email == "silesia@citypair.demo"))
@@ -218,7 +222,7 @@ def load_region_demo() -> Iterator[str]:
                               UserRole.APPLICANT, organisation=silesia,
                               timezone="Europe/Warsaw")
         session.flush()
-        call_id, applicant_id = call.id, applicant.id
+        call_id, call_kind, applicant_id = call.id, call.kind, applicant.id
     yield f"call opened: {call.title} (closes in 45 days)"
     applicant = db.session.get(User, applicant_id)
     case = applications.start_application(applicant, call_id)
@@ -234,7 +238,7 @@ def load_region_demo() -> Iterator[str]:
                                          "Katowice Special Economic Zone, energy cluster"}),
         ("resources", {"resources_committed": "Three staff members at 40% for 12 months and a "
                                               "budget for two study visits."}),
-        ("commitments", {k: True for k in COMMITMENTS}),
+        ("commitments", {c.key: True for c in kind_vocabulary(call_kind).commitments}),
         ("organisation", {"name": "Silesia", "kind": "region", "country": "Poland",
                           "population": 4_400_000, "website": "https://www.slaskie.pl"}),
     ):

@@ -12,6 +12,7 @@ from webapp.access import refusal, visible_cases
 from webapp.db import db
 from webapp.errors import Conflict, OperationError, Refused
 from webapp.models import Call, Case, PartnerCity
+from webapp.models.organisation import PARTNER_KINDS
 from webapp.models.programme import WORLD_REGIONS
 from webapp.operations import pairing
 from webapp.pairing import forms
@@ -79,7 +80,7 @@ def partners():
         .distinct().order_by(PartnerCity.country)))
     return render_template("pairing/partners.html", partners=rows, total=total, page=page,
                            pages=pages, filters=filters, countries=countries,
-                           regions=pairing.regions_for(current_user))
+                           regions=pairing.regions_for(current_user), kinds=PARTNER_KINDS)
 
 
 def _save(form: forms.PartnerCityForm, partner_city_id: int | None):

@@ -23,6 +23,7 @@ from wtforms.validators import Email, InputRequired, Length, NumberRange, Option
 
 from webapp.db import db
 from webapp.forms import Form, NoScript, choices
+from webapp.models.organisation import PARTNER_KINDS
 from webapp.operations import vocabulary
 from webapp.operations.pairing import MAX_TOPICS, BoardRow, Candidate, PartnerCityData
 
@@ -54,8 +55,11 @@ class ContactRowForm(Form):
 
 
 class PartnerCityForm(Form):
-    name = StringField("Name of the city", [InputRequired("Enter the city's name."),
-                                            Length(max=300), NoScript()])
+    # A form sent without the field registers a city, as partners were before regions.
+    kind = SelectField("Kind of partner", choices=choices(PARTNER_KINDS.items()), default="city",
+                       description="A city call pairs with cities, a region call with regions.")
+    name = StringField("Name", [InputRequired("Enter the partner's name."),
+                                Length(max=300), NoScript()])
     country = StringField("Country", [InputRequired("Enter the country."), Length(max=100),
                                       NoScript()])
     region = SelectField("World region", choices=[],
@@ -87,6 +91,7 @@ class PartnerCityForm(Form):
             for row in self.contacts if row.form.name.data)
         return PartnerCityData(
             name=self.name.data, country=self.country.data, region=self.region.data,
+            kind=self.kind.data,
             population=self.population.data, topics=tuple(self.topics.data or ()),
             challenge_statement=self.challenge_statement.data or "", contacts=contacts)
 
@@ -97,7 +102,7 @@ def partner_city_form(regions: tuple[str, ...], obj: Any = None, formdata: Any =
     data = None
     if obj is not None and formdata is None:
         contacts = [dict(c) for c in obj.contacts or []]
-        data = {"name": obj.name, "country": obj.country, "region": obj.region,
+        data = {"kind": obj.kind, "name": obj.name, "country": obj.country, "region": obj.region,
                 "population": obj.population, "topics": [t.slug for t in obj.topics],
                 "challenge_statement": obj.challenge_statement,
                 "contacts": contacts + [{}] * CONTACT_ROWS}

@@ -25,7 +25,7 @@ from webapp.errors import OperationError
 from webapp.extensions import csrf, limiter
 from webapp.i18n import use_timezone
 from webapp.models import Call, CallStatus, NotificationPreference
-from webapp.operations import accounts, preferences, vocabulary
+from webapp.operations import accounts, applications, preferences, vocabulary
 from webapp.operations import mailing_list as mailing
 from webapp.operations.cases import call_rules
 from webapp.public import quick_check, showcase
@@ -100,15 +100,10 @@ def closes_in(closes_at: datetime, now: datetime) -> str:
 @bp.get("/eligibility-check")
 def eligibility_check_start():
     now = utcnow()
-    open_calls = [c for c in published_calls() if c.status(now) == CallStatus.OPEN
-                  and c.kind == "city-to-city"]
+    open_calls = [c for c in published_calls() if c.status(now) == CallStatus.OPEN]
     if len(open_calls) == 1:
         return redirect(url_for("public.eligibility_check", slug=open_calls[0].slug))
     return render_template("public/check_start.html", calls=open_calls)
-
-
-#: the kind of call regions and provinces apply to, where the quick check sends them
-REGION_CALL = "region-to-region"
 
 
 @bp.get("/calls/<slug>/check")
@@ -123,12 +118,10 @@ def eligibility_check(slug: str):
     if "country" in request.args and form.validate():
         results = quick_check.run(_applicant(form), rules)
     now = utcnow()
-    region_call = next((other for other in published_calls() if other.kind == REGION_CALL
-                        and other.status(now) == CallStatus.OPEN), None)
+    elsewhere = applications.open_calls_by_kind((r.refer_to for r in results or ()), now)
     return render_template("public/check.html", call=c, form=form, results=results,
                            summary=quick_check.summary(results) if results else None,
-                           later=quick_check.LATER, now=now, region_call=region_call,
-                           region_kind=REGION_CALL)
+                           later=quick_check.LATER, now=now, elsewhere=elsewhere)
 
 
 def _applicant(form: QuickCheckForm) -> eligibility.Applicant:
