@@ -9,6 +9,7 @@ from workflows.engine import (
     Anchor,
     DeadlineSpec,
     Field,
+    FieldSource,
     Notify,
     Reminder,
     Role,
@@ -39,6 +40,23 @@ HOOKS = frozenset({
 DAY = timedelta(days=1)
 REASON = Field("reason", "Reason", hint="Shown to the applicant and kept in the case history.")
 STATE_CHANGED = Notify("state_changed", ("applicant",), optional=True)
+#: the partner city the pairing screen (or an API caller) proposes
+PARTNER_CITY = Field("partner_city_id", "Partner city", type="id", required=False,
+                     source=FieldSource.SCREEN)
+#: the application sections an information request opens for editing (API callers)
+SECTIONS = Field("sections", "Sections to open for editing", type="sections", required=False,
+                 source=FieldSource.SCREEN)
+#: what the agreement screen records of a signature, kept in the audit trail
+SIGNATURE = tuple(Field(name, label, required=False, source=FieldSource.RECORDED)
+                  for name, label in (("method", "Signature method"), ("full_name", "Signatory"),
+                                      ("title", "Signatory's title"),
+                                      ("agreement_version", "Agreement version"),
+                                      ("agreement_hash", "Agreement hash"),
+                                      ("signature_id", "Signature")))
+#: the plan version the plan screen submits, frozen with its hash
+PLAN_VERSION = tuple(Field(name, label, required=False, source=FieldSource.RECORDED)
+                     for name, label in (("plan_version", "Plan version"),
+                                         ("plan_hash", "Plan hash")))
 
 def pairing_proposed(applicant_label: str) -> State:
     """Both parties have ten days to accept a proposed partner, then the coordinator is told."""
@@ -126,13 +144,15 @@ TRANSITIONS = (
                "Request information", guards=("response_deadline_ahead",), style="secondary",
                effects=("flag_sections",),
                fields=(Field("message", "What do you need from the applicant?"),
-                       Field("response_deadline", "Response deadline", type="datetime")),
+                       Field("response_deadline", "Response deadline", type="datetime"),
+                       SECTIONS),
                notify=(Notify("information_requested", ("applicant",)),)),
     Transition("provide_information", ("information_requested",), "eligibility_review",
                APPLICANT, "Send my answer", fields=(Field("answer", "Your answer"),),
                notify=(Notify("information_provided", ("coordinator",)),)),
     Transition("propose_pairing", ("awaiting_pairing",), "pairing_proposed", STAFF,
                "Propose a partner city", guards=("partner_available",), effects=("set_partner",),
+               fields=(PARTNER_CITY,),
                notify=(Notify("pairing_proposed", ("parties",)),),
                screen="pairing"),
     Transition("accept_pairing", ("pairing_proposed",), "agreement_pending", PARTIES,
@@ -143,7 +163,7 @@ TRANSITIONS = (
                notify=(Notify("pairing_declined", ("parties", "coordinator")),)),
     Transition("sign", ("agreement_pending",), "cooperation_active", PARTIES,
                "Sign the Partnership Agreement", each_party="signed_agreement",
-               guards=("signature_recorded",),
+               guards=("signature_recorded",), fields=SIGNATURE,
                notify=(Notify("cooperation_started", ("parties",)),),
                screen="agreement"),
     Transition("cancel_pairing", ("agreement_pending",), "awaiting_pairing", STAFF,
@@ -156,6 +176,7 @@ TRANSITIONS = (
     Transition("submit_lap", ("lap_submission",), "lap_review", APPLICANT,
                "Submit the Local Action Plan",
                guards=("plan_complete", "final_report_submitted", "plan_version_given"),
+               fields=PLAN_VERSION,
                notify=(Notify("lap_submitted", ("applicant", "coordinator")),),
                screen="plan"),
     Transition("approve_lap", ("lap_review",), "completed", STAFF, "Approve the Local Action Plan",

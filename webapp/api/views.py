@@ -16,7 +16,6 @@ from werkzeug.exceptions import HTTPException
 from webapp import authz
 from webapp.access import can_view_case, visible_cases
 from webapp.api import problems
-from webapp.api.payloads import PayloadError, parse_payload
 from webapp.api.schemas import (
     AuditListSchema,
     CallListSchema,
@@ -255,7 +254,7 @@ def case_transitions(case_id: int):
             "target": o.transition.target, "allowed": o.allowed, "reasons": list(o.reasons),
             "fields_": [{"name": f.name, "label": f.label, "type": f.type,
                          "required": f.required, "hint": f.hint}
-                        for f in o.transition.fields],
+                        for f in o.transition.request_fields],
             "each_party": bool(o.transition.each_party), "style": o.transition.style,
         } for o in options],
     }
@@ -281,8 +280,8 @@ def fire_transition(body: dict[str, Any], case_id: int, name: str):
     if case_ops.actor(user).role not in t.roles:
         raise Forbidden(f"Your role does not allow “{t.label}”.")
     try:
-        payload = parse_payload(t, body["payload"])
-    except PayloadError as exc:
+        payload = case_ops.parse_payload(t, body["payload"], strict=True)
+    except case_ops.PayloadError as exc:
         abort(422, message="Some fields of the payload are not valid: see errors.",
               errors={"json": {"payload": exc.errors}})
     return case_ops.fire(found.id, name, user, payload,
