@@ -183,6 +183,7 @@ def run(scale: float, folder: Path) -> Result:
         app = make_app(url, folder, RATELIMIT_STORAGE_URI=REDIS_URL, RATELIMIT_ENABLED=True)
         drafts = prepare(url, app, n)
         env = {"DATABASE_URL": sqlalchemy_url(url), "SECRET_KEY": app.config["SECRET_KEY"],
+               "CITYPAIR_ENV": "development",
                "CITYPAIR_INSTANCE": str(folder), "REDIS_URL": REDIS_URL,
                "CELERY_BROKER_URL": REDIS_URL, "SMTP_HOST": "", "BASE_URL": "http://localhost"}
         requests = [(f"/my/cases/{case_id}/act/submit", f"session={cookie}",

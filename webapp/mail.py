@@ -8,6 +8,7 @@ import smtplib
 import ssl
 import threading
 import time
+import unicodedata
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime as rfc2822_date
@@ -25,6 +26,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from webapp.db import db
 from webapp.models import Case, Deadline, Notification
+from webapp.safety import write_private
 
 #: a pooled connection idle longer than this is closed rather than trusted
 SMTP_KEEPALIVE_SECONDS = 30.0
@@ -172,10 +174,9 @@ class SinkSender:
 
     def send(self, message: EmailMessage) -> None:
         """Write the message atomically: a reader never sees half a file."""
-        self.folder.mkdir(parents=True, exist_ok=True)
         name = message["Message-ID"].strip("<>").replace("/", "_")
         tmp = self.folder / f".{name}.tmp"
-        tmp.write_bytes(bytes(message))
+        write_private(tmp, bytes(message))  # reset and confirmation links are in there
         tmp.replace(self.folder / f"{name}.eml")
 
 
@@ -284,7 +285,7 @@ def render(n: Notification, session: Session | None = None
         subject = render_template(f"emails/{n.template}.subject.txt", **ctx).strip()
         text = render_template(f"emails/{n.template}.txt", **ctx)
         html = render_template(f"emails/{n.template}.html", **ctx)
-    return " ".join(subject.split()), text, html, ctx
+    return header_text(subject), text, html, ctx
 
 
 def render_subject(n: Notification) -> str:
@@ -295,7 +296,15 @@ def render_subject(n: Notification) -> str:
                local=lambda dt: local_time(dt, n.timezone, n.locale), url=external_url)
     with force_locale(n.locale or "en"):
         subject = render_template(f"emails/{n.template}.subject.txt", **ctx)
-    return " ".join(subject.split())
+    return header_text(subject)
+
+
+def header_text(value: str | None) -> str:
+    """``value`` on one line for a mail header: every run of whitespace or control characters
+    (a line break kept from before names refused them) becomes one space."""
+    text = "".join(" " if unicodedata.category(ch) in ("Cc", "Zl", "Zp") else ch
+                   for ch in value or "")
+    return " ".join(text.split())
 
 
 def _transfer_encoding(body: str) -> str:
@@ -311,7 +320,7 @@ def build_message(n: Notification, unsubscribe_url: str | None = None,
     msg = EmailMessage()
     msg["Subject"] = subject
     msg["From"] = current_app.config["MAIL_FROM"]
-    msg["To"] = formataddr((n.to_name, n.to_email))
+    msg["To"] = formataddr((header_text(n.to_name), n.to_email))
     msg["Message-ID"] = message_id(n)
     msg["Date"] = rfc2822_date(n.created_at)
     if n.case_id:

@@ -172,6 +172,7 @@ def test_cli_imports_partner_cities(app, world, tmp_path, monkeypatch):
     monkeypatch.setenv("DATABASE_URL", app.config["DATABASE_URL"])
     monkeypatch.setenv("CITYPAIR_INSTANCE", str(tmp_path))
     monkeypatch.setenv("SECRET_KEY", "test-secret")
+    monkeypatch.setenv("CITYPAIR_ENV", "development")  # a weak key against a database server
     good, bad = tmp_path / "good.csv", tmp_path / "bad.csv"
     good.write_text(GOOD, encoding="utf-8")
     bad.write_text(HEADER + "Atlantis,Nowhere,Mars,,water,,,\n", encoding="utf-8")

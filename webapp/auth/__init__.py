@@ -90,6 +90,7 @@ def confirm(token: str):
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit("20 per 15 minutes", methods=["POST"])
 def login():
+    target = safe_next(request.args.get("next"))  # a broken one is refused before anything
     form = LoginForm()
     if form.validate_on_submit():
         try:
@@ -103,8 +104,9 @@ def login():
                                         "a new link.")
             else:
                 session.clear()  # a fresh session at sign-in: no fixation
+                session[accounts.SESSION_KEY] = accounts.start_session(user)
                 login_user(user)
-                return redirect(safe_next(request.args.get("next")) or _home(user))
+                return redirect(target or _home(user))
     return render_template("auth/login.html", form=form)
 
 
@@ -116,6 +118,7 @@ def _home(user) -> str:
 @login_required
 def logout():
     lang = current_user.locale or session.get("lang")
+    accounts.end_session(session.get(accounts.SESSION_KEY))
     logout_user()
     session.clear()
     session["lang"] = lang  # the pages keep speaking the person's language after sign-out

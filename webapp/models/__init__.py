@@ -29,7 +29,7 @@ from webapp.models.scheduling import (
     NotificationStatus,
     Reminder,
 )
-from webapp.models.user import NotificationPreference, User, UserRole
+from webapp.models.user import NotificationPreference, User, UserRole, UserSession
 
 __all__ = [
     "AuditEvent", "Call", "CallExtension", "CallStatus", "Case", "Comment", "Deadline",
@@ -37,7 +37,7 @@ __all__ = [
     "NotificationPreference", "NotificationStatus", "Organisation", "PartnerCity", "PartyFact",
     "Programme", "Reminder", "Topic", "User", "UserRole", "case_topic", "partner_city_topic",
     "Agreement", "Signature",
-    "ApiToken",
+    "ApiToken", "UserSession",
     "MailingSubscriber",
     "Activity", "Deliverable", "LapVersion", "LocalActionPlan", "Report", "Score",
 ]

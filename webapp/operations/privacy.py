@@ -52,8 +52,10 @@ from webapp.models import (
     Signature,
     User,
     UserRole,
+    UserSession,
 )
 from webapp.operations.documents import blob_path
+from webapp.operations.tokens import end_tokens
 from workflows import workflows
 from workflows.engine import StateKind
 
@@ -377,9 +379,8 @@ def erase_person(person_id: int, admin: User, *, source_address: str = "",
         session.execute(delete(MailingSubscriber).where(
             MailingSubscriber.email == person.email.casefold()))
 
-        result.tokens_revoked = session.execute(
-            update(ApiToken).where(ApiToken.user_id == person.id, ApiToken.revoked_at.is_(None))
-            .values(revoked_at=now).execution_options(synchronize_session=False)).rowcount or 0
+        result.tokens_revoked = end_tokens(session, person, now, reason="erasure")
+        session.execute(delete(UserSession).where(UserSession.user_id == person.id))
 
         uploads = list(session.scalars(select(Document).where(
             Document.uploaded_by_id == person.id)))

@@ -21,6 +21,7 @@ from wtforms.validators import Email, InputRequired, Length, NumberRange, Option
 
 from webapp.forms import Form, NoScript, choices
 from webapp.operations.pairing import MAX_TOPICS, BoardRow, PartnerCityData
+from webapp.safety import as_id
 from workflows.topics import vocabulary
 
 CONTACT_ROWS = 2  # empty contact rows offered below the existing ones
@@ -149,7 +150,7 @@ def board_form(rows: list[BoardRow], ruled_out: str, formdata: Any = None) -> Fo
 
 def parse_ids(text: str | None) -> list[int]:
     """Ids from a comma-separated hidden field; anything else is ignored."""
-    return [int(p) for p in (text or "").split(",") if p.strip().isdigit()]
+    return [i for p in (text or "").split(",") if (i := as_id(p)) is not None]
 
 
 def parse_pairs(text: str | None) -> set[tuple[int, int]]:
@@ -157,8 +158,9 @@ def parse_pairs(text: str | None) -> set[tuple[int, int]]:
     pairs = set()
     for item in (text or "").split(","):
         left, _, right = item.partition(":")
-        if left.strip().isdigit() and right.strip().isdigit():
-            pairs.add((int(left), int(right)))
+        case_id, partner_id = as_id(left), as_id(right)
+        if case_id is not None and partner_id is not None:
+            pairs.add((case_id, partner_id))
     return pairs
 
 
