@@ -132,6 +132,8 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         #: a new API token's lifetime unless its owner chooses, and the longest allowed
         "API_TOKEN_DAYS": int(env.get("API_TOKEN_DAYS", "90")),
         "API_TOKEN_MAX_DAYS": int(env.get("API_TOKEN_MAX_DAYS", "365")),
+        #: the PostgreSQL role the running app connects as; init-db grants it what it needs
+        "DATABASE_APP_ROLE": env.get("DATABASE_APP_ROLE", ""),
         #: reverse proxies in front of the app whose X-Forwarded-For/-Proto are believed
         "TRUSTED_PROXIES": int(env.get("TRUSTED_PROXIES", "0")),
         "WTF_CSRF_TIME_LIMIT": None,
