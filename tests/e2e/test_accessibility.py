@@ -160,3 +160,26 @@ def test_an_application_without_javascript(world, live, pages):
     page.wait_for_load_state()
     pages.check(page, "no-js submitted", axe=False)
     assert case_state(case_id) == "eligibility_review"
+
+
+def test_the_api_tokens_page_with_its_scope_and_lifetime(world, live, pages):
+    page = sign_in(pages, world.coordinator.email)
+    page.goto("/account/tokens/")
+    pages.check(page, "tokens page")
+    # Least privilege first: a new token reads only unless its owner chooses more.
+    assert page.get_by_label("Read only: see what you can see").is_checked()
+    page.get_by_label("Token name").fill("Nightly sync")
+    page.get_by_label("Valid for (days)").fill("9999")
+    page.get_by_role("button", name="Create the token").click()
+    page.wait_for_load_state()
+    pages.check(page, "tokens page, lifetime refused")
+    assert "A token lasts from 1 to" in page.locator(".error-summary").inner_text()
+    page.get_by_label("Read and write: also act on cases as you").check()
+    page.get_by_label("Valid for (days)").fill("30")
+    page.get_by_role("button", name="Create the token").click()
+    page.wait_for_load_state()
+    pages.check(page, "tokens page, token created")
+    assert page.get_by_label("Token", exact=True).input_value().startswith("cp_")
+    row = page.locator("tr", has_text="Nightly sync")
+    assert "read and write" in row.inner_text() and "Active" in row.inner_text()
+    pages.assert_clean()
