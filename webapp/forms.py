@@ -25,6 +25,14 @@ def has_control_characters(text: str) -> bool:
     """Whether ``text`` holds a character nobody types on one line: a line break, a tab, a
     NUL, an escape or any other control character."""
     return any(unicodedata.category(ch) in ("Cc", "Zl", "Zp") for ch in text)
+
+
+def one_line(value: str | None) -> str:
+    """``value`` on one line: every run of whitespace or control characters (a line break in
+    a name kept from before they were refused) becomes one space."""
+    text = "".join(" " if unicodedata.category(ch) in ("Cc", "Zl", "Zp") else ch
+                   for ch in value or "")
+    return " ".join(text.split())
 #: WTForms' own words for a required field, translated by its catalogues, not ours
 _REQUIRED = "This field is required."
 

@@ -8,7 +8,6 @@ import smtplib
 import ssl
 import threading
 import time
-import unicodedata
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime as rfc2822_date
@@ -25,6 +24,7 @@ from flask_babel import force_locale
 from sqlalchemy.orm import Session, joinedload
 
 from webapp.db import db
+from webapp.forms import one_line
 from webapp.models import Case, Deadline, Notification
 from webapp.safety import write_private
 
@@ -285,7 +285,7 @@ def render(n: Notification, session: Session | None = None
         subject = render_template(f"emails/{n.template}.subject.txt", **ctx).strip()
         text = render_template(f"emails/{n.template}.txt", **ctx)
         html = render_template(f"emails/{n.template}.html", **ctx)
-    return header_text(subject), text, html, ctx
+    return one_line(subject), text, html, ctx
 
 
 def render_subject(n: Notification) -> str:
@@ -296,15 +296,7 @@ def render_subject(n: Notification) -> str:
                local=lambda dt: local_time(dt, n.timezone, n.locale), url=external_url)
     with force_locale(n.locale or "en"):
         subject = render_template(f"emails/{n.template}.subject.txt", **ctx)
-    return header_text(subject)
-
-
-def header_text(value: str | None) -> str:
-    """``value`` on one line for a mail header: every run of whitespace or control characters
-    (a line break kept from before names refused them) becomes one space."""
-    text = "".join(" " if unicodedata.category(ch) in ("Cc", "Zl", "Zp") else ch
-                   for ch in value or "")
-    return " ".join(text.split())
+    return one_line(subject)
 
 
 def _transfer_encoding(body: str) -> str:
@@ -320,7 +312,7 @@ def build_message(n: Notification, unsubscribe_url: str | None = None,
     msg = EmailMessage()
     msg["Subject"] = subject
     msg["From"] = current_app.config["MAIL_FROM"]
-    msg["To"] = formataddr((header_text(n.to_name), n.to_email))
+    msg["To"] = formataddr((one_line(n.to_name), n.to_email))
     msg["Message-ID"] = message_id(n)
     msg["Date"] = rfc2822_date(n.created_at)
     if n.case_id:

@@ -185,3 +185,14 @@ def test_uploads_and_the_database_are_private_files(app, world, backend):
         assert not wal.exists() or mode(wal) == 0o600
     broker = Path(app.config["INSTANCE_DIR"]) / "broker"
     assert not broker.exists() or mode(broker / "processed") == 0o700
+
+
+def test_imported_partner_contacts_refuse_line_breaks_in_names(app, world):
+    from webapp.operations import pairing
+
+    rows = ("name,country,region,population,topics,challenge_statement,contact_name,"
+            "contact_email\nCuritiba,Brazil,Latin America and the Caribbean,1948626,water,"
+            "Buses,\"Ana\rBcc: all@x.br\",ana@curitiba.br\n")
+    with pytest.raises(pairing.ImportRefused) as refused:
+        pairing.read_partner_csv(rows, world.coordinator)
+    assert "line break" in " ".join(refused.value.reasons)

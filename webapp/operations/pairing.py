@@ -24,6 +24,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from webapp.access import can_view_case, visible_cases
 from webapp.db import db, utcnow
 from webapp.errors import Conflict, Forbidden, NotFound, OperationError, Refused
+from webapp.forms import has_control_characters, one_line
 from webapp.models import AuditEvent, Call, Case, PartnerCity, Topic, User, UserRole
 from webapp.models.programme import WORLD_REGIONS
 from webapp.operations import cases as case_ops
@@ -260,6 +261,8 @@ def read_partner_csv(content: bytes | str, user: User | None = None) -> list[Par
                           f"give at most {MAX_TOPICS}")
         email, problem = _email(cell["contact_email"])
         errors += [problem] if problem else []
+        if has_control_characters(cell["name"]) or has_control_characters(cell["contact_name"]):
+            errors.append("a name holds a line break or another control character")
         key = (cell["name"].lower(), cell["country"].lower())
         if cell["name"] and key in existing:
             errors.append(f"{cell['name']} ({cell['country']}) is already registered")
@@ -729,7 +732,7 @@ def invite_partner_contact(case_id: int, user: User, email: str) -> User:
             raise OperationError(f"{email or 'That address'} is not a contact of {partner.name}.")
         if find_user(email) is not None:
             raise OperationError(f"{email} already has an account.")
-        person = User(email=email, name=contact.name or email.split("@")[0],
+        person = User(email=email, name=one_line(contact.name) or email.split("@")[0],
                       password_hash=None, role=UserRole.PARTNER, partner_city_id=partner.id,
                       confirmed_at=now)
         session.add(person)
