@@ -77,7 +77,7 @@ def prepare(url: str, app, n: int) -> list[tuple[int, str, str]]:
 
     from tests.factories import complete_application, make_world
     from webapp.models import User
-    from webapp.operations import applications
+    from webapp.operations import accounts, applications
 
     with app.app_context():
         world = make_world(now=utcnow())
@@ -110,7 +110,9 @@ def prepare(url: str, app, n: int) -> list[tuple[int, str, str]]:
             with app.test_request_context(headers={"User-Agent": AGENT}, environ_base=env):
                 # One app context serves every draft: its g must not carry the last token.
                 g.__dict__.clear()
-                login_user(db.session.get(User, user_id))
+                user = db.session.get(User, user_id)
+                session[accounts.SESSION_KEY] = accounts.start_session(user)
+                login_user(user)
                 token = generate_csrf()
                 out.append((case_id, signer.dumps(dict(session)), token))
             db.session.remove()
@@ -183,6 +185,7 @@ def run(scale: float, folder: Path) -> Result:
         app = make_app(url, folder, RATELIMIT_STORAGE_URI=REDIS_URL, RATELIMIT_ENABLED=True)
         drafts = prepare(url, app, n)
         env = {"DATABASE_URL": sqlalchemy_url(url), "SECRET_KEY": app.config["SECRET_KEY"],
+               "CITYPAIR_ENV": "development",
                "CITYPAIR_INSTANCE": str(folder), "REDIS_URL": REDIS_URL,
                "CELERY_BROKER_URL": REDIS_URL, "SMTP_HOST": "", "BASE_URL": "http://localhost"}
         requests = [(f"/my/cases/{case_id}/act/submit", f"session={cookie}",

@@ -82,6 +82,7 @@ def run(scale: float, folder: Path) -> Result:
             env = {"DATABASE_URL": sqlalchemy_url(url), "CELERY_BROKER_URL": REDIS_URL,
                    "REDIS_URL": REDIS_URL, "SMTP_HOST": "127.0.0.1",
                    "SMTP_PORT": str(relay.port), "SECRET_KEY": app.config["SECRET_KEY"],
+                   "CITYPAIR_ENV": "development",
                    "CITYPAIR_INSTANCE": str(folder), "BASE_URL": "http://localhost"}
             proc = worker(env, folder / "worker.log")
             try:

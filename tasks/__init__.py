@@ -11,6 +11,8 @@ from celery import Celery, Task
 from celery.signals import worker_process_init, worker_process_shutdown
 from flask import Flask
 
+from webapp.safety import private_dir
+
 celery = Celery("citypair", include=["tasks.delivery", "tasks.sweep", "tasks.privacy"])
 _flask_app: Flask | None = None
 
@@ -43,7 +45,7 @@ def _broker_options(app: Flask) -> dict[str, Any]:
     if url.startswith("filesystem"):
         folder = Path(app.config["INSTANCE_DIR"]) / "broker"
         for sub in ("processed", "control"):
-            (folder / sub).mkdir(parents=True, exist_ok=True)
+            private_dir(folder / sub)
         return {"data_folder_in": str(folder), "data_folder_out": str(folder),
                 "processed_folder": str(folder / "processed"), "store_processed": False,
                 "control_folder": str(folder / "control")}

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, g, jsonify, render_template, request
+from flask import Flask, g, jsonify, render_template, request, session
 from flask_login import current_user
 from sqlalchemy import text
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from webapp.config import load_config
 from webapp.db import db
@@ -24,9 +26,16 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
 
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     """Build the web application from the environment and ``overrides``."""
+    # Whatever this process writes (database, uploads, mail sink, broker files) is its own.
+    os.umask(0o077)
     app = Flask(__name__, template_folder=str(ROOT / "templates"),
                 static_folder=str(ROOT / "static"), instance_path=None)
     app.config.update(load_config(overrides))
+    if app.config["TRUSTED_PROXIES"] > 0:
+        # Only then is X-Forwarded-For believed: the client address is the one the nearest
+        # trusted proxy saw, for rate limits and the audit trail alike.
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     logging.basicConfig(level=logging.INFO)
     logging.getLogger("alembic").setLevel(logging.WARNING)  # migrations need not narrate
     db.configure(app.config["DATABASE_URL"])
@@ -82,16 +91,11 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
 
 @login_manager.user_loader
-def _load_user(session_id: str):
-    from webapp.models import User
+def _load_user(user_key: str):
+    from webapp.operations import accounts
 
-    user_id, _, epoch = session_id.partition(":")
-    if not user_id.isdigit():
-        return None
-    user = db.session.get(User, int(user_id))
-    if user is None or str(user.auth_epoch) != epoch or not user.is_active:
-        return None
-    return user
+    # The cookie names the person; the server decides whether that session still holds.
+    return accounts.session_user(user_key, session.get(accounts.SESSION_KEY))
 
 
 def _register_hooks(app: Flask) -> None:
@@ -117,6 +121,13 @@ def _register_hooks(app: Flask) -> None:
         if app.config["SESSION_COOKIE_SECURE"]:
             response.headers.setdefault("Strict-Transport-Security",
                                         "max-age=31536000; includeSubDomains")
+        # What a signed-in person sees, any export and any API answer stays out of every
+        # cache, shared or the browser's; public pages and static files may be kept.
+        private = request.path.startswith("/api/") or (
+            request.endpoint != "static" and "_user_id" in session)
+        if private:
+            response.headers["Cache-Control"] = "no-store"
+            response.headers.setdefault("Pragma", "no-cache")
         return response
 
     @app.context_processor

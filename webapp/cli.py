@@ -1,4 +1,4 @@
-"""The ``citypair`` command: run, init-db, demo, workflow, worker, beat, retention."""
+"""The ``citypair`` command: run, init-db, demo, workflow, worker, beat, retention, audit."""
 
 from __future__ import annotations
 
@@ -14,8 +14,12 @@ from webapp import ROOT
 
 def _app():
     from webapp import create_app
+    from webapp.config import ConfigError
 
-    return create_app()
+    try:
+        return create_app()
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 @click.group()
@@ -36,13 +40,22 @@ def upgrade_database(app) -> None:
 
 @main.command("init-db")
 def init_db() -> None:
-    """Create or upgrade the database schema and load the topic vocabulary."""
+    """Create or upgrade the database schema and load the topic vocabulary; with
+    DATABASE_APP_ROLE (PostgreSQL, run as the schema owner), grant that role what the
+    running application needs."""
+    from webapp.db import db
+    from webapp.operations.audit import grant_app_role
     from webapp.operations.setup import load_topics
 
     app = _app()
     with app.app_context():
         upgrade_database(app)
         load_topics()
+        role = app.config["DATABASE_APP_ROLE"]
+        if role and db.dialect == "postgresql":
+            with db.engine.begin() as conn:
+                grant_app_role(conn, role)
+            click.echo(f"application role {role}: granted")
     click.echo(f"database ready: {app.config['DATABASE_URL'].split('@')[-1]}")
 
 
@@ -265,6 +278,30 @@ def retention(dry_run: bool, years: int | None) -> None:
                f"with {result.documents} document(s), "
                f"{result.audit_events} audit event(s), {result.notifications} e-mail(s)"
                + ("" if dry_run else f" and {len(result.files_deleted)} file(s)"))
+
+
+@main.group()
+def audit() -> None:
+    """The audit trail's integrity."""
+
+
+@audit.command("verify")
+def audit_verify() -> None:
+    """Walk every hash chain of the audit trail; name the first broken link (exit status 1)."""
+    from webapp.operations.audit import verify
+
+    app = _app()
+    with app.app_context():
+        result = verify()
+    click.echo(f"{result.events} event(s) in {result.chains} chain(s); "
+               f"fingerprint {result.fingerprint}")
+    if result.ok:
+        click.echo("ok: every link holds")
+        return
+    click.echo(f"broken: {result.first}", err=True)
+    if len(result.breaks) > 1:
+        click.echo(f"({len(result.breaks) - 1} more broken link(s) after it)", err=True)
+    sys.exit(1)
 
 
 @main.command()

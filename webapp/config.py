@@ -3,14 +3,49 @@
 Unset, citypair runs on a SQLite file, a Celery broker kept in files, and a mail sink folder,
 all under the instance folder. ``DATABASE_URL``, ``CELERY_BROKER_URL`` (or ``REDIS_URL``) and
 ``SMTP_HOST`` switch to PostgreSQL, Redis and a real relay.
+
+In production (``CITYPAIR_ENV=production``, or a ``DATABASE_URL`` naming a database server
+without ``CITYPAIR_ENV=development``) the app refuses to start without a ``SECRET_KEY`` of at
+least ``MIN_SECRET_LENGTH`` characters; a known placeholder such as ``change-me`` is refused
+everywhere.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Mapping
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
+
+from webapp.safety import private_dir
+
+#: the shortest secret key production accepts (48 random URL-safe characters are generated)
+MIN_SECRET_LENGTH = 32
+#: keys found in examples and tutorials, refused whatever the mode
+WEAK_SECRETS = frozenset({
+    "change-me", "changeme", "change_me", "changethis", "secret", "secret-key", "secretkey",
+    "dev", "development", "default", "please-change", "replace-me", "your-secret-key",
+    "citypair", "password", "test", "xxx",
+})
+
+
+class ConfigError(RuntimeError):
+    """A setting that must not be used as it is; the message says what to do."""
+
+
+def production(env: Mapping[str, str] | None = None) -> bool:
+    """Whether settings must be production-grade: said outright by ``CITYPAIR_ENV``, or
+    implied by a database server in ``DATABASE_URL``."""
+    env = os.environ if env is None else env
+    mode = env.get("CITYPAIR_ENV", "").strip().lower()
+    if mode:
+        return mode == "production"
+    url = env.get("DATABASE_URL", "")
+    return bool(url) and not url.startswith("sqlite")
+
+
 
 
 def _bool(value: str | None, default: bool = False) -> bool:
@@ -21,19 +56,30 @@ def _bool(value: str | None, default: bool = False) -> bool:
 
 def instance_dir() -> Path:
     """Where the embedded database, broker folders, uploads and mail sink live."""
-    path = Path(os.environ.get("CITYPAIR_INSTANCE", "instance")).resolve()
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return private_dir(Path(os.environ.get("CITYPAIR_INSTANCE", "instance")).resolve())
 
 
 def _secret_key(instance: Path) -> str:
-    # A key that survives restarts without being committed anywhere.
-    if os.environ.get("SECRET_KEY"):
-        return os.environ["SECRET_KEY"]
+    given = os.environ.get("SECRET_KEY", "").strip()
+    if given.lower() in WEAK_SECRETS:
+        raise ConfigError(f"SECRET_KEY is set to the placeholder {given!r}. Set it to a long "
+                          "random value, e.g. the output of: python -c \"import secrets; "
+                          "print(secrets.token_urlsafe(48))\"")
+    if production():
+        if len(given) < MIN_SECRET_LENGTH:
+            raise ConfigError(
+                f"In production SECRET_KEY must be set to at least {MIN_SECRET_LENGTH} random "
+                "characters (it signs sessions and links). Generate one with: python -c "
+                "\"import secrets; print(secrets.token_urlsafe(48))\"")
+        return given
+    if given:
+        return given
+    # A key that survives restarts without being committed anywhere, readable by us alone.
     key_file = instance / "secret_key"
     if not key_file.exists():
-        key_file.write_text(secrets.token_urlsafe(48))
-        key_file.chmod(0o600)
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_urlsafe(48))
     return key_file.read_text().strip()
 
 
@@ -51,14 +97,14 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     """The application's settings: environment first, then embedded defaults, then overrides."""
     env = os.environ
     overrides = dict(overrides or {})
-    instance = Path(overrides.get("INSTANCE_DIR") or instance_dir())
-    instance.mkdir(parents=True, exist_ok=True)
+    instance = private_dir(Path(overrides.get("INSTANCE_DIR") or instance_dir()))
     redis_url = env.get("REDIS_URL", "")
     broker = env.get("CELERY_BROKER_URL") or redis_url or "filesystem://"
     smtp_host = env.get("SMTP_HOST", "")
     cfg: dict[str, Any] = {
         "INSTANCE_DIR": str(instance),
-        "SECRET_KEY": _secret_key(instance),
+        # Code that builds its own app (tests, simulations, benchmarks) gives its own key.
+        "SECRET_KEY": overrides.get("SECRET_KEY") or _secret_key(instance),
         "DATABASE_URL": env.get("DATABASE_URL") or f"sqlite:///{instance / 'citypair.sqlite'}",
         "CELERY_BROKER_URL": broker,
         "CELERY_ALWAYS_EAGER": False,
@@ -89,6 +135,19 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "SESSION_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
+        #: a signed-in session ends this long after sign-in, and after this long unused
+        "SESSION_LIFETIME_HOURS": float(env.get("SESSION_LIFETIME_HOURS", "12")),
+        "SESSION_IDLE_MINUTES": float(env.get("SESSION_IDLE_MINUTES", "120")),
+        #: wrong passwords in a row that lock an account, and for how long
+        "LOGIN_LOCK_AFTER": int(env.get("LOGIN_LOCK_AFTER", "5")),
+        "LOGIN_LOCK_MINUTES": float(env.get("LOGIN_LOCK_MINUTES", "15")),
+        #: a new API token's lifetime unless its owner chooses, and the longest allowed
+        "API_TOKEN_DAYS": int(env.get("API_TOKEN_DAYS", "90")),
+        "API_TOKEN_MAX_DAYS": int(env.get("API_TOKEN_MAX_DAYS", "365")),
+        #: the PostgreSQL role the running app connects as; init-db grants it what it needs
+        "DATABASE_APP_ROLE": env.get("DATABASE_APP_ROLE", ""),
+        #: reverse proxies in front of the app whose X-Forwarded-For/-Proto are believed
+        "TRUSTED_PROXIES": int(env.get("TRUSTED_PROXIES", "0")),
         "WTF_CSRF_TIME_LIMIT": None,
         "MAX_CONTENT_LENGTH": int(env.get("MAX_REQUEST_BYTES", str(12 * 1024 * 1024))),
         "BABEL_DEFAULT_LOCALE": "en",
@@ -112,4 +171,6 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "TESTING": False,
     }
     cfg.update(overrides)
+    # The cookie's own signature expires with the session, whatever the server remembers.
+    cfg["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=cfg["SESSION_LIFETIME_HOURS"])
     return cfg

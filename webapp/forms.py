@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable
 from typing import Any
 
@@ -15,6 +16,23 @@ from workflows.eligibility import EU_MEMBER_STATES
 
 #: the fields whose text is stripped before it is checked and kept
 TRIMMED = {"StringField", "EmailField", "TextAreaField"}
+#: one-line fields (names, titles): no line break or other control character
+SINGLE_LINE = {"StringField"}
+CONTROL_MESSAGE = _l("Remove the line breaks and other control characters from this answer.")
+
+
+def has_control_characters(text: str) -> bool:
+    """Whether ``text`` holds a character nobody types on one line: a line break, a tab, a
+    NUL, an escape or any other control character."""
+    return any(unicodedata.category(ch) in ("Cc", "Zl", "Zp") for ch in text)
+
+
+def one_line(value: str | None) -> str:
+    """``value`` on one line: every run of whitespace or control characters (a line break in
+    a name kept from before they were refused) becomes one space."""
+    text = "".join(" " if unicodedata.category(ch) in ("Cc", "Zl", "Zp") else ch
+                   for ch in value or "")
+    return " ".join(text.split())
 #: WTForms' own words for a required field, translated by its catalogues, not ours
 _REQUIRED = "This field is required."
 
@@ -41,6 +59,11 @@ class Form(FlaskForm):
             if required and type(field).__name__ in TRIMMED and not field.errors \
                     and not field.data:
                 field.errors = [required.message or field.gettext(_REQUIRED)]
+                valid = False
+            # A name with a line break in it would end up in a mail header, among others.
+            if type(field).__name__ in SINGLE_LINE and isinstance(field.data, str) \
+                    and has_control_characters(field.data):
+                field.errors = [*field.errors, CONTROL_MESSAGE]
                 valid = False
         # Messages marked for translation are lazy; the pages and the API want plain text.
         for field in self:

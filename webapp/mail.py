@@ -26,8 +26,10 @@ from sqlalchemy.orm import Session, joinedload
 
 from webapp import wording
 from webapp.db import db
+from webapp.forms import one_line
 from webapp.i18n import default_timezone, force_timezone, zone_name
 from webapp.models import Case, Deadline, Notification
+from webapp.safety import write_private
 
 #: a pooled connection idle longer than this is closed rather than trusted
 SMTP_KEEPALIVE_SECONDS = 30.0
@@ -175,10 +177,9 @@ class SinkSender:
 
     def send(self, message: EmailMessage) -> None:
         """Write the message atomically: a reader never sees half a file."""
-        self.folder.mkdir(parents=True, exist_ok=True)
         name = message["Message-ID"].strip("<>").replace("/", "_")
         tmp = self.folder / f".{name}.tmp"
-        tmp.write_bytes(bytes(message))
+        write_private(tmp, bytes(message))  # reset and confirmation links are in there
         tmp.replace(self.folder / f"{name}.eml")
 
 
@@ -295,7 +296,7 @@ def render(n: Notification, session: Session | None = None, *,
         subject = render_template(f"emails/{n.template}.subject.txt", **ctx).strip()
         text = render_template(f"emails/{n.template}.txt", **ctx)
         html = render_template(f"emails/{n.template}.html", **ctx)
-    return " ".join(subject.split()), text, html, ctx
+    return one_line(subject), text, html, ctx
 
 
 def render_subject(n: Notification) -> str:
@@ -309,7 +310,7 @@ def render_subject(n: Notification) -> str:
         if chosen is not None:
             return wording.render_subject(chosen, n, ctx)
         subject = render_template(f"emails/{n.template}.subject.txt", **ctx)
-    return " ".join(subject.split())
+    return one_line(subject)
 
 
 def _transfer_encoding(body: str) -> str:
@@ -325,7 +326,7 @@ def build_message(n: Notification, unsubscribe_url: str | None = None,
     msg = EmailMessage()
     msg["Subject"] = subject
     msg["From"] = current_app.config["MAIL_FROM"]
-    msg["To"] = formataddr((n.to_name, n.to_email))
+    msg["To"] = formataddr((one_line(n.to_name), n.to_email))
     msg["Message-ID"] = message_id(n)
     msg["Date"] = rfc2822_date(n.created_at)
     if n.case_id:

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import abort
 from flask_babel import gettext as _
@@ -19,10 +17,10 @@ from webapp.db import db
 from webapp.forms import Form, NoScript, choices
 from webapp.i18n import in_zone, select_timezone
 from webapp.models import AuditEvent, Case, Comment, Document, Notification, UserRole
+from webapp.operations import cases as case_ops
 from webapp.operations.applications import section_title
-from webapp.operations.cases import field_choices
 from workflows import get_workflow, vocabulary
-from workflows.engine import StateKind, Transition
+from workflows.engine import FieldSource, StateKind, Transition
 from workflows.vocabulary import Vocabulary
 
 #: the page that fires a transition with a dedicated screen (Transition.screen)
@@ -52,7 +50,7 @@ def transition_form(t: Transition, formdata: Any = None, case: Case | None = Non
     class TransitionForm(Form):
         pass
 
-    for f in t.fields:
+    for f in t.form_fields:
         label, hint = _(f.label), _(f.hint) if f.hint else ""
         validators = ([InputRequired(_("Fill in “%(label)s”.", label=label))] if f.required
                       else [Optional()])
@@ -61,7 +59,7 @@ def transition_form(t: Transition, formdata: Any = None, case: Case | None = Non
                                        description=hint or _("In your time zone."))
         elif f.type == "choices":
             field = SelectMultipleField(label, validators, description=hint,
-                                        choices=choices(field_choices(f.name, case)))
+                                        choices=choices(case_ops.field_choices(f.name, case)))
         else:
             field = TextAreaField(label, [*validators, Length(max=4000), NoScript()],
                                   description=hint)
@@ -70,16 +68,23 @@ def transition_form(t: Transition, formdata: Any = None, case: Case | None = Non
     return TransitionForm(formdata=formdata, prefix=t.name, meta={"csrf": False})
 
 
-def form_payload(t: Transition, form: Form) -> dict[str, Any]:
-    """The transition's payload from its validated form; local times become UTC-aware."""
-    tz = ZoneInfo(select_timezone())
-    payload: dict[str, Any] = {}
-    for f in t.fields:
-        value = form[f.name].data
-        if isinstance(value, datetime) and value.tzinfo is None:
-            value = value.replace(tzinfo=tz)
-        payload[f.name] = value
-    return payload
+def form_payload(t: Transition, form: Form, screen: Any = None) -> dict[str, Any] | None:
+    """The transition's payload from its validated form and the fields its screen sends
+    (``screen``: the request's form data), through the one transition parser; local times
+    become UTC-aware. None when a value is refused: the form then carries the messages."""
+    raw: dict[str, Any] = {f.name: form[f.name].data for f in t.form_fields}
+    for f in t.request_fields:
+        if screen is not None and f.source is FieldSource.SCREEN and f.name in screen:
+            raw[f.name] = screen.getlist(f.name) if f.type == "choices" else screen[f.name]
+    try:
+        return case_ops.parse_payload(t, raw, zone=select_timezone())
+    except case_ops.PayloadError as exc:
+        for name, messages in exc.errors.items():
+            if name in form:
+                form[name].errors = list(messages)
+            else:
+                form.form_errors.extend(messages)
+        return None
 
 
 def progress_for(case: Case) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from workflows.engine import (
     Anchor,
     DeadlineSpec,
     Field,
+    FieldSource,
     Notify,
     Reminder,
     Role,
@@ -63,6 +64,25 @@ VOCABULARY = Vocabulary(
 DAY = timedelta(days=1)
 REASON = Field("reason", "Reason", hint="Shown to the applicant and kept in the case history.")
 STATE_CHANGED = Notify("state_changed", ("applicant",), optional=True)
+#: the partner city the pairing screen (or an API caller) proposes
+PARTNER_CITY = Field("partner_city_id", "Partner city", type="id", required=False,
+                     source=FieldSource.SCREEN)
+#: the application sections an information request opens for editing
+SECTIONS = Field("sections", "Sections to revise", type="choices", required=False,
+                 hint="Only the sections you tick can be changed while the request is open, "
+                      "the others stay as submitted. Tick none to let the applicant change any "
+                      "section.")
+#: what the agreement screen records of a signature, kept in the audit trail
+SIGNATURE = tuple(Field(name, label, required=False, source=FieldSource.RECORDED)
+                  for name, label in (("method", "Signature method"), ("full_name", "Signatory"),
+                                      ("title", "Signatory's title"),
+                                      ("agreement_version", "Agreement version"),
+                                      ("agreement_hash", "Agreement hash"),
+                                      ("signature_id", "Signature")))
+#: the plan version the plan screen submits, frozen with its hash
+PLAN_VERSION = tuple(Field(name, label, required=False, source=FieldSource.RECORDED)
+                     for name, label in (("plan_version", "Plan version"),
+                                         ("plan_hash", "Plan hash")))
 
 def pairing_proposed(applicant_label: str) -> State:
     """Both parties have ten days to accept a proposed partner, then the coordinator is told."""
@@ -151,10 +171,7 @@ TRANSITIONS = (
                effects=("flag_sections",),
                fields=(Field("message", "What do you need from the applicant?"),
                        Field("response_deadline", "Response deadline", type="datetime"),
-                       Field("sections", "Sections to revise", type="choices", required=False,
-                             hint="Only the sections you tick can be changed while the request "
-                                  "is open, the others stay as submitted. Tick none to let the "
-                                  "applicant change any section.")),
+                       SECTIONS),
                notify=(Notify("information_requested", ("applicant",),
                               deadline="information_response"),)),
     Transition("provide_information", ("information_requested",), "eligibility_review",
@@ -162,6 +179,7 @@ TRANSITIONS = (
                notify=(Notify("information_provided", ("coordinator",)),)),
     Transition("propose_pairing", ("awaiting_pairing",), "pairing_proposed", STAFF,
                "Propose a partner city", guards=("partner_available",), effects=("set_partner",),
+               fields=(PARTNER_CITY,),
                notify=(Notify("pairing_proposed", ("parties",), deadline="pairing_response"),),
                screen="pairing"),
     Transition("accept_pairing", ("pairing_proposed",), "agreement_pending", PARTIES,
@@ -173,7 +191,7 @@ TRANSITIONS = (
                notify=(Notify("pairing_declined", ("parties", "coordinator")),)),
     Transition("sign", ("agreement_pending",), "cooperation_active", PARTIES,
                "Sign the Partnership Agreement", each_party="signed_agreement",
-               guards=("signature_recorded",),
+               guards=("signature_recorded",), fields=SIGNATURE,
                notify=(Notify("cooperation_started", ("parties",)),),
                screen="agreement"),
     Transition("cancel_pairing", ("agreement_pending",), "awaiting_pairing", STAFF,
@@ -188,6 +206,7 @@ TRANSITIONS = (
                "Submit the Local Action Plan",
                guards=("cooperation_period_elapsed", "periodic_reports_submitted",
                        "plan_complete", "final_report_submitted", "plan_version_given"),
+               fields=PLAN_VERSION,
                notify=(Notify("lap_submitted", ("applicant", "coordinator")),),
                screen="plan"),
     Transition("approve_lap", ("lap_review",), "completed", STAFF, "Approve the Local Action Plan",

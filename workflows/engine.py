@@ -106,17 +106,38 @@ class State:
     editable_by_applicant: bool = False
 
 
+class FieldSource(enum.StrEnum):
+    """Who gives a transition's field; a request can never set a ``RECORDED`` one."""
+
+    FORM = "form"  # the actor types it on the transition's form (or sends it to the API)
+    SCREEN = "screen"  # the transition's own screen (or an API caller) sends it; no form field
+    RECORDED = "recorded"  # the operations layer records it (a signature's id and hash)
+
+
+#: the types a field may have; ``id`` is a positive whole number, ``choices`` a list of names
+FIELD_TYPES = ("text", "datetime", "date", "id", "choices")
+
+#: names the notification context and the e-mail layout give themselves, so no field may
+#: take them and nothing a person types can stand in for them
+RESERVED_FIELD_NAMES = frozenset({
+    "case_id", "reference", "party", "transition", "from_state", "to_state", "actor",
+    "partner", "staff_only", "action_url", "action_label", "recipient_name", "case",
+    "case_url", "deadline", "notification", "url", "local",
+})
+
+
 @dataclass(frozen=True)
 class Field:
-    """Something the actor must give when firing a transition (a reason, a deadline ...)."""
+    """Something given when firing a transition (a reason, a deadline, a partner city ...)."""
 
     name: str
     label: str
-    #: text, datetime, date, or choices (a list of names among those the operations layer
-    #: offers for the field, e.g. the application's sections)
+    #: one of FIELD_TYPES; a "choices" field is a list of names among those the operations
+    #: layer offers for it (e.g. the application's sections)
     type: str = "text"
     required: bool = True
     hint: str = ""
+    source: FieldSource = FieldSource.FORM
 
 
 @dataclass(frozen=True)
@@ -140,6 +161,16 @@ class Transition:
     effects: tuple[str, ...] = ()  # hook names the operations layer runs before the move
     screen: str | None = None  # the dedicated page that fires it (agreement, plan, pairing)
     style: str = "primary"  # how a button shows it: primary, secondary, warning
+
+    @property
+    def form_fields(self) -> tuple[Field, ...]:
+        """The fields a person fills in on the transition's form."""
+        return tuple(f for f in self.fields if f.source is FieldSource.FORM)
+
+    @property
+    def request_fields(self) -> tuple[Field, ...]:
+        """The fields a request may carry: the form's and the screen's, never recorded ones."""
+        return tuple(f for f in self.fields if f.source is not FieldSource.RECORDED)
 
 
 @dataclass
@@ -409,6 +440,16 @@ class Workflow:
                     problems.append(f"transition {t.name!r} names unknown hook {h!r}")
             if t.automatic and Role.SYSTEM not in t.roles:
                 problems.append(f"automatic transition {t.name!r} must allow the system role")
+            fnames = [f.name for f in t.fields]
+            for f in t.fields:
+                if fnames.count(f.name) > 1:
+                    problems.append(f"transition {t.name!r} declares field {f.name!r} twice")
+                if f.name in RESERVED_FIELD_NAMES:
+                    problems.append(f"transition {t.name!r} field {f.name!r} takes a name the "
+                                    "notifications reserve")
+                if f.type not in FIELD_TYPES:
+                    problems.append(f"transition {t.name!r} field {f.name!r} has unknown type "
+                                    f"{f.type!r}")
         reachable = {self.initial}
         frontier = [self.initial]
         while frontier:

@@ -145,6 +145,7 @@ def live(app, pg_url, e2e_relay, e2e_broker, tmp_path, monkeypatch) -> Iterator[
            if k not in {"REDIS_URL", "CELERY_BROKER_URL", "DATABASE_URL", "SMTP_HOST"}}
     env.update(DATABASE_URL=pg_url, CELERY_BROKER_URL=e2e_broker, SMTP_HOST="127.0.0.1",
                SMTP_PORT=str(e2e_relay.port), SMTP_TIMEOUT="5", SECRET_KEY="test-secret",
+               CITYPAIR_ENV="development",
                BASE_URL=url, CITYPAIR_INSTANCE=str(tmp_path / "worker"),
                UPLOAD_DIR=app.config["UPLOAD_DIR"], DELIVERY_BACKOFF_SECONDS="1",
                RATELIMIT_ENABLED="0")

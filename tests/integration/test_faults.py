@@ -211,7 +211,8 @@ def workers(pg_url, relay, tmp_path_factory) -> Iterator[Workers]:
     env = {k: v for k, v in os.environ.items()
            if k not in {"REDIS_URL", "CELERY_BROKER_URL", "DATABASE_URL", "SMTP_HOST"}}
     env.update(DATABASE_URL=pg_url, SMTP_HOST="127.0.0.1", SMTP_PORT=str(relay.port),
-               SMTP_TIMEOUT="5", SECRET_KEY="test-secret", BASE_URL="http://localhost",
+               SMTP_TIMEOUT="5", SECRET_KEY="test-secret", CITYPAIR_ENV="development",
+               BASE_URL="http://localhost",
                CITYPAIR_INSTANCE=str(folder / "instance"), SENDING_TIMEOUT_SECONDS=str(GRACE),
                STALE_PENDING_SECONDS=str(GRACE), DELIVERY_BACKOFF_SECONDS="1",
                DELIVERY_MAX_ATTEMPTS="30", RATELIMIT_ENABLED="0")

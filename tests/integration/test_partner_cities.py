@@ -202,6 +202,10 @@ def test_cli_imports_partner_cities(app, world, tmp_path, monkeypatch):
     monkeypatch.setenv("DATABASE_URL", app.config["DATABASE_URL"])
     monkeypatch.setenv("CITYPAIR_INSTANCE", str(tmp_path))
     monkeypatch.setenv("SECRET_KEY", "test-secret")
+    monkeypatch.setenv("CITYPAIR_ENV", "development")  # a weak key against a database server
+    # The command builds its own app, which re-binds the process's one limiter: left on, it
+    # would count every later test's sign-ins.
+    monkeypatch.setenv("RATELIMIT_ENABLED", "0")
     good, bad = tmp_path / "good.csv", tmp_path / "bad.csv"
     good.write_text(GOOD, encoding="utf-8")
     bad.write_text(HEADER + "Atlantis,Nowhere,Mars,,water,,,\n", encoding="utf-8")

@@ -19,8 +19,12 @@ from webapp.extensions import csrf
 API_DESCRIPTION = (
     "Calls, cases and their transitions, pairings, deliverables and the public pairings of "
     "citypair. Authenticate with a personal API token created on /account/tokens: "
-    "`Authorization: Bearer cp_...`. Errors are `application/problem+json`; a refused "
-    "transition lists its reasons, a stale `expected_version` is a 409."
+    "`Authorization: Bearer cp_...`. A token has scopes, chosen when it is made: `read` "
+    "allows every GET, `write` also the operations that change something (marked "
+    "`x-required-scope: write`); a read-only token gets a 403 there. A token ends at its "
+    "expiry date, when revoked, at its owner's password reset and when the account is "
+    "closed (then a 401). Errors are `application/problem+json`; a refused transition lists "
+    "its reasons, a stale `expected_version` is a 409."
 )
 
 
@@ -63,7 +67,9 @@ def init_app(app: Flask) -> ProblemApi:
     api = ProblemApi(app)
     api.spec.components.security_scheme("bearerAuth", {
         "type": "http", "scheme": "bearer", "bearerFormat": "cp_ personal API token",
-        "description": "A personal API token, created on /account/tokens.",
+        "description": "A personal API token, created on /account/tokens, with the scope "
+                       "`read` (every GET) or `read write` (also the operations marked "
+                       "`x-required-scope: write`) and an expiry date.",
     })
     api.register_blueprint(blp)
     csrf.exempt(blp)

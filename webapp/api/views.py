@@ -16,7 +16,6 @@ from werkzeug.exceptions import HTTPException
 from webapp import authz
 from webapp.access import refusal, visible_cases
 from webapp.api import problems
-from webapp.api.payloads import PayloadError, parse_payload
 from webapp.api.schemas import (
     AuditListSchema,
     CallListSchema,
@@ -49,6 +48,9 @@ blp = Blueprint("api", __name__, url_prefix="/api/v1",
 limiter.limit("600 per minute")(blp)
 
 AUTH_HEADER = {"WWW-Authenticate": 'Bearer realm="citypair"'}
+#: what a read-only token may call; anything else changes something and needs WRITE_SCOPE
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+WRITE_SCOPE = "write"
 
 
 # -- authentication, authorization and errors ----------------------------------------------
@@ -68,14 +70,21 @@ def _authenticate():
         return problems.problem(
             401, "Send your personal API token as 'Authorization: Bearer cp_...'. "
                  "Create one on /account/tokens.", headers=AUTH_HEADER)
-    user = tokens.authenticate(raw.strip())
-    if user is None:
+    token = tokens.authenticate(raw.strip())
+    if token is None:
         return problems.problem(
-            401, "This token is not valid: it is unknown or revoked, or its owner's account "
-                 "is closed.", headers={"WWW-Authenticate":
-                                        'Bearer realm="citypair", error="invalid_token"'})
+            401, "This token is not valid: it is unknown, revoked or expired, or its owner's "
+                 "account is closed.", headers={"WWW-Authenticate":
+                                                'Bearer realm="citypair", error="invalid_token"'})
+    user = token.user
     if not access.allows(authz.role_of(user)):
         return problems.problem(403, "Your role does not allow this operation.")
+    if request.method not in READ_METHODS and WRITE_SCOPE not in token.scope_set:
+        return problems.problem(
+            403, "This token may only read. Create a token with the write scope on "
+                 "/account/tokens to change anything.",
+            headers={"WWW-Authenticate": f'Bearer realm="citypair", error="insufficient_scope", '
+                                         f'scope="{WRITE_SCOPE}"'})
     g.api_user = user
     return None
 
@@ -259,7 +268,7 @@ def case_transitions(case_id: int):
                          **({"choices": [name for name, _label in
                                          case_ops.field_choices(f.name, found)]}
                             if f.type == "choices" else {})}
-                        for f in o.transition.fields],
+                        for f in o.transition.request_fields],
             "each_party": bool(o.transition.each_party), "style": o.transition.style,
         } for o in options],
     }
@@ -268,9 +277,11 @@ def case_transitions(case_id: int):
 @blp.route("/cases/<int:case_id>/transitions/<name>", methods=["POST"])
 @blp.arguments(FireSchema)
 @blp.response(200, FiredSchema)
+@blp.doc(**{"x-required-scope": WRITE_SCOPE})
 @errors(400, 401, 403, 404, 409)
 def fire_transition(body: dict[str, Any], case_id: int, name: str):
-    """Fire a transition on the version of the case you saw.
+    """Fire a transition on the version of the case you saw (needs a token with the
+    ``write`` scope).
 
     A stale ``expected_version`` is a 409; a refused transition is a 422 whose ``reasons``
     name every unmet condition.
@@ -285,8 +296,8 @@ def fire_transition(body: dict[str, Any], case_id: int, name: str):
     if case_ops.actor(user).role not in t.roles:
         raise Forbidden(f"Your role does not allow “{t.label}”.")
     try:
-        payload = parse_payload(t, body["payload"])
-    except PayloadError as exc:
+        payload = case_ops.parse_payload(t, body["payload"], strict=True)
+    except case_ops.PayloadError as exc:
         abort(422, message="Some fields of the payload are not valid: see errors.",
               errors={"json": {"payload": exc.errors}})
     return case_ops.fire(found.id, name, user, payload,

@@ -13,6 +13,7 @@ from webapp.applicant import forms
 from webapp.db import db, utcnow
 from webapp.errors import Conflict, OperationError, Refused
 from webapp.forms import choices
+from webapp.i18n import select_timezone
 from webapp.models import (
     AuditEvent,
     Call,
@@ -231,7 +232,16 @@ def check(case_id: int):
 def act(case_id: int, transition: str):
     """Fire a transition from the portal: submit, answer, accept, withdraw ..."""
     case = _case(case_id)
-    payload = {k: v for k, v in request.form.items() if k not in {"csrf_token", "version"}}
+    wf = get_workflow(case.workflow)
+    try:
+        # Only the transition's own fields go on; anything else the form carries is dropped.
+        payload = cases.parse_payload(wf.transition(transition), request.form,
+                                      zone=select_timezone()) \
+            if wf.has_transition(transition) else {}
+    except cases.PayloadError as exc:
+        for message in exc.messages:
+            flash(message, "error")
+        return redirect(url_for("applicant.case", case_id=case.id)), 303
     try:
         fired = cases.fire(case.id, transition, current_user, payload,
                            expected_version=request.form.get("version", type=int),
@@ -244,7 +254,7 @@ def act(case_id: int, transition: str):
     except OperationError as exc:
         flash(exc.message, "error")
         return redirect(url_for("applicant.case", case_id=case.id)), 303
-    label = get_workflow(case.workflow).state(fired.target).applicant_label
+    label = wf.state(fired.target).applicant_label
     flash(_("Done. Your case is now: %(state)s.", state=_(label)) if fired.moved
           else _("Done. We are waiting for the other party."), "success")
     return redirect(url_for("applicant.case", case_id=case.id))

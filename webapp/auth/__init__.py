@@ -157,6 +157,7 @@ def _account_and_address() -> str:
 @limiter.limit(LOGIN_PER_ACCOUNT, methods=["POST"], key_func=_account_and_address)
 @limiter.limit(LOGIN_PER_ADDRESS, methods=["POST"])
 def login():
+    target = safe_next(request.args.get("next"))  # a broken one is refused before anything
     form = LoginForm()
     if form.validate_on_submit():
         try:
@@ -170,8 +171,9 @@ def login():
                                         "a new link.")
             else:
                 session.clear()  # a fresh session at sign-in: no fixation
+                session[accounts.SESSION_KEY] = accounts.start_session(user)
                 login_user(user)
-                return redirect(safe_next(request.args.get("next")) or _home(user))
+                return redirect(target or _home(user))
     return render_template("auth/login.html", form=form)
 
 
@@ -183,6 +185,7 @@ def _home(user) -> str:
 @login_required
 def logout():
     lang = current_user.locale or session.get("lang")
+    accounts.end_session(session.get(accounts.SESSION_KEY))
     logout_user()
     session.clear()
     session["lang"] = lang  # the pages keep speaking the person's language after sign-out
@@ -242,6 +245,7 @@ def _accept_invitation(token: str, invited):
         else:
             session.clear()  # a fresh session at sign-in: no fixation
             session["lang"] = user.locale
+            session[accounts.SESSION_KEY] = accounts.start_session(user)
             login_user(user)
             flash(_("Welcome to citypair. Your password is set and you are signed in."),
                   "success")

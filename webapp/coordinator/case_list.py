@@ -180,10 +180,11 @@ def bulk_apply():
     t = _bulk_transitions()[form.transition.data]
     selection = _selection(form.selection.data)
     fields_form = transition_form(t, formdata=request.form)
-    if not fields_form.validate():
+    payload = form_payload(t, fields_form) if fields_form.validate() else None
+    if payload is None:
         checks = backoffice.bulk_preview(current_user, [i for i, _ in selection], t.name)
         return _confirmation(t, checks, fields_form, status=400)
-    results = backoffice.bulk_fire(current_user, selection, t.name, form_payload(t, fields_form),
+    results = backoffice.bulk_fire(current_user, selection, t.name, payload,
                                    source_address=g.source_address)
     counts = {k: sum(1 for r in results if r.outcome == k)
               for k in ("done", "refused", "conflict")}

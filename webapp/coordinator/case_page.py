@@ -95,10 +95,9 @@ def act(case_id: int, transition: str):
         abort(404)
     t = wf.transition(transition)
     form = transition_form(t, formdata=request.form, case=case)
-    if not form.validate():
+    payload = form_payload(t, form, request.form) if form.validate() else None
+    if payload is None:
         return render_case(case, 400, failed=transition, transition_forms={transition: form})
-    payload = form_payload(t, form)
-    payload.update({k: v for k, v in request.form.items() if k in {"partner_city_id"}})
     try:
         fired = case_ops.fire(case.id, transition, current_user, payload,
                               expected_version=request.form.get("version", type=int),

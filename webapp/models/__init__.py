@@ -31,7 +31,7 @@ from webapp.models.scheduling import (
     NotificationStatus,
     Reminder,
 )
-from webapp.models.user import NotificationPreference, User, UserRole
+from webapp.models.user import NotificationPreference, User, UserRole, UserSession
 from webapp.models.wording import MailWording
 
 __all__ = [
@@ -41,7 +41,7 @@ __all__ = [
     "Programme", "Reminder", "Topic", "User", "UserRole", "case_topic", "partner_city_topic",
     "staff_programme",
     "Agreement", "Signature",
-    "ApiToken",
+    "ApiToken", "UserSession",
     "StatementEmbedding",
     "MailingSubscriber",
     "MailWording",

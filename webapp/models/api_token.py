@@ -10,6 +10,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from webapp.db import Base, utcnow
 from webapp.models.user import User
 
+#: what a token may do: ``read`` every GET of the API, ``write`` also what changes something
+SCOPES = ("read", "write")
+
 
 class ApiToken(Base):
     """A named token its owner created; the secret is shown once and stored as SHA-256."""
@@ -30,9 +33,25 @@ class ApiToken(Base):
     last_used_at: Mapped[datetime | None]
     #: a revoked token is refused and stays listed for the record
     revoked_at: Mapped[datetime | None]
+    #: why it ended before its time: "revoked" (by its owner), "password reset", "erasure"
+    revoked_reason: Mapped[str] = mapped_column(String(40), default="")
+    #: space-separated, from SCOPES: "read" or "read write"
+    scopes: Mapped[str] = mapped_column(String(40), default="read")
+    #: chosen at creation; the token is refused from then on
+    expires_at: Mapped[datetime]
 
     user: Mapped[User] = relationship()
 
     @property
+    def scope_set(self) -> frozenset[str]:
+        return frozenset(self.scopes.split())
+
+    def status(self, now: datetime | None = None) -> str:
+        """active, expired or revoked."""
+        if self.revoked_at is not None:
+            return "revoked"
+        return "active" if (now or utcnow()) < self.expires_at else "expired"
+
+    @property
     def active(self) -> bool:
-        return self.revoked_at is None
+        return self.status() == "active"

@@ -92,3 +92,20 @@ class User(UserMixin, Base):
     @property
     def is_staff(self) -> bool:
         return self.role in (UserRole.COORDINATOR, UserRole.ADMIN)
+
+
+class UserSession(Base):
+    """A signed-in browser session, kept on the server so that signing out, a password reset
+    or an idle or old session ends it whatever the cookie says."""
+
+    __tablename__ = "user_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    #: hex SHA-256 of the random secret the session cookie carries; the secret is not stored
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: the last request made in it, to the minute (the idle timeout counts from here)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: signed out, or ended by a password reset
+    ended_at: Mapped[datetime | None]

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import cached_property
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from dateutil.relativedelta import relativedelta
+from flask_babel import gettext as _
 from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
@@ -22,6 +24,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from webapp.access import actor_for, can_view_case
 from webapp.db import db, utcnow
 from webapp.errors import Conflict, Forbidden, NotFound, Refused
+from webapp.forms import NoScript
 from webapp.models import (
     AuditEvent,
     Call,
@@ -37,6 +40,7 @@ from webapp.models import (
 )
 from webapp.operations import outbox
 from webapp.operations.applications import application_facts, section_choices
+from webapp.safety import MAX_ID
 from workflows import eligibility, get_workflow, vocabularies, vocabulary
 from workflows.engine import (
     Actor,
@@ -44,8 +48,10 @@ from workflows.engine import (
     CaseFacts,
     DeadlineSpec,
     Effects,
+    Field,
     Option,
     StateKind,
+    Transition,
     TransitionRefused,
     Workflow,
     deadline_due,
@@ -179,6 +185,136 @@ def released_states(workflow: str) -> list[str]:
     return get_workflow(workflow).states_of_kind(StateKind.CLOSED)
 
 
+# -- the one parser of what a request gives a transition ---------------------------------
+
+MAX_TEXT = 4000
+
+
+class PayloadError(Exception):
+    """Some values of a payload are not valid; ``errors`` maps each field to its messages."""
+
+    def __init__(self, errors: dict[str, list[str]]):
+        super().__init__("invalid payload")
+        self.errors = errors
+
+    @property
+    def messages(self) -> list[str]:
+        return [m for found in self.errors.values() for m in found]
+
+
+def parse_payload(t: Transition, raw: Mapping[str, Any], *, zone: str | None = None,
+                  strict: bool = False) -> dict[str, Any]:
+    """What a request (the portal, the back office, the API) may give for firing ``t``: only
+    the transition's form and screen fields, typed and checked. Fields the operations layer
+    records and anything undeclared never pass; ``strict`` (the API) refuses them by name,
+    otherwise (a page's form, which carries its own token and version) they are left out,
+    and ids may come as digits.
+
+    Times without an offset are read in ``zone`` (a form's local time); without a zone they
+    are refused. Empty fields are left for the engine, which names every required one.
+    Raises PayloadError.
+    """
+    declared = {f.name: f for f in t.request_fields}
+    errors: dict[str, list[str]] = {}
+    payload: dict[str, Any] = {}
+    for key in raw:
+        if key not in declared:
+            if strict:
+                errors[key] = [_("Unknown field for %(transition)s; it takes: %(fields)s.",
+                              transition=t.name,
+                              fields=", ".join(sorted(declared)) or "-")]
+            continue
+        f = declared[key]
+        getlist = getattr(raw, "getlist", None)
+        value = getlist(key) if f.type == "choices" and getlist else raw[key]
+        try:
+            payload[key] = _field(f, value, zone, strict)
+        except ValueError as exc:
+            errors[key] = [str(exc)]
+    if errors:
+        raise PayloadError(errors)
+    return payload
+
+
+def _field(f: Field, value: Any, zone: str | None, strict: bool) -> Any:
+    if value is None or value == "":
+        return None
+    if f.type == "datetime":
+        return _datetime(value, zone)
+    if f.type == "date":
+        if isinstance(value, date) and not isinstance(value, datetime):
+            return value
+        if not isinstance(value, str):
+            raise ValueError(_("Give a date as text, e.g. 2026-12-01."))
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            raise ValueError(_("Give a date like 2026-12-01.")) from None
+    if f.type == "id":
+        return _id(value, strict)
+    if f.type == "choices":
+        return _choices(f, value)
+    if not isinstance(value, str):
+        raise ValueError(_("Give this as text."))
+    if len(value) > MAX_TEXT:
+        raise ValueError(_("Keep this under %(n)s characters.", n=MAX_TEXT))
+    if "\x00" in value:
+        raise ValueError(_("Remove the NUL character from this text."))
+    if "<" in value and ">" in value:
+        raise ValueError(str(NoScript.message))
+    return value.strip() or None
+
+
+def _datetime(value: Any, zone: str | None) -> datetime:
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            raise ValueError(_("Give a time as ISO 8601, e.g. "
+                               "2026-12-01T17:00:00+01:00.")) from None
+    else:
+        raise ValueError(_("Give a time as ISO 8601 text, e.g. 2026-12-01T17:00:00+01:00."))
+    if parsed.tzinfo is None or parsed.utcoffset() is None:
+        if zone is None:
+            raise ValueError(_("Give the time with its offset from UTC, e.g. "
+                               "2026-12-01T17:00:00+01:00 or 2026-12-01T16:00:00Z."))
+        parsed = parsed.replace(tzinfo=ZoneInfo(zone))
+    return parsed.astimezone(UTC)
+
+
+def _id(value: Any, strict: bool) -> int:
+    # A form sends digits as text; JSON has numbers for that.
+    if not strict and isinstance(value, str) and value.isascii() and value.isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_ID:
+        raise ValueError(_("Give the id as a positive whole number."))
+    return value
+
+
+def _choices(f: Field, value: Any) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValueError(_("Give a list of names."))
+    # On any case here: the transition checks the names against the case's own.
+    offered = [key for key, _label in field_choices(f.name)]
+    unknown = [v for v in value if v not in offered]
+    if unknown:
+        raise ValueError(_("Unknown: %(unknown)s. Name them among: %(names)s.",
+                           unknown=", ".join(unknown), names=", ".join(offered)))
+    return list(dict.fromkeys(value))
+
+
+def declared_payload(workflow: Workflow, transition: str,
+                     payload: Mapping[str, Any]) -> dict[str, Any]:
+    """``payload`` with only the fields ``transition`` declares (every source): what the
+    audit trail keeps and the notifications read."""
+    if not workflow.has_transition(transition):
+        return {}
+    names = {f.name for f in workflow.transition(transition).fields}
+    return {k: v for k, v in payload.items() if k in names}
+
+
 def _enrich_payload(session: Session, case: Case, name: str,
                     payload: dict[str, Any]) -> dict[str, Any]:
     """Resolve ids in the payload into what guards judge (a partner city's region, ...)."""
@@ -246,7 +382,10 @@ def apply(
     """Apply one transition inside the caller's transaction (used by ``fire`` and batches)."""
     wf = get_workflow(case.workflow)
     actor = actor_for(user)
-    payload = _enrich_payload(session, case, transition, payload)
+    # Whatever a caller passed, only declared fields go on; the guards and hooks also see what
+    # the ids resolve to, the audit trail and the e-mails only the declared fields.
+    declared = declared_payload(wf, transition, payload)
+    payload = _enrich_payload(session, case, transition, dict(declared))
     try:
         effects = wf.plan(case_facts(session, case, now), actor, transition, payload)
     except TransitionRefused as exc:
@@ -268,7 +407,7 @@ def apply(
         case_id=case.id, at=now, actor_id=user.id if user else None,
         actor_role=actor.role.value, actor_label=user.display_name if user else "citypair",
         source_address=source_address, action=transition, from_state=effects.source,
-        to_state=effects.target, payload=_audit_payload(payload),
+        to_state=effects.target, payload=_audit_payload(declared),
     )
     session.add(audit)
     # Recipients are the parties as they were: leaving a pairing clears the partner.
@@ -297,7 +436,7 @@ def apply(
         outbox.Mail(key=f"event:{audit.id}:{n.template}:{person.id}", template=n.template,
                     user=person, case=case, optional=n.optional,
                     deadline_id=announced.get(n.deadline) if n.deadline else None,
-                    context=_notification_context(case, audit, party, payload))
+                    context=_notification_context(case, audit, party, declared))
         for n, people in recipients for party, person in people])
     return effects
 
@@ -394,7 +533,7 @@ def start_deadline(session: Session, case: Case, spec: DeadlineSpec, now: dateti
 def _audit_payload(payload: Mapping[str, Any]) -> dict[str, Any]:
     clean: dict[str, Any] = {}
     for k, v in payload.items():
-        if isinstance(v, datetime):
+        if isinstance(v, date):
             clean[k] = v.isoformat()
         elif isinstance(v, (str, int, float, bool, list, dict)) or v is None:
             clean[k] = v
@@ -402,11 +541,13 @@ def _audit_payload(payload: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _notification_context(case: Case, audit: AuditEvent, party: str,
-                          payload: Mapping[str, Any]) -> dict[str, Any]:
-    ctx = {"case_id": case.id, "reference": case.reference, "party": party,
-           "transition": audit.action, "from_state": audit.from_state,
-           "to_state": audit.to_state, "actor": audit.actor_label}
-    ctx.update(_audit_payload(payload))
+                          declared: Mapping[str, Any]) -> dict[str, Any]:
+    # The case's own facts go last: no field can stand in for them (the definitions also
+    # refuse fields named like them).
+    ctx = _audit_payload(declared)
+    ctx.update({"case_id": case.id, "reference": case.reference, "party": party,
+                "transition": audit.action, "from_state": audit.from_state,
+                "to_state": audit.to_state, "actor": audit.actor_label})
     return ctx
 
 
@@ -479,7 +620,7 @@ def _run_eligibility(session: Session, case: Case, payload: Mapping[str, Any],
 @hook("start_cooperation")
 def _start_cooperation(session: Session, case: Case, payload: Mapping[str, Any],
                        now: datetime) -> None:
-    start = payload.get("kickoff") if isinstance(payload.get("kickoff"), datetime) else now
+    start = now
     case.cooperation_start = start
     case.cooperation_ends_at = start + relativedelta(months=case.call.cooperation_months)
     for fn in COOPERATION_STARTERS:

@@ -26,6 +26,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from webapp.access import can_view_case, visible_cases
 from webapp.db import db, utcnow
 from webapp.errors import Conflict, Forbidden, NotFound, OperationError, Refused
+from webapp.forms import has_control_characters, one_line
 from webapp.i18n import guess_timezone
 from webapp.models import (
     AuditEvent,
@@ -330,6 +331,8 @@ def read_partner_csv(content: bytes | str, user: User | None = None) -> list[Par
                           f"give at most {MAX_TOPICS}")
         email, problem = _email(cell["contact_email"])
         errors += [problem] if problem else []
+        if has_control_characters(cell["name"]) or has_control_characters(cell["contact_name"]):
+            errors.append("a name holds a line break or another control character")
         key = (cell["name"].lower(), cell["country"].lower())
         if cell["name"] and key in existing:
             errors.append(f"{cell['name']} ({cell['country']}) is already registered")
@@ -835,7 +838,7 @@ def invite_partner_contact(case_id: int, user: User, email: str) -> User:
         if find_user(email) is not None:
             raise OperationError(f"{email} already has an account.")
         # Their zone is guessed from the partner city's country until they choose their own.
-        person = User(email=email, name=contact.name or email.split("@")[0],
+        person = User(email=email, name=one_line(contact.name) or email.split("@")[0],
                       password_hash=None, role=UserRole.PARTNER, partner_city_id=partner.id,
                       timezone=guess_timezone(partner.country, now)
                       or case.call.programme.timezone, confirmed_at=now)

@@ -4,9 +4,12 @@ Erasure keeps every decision and record a case needs and removes the person from
 name, e-mail address and network address are replaced by a stable pseudonym wherever they
 appear (cases, signatures, comments, the audit trail and its payloads, e-mails), their account
 is closed, their tokens revoked, their unsent mail dropped and the files they uploaded that no
-case needs are deleted. The audit trail is append-only; on PostgreSQL a trigger refuses any
-change except the personal columns under ``citypair.erasure`` and the deletions of the
-retention rule under ``citypair.retention``, both set for one transaction only.
+case needs are deleted. The audit trail is append-only and kept as hash chains
+(``webapp.models.audit``): erasure records the new digest of every event it rewrites in its
+own chained event, retention deletes whole case chains and records their last hashes, so
+``citypair audit verify`` passes after both. On PostgreSQL both go through functions owned by
+the schema owner (``webapp.operations.audit``), the only way the application's role has to
+change or delete an event.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import String, and_, cast, delete, false, func, or_, select, update
+from sqlalchemy import String, and_, cast, delete, false, func, or_, select
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session
 
@@ -53,8 +56,11 @@ from webapp.models import (
     Signature,
     User,
     UserRole,
+    UserSession,
 )
+from webapp.operations import audit
 from webapp.operations.documents import blob_path
+from webapp.operations.tokens import end_tokens
 from workflows import workflows
 from workflows.engine import StateKind
 
@@ -242,12 +248,6 @@ class Erasure:
     files_deleted: list[str] = field(default_factory=list)
 
 
-def _sanction(session: Session, setting: str) -> None:
-    """Open the audit trail's sanctioned path for this transaction only (PostgreSQL)."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(select(func.set_config(setting, "on", True)))
-
-
 def _needed_documents(session: Session, ids: list[int]) -> set[int]:
     """Of ``ids``, the documents a case record needs: those of a submitted case, a signature,
     a deliverable or an activity. A draft's files, or files of no case, are not needed."""
@@ -300,7 +300,6 @@ def erase_person(person_id: int, admin: User, *, source_address: str = "",
             raise NotFound("There is no such person.")
         if person.erased_at is not None:
             raise OperationError("This person has already been erased.")
-        _sanction(session, "citypair.erasure")
         alias = pseudonym(person.id)
         result = Erasure(person.id, alias)
         email = person.email.lower()
@@ -342,17 +341,16 @@ def erase_person(person_id: int, admin: User, *, source_address: str = "",
                 comment.body = clean
             result.comments += 1
 
-        for ev in list(session.scalars(select(AuditEvent).where(or_(
+        # The audit events are rewritten last, once the erasure's own event records them.
+        rewrites = [
+            audit.pseudonymised(ev.id, alias if ev.actor_id == person.id
+                                else scrub.text(ev.actor_label),
+                                "" if ev.actor_id == person.id else ev.source_address,
+                                scrub.json(ev.payload))
+            for ev in session.scalars(select(AuditEvent).where(or_(
                 AuditEvent.actor_id == person.id, scrub.mentions(AuditEvent.actor_label),
-                scrub.mentions(AuditEvent.payload))))):
-            values: dict[str, Any] = {"payload": scrub.json(ev.payload)}
-            if ev.actor_id == person.id:
-                values.update(actor_label=alias, source_address="")
-            else:
-                values["actor_label"] = scrub.text(ev.actor_label)
-            session.execute(update(AuditEvent).where(AuditEvent.id == ev.id).values(**values)
-                            .execution_options(synchronize_session=False))
-            result.audit_events += 1
+                scrub.mentions(AuditEvent.payload))).order_by(AuditEvent.id))]
+        result.audit_events = len(rewrites)
 
         # Mail not yet sent to them is dropped; what was sent keeps its record, without them.
         unsent = (Notification.user_id == person.id,
@@ -384,9 +382,8 @@ def erase_person(person_id: int, admin: User, *, source_address: str = "",
         session.execute(delete(MailingSubscriber).where(
             MailingSubscriber.email == person.email.casefold()))
 
-        result.tokens_revoked = session.execute(
-            update(ApiToken).where(ApiToken.user_id == person.id, ApiToken.revoked_at.is_(None))
-            .values(revoked_at=now).execution_options(synchronize_session=False)).rowcount or 0
+        result.tokens_revoked = end_tokens(session, person, now, reason="erasure")
+        session.execute(delete(UserSession).where(UserSession.user_id == person.id))
 
         uploads = list(session.scalars(select(Document).where(
             Document.uploaded_by_id == person.id)))
@@ -414,15 +411,20 @@ def erase_person(person_id: int, admin: User, *, source_address: str = "",
         person.locked_until = None
         person.notification_preference = NotificationPreference.OFF
 
-        # The erasure itself is recorded, naming only the pseudonym.
-        session.add(AuditEvent(
+        # The erasure itself is recorded, naming only the pseudonym, with the new digest of
+        # every audit event it rewrites: the trail still verifies, and says what changed.
+        record = AuditEvent(
             case_id=None, at=now, actor_id=admin.id, actor_role=admin.role,
             actor_label=admin.display_name, source_address=source_address,
-            action="erase_person",
+            action=audit.ERASURE,
             payload={"person_id": person.id, "pseudonym": alias, "cases": result.cases,
                      "signatures": result.signatures, "comments": result.comments,
                      "audit_events": result.audit_events,
-                     "documents_deleted": result.documents_deleted}))
+                     "documents_deleted": result.documents_deleted,
+                     "rewritten": {str(r.event_id): r.digest for r in rewrites}})
+        session.add(record)
+        session.flush()
+        audit.rewrite_personal_columns(session, record.id, rewrites)
     for sha in orphans:
         path = blob_path(sha)
         path.unlink(missing_ok=True)
@@ -515,21 +517,25 @@ def apply_retention(now: datetime | None = None, years: int | None = None, *,
         if dry_run:
             return result
         shas = set(session.scalars(select(Document.sha256).where(Document.case_id.in_(ids))))
-        _sanction(session, "citypair.retention")
         session.expunge_all()
-        # The audit events first (their foreign key restricts); the rest cascades from the case.
-        session.execute(delete(AuditEvent).where(AuditEvent.case_id.in_(ids)))
-        session.execute(delete(Document).where(Document.case_id.in_(ids)))
-        session.execute(delete(Case).where(Case.id.in_(ids)))
-        shared = set(session.scalars(select(Document.sha256).where(Document.sha256.in_(shas))))
-        orphans = sorted(shas - shared)
-        session.add(AuditEvent(
+        # Recorded first, with the last hash of each case's chain: the cases' whole chains
+        # go, and this record in the chain of events of no case says which and how far.
+        record = AuditEvent(
             case_id=None, at=now, actor_role="system", actor_label="citypair",
             action="retention",
             payload={"cases_deleted": len(ids), "years": years,
                      "calls_closed_before": result.cutoff.isoformat(),
                      "documents": result.documents, "audit_events": result.audit_events,
-                     "notifications": result.notifications}))
+                     "notifications": result.notifications, "case_ids": ids,
+                     "chain_heads": audit.chain_heads(session, ids)})
+        session.add(record)
+        session.flush()
+        # The audit events first (their foreign key restricts); the rest cascades from the case.
+        audit.retire_cases(session, record.id, ids)
+        session.execute(delete(Document).where(Document.case_id.in_(ids)))
+        session.execute(delete(Case).where(Case.id.in_(ids)))
+        shared = set(session.scalars(select(Document.sha256).where(Document.sha256.in_(shas))))
+        orphans = sorted(shas - shared)
     for sha in orphans:
         path: Path = blob_path(sha)
         if path.exists():

@@ -16,6 +16,7 @@ from webapp.models.organisation import PARTNER_KINDS
 from webapp.models.programme import WORLD_REGIONS
 from webapp.operations import pairing
 from webapp.pairing import forms
+from webapp.safety import as_id
 from workflows import get_workflow, workflows
 
 bp = Blueprint("pairing", __name__, url_prefix="/office/pairing")
@@ -163,12 +164,12 @@ def propose(case_id: int):
     """Propose one partner city for the case (the propose_pairing transition)."""
     case = _case(case_id)
     form = forms.ProposeForm()
-    if not form.validate_on_submit() or not (form.partner_city_id.data or "").isdigit():
+    partner_city_id = as_id(form.partner_city_id.data)
+    if not form.validate_on_submit() or partner_city_id is None:
         abort(400)
-    version = form.version.data
     try:
-        fired = pairing.propose(case.id, current_user, int(form.partner_city_id.data),
-                                expected_version=int(version) if version.isdigit() else None,
+        fired = pairing.propose(case.id, current_user, partner_city_id,
+                                expected_version=as_id(form.version.data),
                                 source_address=g.source_address)
     except Refused as exc:
         for reason in exc.reasons or (exc.message,):
@@ -229,8 +230,10 @@ def board_submit(call_id: int):
     call = _call(call_id)
     case_ids = forms.parse_ids(request.form.get("case_ids"))
     ruled_out = forms.parse_pairs(request.form.get("ruled_out_pairs"))
-    chosen = {cid: int(v) if v.isdigit() else None
-              for cid in case_ids for v in [request.form.get(f"partner_{cid}", "")]}
+    # A choice that is no id at all (out of range, other digits) is an error on the form.
+    typed = {cid: request.form.get(f"partner_{cid}", "").strip() for cid in case_ids}
+    chosen = {cid: as_id(v) for cid, v in typed.items()}
+    unreadable = [cid for cid, v in typed.items() if v and chosen[cid] is None]
     drawn = pairing.board_for(call.id, current_user, ruled_out=ruled_out, case_ids=case_ids,
                               chosen=chosen)
     form = forms.board_form(drawn.rows, forms.format_pairs(ruled_out), formdata=request.form)
@@ -240,7 +243,11 @@ def board_submit(call_id: int):
         return render_template("pairing/board.html", board=drawn, form=form, errors=errors,
                                chosen=chosen, has_errors=True), status
 
-    if not form.validate():
+    if unreadable:
+        errors = {cid: ["Choose one of the partner cities offered for this case."]
+                  for cid in unreadable}
+        form.form_errors.append("Some choices are not partner cities on this board.")
+    if not form.validate() or unreadable:
         return again(400)
     rows = [r.case.id for r in drawn.rows]
     if request.form.get("action") == "recompute":
@@ -248,9 +255,8 @@ def board_submit(call_id: int):
                 and form[f"rule_out_{cid}"].data}
         return redirect(url_for("pairing.board", call_id=call.id,
                                 ruled_out=forms.format_pairs(ruled_out | more) or None), 303)
-    choices = [pairing.BoardChoice(cid, pid, int(v) if v.isdigit() else None)
-               for cid in rows if (pid := chosen.get(cid))
-               for v in [request.form.get(f"version_{cid}", "")]]
+    choices = [pairing.BoardChoice(cid, pid, as_id(request.form.get(f"version_{cid}")))
+               for cid in rows if (pid := chosen.get(cid))]
     try:
         count = pairing.propose_board(call.id, current_user, choices,
                                       source_address=g.source_address)

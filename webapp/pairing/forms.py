@@ -26,6 +26,7 @@ from webapp.forms import Form, NoScript, choices
 from webapp.models.organisation import PARTNER_KINDS
 from webapp.operations import vocabulary
 from webapp.operations.pairing import MAX_TOPICS, BoardRow, Candidate, PartnerCityData
+from webapp.safety import as_id
 
 CONTACT_ROWS = 2  # empty contact rows offered below the existing ones
 MAX_CONTACTS = 20
@@ -165,7 +166,7 @@ def board_form(rows: list[BoardRow], ruled_out: str, formdata: Any = None) -> Fo
 
 def parse_ids(text: str | None) -> list[int]:
     """Ids from a comma-separated hidden field; anything else is ignored."""
-    return [int(p) for p in (text or "").split(",") if p.strip().isdigit()]
+    return [i for p in (text or "").split(",") if (i := as_id(p)) is not None]
 
 
 def parse_pairs(text: str | None) -> set[tuple[int, int]]:
@@ -173,8 +174,9 @@ def parse_pairs(text: str | None) -> set[tuple[int, int]]:
     pairs = set()
     for item in (text or "").split(","):
         left, _, right = item.partition(":")
-        if left.strip().isdigit() and right.strip().isdigit():
-            pairs.add((int(left), int(right)))
+        case_id, partner_id = as_id(left), as_id(right)
+        if case_id is not None and partner_id is not None:
+            pairs.add((case_id, partner_id))
     return pairs
 
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, abort, flash, make_response, redirect, render_template, url_for
 from flask_login import current_user, login_required
-from wtforms import StringField
-from wtforms.validators import InputRequired, Length
+from wtforms import IntegerField, RadioField, StringField
+from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from webapp.errors import NotFound, OperationError
-from webapp.forms import Form, NoScript
+from webapp.forms import Form, NoScript, choices
 from webapp.operations import tokens
 
 bp = Blueprint("tokens", __name__, url_prefix="/account/tokens")
@@ -19,12 +21,24 @@ class TokenForm(Form):
         "Token name",
         [InputRequired("Give the token a name, so you recognise it later."),
          Length(max=100, message="The name can be at most 100 characters."), NoScript()])
+    scope = RadioField("What may it do?", default="read", choices=choices([
+        ("read", "Read only: see what you can see"),
+        ("write", "Read and write: also act on cases as you")]))
+    # Left empty, a token lasts the default number of days.
+    days = IntegerField("Valid for (days)", [Optional()])
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        default, longest = tokens.lifetimes()
+        kwargs.setdefault("data", {}).setdefault("days", default)
+        super().__init__(*args, **kwargs)
+        self.days.validators = [*self.days.validators, NumberRange(
+            min=1, max=longest, message=f"A token lasts from 1 to {longest} days.")]
 
 
 def _page(form: TokenForm, created: tokens.NewToken | None = None, status: int = 200):
     response = make_response(render_template(
         "tokens/index.html", form=form, created=created, tokens=tokens.list_tokens(current_user),
-        scheme=tokens.SCHEME), status)
+        scheme=tokens.SCHEME, longest=tokens.lifetimes()[1]), status)
     # The page may show a secret: no cache may keep it.
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -38,7 +52,9 @@ def index():
         return _page(form)
     if form.validate():
         try:
-            created = tokens.create_token(current_user, form.name.data)
+            created = tokens.create_token(
+                current_user, form.name.data, days=form.days.data,
+                scopes=("read", "write") if form.scope.data == "write" else ("read",))
         except OperationError as exc:
             form.form_errors.append(exc.message)
         else:
