@@ -17,7 +17,7 @@ from workflows.embeddings import Embeddings, sentences, statement_key
 from workflows.evaluation import evaluate, read_table, topics_of
 from workflows.language import generic_words, guess_language, stop_words, terms
 from workflows.pairing import Profile, Scorer, optimum, suggest
-from workflows.topics import map_text_to_topics
+from workflows.topics import map_text_to_topics, vocabulary
 
 pytestmark = pytest.mark.unit
 
@@ -137,11 +137,12 @@ def test_a_word_is_not_taken_for_another_that_its_stem_shares() -> None:
 
 
 def test_the_partner_import_reads_everyday_words_as_topics() -> None:
+    offered: dict[str, str | None] = {t.slug: t.slug for t in vocabulary()}
     for cell in ("bicycle lanes and a tram", "garbage, solar", "heatwave; drought",
                  "enchentes e alagamentos", "垃圾分类"):
-        slugs, problem = topics_from_cell(cell.replace(";", ","))
+        slugs, problem = topics_from_cell(cell.replace(";", ","), offered)
         assert problem is None and slugs, cell
-    assert topics_from_cell("we want residents")[1] is not None
+    assert topics_from_cell("we want residents", offered)[1] is not None
 
 
 # --- stop words and generic words ------------------------------------------------------------
