@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import smtplib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
@@ -129,28 +130,90 @@ def test_a_relay_restart_between_messages_is_survived(smtp, world):
     assert smtp.recorder.ids() == {str(first.id): 1, str(second.id): 1}
 
 
-def test_451_retries_with_backoff_then_gives_up(app, smtp, world, dispatched, monkeypatch):
-    monkeypatch.setitem(app.config, "DELIVERY_MAX_ATTEMPTS", 3)
+def come_due(*notification_ids: int) -> None:
+    """Move the next try of these notifications into the past, as if their wait were over."""
+    with db.transaction() as session:
+        for i in notification_ids:
+            session.get(Notification, i).next_attempt_at = utcnow() - timedelta(seconds=1)
+
+
+def test_451_backs_off_until_the_retry_window_closes(app, smtp, world, dispatched,
+                                                     monkeypatch):
+    monkeypatch.setitem(app.config, "DELIVERY_BACKOFF_MAX_SECONDS", 4.0)
     smtp.recorder.answer = "451 4.3.0 Please try again later"
     n = queued(world.applicant_a, "greylisted")
     first = delivery.deliver(n.id)
     assert (first.status, first.retry_in) == ("retry", 1.0)
     row = status_of(n.id)
-    assert row.status == "pending" and row.attempts == 1 and "451" in row.last_error
+    assert row.status == "pending" and row.attempts == 1
+    assert row.last_error == "451 4.3.0 Please try again later"
+    window = timedelta(seconds=app.config["DELIVERY_RETRY_FOR_SECONDS"])
     assert row.next_attempt_at > utcnow()
-    assert delivery.deliver(n.id).retry_in == 2.0
+    assert abs(row.retry_until - (row.next_attempt_at - timedelta(seconds=1) + window)) < \
+        timedelta(seconds=1)
+    until = row.retry_until
+    # Not due yet: not claimed, and no attempt spent.
+    assert delivery.deliver(n.id).status == "not-claimed"
+    assert status_of(n.id).attempts == 1
+
+    waits = []
+    for _ in range(4):
+        come_due(n.id)
+        waits.append(delivery.deliver(n.id).retry_in)
+    assert waits == [2.0, 4.0, 4.0, 4.0]  # doubling, then capped
+    row = status_of(n.id)
+    assert row.attempts == 5 and row.retry_until == until
+
+    # Once the window has closed, the next transient failure is the last.
+    with db.transaction() as session:
+        late = session.get(Notification, n.id)
+        late.retry_until = late.next_attempt_at = utcnow() - timedelta(seconds=1)
     assert delivery.deliver(n.id).status == "failed"
     row = status_of(n.id)
-    assert row.status == "failed" and row.attempts == 3 and "451" in row.last_error
+    assert row.status == "failed" and row.attempts == 6
+    assert row.last_error == "451 4.3.0 Please try again later (given up after 6 attempts)"
     assert smtp.recorder.ids() == {}
 
-    # A coordinator sends it again once the relay is happy.
+    # A coordinator sends it again once the relay is happy: a fresh start.
     smtp.recorder.answer = "accept"
     dispatched.clear()
     assert delivery.resend([n.id]) == 1
     assert dispatched == [n.id]
+    row = status_of(n.id)
+    assert (row.status, row.attempts, row.retry_until, row.last_error) == ("pending", 0, None, "")
     assert delivery.deliver(n.id).status == "sent"
     assert status_of(n.id).attempts == 1 and smtp.recorder.ids() == {str(n.id): 1}
+
+
+def test_max_attempts_bounds_the_retries_too(app, smtp, world, monkeypatch):
+    monkeypatch.setitem(app.config, "DELIVERY_MAX_ATTEMPTS", 2)
+    smtp.recorder.answer = "452 4.2.2 Mailbox full"
+    n = queued(world.applicant_a, "full")
+    assert delivery.deliver(n.id).status == "retry"
+    come_due(n.id)
+    assert delivery.deliver(n.id).status == "failed"
+    assert status_of(n.id).last_error == "452 4.2.2 Mailbox full (given up after 2 attempts)"
+
+
+def test_the_schedule_doubles_from_the_base_up_to_the_cap(app, monkeypatch):
+    monkeypatch.setitem(app.config, "DELIVERY_BACKOFF_SECONDS", 30.0)
+    monkeypatch.setitem(app.config, "DELIVERY_BACKOFF_MAX_SECONDS", 3600.0)
+    assert [delivery.backoff(a) for a in range(1, 10)] == [
+        30, 60, 120, 240, 480, 960, 1920, 3600, 3600]
+    assert delivery.backoff(500) == 3600
+
+
+def test_errors_read_as_the_relay_wrote_them():
+    assert mail.describe(smtplib.SMTPResponseException(451, b"4.3.0 Try again\n later")) == \
+        "451 4.3.0 Try again later"
+    refused = smtplib.SMTPRecipientsRefused({"a@x.test": (550, b"5.1.1 No such mailbox")})
+    assert mail.describe(refused) == "550 5.1.1 No such mailbox"
+    refused.recipients["b@x.test"] = (451, b"4.3.0 Later")
+    assert mail.describe(refused) == \
+        "a@x.test: 550 5.1.1 No such mailbox; b@x.test: 451 4.3.0 Later"
+    assert mail.describe(ConnectionRefusedError(111, "Connection refused")) == \
+        "ConnectionRefusedError: [Errno 111] Connection refused"
+    assert mail.describe(smtplib.SMTPServerDisconnected()) == "SMTPServerDisconnected"
 
 
 def test_550_fails_at_once_and_keeps_the_reason(smtp, world):
@@ -160,7 +223,8 @@ def test_550_fails_at_once_and_keeps_the_reason(smtp, world):
     assert delivery.deliver(bad.id).status == "failed"
     assert delivery.deliver(good.id).status == "sent"
     row = status_of(bad.id)
-    assert row.attempts == 1 and "550" in row.last_error
+    assert row.attempts == 1
+    assert row.last_error == "550 5.1.1 No such mailbox here"
     assert smtp.recorder.ids() == {str(good.id): 1}
 
 
@@ -187,7 +251,7 @@ def test_a_worker_that_lost_its_claim_does_not_overwrite_the_outcome(app, world)
         row.claimed_at = utcnow() - timedelta(seconds=app.config["SENDING_TIMEOUT_SECONDS"] + 1)
     theirs = delivery.claim(n.id)
     assert theirs is not None and theirs.attempts == 2
-    delivery._finish(mine, status="failed", last_error="late news from a slow worker")
+    assert delivery._Recorder().write(mine, status="failed", last_error="late news") is False
     assert status_of(n.id).status == "sending"
 
 
