@@ -6,10 +6,13 @@ from __future__ import annotations
 import email
 import email.policy
 import smtplib
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 
+import psycopg
 import pytest
 from sqlalchemy import select
 
@@ -419,3 +422,189 @@ def test_a_relay_that_is_down_puts_the_rest_of_a_batch_back_untried(app, world, 
     # The others were never tried: the attempt their claim counted is given back.
     for n in rest:
         assert n.status == "pending" and n.attempts == 0 and n.next_attempt_at > utcnow()
+
+
+# -- faults on the way: the database, a slow relay ------------------------------------------
+
+def case_mail(world, key: str, case: Case) -> Notification:
+    """A notification about ``case``: composing it reads the case from the database."""
+    return queued(world.applicant_a, key, case=case)
+
+
+def other_backends(pg_url: str, what: str) -> None:
+    """``pg_cancel_backend`` or ``pg_terminate_backend`` on every other connection to the
+    test database."""
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute(f"SELECT {what}(pid) FROM pg_stat_activity "
+                     "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+
+
+@pytest.mark.postgres
+def test_a_query_cancelled_while_composing_is_retried_and_sent_once(smtp, world, pg_url):
+    case = a_case(world)
+    n = case_mail(world, "cancelled", case)
+    cancelled = threading.Event()
+
+    def cancel_the_blocked_read() -> None:
+        # The case table is locked below: the composing read waits, and is cancelled.
+        with psycopg.connect(pg_url, autocommit=True) as conn:
+            end = time.monotonic() + 20
+            while time.monotonic() < end and not cancelled.is_set():
+                if conn.execute("SELECT pg_cancel_backend(pid) FROM pg_stat_activity "
+                                "WHERE datname = current_database() "
+                                "AND wait_event_type = 'Lock'").fetchall():
+                    cancelled.set()
+                time.sleep(0.05)
+
+    with psycopg.connect(pg_url) as holder:
+        holder.execute('LOCK TABLE "case" IN ACCESS EXCLUSIVE MODE')
+        canceller = threading.Thread(target=cancel_the_blocked_read)
+        canceller.start()
+        outcome = delivery.deliver(n.id)
+        canceller.join()
+        holder.rollback()
+    assert cancelled.is_set()
+    assert outcome.status == "retry"
+    row = status_of(n.id)
+    assert row.status == "pending" and row.attempts == 1
+    assert row.last_error == \
+        "could not be composed now: QueryCanceled: canceling statement due to user request"
+    assert smtp.recorder.ids() == {}
+    come_due(n.id)
+    assert delivery.deliver(n.id).status == "sent"
+    assert smtp.recorder.ids() == {str(n.id): 1}
+
+
+@pytest.mark.postgres
+def test_connections_dropped_after_the_relay_accepted_send_nothing_twice(smtp, world, pg_url,
+                                                                         dispatched):
+    case = a_case(world)
+    ids = [case_mail(world, f"dropped-{i}", case).id for i in range(4)]
+
+    def drop_every_connection(msg) -> None:
+        # Right after the relay took the second message: the batch's connection and the one
+        # the first outcome was written on both go.
+        if msg["X-Citypair-Notification"] == str(ids[1]):
+            other_backends(pg_url, "pg_terminate_backend")
+
+    smtp.recorder.on_accept = drop_every_connection
+    outcomes = delivery.deliver_many(ids)
+    assert [outcomes[i].status for i in ids] == ["sent", "sent", "retry", "retry"]
+    assert [status_of(i).status for i in ids] == ["sent", "sent", "pending", "pending"]
+    # The third could not be composed on the broken connection; the fourth was not tried.
+    assert "could not be composed now" in status_of(ids[2]).last_error
+    assert status_of(ids[3]).attempts == 0
+
+    smtp.recorder.on_accept = None
+    come_due(*ids)
+    assert {i: o.status for i, o in delivery.deliver_many(ids).items()} == {
+        ids[0]: "not-claimed", ids[1]: "not-claimed", ids[2]: "sent", ids[3]: "sent"}
+    # Later sweeps find nothing to send again.
+    dispatched.clear()
+    sweeper.sweep(now=utcnow() + timedelta(days=2))
+    assert not set(dispatched) & set(ids)
+    assert smtp.recorder.ids() == {str(i): 1 for i in ids}
+
+
+@pytest.mark.postgres
+def test_an_outcome_the_database_cannot_take_is_held_not_sent_again(app, smtp, world, pg_url,
+                                                                    monkeypatch):
+    from tests.conftest import PG_ADMIN
+
+    monkeypatch.setattr(delivery, "OUTCOME_PAUSES", (0.05, 0.1))
+    name = pg_url.rsplit("/", 1)[1]
+    ids = [queued(world.applicant_a, f"held-{i}").id for i in range(3)]
+
+    def database(allow: bool) -> None:
+        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+            conn.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS {str(allow).lower()}')
+            if not allow:
+                conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                             "WHERE datname = %s", (name,))
+
+    def database_gone(msg) -> None:
+        if msg["X-Citypair-Notification"] == str(ids[0]):
+            database(False)
+
+    smtp.recorder.on_accept = database_gone
+    try:
+        outcomes = delivery.deliver_many(ids)
+    finally:
+        database(True)
+    smtp.recorder.on_accept = None
+    assert outcomes[ids[0]].status == "sent"
+    # The relay has it; the row could not be told and is still claimed.
+    assert status_of(ids[0]).status == "sending"
+    # The next delivery of this process writes the held outcome before anything else.
+    assert delivery.deliver_many([]) == {}
+    assert status_of(ids[0]).status == "sent"
+    # The others were never sent: once their claim runs out, they go, each once.
+    later = utcnow() + delivery.sending_timeout() + timedelta(seconds=1)
+    sweeper.sweep(now=later)
+    assert [status_of(i).status for i in ids] == ["sent", "pending", "pending"]
+    with db.transaction() as session:
+        for i in ids[1:]:
+            session.get(Notification, i).claimed_at = utcnow() - delivery.sending_timeout()
+    assert {o.status for o in delivery.deliver_many(ids[1:]).values()} == {"sent"}
+    assert smtp.recorder.ids() == {str(i): 1 for i in ids}
+
+
+def test_a_late_reply_to_the_end_of_a_message_is_waited_for(app, smtp, world, monkeypatch):
+    # The relay answers after the command timeout, well within the DATA termination wait.
+    monkeypatch.setitem(app.config, "SMTP_TIMEOUT", 1.0)
+    monkeypatch.setitem(app.config, "SMTP_DATA_TIMEOUT", 20.0)
+    smtp.recorder.data_delay = 2.5
+    ids = [queued(world.applicant_a, f"slow-{i}").id for i in range(3)]
+    outcomes = delivery.deliver_many(ids)
+    # A slow relay sends the rest of the batch back to go by claims of their own.
+    assert [outcomes[i].status for i in ids] == ["sent", "retry", "retry"]
+    assert status_of(ids[0]).status == "sent" and status_of(ids[1]).attempts == 0
+    smtp.recorder.data_delay = 0
+    assert {o.status for o in delivery.deliver_many(ids[1:]).values()} == {"sent"}
+    assert smtp.recorder.ids() == {str(i): 1 for i in ids}
+
+
+def test_no_reply_to_the_end_of_a_message_leaves_it_unknown_and_unsent(app, smtp, world,
+                                                                     dispatched, monkeypatch,
+                                                                     make_browser):
+    monkeypatch.setitem(app.config, "SMTP_TIMEOUT", 1.0)
+    monkeypatch.setitem(app.config, "SMTP_DATA_TIMEOUT", 1.0)
+    smtp.recorder.data_delay = 3.0
+    n = queued(world.applicant_a, "no-reply")
+    assert delivery.deliver(n.id).status == "unknown"
+    row = status_of(n.id)
+    assert row.status == "unknown" and row.next_attempt_at is None
+    assert row.last_error.startswith("no reply to the end of the message (")
+    assert row.last_error.endswith("the relay may have accepted it")
+    assert "b'" not in row.last_error
+    end = time.monotonic() + 10
+    while not smtp.recorder.ids() and time.monotonic() < end:
+        time.sleep(0.1)
+    assert smtp.recorder.ids() == {str(n.id): 1}  # it had, in fact
+
+    # Neither a worker nor the sweep sends it again.
+    smtp.recorder.data_delay = 0
+    assert delivery.deliver(n.id).status == "not-claimed"
+    dispatched.clear()
+    sweeper.sweep(now=utcnow() + timedelta(days=2))
+    assert n.id not in dispatched
+
+    # Staff see why, and are asked before a second copy goes.
+    browser = make_browser()
+    browser.login(world.coordinator.email, PASSWORD)
+    assert "May have been sent" in browser.get("/office/outbox?status=unknown").get_data(
+        as_text=True)
+    detail = browser.get(f"/office/outbox/{n.id}").get_data(as_text=True)
+    assert "may have accepted it" in detail and f"notification-{n.id}@" in detail
+    assert f'href="/office/outbox/{n.id}/resend"' in detail
+    assert f'action="/office/outbox/{n.id}/resend"' not in detail
+    unasked = browser.post(f"/office/outbox/{n.id}/resend")
+    assert unasked.status_code == 303
+    assert unasked.headers["Location"].endswith(f"/office/outbox/{n.id}/resend")
+    assert status_of(n.id).status == "unknown" and dispatched == []
+    question = browser.get(f"/office/outbox/{n.id}/resend").get_data(as_text=True)
+    assert "second copy" in question and 'name="confirmed" value="yes"' in question
+    assert browser.post(f"/office/outbox/{n.id}/resend", {"confirmed": "yes"}).status_code == 303
+    assert status_of(n.id).status == "pending" and dispatched == [n.id]
+    assert delivery.deliver(n.id).status == "sent"
+    assert smtp.recorder.ids() == {str(n.id): 2}

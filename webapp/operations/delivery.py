@@ -330,7 +330,7 @@ def _send(session: Session, recorder: _Recorder, n: Notification) -> Outcome:
         sender().send(message)
     except DeliveryUncertain as exc:
         log.error("notification %s (Message-ID %s): %s", n.id, message["Message-ID"], exc)
-        return _unknown(recorder, n, describe(exc))
+        return _unknown(recorder, n, str(exc))
     except smtplib.SMTPRecipientsRefused as exc:
         # One recipient a notification; a 4xx for it is "later", a 5xx "never".
         later = all(400 <= code < 500 for code, _ in exc.recipients.values())
