@@ -20,7 +20,7 @@ from tests.factories import PASSWORD, complete_application
 from tests.smtp_server import MailServer, free_port
 from webapp import mail
 from webapp.db import db, utcnow
-from webapp.models import Case, Deadline, Notification, User
+from webapp.models import AuditEvent, Case, Deadline, Notification, User
 from webapp.operations import applications, cases, delivery, outbox
 from webapp.operations import reminders as sweeper
 
@@ -608,3 +608,129 @@ def test_no_reply_to_the_end_of_a_message_leaves_it_unknown_and_unsent(app, smtp
     assert status_of(n.id).status == "pending" and dispatched == [n.id]
     assert delivery.deliver(n.id).status == "sent"
     assert smtp.recorder.ids() == {str(n.id): 2}
+
+
+# -- staff putting mail back in the queue ---------------------------------------------------
+
+def set_status(notification_id: int, **values) -> None:
+    with db.transaction() as session:
+        row = session.get(Notification, notification_id)
+        for key, value in values.items():
+            setattr(row, key, value)
+
+
+def test_resending_mail_already_sent_asks_first(make_browser, world, dispatched):
+    case = a_case(world)
+    sent = case_mail(world, "was-sent", case)
+    failed = case_mail(world, "has-failed", case)
+    set_status(sent.id, status="sent", sent_at=utcnow(), attempts=1)
+    set_status(failed.id, status="failed", attempts=1, last_error="550 5.1.1 No such mailbox")
+    browser = make_browser()
+    browser.login(world.coordinator.email, PASSWORD)
+    dispatched.clear()
+
+    # One at a time: the detail page leads to the question, never straight to a resend.
+    detail = browser.get(f"/office/outbox/{sent.id}").get_data(as_text=True)
+    assert f'href="/office/outbox/{sent.id}/resend"' in detail
+    unasked = browser.post(f"/office/outbox/{sent.id}/resend")
+    assert unasked.status_code == 303 and unasked.headers["Location"].endswith(
+        f"/office/outbox/{sent.id}/resend")
+    assert status_of(sent.id).status == "sent" and dispatched == []
+
+    # Ticked in the list with a failed one: the answer is a question, nothing goes yet.
+    browser.get("/office/outbox")
+    question = browser.post("/office/outbox/resend", {"notification": [sent.id, failed.id],
+                                                      "next": "/office/outbox?status=sent"})
+    page = question.get_data(as_text=True)
+    assert question.status_code == 200
+    assert "1 of them were sent already, or may have been" in page
+    assert page.count('name="notification"') == 2 and 'name="confirmed" value="yes"' in page
+    assert 'name="next" value="/office/outbox?status=sent"' in page
+    assert (status_of(sent.id).status, status_of(failed.id).status) == ("sent", "failed")
+    assert dispatched == []
+    yes = browser.post("/office/outbox/resend", {"notification": [sent.id, failed.id],
+                                                 "next": "/office/outbox?status=sent",
+                                                 "confirmed": "yes"})
+    assert yes.status_code == 303 and yes.headers["Location"].endswith("status=sent")
+    assert sorted(dispatched) == sorted([sent.id, failed.id])
+    assert {status_of(sent.id).status, status_of(failed.id).status} == {"pending"}
+    [event] = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "resend_mail"))
+    assert event.actor_id == world.coordinator.id and event.case_id is None
+    assert event.payload["maybe_delivered_before"] == [sent.id]
+
+    # A failed one alone goes without a question.
+    set_status(failed.id, status="failed")
+    dispatched.clear()
+    browser.get("/office/outbox")
+    assert browser.post("/office/outbox/resend",
+                        {"notification": [failed.id]}).status_code == 303
+    assert dispatched == [failed.id]
+
+
+def test_retry_failed_sends_every_failed_mail_the_coordinator_may_see(make_browser, world,
+                                                                      dispatched):
+    asia = a_case(world, region="Asia", user=world.applicant_b)
+    latam = a_case(world)
+    asia_failed = case_mail(world, "asia-failed", asia)
+    latam_failed = [case_mail(world, f"latam-failed-{i}", latam) for i in range(2)]
+    latam_sent = case_mail(world, "latam-sent", latam)
+    no_case = queued(world.applicant_a, "no-case-failed")
+    for n in (asia_failed, *latam_failed, no_case):
+        set_status(n.id, status="failed", attempts=3, last_error="550 5.7.1 Relay denied")
+    set_status(latam_sent.id, status="sent", sent_at=utcnow())
+    browser = make_browser()
+    browser.login(world.coordinator_latam.email, PASSWORD)
+
+    listing = browser.get("/office/outbox").get_data(as_text=True)
+    assert "Send the 3 failed e-mails again" in listing
+    assert 'href="/office/outbox/retry-failed"' in listing
+    question = browser.get("/office/outbox/retry-failed")
+    assert question.status_code == 200
+    assert "3 e-mails you can see have failed" in question.get_data(as_text=True)
+    dispatched.clear()
+    # Without the yes of the question page nothing happens.
+    unasked = browser.post("/office/outbox/retry-failed")
+    assert unasked.status_code == 303 and unasked.headers["Location"].endswith(
+        "/office/outbox/retry-failed")
+    assert dispatched == []
+
+    browser.get("/office/outbox/retry-failed")
+    done = browser.post("/office/outbox/retry-failed", {"confirmed": "yes"})
+    assert done.status_code == 303
+    assert "3 failed e-mails will be sent again" in browser.get("/office/outbox").get_data(
+        as_text=True)
+    mine = sorted([*(n.id for n in latam_failed), no_case.id])
+    assert sorted(dispatched) == mine
+    assert [status_of(i).status for i in mine] == ["pending"] * 3
+    assert all(status_of(i).attempts == 0 and status_of(i).last_error == "" for i in mine)
+    # Another region's failure and a sent mail are left as they were.
+    assert status_of(asia_failed.id).status == "failed"
+    assert status_of(latam_sent.id).status == "sent"
+    [event] = db.session.scalars(select(AuditEvent).where(
+        AuditEvent.action == "retry_failed_mail"))
+    assert event.actor_id == world.coordinator_latam.id
+    assert event.payload == {"count": 3, "notification_ids": mine,
+                             "region_scope": "Latin America and the Caribbean"}
+
+    # Nothing left to retry: the page says so and offers no button.
+    browser.get("/office/outbox/retry-failed")
+    assert browser.post("/office/outbox/retry-failed", {"confirmed": "yes"}).status_code == 303
+    assert "no failed e-mails" in browser.get("/office/outbox").get_data(as_text=True)
+    assert 'action="/office/outbox/retry-failed"' not in browser.get(
+        "/office/outbox/retry-failed").get_data(as_text=True)
+
+
+def test_the_outbox_shows_the_next_try_and_until_when(app, smtp, make_browser, world,
+                                                      dispatched):
+    smtp.recorder.answer = "451 4.3.0 Try again later"
+    n = queued(world.applicant_a, "waiting")
+    assert delivery.deliver(n.id).status == "retry"
+    # The pages run in this test's session: it must not answer from what it held before.
+    db.session.expire_all()
+    browser = make_browser()
+    browser.login(world.coordinator.email, PASSWORD)
+    listing = browser.get("/office/outbox?status=pending").get_data(as_text=True)
+    assert "451 4.3.0 Try again later" in listing and "b&#39;" not in listing
+    assert "next try" in listing and "retrying until" in listing
+    detail = browser.get(f"/office/outbox/{n.id}").get_data(as_text=True)
+    assert "retrying until" in detail
