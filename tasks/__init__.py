@@ -93,8 +93,8 @@ def bind_celery(app: Flask) -> None:
     from tasks.delivery import deliver, deliver_batch
     from webapp.operations import outbox
 
-    # Stopped softly, a task in the middle of a message records it as unknown, not lost; the
-    # hard limit, which could cut a message accepted but not recorded, comes later still.
+    # Past the soft limit a message whose end went out is recorded as unknown and the others
+    # stay claimed until the sweep revives them; the hard limit comes only after that.
     soft = delivery_time_limit(app)
     for task in (deliver, deliver_batch):
         task.soft_time_limit, task.time_limit = soft, soft + 30

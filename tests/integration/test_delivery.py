@@ -734,3 +734,24 @@ def test_the_outbox_shows_the_next_try_and_until_when(app, smtp, make_browser, w
     assert "next try" in listing and "retrying until" in listing
     detail = browser.get(f"/office/outbox/{n.id}").get_data(as_text=True)
     assert "retrying until" in detail
+
+
+def test_a_long_batch_renews_its_claim_and_skips_rows_taken_over(app, smtp, world,
+                                                                 monkeypatch):
+    from sqlalchemy import update
+
+    # A claim shorter than one message may take: the batch renews it before each message.
+    monkeypatch.setitem(app.config, "SENDING_TIMEOUT_SECONDS", 1)
+    ids = [queued(world.applicant_a, f"long-{i}").id for i in range(4)]
+
+    def another_worker_takes_the_last(msg) -> None:
+        if msg["X-Citypair-Notification"] == str(ids[0]):
+            with db.engine.begin() as conn:
+                conn.execute(update(Notification).where(Notification.id == ids[3])
+                             .values(attempts=Notification.attempts + 1))
+
+    smtp.recorder.on_accept = another_worker_takes_the_last
+    outcomes = delivery.deliver_many(ids)
+    assert [outcomes[i].status for i in ids] == ["sent", "sent", "sent", "not-claimed"]
+    assert smtp.recorder.ids() == {str(i): 1 for i in ids[:3]}
+    assert status_of(ids[3]).status == "sending"

@@ -214,9 +214,15 @@ class _Recorder:
         with _held_lock:
             held, _held[:] = list(_held), []
         for h in held:
-            if self.write(h, **h.values) is None:
+            written = self.write(h, **h.values)
+            if written is None:
                 with _held_lock:
                     _held.append(h)
+            elif not written:
+                log.warning("notification %s was taken over before its outcome could be "
+                            "written; it may go twice", h.id)
+        # What comes next is a batch of its own, with the patience of one.
+        self.reachable = True
 
     def hold(self, n: Notification, **values: Any) -> None:
         """Keep an outcome the database cannot be told now, for the next delivery to write."""
