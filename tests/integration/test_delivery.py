@@ -625,6 +625,8 @@ def test_resending_mail_already_sent_asks_first(make_browser, world, dispatched)
     failed = case_mail(world, "has-failed", case)
     set_status(sent.id, status="sent", sent_at=utcnow(), attempts=1)
     set_status(failed.id, status="failed", attempts=1, last_error="550 5.1.1 No such mailbox")
+    # Without a yes, mail that went (maybe only a moment ago) is left alone.
+    assert delivery.resend([sent.id]) == 0 and status_of(sent.id).status == "sent"
     browser = make_browser()
     browser.login(world.coordinator.email, PASSWORD)
     dispatched.clear()

@@ -240,12 +240,14 @@ def resend():
     again = [n for n in allowed if n.status in MAYBE_DELIVERED]
     if again and not form.said_yes:
         return _confirm_resend(list(allowed), back)
-    count = delivery.resend([n.id for n in allowed], user, source_address=g.source_address)
+    count = delivery.resend([n.id for n in allowed], user, source_address=g.source_address,
+                            again=form.said_yes)
     skipped = len(allowed) - count
     flash(_("%(n)s e-mails will be sent again.", n=count) if count != 1
           else _("1 e-mail will be sent again."), "success")
     if skipped:
-        flash(_("%(n)s are being sent right now and were left alone.", n=skipped), "info")
+        flash(_("%(n)s were left alone: they are being sent right now, or have just gone.",
+                n=skipped), "info")
     return redirect(back), 303
 
 
@@ -266,10 +268,11 @@ def resend_one(notification_id: int):
         abort(400)
     if n.status in MAYBE_DELIVERED and not form.said_yes:
         return redirect(url_for("notifications.resend_confirm", notification_id=n.id)), 303
-    if delivery.resend([n.id], current_user, source_address=g.source_address):
+    if delivery.resend([n.id], current_user, source_address=g.source_address,
+                       again=form.said_yes):
         flash(_("The e-mail will be sent again."), "success")
     else:
-        flash(_("This e-mail is being sent right now."), "info")
+        flash(_("This e-mail is being sent right now, or has just gone."), "info")
     return redirect(url_for("notifications.outbox_detail", notification_id=n.id)), 303
 
 

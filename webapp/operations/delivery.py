@@ -456,15 +456,20 @@ def visible_notifications(user: User) -> Select[tuple[Notification]]:
     return q.where(or_(Notification.case_id.is_(None), Notification.case_id.in_(cases)))
 
 
-def _requeue(session: Session, which: ColumnElement[bool]) -> list[int]:
-    """Put the notifications ``which`` selects back in the queue as new, after the commit;
-    one being sent right now is left alone: it is on its way."""
+def _requeue(session: Session, which: ColumnElement[bool], again: bool = False) -> list[int]:
+    """Put the notifications ``which`` selects back in the queue as new, after the commit.
+
+    One being sent right now is left alone: it is on its way. So is one that was sent, or may
+    have been, unless ``again`` says a second copy is wanted.
+    """
     from webapp.operations.outbox import enqueue_after_commit
 
     now = utcnow()
     grace = timedelta(seconds=current_app.config["STALE_PENDING_SECONDS"])
+    left = (NotificationStatus.SENDING,) if again else (NotificationStatus.SENDING,
+                                                        *MAYBE_DELIVERED)
     ids = sorted(session.scalars(
-        update(Notification).where(which, Notification.status != NotificationStatus.SENDING)
+        update(Notification).where(which, Notification.status.not_in(left))
         .values(status=NotificationStatus.PENDING, next_attempt_at=None, retry_until=None,
                 requeue_after=now + grace, attempts=0, last_error="")
         .returning(Notification.id).execution_options(synchronize_session=False)))
@@ -484,16 +489,17 @@ AUDIT_IDS = 1000
 
 
 def resend(notification_ids: list[int], actor: User | None = None,
-           source_address: str = "") -> int:
+           source_address: str = "", again: bool = False) -> int:
     """Put notifications back in the queue (a coordinator's resend); returns how many.
 
-    One being sent right now is left alone: it is on its way. Whether a second copy of one
-    already sent is wanted is for the caller to ask first (see ``MAYBE_DELIVERED``).
+    One being sent right now is left alone: it is on its way. So is one that was sent, or may
+    have been (``MAYBE_DELIVERED``), unless ``again``: the caller has asked whether a second
+    copy is wanted and was told yes.
     """
     with db.transaction() as session:
         before = dict(session.execute(select(Notification.id, Notification.status).where(
             Notification.id.in_(notification_ids))).all())
-        ids = _requeue(session, Notification.id.in_(notification_ids))
+        ids = _requeue(session, Notification.id.in_(notification_ids), again)
         if actor is not None and ids:
             again = [i for i in ids if before.get(i) in MAYBE_DELIVERED]
             _audit(session, actor, "resend_mail", source_address,
