@@ -278,6 +278,7 @@ def _send_batch(session: Session, recorder: _Recorder, batch: list[Notification]
     waiting = list(batch)
     claimed_at = time.monotonic()
     while waiting:
+        # The claim must outlast the next message's longest wait, or the row could go twice.
         if len(waiting) < len(batch) and (time.monotonic() - claimed_at + longest_send()
                                           > current_app.config["SENDING_TIMEOUT_SECONDS"]):
             try:
