@@ -40,6 +40,15 @@ def flask_app() -> Flask:
     return _flask_app
 
 
+def delivery_time_limit(app: Flask) -> float:
+    """How long a delivery task may run before it is told to stop: a batch goes no further
+    than its first slow message, so one message's longest send, a quick exchange for each of
+    the others, and a margin."""
+    from webapp.operations.delivery import longest_send
+
+    return longest_send(app.config) + DELIVERY_BATCH * app.config["SMTP_TIMEOUT"] + 60
+
+
 def _broker_options(app: Flask) -> dict[str, Any]:
     url = app.config["CELERY_BROKER_URL"]
     if url.startswith("filesystem"):
@@ -50,7 +59,7 @@ def _broker_options(app: Flask) -> dict[str, Any]:
                 "processed_folder": str(folder / "processed"), "store_processed": False,
                 "control_folder": str(folder / "control")}
     # Redelivery of an unacknowledged task after a crash; longer than any task may run.
-    return {"visibility_timeout": 600}
+    return {"visibility_timeout": max(600, delivery_time_limit(app) + 120)}
 
 
 def bind_celery(app: Flask) -> None:
@@ -83,8 +92,14 @@ def bind_celery(app: Flask) -> None:
         worker_hijack_root_logger=False,
         timezone="UTC",
     )
+    from tasks.delivery import deliver, deliver_batch
     from webapp.operations import outbox
 
+    # Past the soft limit a message whose end went out is recorded as unknown and the others
+    # stay claimed until the sweep revives them; the hard limit comes only after that.
+    soft = delivery_time_limit(app)
+    for task in (deliver, deliver_batch):
+        task.soft_time_limit, task.time_limit = soft, soft + 30
     outbox.set_dispatcher(enqueue_delivery)
 
 
@@ -108,8 +123,9 @@ def _goodbye(**_kwargs: Any) -> None:
 DELIVERY_BATCH = 10
 
 
-def enqueue_delivery(ids: list[int]) -> None:
-    """Hand committed notification ids to the delivery tasks, a few to each."""
+def enqueue_delivery(ids: list[int], countdown: float | None = None) -> None:
+    """Hand committed notification ids to the delivery tasks, a few to each (after
+    ``countdown`` seconds: a retry soon)."""
     from tasks.delivery import deliver, deliver_batch
 
     ids = list(ids)
@@ -118,9 +134,9 @@ def enqueue_delivery(ids: list[int]) -> None:
         for start in range(0, len(ids), DELIVERY_BATCH):
             chunk = ids[start:start + DELIVERY_BATCH]
             if len(chunk) == 1:
-                deliver.apply_async((chunk[0],), producer=producer)
+                deliver.apply_async((chunk[0],), producer=producer, countdown=countdown)
             else:
-                deliver_batch.apply_async((chunk,), producer=producer)
+                deliver_batch.apply_async((chunk,), producer=producer, countdown=countdown)
 
 
 def broker_status() -> dict[str, Any]:

@@ -1,29 +1,32 @@
-"""Deliver one notification: claim it, render it, send it, record the outcome."""
+"""Deliver notifications: claim them, render them, send them, record each outcome."""
 
 from __future__ import annotations
 
-from tasks import celery
+from tasks import celery, enqueue_delivery
 from webapp.operations import delivery
 
 
 @celery.task(name="tasks.delivery.deliver", bind=True, acks_late=True,
              reject_on_worker_lost=True, max_retries=None)
 def deliver(self, notification_id: int) -> str:
-    """Send notification ``notification_id`` once; a transient failure retries soon."""
+    """Send notification ``notification_id`` once; a transient failure soon retries here, a
+    later one is handed over by the sweep when it falls due."""
     outcome = delivery.deliver(notification_id)
     if outcome.retry_in is not None:
-        # A short countdown only: the sweep re-enqueues anything that is still pending later.
-        raise self.retry(countdown=min(outcome.retry_in, 60))
+        raise self.retry(countdown=outcome.retry_in)
     return outcome.status
 
 
 @celery.task(name="tasks.delivery.deliver_batch", acks_late=True, reject_on_worker_lost=True)
 def deliver_batch(notification_ids: list[int]) -> dict[str, int]:
-    """Send several notifications over one relay connection; each one that must be tried
-    again goes on as a ``deliver`` task of its own."""
+    """Send several notifications over one relay connection; those to be tried again soon go
+    on as batches of their own, each group after its wait."""
     counts: dict[str, int] = {}
+    again: dict[float, list[int]] = {}
     for notification_id, outcome in delivery.deliver_many(notification_ids).items():
         counts[outcome.status] = counts.get(outcome.status, 0) + 1
         if outcome.retry_in is not None:
-            deliver.apply_async((notification_id,), countdown=min(outcome.retry_in, 60))
+            again.setdefault(outcome.retry_in, []).append(notification_id)
+    for wait, ids in again.items():
+        enqueue_delivery(ids, countdown=wait)
     return counts

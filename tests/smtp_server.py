@@ -1,11 +1,14 @@
 """A real SMTP server for tests (aiosmtpd on 127.0.0.1) that records what it accepts and can be
-told to answer 451 or 550, or be stopped and started again on the same port."""
+told to answer 451 or 550, to answer the end of a message late, to run a fault of the test's
+own just after it took a message, or be stopped and started again on the same port."""
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 from collections import Counter
+from collections.abc import Callable
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import default
@@ -30,14 +33,23 @@ class Recorder:
         self.answer = "accept"
         #: recipients refused for good, whatever the mode
         self.refused: set[str] = set()
+        #: seconds the relay takes to answer the end of a message (it has taken it by then)
+        self.data_delay = 0.0
+        #: the recipients whose messages are answered late; empty: every one
+        self.slow: set[str] = set()
+        #: called with each message taken, before the relay answers (a fault at that moment)
+        self.on_accept: Callable[[EmailMessage], None] | None = None
 
     def reset(self) -> None:
-        """Forget what arrived and accept everything again."""
+        """Forget what arrived and accept everything again, promptly."""
         with self.lock:
             self.messages.clear()
             self.peers.clear()
             self.answer = "accept"
             self.refused.clear()
+            self.data_delay = 0.0
+            self.slow.clear()
+            self.on_accept = None
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         with self.lock:
@@ -54,6 +66,12 @@ class Recorder:
         msg = message_from_bytes(envelope.original_content or envelope.content, policy=default)
         with self.lock:
             self.messages.append(msg)
+            hook = self.on_accept
+            late = self.data_delay if not self.slow or set(envelope.rcpt_tos) & self.slow else 0
+        if hook is not None:
+            hook(msg)
+        if late:
+            await asyncio.sleep(late)
         return "250 Message accepted for delivery"
 
     def ids(self) -> Counter[str]:

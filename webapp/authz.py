@@ -187,6 +187,9 @@ MATRIX: dict[str, Access] = {
     "notifications.outbox_detail": Access(STAFF, "region"),
     "notifications.outbox_html": Access(STAFF, "region"),
     "notifications.resend_one": Access(STAFF, "region"),
+    "notifications.resend_confirm": Access(STAFF, "region"),
+    "notifications.retry_failed_confirm": Access(STAFF, "visible"),
+    "notifications.retry_failed": Access(STAFF, "visible"),
     # -- the JSON API --------------------------------------------------------------------
     "api-docs.openapi_json": Access(EVERYONE),
     "api.public_pairings": Access(EVERYONE),

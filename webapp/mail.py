@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import email.policy
 import os
+import re
 import smtplib
 import ssl
 import threading
@@ -41,22 +42,68 @@ class Sender(Protocol):
     def send(self, message: EmailMessage) -> None: ...
 
 
-class _Tracked:
-    """Remembers whether the message body was started, which decides if a retry is safe."""
+class DeliveryUncertain(smtplib.SMTPException):
+    """The end of the message went out but no reply came back: the relay may have accepted it,
+    so sending it again could deliver a second copy."""
 
+
+class _SMTP(smtplib.SMTP):
+    """DATA as smtplib speaks it, with RFC 5321's long wait for the final reply (section
+    4.5.3.2.6) instead of the command timeout, and a note of how far the message got, which
+    decides whether trying again is safe."""
+
+    #: the DATA command was given
     in_data = False
+    #: the message and its final dot went out: from here the relay may have accepted it
+    end_sent = False
+    #: seconds to wait for the body to go out and the final reply to come back
+    data_timeout: float | None = None
 
-    def data(self, msg: Any) -> tuple[int, bytes]:
+    def data(self, msg: bytes) -> tuple[int, bytes]:
         self.in_data = True
-        return super().data(msg)  # type: ignore[misc]
+        self.putcmd("data")
+        code, reply = self.getreply()
+        if code != 354:
+            raise smtplib.SMTPDataError(code, reply)
+        # A line starting with a dot gets another one (RFC 5321 section 4.5.2).
+        body = re.sub(rb"(?m)^\.", b"..", msg)
+        if not body.endswith(b"\r\n"):
+            body += b"\r\n"
+        self.sock.settimeout(self.data_timeout)
+        try:
+            self.send(body + b".\r\n")
+            self.end_sent = True
+            return self.getreply()
+        finally:
+            if self.sock is not None:
+                self.sock.settimeout(self.timeout)
 
 
-class _SMTP(_Tracked, smtplib.SMTP):
+class _SMTPSSL(_SMTP, smtplib.SMTP_SSL):
     pass
 
 
-class _SMTPSSL(_Tracked, smtplib.SMTP_SSL):
-    pass
+def describe(exc: BaseException) -> str:
+    """An SMTP or network error as people read it: the relay's reply decoded ("451 4.3.0 Try
+    again later", each with its address when several recipients were refused), else the
+    error's kind and words."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        replies = {address: _reply(code, text)
+                   for address, (code, text) in exc.recipients.items()}
+        if len(replies) == 1:
+            return next(iter(replies.values()))
+        return "; ".join(f"{address}: {reply}" for address, reply in replies.items())
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return _reply(exc.smtp_code, exc.smtp_error)
+    words = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {words}" if words else type(exc).__name__
+
+
+def _reply(code: int, text: bytes | str) -> str:
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    # Lines of a multi-line reply are joined: the outbox shows it on one line.
+    return " ".join([str(code), *text.split()])
 
 
 class _Connection:
@@ -85,6 +132,7 @@ class SMTPSender:
         cfg = self.cfg
         cls = _SMTPSSL if cfg["SMTP_SSL"] else _SMTP
         smtp = cls(cfg["SMTP_HOST"], cfg["SMTP_PORT"], timeout=cfg["SMTP_TIMEOUT"])
+        smtp.data_timeout = cfg["SMTP_DATA_TIMEOUT"]
         try:
             smtp.ehlo()
             if cfg["SMTP_STARTTLS"]:
@@ -155,9 +203,18 @@ class SMTPSender:
             self._discard(conn)
 
     def _transfer(self, conn: _Connection, message: EmailMessage) -> None:
-        conn.smtp.in_data = False
+        smtp = conn.smtp
+        smtp.in_data = smtp.end_sent = False
         conn.used_at = time.monotonic()
-        conn.smtp.send_message(message)
+        try:
+            smtp.send_message(message)
+        except Exception as exc:
+            # A reply is an answer; anything else after the final dot leaves it open.
+            if smtp.end_sent and not isinstance(exc, smtplib.SMTPResponseException):
+                raise DeliveryUncertain(
+                    f"no reply to the end of the message ({describe(exc)}): the relay may "
+                    f"have accepted it") from exc
+            raise
         conn.sent += 1
         conn.used_at = time.monotonic()
 
@@ -203,7 +260,8 @@ def sender() -> Sender:
     if not cfg["SMTP_HOST"]:
         return SinkSender(cfg["MAIL_SINK_DIR"])
     key = tuple(cfg[k] for k in ("SMTP_HOST", "SMTP_PORT", "SMTP_SSL", "SMTP_STARTTLS",
-                                 "SMTP_USERNAME", "SMTP_PASSWORD", "SMTP_TIMEOUT"))
+                                 "SMTP_USERNAME", "SMTP_PASSWORD", "SMTP_TIMEOUT",
+                                 "SMTP_DATA_TIMEOUT"))
     with _senders_lock:
         if key not in _senders:
             _senders[key] = SMTPSender({k: cfg[k] for k in cfg if k.startswith("SMTP_")})

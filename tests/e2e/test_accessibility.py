@@ -1,6 +1,7 @@
 """Accessibility beyond the journey: the checker itself, the skip link and visible focus,
-pages read on a 320 px wide screen without sideways scrolling, and an application made and
-submitted with JavaScript turned off, its error summary linked to the fields."""
+pages read on a 320 px wide screen without sideways scrolling, an application made and
+submitted with JavaScript turned off, its error summary linked to the fields, and the outbox's
+questions before mail goes again, answered without JavaScript."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from tests.e2e.test_journey import STEPS, case_state, sign_in
 from tests.factories import complete_application, sign_agreement
 from webapp.db import db
 from webapp.models import Case
-from webapp.operations import applications, cases
+from webapp.operations import applications, cases, outbox
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.postgres]
 
@@ -216,4 +217,47 @@ def test_the_api_tokens_page_with_its_scope_and_lifetime(world, live, pages):
     assert page.get_by_label("Token", exact=True).input_value().startswith("cp_")
     row = page.locator("tr", has_text="Nightly sync")
     assert "read and write" in row.inner_text() and "Active" in row.inner_text()
+def test_the_outbox_asks_before_a_second_copy_without_javascript(world, live, pages):
+    with db.transaction() as session:
+        mail = {status: [outbox.queue(session, key=f"{status}-{i}", template="state_changed",
+                                      user=world.applicant_a, status=status)
+                         for i in range(2 if status == "failed" else 1)]
+                for status in ("sent", "unknown", "failed")}
+        unknown = mail["unknown"][0]
+        unknown.last_error = ("no reply to the end of the message (SMTPServerDisconnected: "
+                              "Connection unexpectedly closed: timed out): the relay may have "
+                              "accepted it")
+        for n in mail["failed"]:
+            n.last_error = "550 5.1.1 No such mailbox here"
+    page = sign_in(pages, world.coordinator.email, java_script_enabled=False)
+    page.goto(f"/office/outbox/{unknown.id}")
+    assert "may have accepted it" in page.content()
+    pages.check(page, "no-js unknown e-mail", axe=False)
+    page.get_by_role("button", name="Send this e-mail again…").click()
+    page.wait_for_load_state()
+    assert page.url.endswith(f"/office/outbox/{unknown.id}/resend")
+    assert "second copy" in page.content()
+    pages.check(page, "no-js send again?", axe=False)
+    page.get_by_role("button", name="Yes, send again").click()
+    page.wait_for_load_state()
+    assert page.url.endswith(f"/office/outbox/{unknown.id}")
+    assert "The e-mail will be sent again." in page.content()
+
+    page.goto("/office/outbox")
+    page.get_by_role("button", name="Send the 2 failed e-mails again…").click()
+    page.wait_for_load_state()
+    pages.check(page, "no-js retry failed?", axe=False)
+    page.get_by_role("button", name="Yes, send them again").click()
+    page.wait_for_load_state()
+    assert "2 failed e-mails will be sent again." in page.content()
+    pages.check(page, "no-js outbox after retry", axe=False)
+
+    # The same pages, checked with axe.
+    sent = mail["sent"][0]
+    checked = sign_in(pages, world.coordinator.email)
+    for url, label in ((f"/office/outbox/{sent.id}", "sent e-mail"),
+                       (f"/office/outbox/{sent.id}/resend", "send again?"),
+                       ("/office/outbox/retry-failed", "retry failed (none left)")):
+        assert checked.goto(url).ok
+        pages.check(checked, label)
     pages.assert_clean()

@@ -1,6 +1,7 @@
 """Nothing lost, nothing sent twice, with the real parts: PostgreSQL, a Redis broker, a Celery
-worker process and an SMTP server, while the worker is killed, Redis restarts, the relay refuses
-or is down, and two sweeps run at once.
+worker process and an SMTP server, while the worker is killed, Redis restarts, the relay refuses,
+is down for longer than several retries or answers late, the worker's database connections are
+dropped, and two sweeps run at once.
 
 Each scenario makes 500 reminders due for 500 people, sweeps in this process (which hands the
 notifications to Redis) and keeps sweeping, as beat would, until every notification is sent or
@@ -20,6 +21,7 @@ from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 
+import psycopg
 import pytest
 import redis
 from sqlalchemy import func, select
@@ -48,6 +50,12 @@ COUNT = 500
 CONCURRENCY = 2
 #: the sweeps and claims in this test treat a row as stuck after this many seconds
 GRACE = 4
+#: the worker's name at the database, so that a test can drop its connections and no others
+WORKER_APP = "citypair-fault-worker"
+#: the retry schedule here: the shape of the real one (doubling, capped, within a window) in
+#: seconds instead of minutes
+BACKOFF = {"DELIVERY_BACKOFF_SECONDS": 1.0, "DELIVERY_BACKOFF_MAX_SECONDS": 4.0,
+           "DELIVERY_RETRY_FOR_SECONDS": 600.0, "DELIVERY_MAX_ATTEMPTS": 60}
 
 
 def missing(what: str) -> None:
@@ -192,9 +200,10 @@ class Workers:
         self.log = log
         self.running: dict[str, Worker] = {}
 
-    def serving(self, broker: str) -> Worker:
+    def serving(self, broker: str, settings: dict[str, object]) -> Worker:
         if broker not in self.running:
-            worker = Worker({**self.env, "CELERY_BROKER_URL": broker}, self.log)
+            env = {**self.env, **{k: str(v) for k, v in settings.items()}}
+            worker = Worker({**env, "CELERY_BROKER_URL": broker}, self.log)
             worker.start()
             self.running[broker] = worker
         return self.running[broker]
@@ -210,12 +219,10 @@ def workers(pg_url, relay, tmp_path_factory) -> Iterator[Workers]:
     folder = tmp_path_factory.mktemp("worker")
     env = {k: v for k, v in os.environ.items()
            if k not in {"REDIS_URL", "CELERY_BROKER_URL", "DATABASE_URL", "SMTP_HOST"}}
-    env.update(DATABASE_URL=pg_url, SMTP_HOST="127.0.0.1", SMTP_PORT=str(relay.port),
-               SMTP_TIMEOUT="5", SECRET_KEY="test-secret", CITYPAIR_ENV="development",
-               BASE_URL="http://localhost",
-               CITYPAIR_INSTANCE=str(folder / "instance"), SENDING_TIMEOUT_SECONDS=str(GRACE),
-               STALE_PENDING_SECONDS=str(GRACE), DELIVERY_BACKOFF_SECONDS="1",
-               DELIVERY_MAX_ATTEMPTS="30", RATELIMIT_ENABLED="0")
+    env.update(DATABASE_URL=f"{pg_url}?application_name={WORKER_APP}", SMTP_HOST="127.0.0.1",
+               SMTP_PORT=str(relay.port), SMTP_TIMEOUT="5", SECRET_KEY="test-secret",
+               CITYPAIR_ENV="development", BASE_URL="http://localhost",
+               CITYPAIR_INSTANCE=str(folder / "instance"), RATELIMIT_ENABLED="0")
     pool = Workers(env, folder / "worker.log")
     yield pool
     for broker in list(pool.running):
@@ -224,19 +231,21 @@ def workers(pg_url, relay, tmp_path_factory) -> Iterator[Workers]:
 
 @pytest.fixture
 def rig(app, module_broker, workers, monkeypatch):
-    """Points this process's sweep at a broker and makes sure a worker serves that broker."""
+    """Points this process's sweep at a broker and makes sure a worker serves that broker,
+    both with the same settings (the module's, and any given: give them only with a broker of
+    the test's own, as the module's worker keeps its settings)."""
     from tasks import bind_celery
 
     used: list[str] = []
 
-    def start(broker: str) -> Worker:
-        for key, value in (("CELERY_BROKER_URL", broker), ("SENDING_TIMEOUT_SECONDS", GRACE),
-                           ("STALE_PENDING_SECONDS", GRACE), ("DELIVERY_BACKOFF_SECONDS", 1.0),
-                           ("DELIVERY_MAX_ATTEMPTS", 30)):
+    def start(broker: str, **given: object) -> Worker:
+        settings = {"SENDING_TIMEOUT_SECONDS": GRACE, "STALE_PENDING_SECONDS": GRACE,
+                    **BACKOFF, **given}
+        for key, value in {"CELERY_BROKER_URL": broker, **settings}.items():
             monkeypatch.setitem(app.config, key, value)
         bind_celery(app)
         used.append(broker)
-        return workers.serving(broker)
+        return workers.serving(broker, settings)
 
     yield start
     # A worker of a broker that goes away with its test goes with it.
@@ -376,6 +385,72 @@ def test_relay_down_for_a_while_delivers_everything_later(world, rig, broker,
     wait_for(lambda: count(Notification.last_error.like("%ConnectionRefused%")) >= 20,
              60, "failed connection attempts")
     mail_server.start()
+    sweep_until_settled()
+    assert tally(mail_server) == (COUNT, 0, 0)
+
+
+def most_attempts() -> int:
+    db.session.rollback()
+    most = db.session.scalar(select(func.max(Notification.attempts))) or 0
+    db.session.rollback()
+    return most
+
+
+def test_relay_down_longer_than_several_retries_delivers_each_once(world, rig, broker,
+                                                                    mail_server):
+    make_due_reminders(world)
+    mail_server.stop()
+    rig(broker)
+    reminders.sweep()
+    # Down past the waits of 1, 2, 4, 4 ... seconds, with beat sweeping all along.
+    started = time.monotonic()
+    while most_attempts() < 5 or time.monotonic() - started < 20:
+        assert time.monotonic() - started < 240, f"no fifth attempt: {statuses()}"
+        reminders.sweep()
+        time.sleep(1)
+    down = time.monotonic() - started
+    assert count(Notification.status == NotificationStatus.FAILED) == 0
+    mail_server.start()
+    sweep_until_settled()
+    assert tally(mail_server) == (COUNT, 0, 0)
+    # Tried again and again, but never before a wait was over: the schedule allows three
+    # tries in the first 7 s, then one each 4 s (and one more once the relay is back).
+    assert most_attempts() <= 3 + (down - 7) / 4 + 2
+
+
+def test_worker_database_connections_dropped_mid_batch_send_nothing_twice(world, rig, broker,
+                                                                          mail_server,
+                                                                          pg_url):
+    make_due_reminders(world)
+    drops: list[int] = []
+
+    def drop_the_workers_connections(_msg) -> None:
+        # Just after the relay took every hundredth message, before it answers.
+        with mail_server.recorder.lock:
+            taken = len(mail_server.recorder.messages)
+        if taken % 100 == 0:
+            with psycopg.connect(pg_url, autocommit=True) as conn:
+                conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                             "WHERE application_name = %s", (WORKER_APP,))
+            drops.append(taken)
+
+    mail_server.recorder.on_accept = drop_the_workers_connections
+    rig(broker)
+    reminders.sweep()
+    sweep_until_settled()
+    assert drops == [100, 200, 300, 400, 500]
+    assert tally(mail_server) == (COUNT, 0, 0)
+
+
+def test_a_relay_answering_after_the_command_timeout_sends_nothing_twice(world, rig, own_redis,
+                                                                         mail_server):
+    emails = make_due_reminders(world)
+    mail_server.recorder.slow |= set(emails[::25])
+    mail_server.recorder.data_delay = 2.0
+    # A worker of its own: commands time out after 1 s, the end of DATA may take its time, and
+    # a claim lasts longer than the relay's slowest answer.
+    rig(own_redis.url, SMTP_TIMEOUT=1.0, SENDING_TIMEOUT_SECONDS=30)
+    reminders.sweep()
     sweep_until_settled()
     assert tally(mail_server) == (COUNT, 0, 0)
 

@@ -243,6 +243,50 @@ def test_revive_requeues_lost_pending_and_abandoned_sending_rows(app, world, dis
     assert sweeper.sweep(now=now + timedelta(seconds=1)).revived == 0
 
 
+def test_a_row_waiting_for_its_next_try_is_neither_claimed_nor_handed_over(app, world,
+                                                                            dispatched):
+    now = utcnow()
+    stale = timedelta(seconds=app.config["STALE_PENDING_SECONDS"])
+    with db.transaction() as session:
+        waiting = outbox.queue(session, key="waiting", template="state_changed",
+                               user=world.applicant_a)
+    with db.transaction() as session:
+        row = session.get(Notification, waiting.id)
+        # Written long ago, failed once, next try in an hour.
+        row.created_at, row.attempts = now - 10 * stale, 1
+        row.next_attempt_at = row.requeue_after = now + timedelta(hours=1)
+    assert delivery.claim(waiting.id) is None
+    dispatched.clear()
+    assert sweeper.sweep(now=now).revived == 0
+    assert sweeper.sweep(now=now + timedelta(minutes=59)).revived == 0
+    assert dispatched == []
+    db.session.expire_all()
+    assert db.session.get(Notification, waiting.id).attempts == 1
+
+    # Once due, the sweep hands it over once, then leaves it to the workers for a while.
+    due = now + timedelta(hours=1, seconds=1)
+    assert sweeper.sweep(now=due).revived == 1 and dispatched == [waiting.id]
+    assert sweeper.sweep(now=due + timedelta(seconds=1)).revived == 0
+    with db.transaction() as session:
+        session.get(Notification, waiting.id).next_attempt_at = utcnow()
+    claimed = delivery.claim(waiting.id)
+    assert claimed is not None and claimed.attempts == 2
+
+
+def test_mail_whose_fate_is_unknown_is_left_to_staff(app, world, dispatched):
+    now = utcnow()
+    with db.transaction() as session:
+        unknown = outbox.queue(session, key="unknown", template="state_changed",
+                               user=world.applicant_a)
+    with db.transaction() as session:
+        row = session.get(Notification, unknown.id)
+        row.status, row.attempts, row.created_at = "unknown", 1, now - timedelta(days=1)
+        row.claimed_at = now - timedelta(days=1)
+    dispatched.clear()
+    assert sweeper.sweep(now=now + timedelta(days=3)).revived == 0
+    assert delivery.claim(unknown.id) is None and dispatched == []
+
+
 def _morning(days_ahead: int, hour: int = 9) -> datetime:
     day = (utcnow() + timedelta(days=days_ahead)).astimezone(ZoneInfo("Europe/Brussels")).date()
     return datetime.combine(day, time(hour), tzinfo=ZoneInfo("Europe/Brussels"))

@@ -22,7 +22,8 @@ class NotificationStatus(enum.StrEnum):
     PENDING = "pending"  # written, waiting for a worker
     SENDING = "sending"  # claimed by one worker
     SENT = "sent"
-    FAILED = "failed"  # gave up after the last attempt or a permanent refusal
+    FAILED = "failed"  # a permanent refusal, or transient failures for longer than retried
+    UNKNOWN = "unknown"  # the relay may have accepted it without saying so: staff decide
     SKIPPED = "skipped"  # the recipient switched this kind off
     DIGEST = "digest"  # held for the recipient's daily digest
 
@@ -117,5 +118,9 @@ class Notification(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     claimed_at: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]
-    #: when a failed delivery may be tried again
+    #: a delivery that failed for now is not tried (claimed or handed over) before this
     next_attempt_at: Mapped[datetime | None]
+    #: set at the first transient failure: tried again, backing off, until then
+    retry_until: Mapped[datetime | None]
+    #: the row is on its way to a worker: the sweep hands it over again only after this
+    requeue_after: Mapped[datetime | None]

@@ -10,6 +10,7 @@ from flask import (
     Response,
     abort,
     flash,
+    g,
     redirect,
     render_template,
     request,
@@ -18,13 +19,13 @@ from flask import (
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from sqlalchemy import Select, func, or_, select
-from wtforms import RadioField, SelectField, SelectMultipleField
+from sqlalchemy import func, select
+from wtforms import HiddenField, RadioField, SelectField, SelectMultipleField
 from wtforms.validators import InputRequired
 
 from webapp import ROOT
 from webapp import calendar as ical
-from webapp.access import programme_scope, refusal, visible_cases
+from webapp.access import refusal
 from webapp.db import db
 from webapp.errors import OperationError
 from webapp.extensions import limiter
@@ -36,9 +37,9 @@ from webapp.models import (
     NotificationPreference,
     NotificationStatus,
     User,
-    UserRole,
 )
 from webapp.operations import delivery, preferences
+from webapp.operations.delivery import MAYBE_DELIVERED, visible_notifications
 from webapp.safety import safe_next
 
 bp = Blueprint("notifications", __name__)
@@ -54,6 +55,7 @@ STATUS_LABELS = {
     NotificationStatus.SENDING: "Being sent",
     NotificationStatus.SENT: "Sent",
     NotificationStatus.FAILED: "Failed",
+    NotificationStatus.UNKNOWN: "May have been sent",
     NotificationStatus.SKIPPED: "Not sent (switched off)",
     NotificationStatus.DIGEST: "Held for the daily digest",
 }
@@ -76,7 +78,19 @@ class OutboxFilterForm(Form):
     template = SelectField("Kind of e-mail", default="")
 
 
-class ResendForm(Form):
+class ConfirmForm(Form):
+    """A button that may need a yes first: ``confirmed`` once staff have said yes to a second
+    copy of mail that may already have arrived."""
+
+    confirmed = HiddenField()
+
+    @property
+    def said_yes(self) -> bool:
+        """Whether this came from the confirmation page."""
+        return self.confirmed.data == "yes"
+
+
+class ResendForm(ConfirmForm):
     """The notifications ticked for sending again."""
 
     notification = SelectMultipleField(
@@ -94,17 +108,6 @@ def _staff() -> User:
     if not current_user.is_staff:
         abort(403)
     return current_user
-
-
-def visible_notifications(user: User) -> Select[tuple[Notification]]:
-    """The notifications a member of staff may see: their region's cases' and those without
-    a case; admins and coordinators of every region see all."""
-    q = select(Notification)
-    if user.role == UserRole.ADMIN or (not user.region_scope and programme_scope(user) is None):
-        return q
-    # Never correlated with a case table the caller joins: this is the list of visible cases.
-    cases = visible_cases(user).with_only_columns(Case.id).correlate(None)
-    return q.where(or_(Notification.case_id.is_(None), Notification.case_id.in_(cases)))
 
 
 def _notification(notification_id: int) -> Notification:
@@ -162,9 +165,11 @@ def outbox():
     form.template.choices = choices([("", "Any kind"),
                                      *((t, t.replace("_", " ")) for t in email_templates())])
     q = visible_notifications(user)
+    failed = delivery.failed_count(user)
     if not form.validate():
         return render_template("notifications/outbox.html", form=form, rows=[], total=0,
-                               page=1, pages=1, args={}, resend_form=ResendForm()), 400
+                               page=1, pages=1, args={}, resend_form=ResendForm(),
+                               failed=failed), 400
     args = {k: v for k, v in (("status", form.status.data), ("template", form.template.data))
             if v}
     if form.status.data:
@@ -179,7 +184,8 @@ def outbox():
         .order_by(Notification.created_at.desc(), Notification.id.desc())
         .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
     return render_template("notifications/outbox.html", form=form, rows=rows, total=total,
-                           page=page, pages=pages, args=args, resend_form=ResendForm())
+                           page=page, pages=pages, args=args, resend_form=ResendForm(),
+                           failed=failed)
 
 
 @bp.get("/office/outbox/<int:notification_id>")
@@ -209,6 +215,12 @@ def outbox_html(notification_id: int):
     return resp
 
 
+def _confirm_resend(rows: list[Notification], back: str):
+    """The question before a second copy: these e-mails were sent, or may have been."""
+    return render_template("notifications/outbox_confirm_resend.html", rows=rows, back=back,
+                           form=ResendForm(), message_id=message_id)
+
+
 @bp.post("/office/outbox/resend")
 @login_required
 def resend():
@@ -221,29 +233,71 @@ def resend():
                 flash(message, "error")
         return redirect(back), 303
     wanted = set(form.notification.data)
-    allowed = set(db.session.scalars(visible_notifications(user)
-                                     .where(Notification.id.in_(wanted))
-                                     .with_only_columns(Notification.id)))
-    if wanted - allowed:
+    allowed = db.session.scalars(visible_notifications(user)
+                                 .where(Notification.id.in_(wanted))
+                                 .order_by(Notification.id)).all()
+    if wanted - {n.id for n in allowed}:
         abort(403)
-    count = delivery.resend(sorted(allowed))
+    again = [n for n in allowed if n.status in MAYBE_DELIVERED]
+    if again and not form.said_yes:
+        return _confirm_resend(list(allowed), back)
+    count = delivery.resend([n.id for n in allowed], user, source_address=g.source_address,
+                            again=form.said_yes)
     skipped = len(allowed) - count
     flash(_("%(n)s e-mails will be sent again.", n=count) if count != 1
           else _("1 e-mail will be sent again."), "success")
     if skipped:
-        flash(_("%(n)s are being sent right now and were left alone.", n=skipped), "info")
+        flash(_("%(n)s were left alone: they are being sent right now, or have just gone.",
+                n=skipped), "info")
     return redirect(back), 303
+
+
+@bp.get("/office/outbox/<int:notification_id>/resend")
+@login_required
+def resend_confirm(notification_id: int):
+    n = _notification(notification_id)
+    back = url_for("notifications.outbox_detail", notification_id=n.id)
+    return _confirm_resend([n], back)
 
 
 @bp.post("/office/outbox/<int:notification_id>/resend")
 @login_required
 def resend_one(notification_id: int):
     n = _notification(notification_id)
-    form = Form()
+    form = ConfirmForm()
     if not form.validate():
         abort(400)
-    if delivery.resend([n.id]):
+    if n.status in MAYBE_DELIVERED and not form.said_yes:
+        return redirect(url_for("notifications.resend_confirm", notification_id=n.id)), 303
+    if delivery.resend([n.id], current_user, source_address=g.source_address,
+                       again=form.said_yes):
         flash(_("The e-mail will be sent again."), "success")
     else:
-        flash(_("This e-mail is being sent right now."), "info")
+        flash(_("This e-mail is being sent right now, or has just gone."), "info")
     return redirect(url_for("notifications.outbox_detail", notification_id=n.id)), 303
+
+
+@bp.get("/office/outbox/retry-failed")
+@login_required
+def retry_failed_confirm():
+    user = _staff()
+    return render_template("notifications/outbox_retry_failed.html", form=ConfirmForm(),
+                           failed=delivery.failed_count(user))
+
+
+@bp.post("/office/outbox/retry-failed")
+@login_required
+def retry_failed():
+    user = _staff()
+    form = ConfirmForm()
+    if not form.validate():
+        abort(400)
+    if not form.said_yes:
+        return redirect(url_for("notifications.retry_failed_confirm")), 303
+    count = delivery.retry_failed(user, source_address=g.source_address)
+    if count:
+        flash(_("%(n)s failed e-mails will be sent again.", n=count) if count != 1
+              else _("1 failed e-mail will be sent again."), "success")
+    else:
+        flash(_("There were no failed e-mails to send again."), "info")
+    return redirect(url_for("notifications.outbox")), 303

@@ -32,7 +32,7 @@ from webapp.models import (
     User,
 )
 from webapp.operations import outbox
-from webapp.operations.delivery import sending_timeout
+from webapp.operations.delivery import due, sending_timeout
 from workflows import workflows
 
 log = logging.getLogger(__name__)
@@ -183,21 +183,24 @@ MAX_GRACE_DOUBLINGS = 2
 
 
 def revive_stuck(now: datetime, report: SweepReport, batch: int) -> bool:
-    """Re-enqueue notifications a crash or a lost message left behind; True if there may be
-    more.
+    """Hand notifications a crash or a lost message left behind to the workers again; True if
+    there may be more.
 
-    Pending rows whose message was lost (older than ``STALE_PENDING_SECONDS``) or whose retry
-    is due go back to the workers; rows stuck in "sending" longer than the sending timeout
-    (their worker died) become pending again. Each then gets a grace period before it is
-    looked at again, doubling with the row's age: behind a long queue, a row is not queued
-    again and again while its first message is still waiting its turn.
+    A pending row is handed over once its next try is due and it is not already on its way
+    (``requeue_after``; a row never handed over since it was written counts as on its way for
+    ``STALE_PENDING_SECONDS``); a row whose next try is later is left alone, so no attempt is
+    spent early. Rows stuck in "sending" longer than the sending timeout (their worker died)
+    become pending again. Each then gets a grace period before it is looked at again, doubling
+    with the row's age: behind a long queue, a row is not queued again and again while its
+    first message is still waiting its turn. Rows whose outcome is unknown are staff's to
+    decide, never the sweep's.
     """
     stale = timedelta(seconds=current_app.config["STALE_PENDING_SECONDS"])
     with db.transaction() as session:
         stuck = or_(
-            and_(Notification.status == NotificationStatus.PENDING,
-                 or_(Notification.next_attempt_at <= now,
-                     and_(Notification.next_attempt_at.is_(None),
+            and_(Notification.status == NotificationStatus.PENDING, due(now),
+                 or_(Notification.requeue_after <= now,
+                     and_(Notification.requeue_after.is_(None),
                           Notification.created_at <= now - stale))),
             and_(Notification.status == NotificationStatus.SENDING,
                  Notification.claimed_at <= now - sending_timeout()))
@@ -214,7 +217,7 @@ def revive_stuck(now: datetime, report: SweepReport, batch: int) -> bool:
                 Notification.id.in_(ids),
                 Notification.status.in_((NotificationStatus.PENDING, NotificationStatus.SENDING)))
                 .values(status=NotificationStatus.PENDING,
-                        next_attempt_at=now + stale * 2 ** doublings)
+                        requeue_after=now + stale * 2 ** doublings)
                 .execution_options(synchronize_session=False))
         outbox.enqueue_after_commit(session, [notification_id for notification_id, _ in rows])
         report.revived += len(rows)
