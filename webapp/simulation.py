@@ -375,7 +375,7 @@ class Simulation:
                     script.revised.add(key)
             self.scripts.append(script)
         # The first city that sees its application through is the one that misses the closing.
-        late = next((s for s in self.scripts if s.kind == "city-to-city" and not s.withdraws_in),
+        late = next((s for s in self.scripts if s.kind == CITY_CALL and not s.withdraws_in),
                     None)
         if late is not None:
             late.extended = True
@@ -546,18 +546,29 @@ class Simulation:
         # Plain values: delivering mail between steps ends the session the rows belong to.
         rows = [(r.case.id, r.optimum_id, r.case.version) for r in board.rows
                 if r.waiting and r.optimum_id]
-        if not rows:
-            return
-        (case_id, _, version), rows = rows[0], rows[1:]
-        suggestions = pairing.suggestions_for(case_id, coordinator).suggestions
-        taken = set()
-        if suggestions:
-            best = next((s for s in suggestions if not s.ruled_out), suggestions[0]).partner.id
-            pairing.propose(case_id, self.coordinator(), best, expected_version=version)
-            taken.add(best)
-            self.proposed(case_id)
+        # A case the optimum leaves out (it shares nothing with any free partner, or declined
+        # the one it did) gets the best partner still free, as a coordinator would choose.
+        left_out = [(r.case.id, r.case.version,
+                     [c.partner.id for c in r.candidates if not c.ruled_out])
+                    for r in board.rows if r.waiting and not r.optimum_id]
+        taken: set[int] = set()
+        if rows:
+            (case_id, _, version), rows = rows[0], rows[1:]
+            suggestions = pairing.suggestions_for(case_id, coordinator).suggestions
+            if suggestions:
+                best = next((s for s in suggestions if not s.ruled_out),
+                            suggestions[0]).partner.id
+                pairing.propose(case_id, self.coordinator(), best, expected_version=version)
+                taken.add(best)
+                self.proposed(case_id)
         choices = [pairing.BoardChoice(case_id, partner_id, version)
                    for case_id, partner_id, version in rows if partner_id not in taken]
+        taken |= {c.partner_city_id for c in choices}
+        for case_id, version, candidates in left_out:
+            free = [p for p in candidates if p not in taken]
+            if free:
+                choices.append(pairing.BoardChoice(case_id, free[0], version))
+                taken.add(free[0])
         if choices:
             pairing.propose_board(call_id, self.coordinator(), choices)
             for choice in choices:

@@ -117,8 +117,8 @@ def test_quick_check_ineligible_answers_give_reasons(browser, world):
            "call instead." in text
     assert text.count("Does not meet the rule") == 2
     assert "Apply to this call" not in text
-    # No region call is open: the page says where calls are announced instead.
-    assert "See every call and when the next ones open" in text
+    # No region call is open: the page lists the calls of that kind instead.
+    assert "See the calls of the kind you can apply to, and when the next ones open" in text
 
 
 def test_a_smaller_city_is_told_a_coordinator_decides(browser, world):
@@ -202,7 +202,8 @@ def test_the_quick_check_sends_a_region_to_the_open_region_to_region_call(browse
     answers = dict(org_type="region", country="France", name="Occitanie", population="6000000")
     # No region-to-region call is open: the calls of that kind are listed.
     body = browser.get(check_url(world, **answers)).get_data(as_text=True)
-    assert '<a href="/calls?kind=region-to-region">See the region-to-region calls</a>' in body
+    assert '<a href="/calls?kind=region-to-region">See the calls of the kind you can apply ' \
+           'to, and when the next ones open</a>' in body
     listed = text_of(browser.get("/calls?kind=region-to-region"))
     assert world.call.title not in listed
     assert world.call.title in text_of(browser.get("/calls?kind=city-to-city"))
@@ -213,7 +214,7 @@ def test_the_quick_check_sends_a_region_to_the_open_region_to_region_call(browse
     db.session.add(regional)
     db.session.commit()
     body = browser.get(check_url(world, **answers)).get_data(as_text=True)
-    assert ('<a href="/calls/r2r">See the region-to-region call: Regional innovation call</a>'
+    assert ('<a href="/calls/r2r">Apply to the open call “Regional innovation call”</a>'
             in body)
     assert "Regional innovation call" in text_of(browser.get("/calls?kind=region-to-region"))
 
