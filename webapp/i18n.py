@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 import io
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -14,6 +14,8 @@ from zoneinfo import ZoneInfo
 from flask import Flask, current_app, has_request_context, request, session
 from flask_babel import format_datetime, format_decimal, get_locale
 from flask_login import current_user
+
+from workflows import countries
 
 #: each language named in itself, as the language switcher offers it
 LANGUAGE_NAMES = {"en": "English", "fr": "Français", "es": "Español", "pt": "Português"}
@@ -46,6 +48,28 @@ def in_zone(dt: datetime | None, tz: str | None = None, fmt: str = "medium") -> 
     zone = ZoneInfo(tz or select_timezone())
     local = dt.astimezone(zone)
     return f"{format_datetime(local.replace(tzinfo=None), fmt, rebase=False)} ({local.tzname()})"
+
+
+def reader_locale() -> str:
+    """The language the current page or e-mail is written in."""
+    return str(get_locale() or "en")
+
+
+def country_name(code: str | None, locale: str | None = None) -> str:
+    """A country's name in the reader's language (or ``locale``) from its ISO code; a stored
+    value that is not a code is shown as it is."""
+    return countries.country_name(code, locale or reader_locale())
+
+
+def country_names(codes: Iterable[str] | None, locale: str | None = None) -> str:
+    """Countries named in the reader's language, in the order of their names, comma-separated."""
+    names = [country_name(c, locale) for c in codes or ()]
+    return ", ".join(sorted(names, key=countries.sort_key))
+
+
+def is_eu27(codes: Iterable[str] | None) -> bool:
+    """Whether ``codes`` are exactly the 27 EU member states."""
+    return set(codes or ()) == set(countries.EU_MEMBER_STATES)
 
 
 #: the labels people read in the programme's definitions, which stay free of Flask: for each
@@ -117,6 +141,9 @@ def compile_catalogues(directory: Path) -> list[Path]:
 def init_app(app: Flask) -> None:
     app.jinja_env.filters["when"] = in_zone
     app.jinja_env.filters["number"] = format_decimal  # 100,000 / 100 000 / 100.000
+    app.jinja_env.filters["country_name"] = country_name
+    app.jinja_env.filters["country_names"] = country_names
+    app.jinja_env.tests["eu27"] = is_eu27
     app.jinja_env.globals["get_locale"] = lambda: str(get_locale())
     app.jinja_env.globals["language_names"] = {
         code: LANGUAGE_NAMES.get(code, code) for code in app.config["LANGUAGES"]}

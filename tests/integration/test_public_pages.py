@@ -25,6 +25,7 @@ from webapp.models import (
 )
 from webapp.operations import applications, cases, delivery, mailing_list
 from webapp.public import closes_in, quick_check, showcase
+from workflows.countries import COUNTRY_CODES
 from workflows.pairing import read_pairings
 
 pytestmark = pytest.mark.integration
@@ -96,7 +97,7 @@ def check_url(world, **answers) -> str:
 
 
 def test_quick_check_eligible_city(browser, world):
-    resp = browser.get(check_url(world, org_type="city", country="France", name="Lyon",
+    resp = browser.get(check_url(world, org_type="city", country="FR", name="Lyon",
                                  population="522000", members=""))
     text = text_of(resp)
     assert resp.status_code == 200
@@ -108,14 +109,14 @@ def test_quick_check_eligible_city(browser, world):
 
 
 def test_quick_check_ineligible_answers_give_reasons(browser, world):
-    text = text_of(browser.get(check_url(world, org_type="city", country="Portugal",
+    text = text_of(browser.get(check_url(world, org_type="city", country="PT",
                                          name="Évora", population="53000")))
     assert "Your organisation cannot apply to this call" in text
     assert "Évora has 53,000 inhabitants, below this call's threshold of 100,000." in text
     assert "Apply to this call" not in text
-    text = text_of(browser.get(check_url(world, org_type="region", country="Other",
+    text = text_of(browser.get(check_url(world, org_type="region", country="CH",
                                          name="Valais")))
-    assert "Your organisation's country is not an EU member state" in text
+    assert "Switzerland is not an EU member state" in text
     assert "Regions and provinces cannot apply to this call" in text
     assert text.count("Does not meet the rule") == 2
 
@@ -131,7 +132,7 @@ def test_quick_check_bad_input_rerenders_with_error_summary(browser, world):
     assert 'value="lots"' in body and 'value="Lyon"' in body
     assert "Meets the rule" not in body
     # A group whose members cannot be read says which line is wrong.
-    body = browser.get(check_url(world, org_type="group", country="France",
+    body = browser.get(check_url(world, org_type="group", country="FR",
                                  members="Lille, 236000\nRoubaix")).get_data(as_text=True)
     assert "Line 2: write the municipality" in body
     # The empty form is not an error.
@@ -140,16 +141,16 @@ def test_quick_check_bad_input_rerenders_with_error_summary(browser, world):
 
 SCENARIOS = [
     # (organisation, quick-check answers)
-    (dict(name="Lyon", kind="city", country="France", population=522_000),
-     dict(org_type="city", country="France", population="522000")),
-    (dict(name="Évora", kind="city", country="Portugal", population=53_000),
-     dict(org_type="city", country="Portugal", population="53000")),
-    (dict(name="Basel", kind="city", country="Other", population=180_000),
-     dict(org_type="city", country="Other", population="180000")),
-    (dict(name="Valais", kind="region", country="Other", population=350_000),
-     dict(org_type="region", country="Other", population="350000")),
-    (dict(name="Twin towns", kind="group", country="Belgium", population=None),
-     dict(org_type="group", country="Belgium",
+    (dict(name="Lyon", kind="city", country="FR", population=522_000),
+     dict(org_type="city", country="FR", population="522000")),
+    (dict(name="Évora", kind="city", country="PT", population=53_000),
+     dict(org_type="city", country="PT", population="53000")),
+    (dict(name="Basel", kind="city", country="CH", population=180_000),
+     dict(org_type="city", country="CH", population="180000")),
+    (dict(name="Valais", kind="region", country="CH", population=350_000),
+     dict(org_type="region", country="CH", population="350000")),
+    (dict(name="Twin towns", kind="group", country="BE", population=None),
+     dict(org_type="group", country="BE",
           members="Lead town, 70000\nSecond town, 40 000")),
 ]
 
@@ -227,8 +228,10 @@ def test_pairing_filters_narrow_the_rows(browser, world):
     assert f"{north_america} pairings match your filters" in text
     assert "Austin, Texas" in text and "Rosario" not in text and "Zhengzhou" not in text
 
-    text = text_of(browser.get("/pairings?country=Argentina"))
+    text = text_of(browser.get("/pairings?country=AR"))
     assert "Rosario" in text and "Lyon" in text
+    # A link made when countries were names filters the same.
+    assert text_of(browser.get("/pairings?country=Argentina")) == text
     spanish = sum("Argentina" in (r["eu_country"], r["partner_country"]) for r in history)
     assert f"{spanish + 1} pairings match your filters" in text
 
@@ -248,8 +251,10 @@ def test_showcase_counts_follow_the_rows():
     counts = dict(showcase.by_region(rows))
     assert sum(counts.values()) == len(rows)
     assert list(counts)[:3] == ["Asia", "Latin America and the Caribbean", "North America"]
-    narrowed = showcase.narrow(rows, region="Asia", country="China")
-    assert narrowed and all(r.partner_country == "China" for r in narrowed)
+    narrowed = showcase.narrow(rows, region="Asia", country="CN")
+    assert narrowed and all(r.partner_country == "CN" for r in narrowed)
+    # The table's names ("USA", "Czech Republic") are read as codes.
+    assert {r.eu_country for r in rows} | {r.partner_country for r in rows} <= COUNTRY_CODES
     assert sum(dict(showcase.by_region(narrowed)).values()) == len(narrowed)
 
 

@@ -10,6 +10,8 @@ from webapp.safety import MAX_ID
 MAX_PAGE_SIZE = 100
 #: an id in a filter: beyond what the columns hold it is refused, not queried
 ID = validate.Range(min=1, max=MAX_ID)
+COUNTRY_CODE = "an ISO 3166-1 alpha-2 country code, e.g. FR"
+COUNTRY_CODES = "ISO 3166-1 alpha-2 country codes, e.g. [\"FR\", \"ES\"]"
 
 
 class ProblemSchema(Schema):
@@ -40,7 +42,8 @@ class CaseListArgsSchema(PageArgsSchema):
                            metadata={"description": "the partner city's world region, or the "
                                                     "preferred one before pairing"})
     country = fields.String(validate=validate.Length(max=100),
-                            metadata={"description": "the applicant's country"})
+                            metadata={"description": "the applicant's country: its ISO 3166-1 "
+                                                     "alpha-2 code (a name is read as one)"})
     topic = fields.String(validate=validate.Length(max=60),
                           metadata={"description": "a topic slug"})
     q = fields.String(validate=validate.Length(max=200),
@@ -74,9 +77,9 @@ class CallSchema(Schema):
     closes_at = fields.DateTime()
     timezone = fields.String()
     partner_regions = fields.List(fields.String())
-    partner_countries = fields.List(fields.String())
+    partner_countries = fields.List(fields.String(), metadata={"description": COUNTRY_CODES})
     population_threshold = fields.Integer()
-    eligible_countries = fields.List(fields.String())
+    eligible_countries = fields.List(fields.String(), metadata={"description": COUNTRY_CODES})
     allowed_org_types = fields.List(fields.String())
     cooperation_months = fields.Integer()
     report_interval_months = fields.Integer()
@@ -90,13 +93,13 @@ class OrganisationSchema(Schema):
     id = fields.Integer()
     name = fields.String()
     kind = fields.String()
-    country = fields.String()
+    country = fields.String(metadata={"description": COUNTRY_CODE})
 
 
 class PartnerCitySchema(Schema):
     id = fields.Integer()
     name = fields.String()
-    country = fields.String()
+    country = fields.String(metadata={"description": COUNTRY_CODE})
     region = fields.String()
 
 
@@ -296,9 +299,9 @@ class DeliverablePageSchema(Schema):
 class PublicPairingSchema(Schema):
     source = fields.String(metadata={"description": "history (the 2017 table) or current"})
     eu_city = fields.String()
-    eu_country = fields.String()
+    eu_country = fields.String(metadata={"description": COUNTRY_CODE})
     partner_city = fields.String()
-    partner_country = fields.String()
+    partner_country = fields.String(metadata={"description": COUNTRY_CODE})
     partner_region = fields.String()
     topics = fields.List(fields.String())
     cooperation_start = fields.Date(allow_none=True)

@@ -42,6 +42,7 @@ from webapp.models import Call, Case, Deliverable, PartnerCity, User
 from webapp.operations import caselist, privacy, tokens
 from webapp.operations import cases as case_ops
 from workflows import get_workflow
+from workflows.countries import normalise_country
 from workflows.pairing import read_pairings
 
 blp = Blueprint("api", __name__, url_prefix="/api/v1",
@@ -375,8 +376,9 @@ def public_pairings(args: dict[str, Any]):
     """The programme's pairings for everyone: the 2017 history and the cooperations under
     way. No token needed."""
     items: list[dict[str, Any]] = [{
-        "source": "history", "eu_city": row["eu_city"], "eu_country": row["eu_country"],
-        "partner_city": row["partner_city"], "partner_country": row["partner_country"],
+        "source": "history", "eu_city": row["eu_city"],
+        "eu_country": normalise_country(row["eu_country"]), "partner_city": row["partner_city"],
+        "partner_country": normalise_country(row["partner_country"]),
         "partner_region": row["partner_region"],
         "topics": [t.strip() for t in row["topics"].split(",") if t.strip()],
         "cooperation_start": None,

@@ -102,6 +102,8 @@ def case(case_id: int):
 
 
 def _populate(form, case: Case, section: str) -> None:
+    if section == "organisation":
+        form.offer_countries(case.call.eligible_countries, call_label=True)
     if section == "topics":
         form.topics.choices = choices((t.slug, t.label) for t in db.session.scalars(
             select(Topic).order_by(Topic.family.desc(), Topic.label)))

@@ -12,9 +12,10 @@ from wtforms.validators import Email, EqualTo, InputRequired, Length
 
 from webapp.errors import OperationError
 from webapp.extensions import limiter
-from webapp.forms import COUNTRY_CHOICES, Form, NoScript, choices
+from webapp.forms import Form, NoScript, choices, country_choices
 from webapp.operations import accounts
 from webapp.safety import safe_next
+from workflows.countries import EU_MEMBER_STATES
 from workflows.eligibility import ORGANISATION_TYPES
 
 bp = Blueprint("auth", __name__, url_prefix="/account")
@@ -36,7 +37,7 @@ class RegisterForm(Form):
         _l("Type of organisation"),
         choices=choices((k, _l(v)) for k, v in ORGANISATION_TYPES.items()),
         validators=[InputRequired(_l("Choose the type of organisation."))])
-    country = SelectField(_l("Country"), choices=COUNTRY_CHOICES,
+    country = SelectField(_l("Country"), choices=[],
                           validators=[InputRequired(_l("Choose your country."))])
     password = PasswordField(_l("Create a password"), PASSWORD)
     confirm = PasswordField(_l("Type the password again"),
@@ -44,6 +45,12 @@ class RegisterForm(Form):
                              EqualTo("password", _l("The two passwords are not the same."))])
     privacy = BooleanField(_l("I have read the privacy notice"),
                            [InputRequired(_l("Confirm you have read the privacy notice."))])
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.country.choices = country_choices(
+            EU_MEMBER_STATES, placeholder=_("Choose a country"),
+            first_label=_("EU member states"), rest_label=_("Other countries"))
 
 
 class LoginForm(Form):

@@ -31,6 +31,7 @@ class Organisation(Base):
     name: Mapped[str] = mapped_column(String(300), index=True)
     #: city, group, region or province (see workflows.eligibility.ORGANISATION_TYPES)
     kind: Mapped[str] = mapped_column(String(20), default="city")
+    #: ISO 3166-1 alpha-2 code ("" until given)
     country: Mapped[str] = mapped_column(String(100), default="")
     #: inhabitants; for a group the members' populations count instead
     population: Mapped[int | None]
@@ -87,6 +88,7 @@ class PartnerCity(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(300), index=True)
+    #: ISO 3166-1 alpha-2 code
     country: Mapped[str] = mapped_column(String(100))
     #: world region: Asia, Latin America and the Caribbean, North America ...
     region: Mapped[str] = mapped_column(String(100), index=True)

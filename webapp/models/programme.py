@@ -10,7 +10,7 @@ from sqlalchemy import Column, ForeignKey, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from webapp.db import Base, utcnow
-from workflows.eligibility import EU_MEMBER_STATES
+from workflows.countries import EU_MEMBER_STATES
 
 if TYPE_CHECKING:
     from webapp.models.organisation import Organisation
@@ -76,7 +76,7 @@ class Call(Base):
     summary: Mapped[str] = mapped_column(Text, default="")
     #: world regions whose cities this call offers as partners
     partner_regions: Mapped[list[Any]] = mapped_column(default=list)
-    #: partner countries offered (empty: any country of those regions)
+    #: partner countries offered, ISO 3166-1 alpha-2 codes (empty: any country of those regions)
     partner_countries: Mapped[list[Any]] = mapped_column(default=list)
     opens_at: Mapped[datetime]
     closes_at: Mapped[datetime]
@@ -86,6 +86,7 @@ class Call(Base):
     published: Mapped[bool] = mapped_column(default=True)
     archived: Mapped[bool] = mapped_column(default=False)
     population_threshold: Mapped[int] = mapped_column(default=100_000)
+    #: applicants' eligible countries, ISO 3166-1 alpha-2 codes
     eligible_countries: Mapped[list[Any]] = mapped_column(default=lambda: list(EU_MEMBER_STATES))
     allowed_org_types: Mapped[list[Any]] = mapped_column(default=lambda: ["city", "group"])
     cooperation_months: Mapped[int] = mapped_column(default=18)

@@ -16,6 +16,7 @@ from webapp.db import db, utcnow
 from webapp.errors import OperationError
 from webapp.models import Organisation, User, UserRole
 from webapp.operations import outbox
+from workflows.countries import normalise_country
 
 hasher = PasswordHasher()
 LOCK_AFTER = 5
@@ -82,7 +83,7 @@ def register(*, email: str, password: str, name: str, organisation_name: str,
                          template="account_exists", user=existing)
             return existing
         org = Organisation(name=organisation_name.strip(), kind=organisation_kind,
-                           country=country)
+                           country=normalise_country(country))
         user = User(email=email, name=name.strip(), password_hash=hash_password(password),
                     role=UserRole.APPLICANT, organisation=org, locale=locale)
         session.add(user)

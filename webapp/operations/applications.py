@@ -16,6 +16,7 @@ from webapp.db import db, utcnow
 from webapp.errors import Conflict, Forbidden, NotFound, OperationError
 from webapp.models import AuditEvent, Call, Case, GroupMember, Topic, User, UserRole
 from workflows import eligibility, get_workflow
+from workflows.countries import normalise_country
 
 
 @dataclass(frozen=True)
@@ -180,7 +181,7 @@ def _apply_section(session: Session, case: Case, section: str, data: Mapping[str
     if section == "organisation":
         org.name = data.get("name", org.name).strip()
         org.kind = data.get("kind", org.kind)
-        org.country = data.get("country", org.country)
+        org.country = normalise_country(data.get("country", org.country) or "")
         org.population = data.get("population")
         org.website = (data.get("website") or "").strip()
     elif section == "contact":

@@ -24,6 +24,7 @@ from sqlalchemy.orm import aliased, joinedload, selectinload
 
 from webapp.access import visible_cases
 from webapp.db import db, utcnow
+from webapp.i18n import country_name, reader_locale
 from webapp.models import (
     AuditEvent,
     Call,
@@ -40,7 +41,7 @@ from webapp.models import (
 )
 from webapp.models.programme import WORLD_REGIONS
 from workflows import schedule, workflows
-from workflows.eligibility import EU_MEMBER_STATES
+from workflows.countries import EU_MEMBER_STATES, countries_by_name, normalise_country
 from workflows.engine import Role, StateKind, Workflow
 
 #: the health a case can have, from best to worst, with the label people read
@@ -151,7 +152,7 @@ def filtered_cases(user: User, filters: CaseFilters, now: datetime, *,
     if filters.region:
         q = q.where(region_expression() == filters.region)
     if filters.country:
-        q = q.where(Organisation.country == filters.country)
+        q = q.where(Organisation.country == normalise_country(filters.country))
     if filters.topic:
         q = q.where(Case.topics.any(Topic.slug == filters.topic))
     if filters.coordinator == UNASSIGNED:
@@ -218,10 +219,10 @@ def spreadsheet_safe(value: Any) -> Any:
     return value
 
 
-EXPORT_HEADERS = ("Reference", "Call", "Applicant", "Type", "Country", "Status", "Region",
-                  "Partner city", "Topics", "Responsible coordinator", "Health", "Submitted",
-                  "Last change")
-_TIME_COLUMNS = (11, 12)
+EXPORT_HEADERS = ("Reference", "Call", "Applicant", "Type", "Country", "Country code", "Status",
+                  "Region", "Partner city", "Topics", "Responsible coordinator", "Health",
+                  "Submitted", "Last change")
+_TIME_COLUMNS = (12, 13)
 
 
 def _headers(headers: Sequence[str], time_columns: Sequence[int], tz: str) -> list[str]:
@@ -238,7 +239,8 @@ def export_rows(user: User, filters: CaseFilters, now: datetime,
     for case, health in db.session.execute(q):
         yield [
             case.reference, case.call.title, case.organisation.name, case.organisation.kind,
-            case.organisation.country, wfs[case.workflow].state(case.state).staff_label,
+            country_name(case.organisation.country), case.organisation.country,
+            wfs[case.workflow].state(case.state).staff_label,
             case.partner_city.region if case.partner_city else case.partner_region,
             case.partner_city.name if case.partner_city else "",
             "; ".join(t.label for t in case.topics),
@@ -531,10 +533,10 @@ def filter_choices(user: User) -> dict[str, list[tuple[str, str]]]:
     """The values each filter offers, in one statement per filter."""
     calls = db.session.execute(select(Call.id, Call.title, Call.eligible_countries)
                                .order_by(Call.title)).all()
-    # Organisations come from the countries the calls admit (and "Other"): offering those
-    # costs nothing, where reading them off the cases grows with every application.
-    countries = sorted({*EU_MEMBER_STATES, *(c for _i, _t, listed in calls for c in listed or ())})
-    countries.append("Other")
+    # Organisations come from the countries the calls admit: offering those costs nothing,
+    # where reading them off the cases grows with every application.
+    countries = countries_by_name(reader_locale(), {
+        *EU_MEMBER_STATES, *(c for _i, _t, listed in calls for c in listed or ())})
     topics = db.session.execute(select(Topic.slug, Topic.label)
                                 .order_by(Topic.family.desc(), Topic.label)).all()
     staff = db.session.execute(select(User.id, User.name, User.email).where(
@@ -550,7 +552,7 @@ def filter_choices(user: User) -> dict[str, list[tuple[str, str]]]:
         "call": [(str(i), t) for i, t, _countries in calls],
         "state": list(states.items()),
         "region": [(r, r) for r in regions],
-        "country": [(c, c) for c in countries],
+        "country": countries,
         "topic": [(s, label) for s, label in topics],
         "coordinator": [(UNASSIGNED, "Unassigned")]
                        + [(str(i), name or email) for i, name, email in staff],

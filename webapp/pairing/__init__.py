@@ -11,11 +11,13 @@ from sqlalchemy.orm import selectinload
 from webapp.access import refusal, visible_cases
 from webapp.db import db
 from webapp.errors import Conflict, OperationError, Refused
+from webapp.i18n import reader_locale
 from webapp.models import Call, Case, PartnerCity
 from webapp.models.programme import WORLD_REGIONS
 from webapp.operations import pairing
 from webapp.pairing import forms
 from workflows import get_workflow, workflows
+from workflows.countries import countries_by_name, normalise_country
 
 bp = Blueprint("pairing", __name__, url_prefix="/office/pairing")
 PAGE_SIZE = 25
@@ -65,7 +67,7 @@ def partners():
     """The partner cities, searchable and filtered by world region and country."""
     filters = {"q": request.args.get("q", "").strip(),
                "region": request.args.get("region", "").strip(),
-               "country": request.args.get("country", "").strip()}
+               "country": normalise_country(request.args.get("country", ""))}
     q = pairing.partner_cities_query(current_user, search=filters["q"],
                                      region=filters["region"], country=filters["country"])
     total = db.session.scalar(select(func.count()).select_from(q.subquery()))
@@ -74,9 +76,9 @@ def partners():
     rows = list(db.session.scalars(q.options(selectinload(PartnerCity.topics))
                                    .order_by(PartnerCity.name, PartnerCity.id)
                                    .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)))
-    countries = list(db.session.scalars(
+    countries = countries_by_name(reader_locale(), db.session.scalars(
         pairing.partner_cities_query(current_user).with_only_columns(PartnerCity.country)
-        .distinct().order_by(PartnerCity.country)))
+        .distinct()))
     return render_template("pairing/partners.html", partners=rows, total=total, page=page,
                            pages=pages, filters=filters, countries=countries,
                            regions=pairing.regions_for(current_user))

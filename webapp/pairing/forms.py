@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import gettext as _
 from flask_wtf.file import FileField, FileRequired, FileSize
 from wtforms import (
     BooleanField,
@@ -19,7 +20,7 @@ from wtforms import (
 )
 from wtforms.validators import Email, InputRequired, Length, NumberRange, Optional, ValidationError
 
-from webapp.forms import Form, NoScript, choices
+from webapp.forms import Form, NoScript, choices, country_choices
 from webapp.operations.pairing import MAX_TOPICS, BoardRow, PartnerCityData
 from workflows.topics import vocabulary
 
@@ -53,8 +54,8 @@ class ContactRowForm(Form):
 class PartnerCityForm(Form):
     name = StringField("Name of the city", [InputRequired("Enter the city's name."),
                                             Length(max=300), NoScript()])
-    country = StringField("Country", [InputRequired("Enter the country."), Length(max=100),
-                                      NoScript()])
+    country = SelectField("Country", choices=[],
+                          validators=[InputRequired("Choose the country.")])
     region = SelectField("World region", choices=[],
                          validators=[InputRequired("Choose the world region.")])
     population = IntegerField(
@@ -100,6 +101,7 @@ def partner_city_form(regions: tuple[str, ...], obj: Any = None, formdata: Any =
                 "contacts": contacts + [{}] * CONTACT_ROWS}
     form = PartnerCityForm(formdata=formdata, data=data)
     form.region.choices = choices([("", "Choose a world region"), *((r, r) for r in regions)])
+    form.country.choices = country_choices(placeholder=_("Choose a country"))
     form.topics.choices = topic_choices()
     return form
 
