@@ -34,6 +34,8 @@ CHECKS = {
     "region": "the case (or partner city, or e-mail of a case) is in the coordinator's world "
               "region; admins: every region",
     "case": "own_case for applicants and partners, region for coordinators and admins",
+    "programme": "the call (or programme) is of a programme the coordinator works on; another "
+                 "programme's does not exist for them (404); admins: every programme",
     "token": "the API token in the address is the person's own",
 }
 
@@ -144,6 +146,19 @@ MATRIX: dict[str, Access] = {
     "coordinator.assign": Access(STAFF, "region"),
     "coordinator.extension": Access(STAFF, "region"),
     "coordinator.audit_csv": Access(STAFF, "region"),
+    # -- programmes and their calls -------------------------------------------------------
+    "programmes.index": Access(_only(ADMIN)),
+    "programmes.new": Access(_only(ADMIN)),
+    "programmes.edit": Access(_only(ADMIN)),
+    "calls.index": Access(STAFF, "visible"),
+    "calls.new": Access(STAFF),
+    "calls.detail": Access(STAFF, "programme"),
+    "calls.edit": Access(STAFF, "programme"),
+    "calls.preview": Access(STAFF, "programme"),
+    "calls.publish": Access(STAFF, "programme"),
+    "calls.close": Access(STAFF, "programme"),
+    "calls.archive": Access(STAFF, "programme"),
+    "calls.clone": Access(STAFF, "programme"),
     # -- personal data: erasure is an administrator's act ------------------------------
     "privacy.people": Access(_only(ADMIN)),
     "privacy.erase": Access(_only(ADMIN)),
@@ -170,7 +185,17 @@ MATRIX: dict[str, Access] = {
     "api-docs.openapi_json": Access(EVERYONE),
     "api.public_pairings": Access(EVERYONE),
     "api.calls": Access(SIGNED_IN),
-    "api.call": Access(SIGNED_IN),
+    "api.call": Access(SIGNED_IN, "programme"),
+    "api.create_call": Access(STAFF),
+    "api.update_call": Access(STAFF, "programme"),
+    "api.publish_call": Access(STAFF, "programme"),
+    "api.close_call": Access(STAFF, "programme"),
+    "api.archive_call": Access(STAFF, "programme"),
+    "api.clone_call": Access(STAFF, "programme"),
+    "api.programmes": Access(STAFF, "visible"),
+    "api.programme": Access(STAFF, "programme"),
+    "api.create_programme": Access(_only(ADMIN)),
+    "api.update_programme": Access(_only(ADMIN)),
     "api.cases": Access(SIGNED_IN, "visible"),
     "api.case": Access(SIGNED_IN, "case"),
     "api.case_transitions": Access(SIGNED_IN, "case"),

@@ -1,4 +1,4 @@
-"""The append-only audit trail of every change to a case."""
+"""The append-only audit trail of every change to a case, a call or a programme."""
 
 from __future__ import annotations
 
@@ -12,13 +12,16 @@ from webapp.db import Base, utcnow
 
 
 class AuditEvent(Base):
-    """One thing that happened to a case; never updated, never deleted."""
+    """One thing that happened to a case or a call; never updated, never deleted."""
 
     __tablename__ = "audit_event"
-    __table_args__ = (Index("ix_audit_event_case_at", "case_id", "at"),)
+    __table_args__ = (Index("ix_audit_event_case_at", "case_id", "at"),
+                      Index("ix_audit_event_call_at", "call_id", "at"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int | None] = mapped_column(ForeignKey("case.id", ondelete="RESTRICT"))
+    #: the call a change to a call's own parameters concerns (case_id is then empty)
+    call_id: Mapped[int | None] = mapped_column(ForeignKey("call.id", ondelete="RESTRICT"))
     at: Mapped[datetime] = mapped_column(default=utcnow)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
     #: applicant, partner, coordinator, admin or system

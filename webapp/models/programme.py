@@ -73,7 +73,10 @@ class Call(Base):
     #: the workflow definition: "city-to-city" or "region-to-region"
     kind: Mapped[str] = mapped_column(String(40))
     title: Mapped[str] = mapped_column(String(300))
+    #: the introduction the public reads first (sanitised rich text)
     summary: Mapped[str] = mapped_column(Text, default="")
+    #: the call's conditions in full, beyond its parameters (sanitised rich text)
+    conditions: Mapped[str] = mapped_column(Text, default="")
     #: world regions whose cities this call offers as partners
     partner_regions: Mapped[list[Any]] = mapped_column(default=list)
     #: partner countries offered, ISO 3166-1 alpha-2 codes (empty: any country of those regions)
@@ -94,6 +97,10 @@ class Call(Base):
     #: per-call changes to the default schedule and reminder offsets
     settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: optimistic lock: every change bumps it; a stale form or API change is refused
+    version: Mapped[int] = mapped_column(default=1)
+
+    __mapper_args__ = {"version_id_col": version}
 
     programme: Mapped[Programme] = relationship(back_populates="calls")
     extensions: Mapped[list[CallExtension]] = relationship(back_populates="call")

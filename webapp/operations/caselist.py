@@ -22,7 +22,7 @@ from sqlalchemy import ColumnElement, Select, String, and_, exists, func, litera
 from sqlalchemy import case as sql_case
 from sqlalchemy.orm import aliased, joinedload, selectinload
 
-from webapp.access import visible_cases
+from webapp.access import programme_scope, visible_cases
 from webapp.db import db, utcnow
 from webapp.i18n import country_name, reader_locale
 from webapp.models import (
@@ -500,7 +500,7 @@ def dashboard_figures(user: User, now: datetime | None = None) -> Figures:
         pairings_per_topic=[(t, n) for t, n in per_topic],
         agreements_waiting=sum(states.get(s, 0) for s in agreement_states),
         active_cooperations=sum(states.get(s, 0) for s in active_states),
-        targets=_targets(scope),
+        targets=_targets(scope, programme_scope(user)),
         deliverables_due_soon=due_soon,
         deliverables_overdue=overdue,
         deliverables_handed_in=handed_in,
@@ -508,7 +508,8 @@ def dashboard_figures(user: User, now: datetime | None = None) -> Figures:
     )
 
 
-def _targets(scope: Select[Any]) -> list[Target]:
+def _targets(scope: Select[Any], programmes: frozenset[int] | None) -> list[Target]:
+    """Each programme's targets (those the viewer works on) and how far its cases got."""
     # A case reached cooperation once its start date is set, whatever happened after.
     reached = {(programme_id, kind): n for programme_id, kind, n in db.session.execute(
         scope.join(Call, Case.call_id == Call.id)
@@ -516,7 +517,10 @@ def _targets(scope: Select[Any]) -> list[Target]:
         .with_only_columns(Call.programme_id, Call.kind, func.count())
         .group_by(Call.programme_id, Call.kind)).all()}
     targets = []
-    for programme in db.session.scalars(select(Programme).order_by(Programme.name)):
+    q = select(Programme).order_by(Programme.name)
+    if programmes is not None:
+        q = q.where(Programme.id.in_(programmes))
+    for programme in db.session.scalars(q):
         goals = programme.targets or current_app.config["PROGRAMME_TARGETS"]
         for key, goal in sorted(goals.items()):
             kind = TARGET_KINDS.get(key, key)
