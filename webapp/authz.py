@@ -101,6 +101,7 @@ MATRIX: dict[str, Access] = {
     "applicant.check": Access(_only(APPLICANT), "own_case"),
     "applicant.act": Access(PARTIES, "own_case"),
     "applicant.team": Access(_only(APPLICANT), "self"),
+    "applicant.organisation": Access(_only(APPLICANT), "self"),
     # -- the Partnership Agreement -------------------------------------------------------
     "agreements.tracker": Access(STAFF, "visible"),
     "agreements.agreement": Access(SIGNED_IN, "case"),
