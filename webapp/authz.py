@@ -35,7 +35,8 @@ CHECKS = {
               "region; admins: every region",
     "case": "own_case for applicants and partners, region for coordinators and admins",
     "programme": "the call (or programme) is of a programme the coordinator works on; another "
-                 "programme's does not exist for them (404); admins: every programme",
+                 "programme's does not exist for them (404); admins: every programme. Lists "
+                 "of the call's cases are narrowed further as 'visible' says",
     "token": "the API token in the address is the person's own",
 }
 
@@ -172,8 +173,8 @@ MATRIX: dict[str, Access] = {
     "pairing.case": Access(STAFF, "region"),
     "pairing.propose": Access(STAFF, "region"),
     "pairing.invite": Access(STAFF, "region"),
-    "pairing.board": Access(STAFF, "visible"),
-    "pairing.board_submit": Access(STAFF, "visible"),
+    "pairing.board": Access(STAFF, "programme"),
+    "pairing.board_submit": Access(STAFF, "programme"),
     # -- notifications -------------------------------------------------------------------
     "notifications.preferences_page": Access(SIGNED_IN, "self"),
     "notifications.calendar_feed": Access(EVERYONE, "link"),

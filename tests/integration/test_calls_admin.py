@@ -424,6 +424,10 @@ def test_another_programmes_coordinator_finds_no_page_of_its_calls(world, make_b
                          {"version": "1"}).status_code == 404
     assert world.call.title not in them.get("/office/calls/").get_data(as_text=True)
     assert count(Call) == 1 and db.session.get(Call, world.call.id).version == 1
+    # Nor do its pairing board and its name in the back office's lists and filters.
+    assert them.get(f"/office/pairing/calls/{world.call.id}/board").status_code == 404
+    for page in ("/office/pairing/", "/office/cases"):
+        assert world.call.title not in them.get(page).get_data(as_text=True), page
 
 
 # -- the API ----------------------------------------------------------------------------------

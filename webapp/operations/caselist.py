@@ -22,7 +22,7 @@ from sqlalchemy import ColumnElement, Select, String, and_, exists, func, litera
 from sqlalchemy import case as sql_case
 from sqlalchemy.orm import aliased, joinedload, selectinload
 
-from webapp.access import programme_scope, visible_cases
+from webapp.access import programme_scope, visible_calls, visible_cases
 from webapp.db import db, utcnow
 from webapp.i18n import country_name, reader_locale
 from webapp.models import (
@@ -535,8 +535,9 @@ def _targets(scope: Select[Any], programmes: frozenset[int] | None) -> list[Targ
 
 def filter_choices(user: User) -> dict[str, list[tuple[str, str]]]:
     """The values each filter offers, in one statement per filter."""
-    calls = db.session.execute(select(Call.id, Call.title, Call.eligible_countries)
-                               .order_by(Call.title)).all()
+    # Another programme's calls are not offered: for its outsiders they do not exist.
+    calls = db.session.execute(visible_calls(user).with_only_columns(
+        Call.id, Call.title, Call.eligible_countries).order_by(Call.title)).all()
     # Organisations come from the countries the calls admit: offering those costs nothing,
     # where reading them off the cases grows with every application.
     countries = countries_by_name(reader_locale(), {

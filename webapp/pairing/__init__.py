@@ -8,7 +8,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from webapp.access import refusal, visible_cases
+from webapp.access import refusal, sees_programme, visible_calls, visible_cases
 from webapp.db import db
 from webapp.errors import Conflict, OperationError, Refused
 from webapp.i18n import reader_locale
@@ -52,7 +52,8 @@ def index():
             .group_by(Case.call_id, Call.kind, Case.state)):
         if state in waiting_states.get(kind, ()):
             counts[call_id] = counts.get(call_id, 0) + n
-    calls = [c for c in db.session.scalars(select(Call).order_by(Call.opens_at.desc()))
+    calls = [c for c in db.session.scalars(visible_calls(current_user)
+                                           .order_by(Call.opens_at.desc()))
              if waiting_states.get(c.kind)]
     partners = db.session.scalar(select(func.count()).select_from(
         pairing.partner_cities_query(current_user).subquery()))
@@ -207,8 +208,8 @@ def invite(case_id: int):
 
 def _call(call_id: int) -> Call:
     call = db.session.get(Call, call_id)
-    if call is None:
-        abort(404)
+    if call is None or not sees_programme(current_user, call.programme_id):
+        abort(404)  # another programme's call does not exist for its outsiders
     return call
 
 
