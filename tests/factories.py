@@ -63,13 +63,13 @@ def make_world(now: datetime) -> World:
     call = Call(programme=programme, slug="c2c", kind="city-to-city", title="City-to-city call",
                 partner_regions=["Asia", "Latin America and the Caribbean", "North America"],
                 opens_at=now - timedelta(days=10), closes_at=now + timedelta(days=20))
-    org_a = Organisation(name="Lyon", kind="city", country="France", population=522_000)
-    org_b = Organisation(name="Porto", kind="city", country="Portugal", population=232_000)
+    org_a = Organisation(name="Lyon", kind="city", country="FR", population=522_000)
+    org_b = Organisation(name="Porto", kind="city", country="PT", population=232_000)
     topics = {t.slug: t for t in s.scalars(select(Topic))}
-    pc = PartnerCity(name="Rosario", country="Argentina", region="Latin America and the Caribbean",
+    pc = PartnerCity(name="Rosario", country="AR", region="Latin America and the Caribbean",
                      challenge_statement="smart cities and clean energy",
                      topics=[topics["smart-city"], topics["energy-transition"]])
-    pc_asia = PartnerCity(name="Yokohama", country="Japan", region="Asia",
+    pc_asia = PartnerCity(name="Yokohama", country="JP", region="Asia",
                           challenge_statement="smart cities", topics=[topics["smart-city"]])
     s.add_all([programme, call, org_a, org_b, pc, pc_asia])
     s.flush()

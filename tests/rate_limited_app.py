@@ -172,7 +172,7 @@ def register(app, count: int) -> dict[str, Any]:
     visitor.get("/account/register")
     answers = [answer(visitor.post("/account/register", {
         "name": f"Person {n}", "email": f"person{n}@city.eu", "organisation_name": f"City {n}",
-        "organisation_kind": "city", "country": "France", "password": "long enough pw",
+        "organisation_kind": "city", "country": "FR", "password": "long enough pw",
         "confirm": "long enough pw", "privacy": "y"})) for n in range(count)]
     with app.app_context():
         emails = sorted(db.session.scalars(select(User.email)

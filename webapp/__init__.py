@@ -52,14 +52,18 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     babel.init_app(app, locale_selector=i18n.select_locale,
                    timezone_selector=i18n.select_timezone)
     i18n.init_app(app)
+    from webapp import richtext
     from webapp.views import words
 
     # Pages and e-mails ask a case's or a call's vocabulary how to name things.
     app.jinja_env.globals["words"] = words
+    app.jinja_env.filters["rich"] = richtext.render
 
     from webapp.agreements import bp as agreements_bp
     from webapp.applicant import bp as applicant_bp
     from webapp.auth import bp as auth_bp
+    from webapp.calls import bp as calls_bp
+    from webapp.calls import programmes_bp
     from webapp.cooperation import bp as cooperation_bp
     from webapp.coordinator import bp as coordinator_bp
     from webapp.emails import bp as emails_bp
@@ -76,7 +80,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.url_map.converters["int"] = IdConverter
     for bp in (public_bp, auth_bp, applicant_bp, coordinator_bp, pairing_bp,
                agreements_bp, tokens_bp, notifications_bp, cooperation_bp, privacy_bp, staff_bp,
-               vocabulary_bp, emails_bp):
+               vocabulary_bp, emails_bp, calls_bp, programmes_bp):
         app.register_blueprint(bp)
     from webapp.api import init_app as init_api
 

@@ -34,6 +34,9 @@ CHECKS = {
     "region": "the case (or partner city, or e-mail of a case) is in the coordinator's world "
               "region; admins: every region",
     "case": "own_case for applicants and partners, region for coordinators and admins",
+    "programme": "the call (or programme) is of a programme the coordinator works on; another "
+                 "programme's does not exist for them (404); admins: every programme. Lists "
+                 "of the call's cases are narrowed further as 'visible' says",
     "token": "the API token in the address is the person's own",
 }
 
@@ -99,6 +102,7 @@ MATRIX: dict[str, Access] = {
     "applicant.check": Access(_only(APPLICANT), "own_case"),
     "applicant.act": Access(PARTIES, "own_case"),
     "applicant.team": Access(_only(APPLICANT), "self"),
+    "applicant.organisation": Access(_only(APPLICANT), "self"),
     # -- the Partnership Agreement -------------------------------------------------------
     "agreements.tracker": Access(STAFF, "visible"),
     "agreements.agreement": Access(SIGNED_IN, "case"),
@@ -146,6 +150,19 @@ MATRIX: dict[str, Access] = {
     "coordinator.assign": Access(STAFF, "region"),
     "coordinator.extension": Access(STAFF, "region"),
     "coordinator.audit_csv": Access(STAFF, "region"),
+    # -- programmes and their calls -------------------------------------------------------
+    "programmes.index": Access(_only(ADMIN)),
+    "programmes.new": Access(_only(ADMIN)),
+    "programmes.edit": Access(_only(ADMIN)),
+    "calls.index": Access(STAFF, "visible"),
+    "calls.new": Access(STAFF),
+    "calls.detail": Access(STAFF, "programme"),
+    "calls.edit": Access(STAFF, "programme"),
+    "calls.preview": Access(STAFF, "programme"),
+    "calls.publish": Access(STAFF, "programme"),
+    "calls.close": Access(STAFF, "programme"),
+    "calls.archive": Access(STAFF, "programme"),
+    "calls.clone": Access(STAFF, "programme"),
     # -- personal data: erasure is an administrator's act ------------------------------
     "privacy.people": Access(_only(ADMIN)),
     "privacy.erase": Access(_only(ADMIN)),
@@ -177,8 +194,8 @@ MATRIX: dict[str, Access] = {
     "pairing.case": Access(STAFF, "region"),
     "pairing.propose": Access(STAFF, "region"),
     "pairing.invite": Access(STAFF, "region"),
-    "pairing.board": Access(STAFF, "visible"),
-    "pairing.board_submit": Access(STAFF, "visible"),
+    "pairing.board": Access(STAFF, "programme"),
+    "pairing.board_submit": Access(STAFF, "programme"),
     # -- notifications -------------------------------------------------------------------
     "notifications.preferences_page": Access(SIGNED_IN, "self"),
     "notifications.calendar_feed": Access(EVERYONE, "link"),
@@ -194,7 +211,17 @@ MATRIX: dict[str, Access] = {
     "api-docs.openapi_json": Access(EVERYONE),
     "api.public_pairings": Access(EVERYONE),
     "api.calls": Access(SIGNED_IN),
-    "api.call": Access(SIGNED_IN),
+    "api.call": Access(SIGNED_IN, "programme"),
+    "api.create_call": Access(STAFF),
+    "api.update_call": Access(STAFF, "programme"),
+    "api.publish_call": Access(STAFF, "programme"),
+    "api.close_call": Access(STAFF, "programme"),
+    "api.archive_call": Access(STAFF, "programme"),
+    "api.clone_call": Access(STAFF, "programme"),
+    "api.programmes": Access(STAFF, "visible"),
+    "api.programme": Access(STAFF, "programme"),
+    "api.create_programme": Access(_only(ADMIN)),
+    "api.update_programme": Access(_only(ADMIN)),
     "api.cases": Access(SIGNED_IN, "visible"),
     "api.case": Access(SIGNED_IN, "case"),
     "api.case_transitions": Access(SIGNED_IN, "case"),

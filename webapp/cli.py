@@ -258,9 +258,10 @@ def announce_call(slug: str) -> None:
 @main.command()
 @click.option("--dry-run", is_flag=True, help="List what would be deleted; delete nothing.")
 @click.option("--years", type=click.IntRange(min=1), default=None,
-              help="Override RETENTION_YEARS for this run.")
+              help="Override RETENTION_YEARS and every programme's own period for this run.")
 def retention(dry_run: bool, years: int | None) -> None:
-    """Delete unsuccessful applications whose call closed more than RETENTION_YEARS ago."""
+    """Delete unsuccessful applications whose call closed more than RETENTION_YEARS (or their
+    programme's own retention period) ago."""
     from webapp.errors import OperationError
     from webapp.operations.privacy import apply_retention
 
@@ -278,6 +279,9 @@ def retention(dry_run: bool, years: int | None) -> None:
                f"with {result.documents} document(s), "
                f"{result.audit_events} audit event(s), {result.notifications} e-mail(s)"
                + ("" if dry_run else f" and {len(result.files_deleted)} file(s)"))
+    for slug, (own, cutoff) in result.programmes.items():
+        click.echo(f"programme {slug} keeps them {own} year(s): its calls closed before "
+                   f"{cutoff:%Y-%m-%d}")
 
 
 @main.group()

@@ -32,3 +32,17 @@ class Refused(OperationError):
     """A transition's guards or fields refused it."""
 
     status = 422
+
+
+class Invalid(OperationError):
+    """Some values are not valid; ``errors`` maps each field to what is wrong with it.
+
+    Forms show each message at its field, the API answers 422 with the same messages.
+    """
+
+    status = 422
+
+    def __init__(self, errors: dict[str, list[str]],
+                 message: str = "Some values are not valid: see each field."):
+        super().__init__(message)
+        self.errors = errors

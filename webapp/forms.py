@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from flask_babel import LazyString
@@ -12,7 +12,8 @@ from flask_wtf import FlaskForm
 from wtforms import Field, SelectChoice
 from wtforms.validators import InputRequired, ValidationError
 
-from workflows.eligibility import EU_MEMBER_STATES
+from webapp.i18n import reader_locale
+from workflows.countries import countries_by_name
 
 #: the fields whose text is stripped before it is checked and kept
 TRIMMED = {"StringField", "EmailField", "TextAreaField"}
@@ -97,5 +98,21 @@ def choices(pairs: Iterable[tuple[str, str]]) -> list[SelectChoice]:
     return [SelectChoice(value, label) for value, label in pairs]
 
 
-COUNTRY_CHOICES = choices([("", _l("Choose a country")), *((c, c) for c in EU_MEMBER_STATES),
-                           ("Other", _l("Another country"))])
+def country_choices(first: Sequence[str] = (), *, placeholder: Any = None,
+                    first_label: Any = "", rest_label: Any = "") -> list[SelectChoice]:
+    """Every country for a select: its ISO code as the value, its name in the reader's
+    language as the label, in the order of those names.
+
+    With ``first`` (codes), those countries come first in a group labelled ``first_label`` and
+    the others follow in a group labelled ``rest_label``; ``placeholder`` is an empty first
+    option ("Choose a country").
+    """
+    everything = countries_by_name(reader_locale())
+    head = [SelectChoice("", str(placeholder))] if placeholder is not None else []
+    if not first:
+        return head + [SelectChoice(code, name) for code, name in everything]
+    wanted = set(first)
+    return head + [SelectChoice(code, name, optgroup=str(first_label))
+                   for code, name in everything if code in wanted] + \
+        [SelectChoice(code, name, optgroup=str(rest_label))
+         for code, name in everything if code not in wanted]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 import io
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from functools import cache
@@ -18,6 +18,8 @@ from zoneinfo import ZoneInfo
 from flask import Flask, current_app, g, has_request_context, request, session
 from flask_babel import format_datetime, format_decimal, get_locale
 from flask_login import current_user
+
+from workflows import countries
 
 #: each language named in itself, as the language switcher offers it
 LANGUAGE_NAMES = {"en": "English", "fr": "Français", "es": "Español", "pt": "Português"}
@@ -129,21 +131,6 @@ def _zone_table() -> tuple[tuple[str, str], ...]:
 
 
 @cache
-def _country_codes() -> dict[str, str]:
-    """Country names in English (as ``iso3166.tab`` writes them) and codes, lower-cased, to
-    their code."""
-    text = resources.files("tzdata.zoneinfo").joinpath("iso3166.tab").read_text(
-        encoding="utf-8")
-    codes: dict[str, str] = {}
-    for line in text.splitlines():
-        if line and not line.startswith("#"):
-            code, name = line.split("\t")[:2]
-            codes[name.strip().lower()] = code
-            codes[code.lower()] = code
-    return codes
-
-
-@cache
 def timezone_names() -> tuple[str, ...]:
     """Every zone people may choose: the canonical Area/City zones, and UTC."""
     return (*sorted({zone for _code, zone in _zone_table()}), UTC_ZONE)
@@ -190,14 +177,37 @@ def timezone_choices(now: datetime, current: str | None = None) -> dict[str, lis
 
 
 def guess_timezone(country: str | None, now: datetime) -> str | None:
-    """The zone of a country, named or by ISO code, when all its zones keep one time now
-    (Argentina: Buenos Aires); None for a country of several times (Brazil) or unknown."""
-    code = _country_codes().get((country or "").strip().lower())
+    """The zone of a country, by ISO code (or a name ``countries.to_code`` reads), when all
+    its zones keep one time now (Argentina: Buenos Aires); None for a country of several times
+    (Brazil) or unknown."""
+    code = countries.to_code(country)
     if code is None:
         return None
     zones = [zone for c, zone in _zone_table() if c == code]
     offsets = {now.astimezone(ZoneInfo(zone)).utcoffset() for zone in zones}
     return zones[0] if zones and len(offsets) == 1 else None
+
+
+def reader_locale() -> str:
+    """The language the current page or e-mail is written in."""
+    return str(get_locale() or "en")
+
+
+def country_name(code: str | None, locale: str | None = None) -> str:
+    """A country's name in the reader's language (or ``locale``) from its ISO code; a stored
+    value that is not a code is shown as it is."""
+    return countries.country_name(code, locale or reader_locale())
+
+
+def country_names(codes: Iterable[str] | None, locale: str | None = None) -> str:
+    """Countries named in the reader's language, in the order of their names, comma-separated."""
+    names = [country_name(c, locale) for c in codes or ()]
+    return ", ".join(sorted(names, key=countries.sort_key))
+
+
+def is_eu27(codes: Iterable[str] | None) -> bool:
+    """Whether ``codes`` are exactly the 27 EU member states."""
+    return set(codes or ()) == set(countries.EU_MEMBER_STATES)
 
 
 #: the labels people read in the programme's definitions, which stay free of Flask: for each
@@ -276,6 +286,9 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["number"] = format_decimal  # 100,000 / 100 000 / 100.000
     # Translated names start a sentence or a heading: "plan d’action local" -> "Plan ..."
     app.jinja_env.filters["capfirst"] = lambda text: text[:1].upper() + text[1:]
+    app.jinja_env.filters["country_name"] = country_name
+    app.jinja_env.filters["country_names"] = country_names
+    app.jinja_env.tests["eu27"] = is_eu27
     app.jinja_env.globals["get_locale"] = lambda: str(get_locale())
     app.jinja_env.globals["language_names"] = {
         code: LANGUAGE_NAMES.get(code, code) for code in app.config["LANGUAGES"]}

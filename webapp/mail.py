@@ -13,7 +13,7 @@ import time
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime as rfc2822_date
-from email.utils import formataddr
+from email.utils import formataddr, parseaddr
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -377,13 +377,20 @@ def _transfer_encoding(body: str) -> str:
     return "8bit" if longest <= 998 else "quoted-printable"
 
 
+def from_header(case: Case | None) -> str:
+    """MAIL_FROM, shown under the name of the case's programme when it has one."""
+    mail_from = current_app.config["MAIL_FROM"]
+    name = case.call.programme.sender_name if case is not None else ""
+    return formataddr((one_line(name), parseaddr(mail_from)[1])) if name else mail_from
+
+
 def build_message(n: Notification, unsubscribe_url: str | None = None,
                   ics: bytes | None = None, session: Session | None = None) -> EmailMessage:
     """The full MIME message of a notification: text and HTML, headers, calendar file."""
-    subject, text, html, _ = render(n, session)
+    subject, text, html, ctx = render(n, session)
     msg = EmailMessage()
     msg["Subject"] = subject
-    msg["From"] = current_app.config["MAIL_FROM"]
+    msg["From"] = from_header(ctx.get("case"))
     msg["To"] = formataddr((one_line(n.to_name), n.to_email))
     msg["Message-ID"] = message_id(n)
     msg["Date"] = rfc2822_date(n.created_at)

@@ -76,8 +76,9 @@ SWEEP_HOURS = (6, 18)
 REGION_EVERY = 5
 PASSWORD = "simulated city password"  # noqa: S105 — accounts of a throw-away database
 REGIONS = ("Asia", "Latin America and the Caribbean", "North America")
-COUNTRIES = ("France", "Portugal", "Spain", "Italy", "Germany", "Poland", "Greece", "Sweden",
-             "Belgium", "Austria", "Ireland", "Czechia")
+COUNTRIES = ("FR", "PT", "ES", "IT", "DE", "PL", "GR", "SE", "BE", "AT", "IE", "CZ")
+#: the partner cities' countries, a few per world region of ``REGIONS``
+PARTNER_COUNTRIES = (("CN", "JP", "IN"), ("AR", "BR", "MX"), ("US", "CA", "US"))
 TOPICS = ("urban-mobility", "smart-city", "innovation", "circular-economy", "water",
           "energy-transition", "climate-adaptation", "air-quality", "urban-regeneration",
           "housing", "social-inclusion", "health", "jobs-skills", "tourism",
@@ -411,14 +412,16 @@ class Simulation:
                  "contact_email,kind"]
         for i in range(self.cases + spare):
             topics = ";".join(self.rng.sample(TOPICS, 3))
-            lines.append(f"Partner City {i + 1},Country {i % 9 + 1},{REGIONS[i % len(REGIONS)]},"
+            region = i % len(REGIONS)
+            country = PARTNER_COUNTRIES[region][i // len(REGIONS) % 3]
+            lines.append(f"Partner City {i + 1},{country},{REGIONS[region]},"
                          f"{self.rng.randint(200, 5000) * 1000},{topics},"
                          f"Challenges of partner city {i + 1},Contact {i + 1},"
                          f"contact{i + 1}@partner{i + 1}.example,city")
         # The region call pairs with partner regions only.
         for i in range(self.cases // REGION_EVERY + spare):
             topics = ";".join(self.rng.sample(TOPICS, 3))
-            lines.append(f"Partner Region {i + 1},Country {i % 9 + 1},{REGIONS[1]},"
+            lines.append(f"Partner Region {i + 1},{PARTNER_COUNTRIES[1][i % 3]},{REGIONS[1]},"
                          f"{self.rng.randint(1000, 9000) * 1000},{topics},"
                          f"Innovation priorities of partner region {i + 1},Contact R{i + 1},"
                          f"contact{i + 1}@region{i + 1}.example,region")

@@ -34,6 +34,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from webapp.db import read_once, utcnow
+from webapp.i18n import country_name
 from webapp.models import Case, Deadline, MailWording, Notification, User, UserRole
 from workflows import get_workflow
 
@@ -157,7 +158,8 @@ ABOUT_A_CASE: dict[str, Variable] = {
     "programme": Variable(_l("the programme's name"), _programme),
     "partner_city": Variable(_l("the partner city or region, when there is one"),
                              lambda s: _partner(s, "name")),
-    "partner_country": Variable(_l("the partner's country"), lambda s: _partner(s, "country")),
+    "partner_country": Variable(_l("the partner's country, named in the recipient's language"),
+                                lambda s: country_name(_partner(s, "country"))),
     "plan_name": Variable(_l("“Local Action Plan”, or the roadmap of a region-to-region call"),
                           lambda s: getattr(s.layout, "plan_name", "") or ""),
     "agreement_name": Variable(_l("“Partnership Agreement”, or the cooperation agreement of a "

@@ -16,61 +16,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+from workflows.countries import EU_MEMBER_STATES, country_name, normalise_country
 from workflows.vocabulary import Commitment, Vocabulary, referrals
 
 # The programme states every deadline in Brussels time.
 PROGRAMME_TZ = ZoneInfo("Europe/Brussels")
-
-EU_MEMBER_STATES: tuple[str, ...] = (
-    "Austria", "Belgium", "Bulgaria", "Croatia", "Cyprus", "Czechia", "Denmark", "Estonia",
-    "Finland", "France", "Germany", "Greece", "Hungary", "Ireland", "Italy", "Latvia",
-    "Lithuania", "Luxembourg", "Malta", "Netherlands", "Poland", "Portugal", "Romania",
-    "Slovakia", "Slovenia", "Spain", "Sweden",
-)
-
-# Other names people type for a country, by their case-folded form.
-_COUNTRY_ALIASES: dict[str, str] = {
-    "czech republic": "Czechia",
-    "the czech republic": "Czechia",
-    "česko": "Czechia",
-    "holland": "Netherlands",
-    "the netherlands": "Netherlands",
-    "nederland": "Netherlands",
-    "slovak republic": "Slovakia",
-    "republic of ireland": "Ireland",
-    "éire": "Ireland",
-    "eire": "Ireland",
-    "deutschland": "Germany",
-    "österreich": "Austria",
-    "españa": "Spain",
-    "italia": "Italy",
-    "polska": "Poland",
-    "sverige": "Sweden",
-    "suomi": "Finland",
-    "danmark": "Denmark",
-    "hellas": "Greece",
-    "ελλάδα": "Greece",
-    "magyarország": "Hungary",
-    "uk": "United Kingdom",
-    "u.k.": "United Kingdom",
-    "great britain": "United Kingdom",
-    "britain": "United Kingdom",
-    "the united kingdom": "United Kingdom",
-    "usa": "United States",
-    "united states of america": "United States",
-}
-_CANONICAL = {c.casefold(): c for c in EU_MEMBER_STATES}
-
-
-def normalise_country(name: str) -> str:
-    """The canonical name of a country: case- and space-insensitive, with common aliases.
-
-    "czech  republic" gives "Czechia" and "holland" gives "Netherlands"; a name the module
-    does not know comes back with its spaces tidied and its case as given.
-    """
-    tidy = " ".join(name.split())
-    key = tidy.casefold()
-    return _CANONICAL.get(key) or _COUNTRY_ALIASES.get(key) or tidy
 
 
 class Verdict(enum.StrEnum):
@@ -113,6 +63,7 @@ class CallRules:
     """The eligibility parameters of one call."""
 
     population_threshold: int = 100_000
+    #: ISO 3166-1 alpha-2 codes
     eligible_countries: tuple[str, ...] = EU_MEMBER_STATES
     allowed_types: tuple[str, ...] = ("city", "group")
     opens_at: datetime | None = None  # tz-aware UTC
@@ -145,7 +96,7 @@ class Applicant:
 
     name: str
     org_type: str  # a key of ORGANISATION_TYPES
-    country: str
+    country: str  # an ISO 3166-1 alpha-2 code (a name is read as one)
     population: int | None  # for a city; for a group the members' total is used
     members: tuple[Member, ...] = ()
     lead_contact_name: str = ""  # named administrative contact of the lead urban authority
@@ -235,23 +186,24 @@ def group_population(applicant: Applicant) -> int | None:
 def check_country(applicant: Applicant, call: CallRules) -> RuleResult:
     """Rule 1: the organisation is in one of the call's eligible countries."""
     country = normalise_country(applicant.country)
-    eligible = {normalise_country(c).casefold() for c in call.eligible_countries}
-    eu_call = eligible == {c.casefold() for c in EU_MEMBER_STATES}
+    eligible = {normalise_country(c) for c in call.eligible_countries}
+    eu_call = eligible == set(EU_MEMBER_STATES)
     kind = "an EU member state" if eu_call else "an eligible country of this call"
-    if country.casefold() in eligible:
-        return _result("country", Verdict.PASS, f"{applicant.name} is in {country}, {kind}.")
-    # "Other" is the forms' choice for a country outside the list.
+    name = country_name(country)
+    if country in eligible:
+        return _result("country", Verdict.PASS, f"{applicant.name} is in {name}, {kind}.")
+    # "Other" was the forms' choice for a country outside the list.
     if country.casefold() in ("", "other"):
         where = "Your organisation's country is"
     else:
-        where = f"{country} is"
+        where = f"{name} is"
     if eu_call:
         return _result("country", Verdict.FAIL,
                        f"{where} not an EU member state; only organisations in the 27 EU "
                        "member states can apply to this call.")
+    listed = sorted(country_name(c) for c in call.eligible_countries)
     return _result("country", Verdict.FAIL,
-                   f"{where} not among this call's eligible countries "
-                   f"({_listing(call.eligible_countries)}).")
+                   f"{where} not among this call's eligible countries ({_listing(listed)}).")
 
 
 def check_organisation_type(applicant: Applicant, call: CallRules) -> RuleResult:

@@ -32,7 +32,7 @@ def test_register_confirm_by_the_link_in_the_mail_and_sign_in(app, browser, worl
     browser.get("/account/register")
     resp = browser.post("/account/register", {
         "name": "Marie Curie", "email": "Marie@Lille.fr", "organisation_name": "Lille",
-        "organisation_kind": "city", "country": "France", "password": "long enough pw",
+        "organisation_kind": "city", "country": "FR", "password": "long enough pw",
         "confirm": "long enough pw", "privacy": "y"})
     assert resp.status_code == 200 and "marie@lille.fr" in resp.get_data(as_text=True).lower()
     mail = sent_mail(app, "confirm_email")
@@ -50,7 +50,7 @@ def test_register_with_bad_input_keeps_what_was_typed(browser, world):
     browser.get("/account/register")
     resp = browser.post("/account/register", {
         "name": "Marie", "email": "not-an-email", "organisation_name": "Lille",
-        "organisation_kind": "city", "country": "France", "password": "short",
+        "organisation_kind": "city", "country": "FR", "password": "short",
         "confirm": "other"})
     body = resp.get_data(as_text=True)
     assert resp.status_code == 200
@@ -82,7 +82,7 @@ def test_multi_step_application_saves_every_step_and_submits(app, browser, world
     case_id = _start(browser, world)
     base = f"/my/cases/{case_id}/sections"
     steps = {
-        "organisation": {"name": "Lyon", "kind": "city", "country": "France",
+        "organisation": {"name": "Lyon", "kind": "city", "country": "FR",
                          "population": "522000", "website": "https://lyon.fr"},
         "contact": {"contact_name": "Anna", "contact_email": "anna@lyon.fr",
                     "contact_title": "Head of international relations"},
@@ -116,7 +116,7 @@ def test_invalid_step_input_is_kept_and_nothing_is_lost(browser, world):
     case_id = _start(browser, world)
     url = f"/my/cases/{case_id}/sections/organisation"
     browser.get(url)
-    resp = browser.post(url, {"name": "Lyon Métropole", "kind": "city", "country": "France",
+    resp = browser.post(url, {"name": "Lyon Métropole", "kind": "city", "country": "FR",
                               "population": "lots", "action": "continue"})
     body = resp.get_data(as_text=True)
     assert resp.status_code == 400

@@ -2,7 +2,9 @@
 
 The world: a case of organisation A paired with Rosario (Latin America), its agreement
 issued and signed by A's applicant, plus two applicants (A and B), the partner contact, a
-coordinator of Latin America, one of Asia and an admin. A route missing from the matrix fails
+coordinator of Latin America, one of Asia, a coordinator of another programme and an admin.
+For the coordinator of another programme, the cases and calls of this one do not exist: every
+route that checks the object answers them 404, never 403. A route missing from the matrix fails
 with its name; a role the matrix refuses must be refused (anonymous: sent to sign in on pages,
 401 on the API; others: 403 or 404), a role it allows must get through (2xx, 3xx, or a 400,
 405, 409 or 422 that judges the input, never the person).
@@ -23,11 +25,11 @@ from typing import Any
 import pytest
 from flask import g
 from jinja2 import TemplateNotFound
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from tests.factories import World, complete_application
+from tests.factories import World, complete_application, user
 from webapp import authz
-from webapp.access import can_view_case
+from webapp.access import can_view_case, sees_programme
 from webapp.db import db
 from webapp.models import (
     Activity,
@@ -39,8 +41,10 @@ from webapp.models import (
     GroupMember,
     LapVersion,
     Notification,
+    Programme,
     Signature,
     User,
+    UserRole,
 )
 from webapp.operations import agreements, applications, cases, tokens
 from workflows import lap
@@ -66,6 +70,7 @@ class MatrixWorld:
     attachment: Document
     plan_version: LapVersion
     notification: Notification
+    outsider: User
 
     def case_for(self, endpoint: str) -> Case:
         return self.region_case if endpoint in REGION_TO_REGION else self.case
@@ -74,6 +79,8 @@ class MatrixWorld:
 #: routes that exist for region-to-region cases only
 REGION_TO_REGION = {"cooperation.scoring", "cooperation.save_scoring",
                     "cooperation.declare_conflict"}
+#: routes whose region check is on a partner city, which every programme shares
+PARTNER_CITY_REGION = {"pairing.partner_edit"}
 
 
 def build(world: World) -> MatrixWorld:
@@ -112,6 +119,9 @@ def build(world: World) -> MatrixWorld:
     db.session.commit()
     region_draft = applications.start_application(world.applicant_a, region_call.id)
     region_case = complete_application(db.session.get(Case, region_draft.id))
+    other = Programme(slug="iurc-na", name="IURC North America 2024–2025")
+    outsider = user("na-only@iuc.eu", UserRole.COORDINATOR, programmes=[other])
+    db.session.commit()
     db.session.expire_all()
     case = db.session.get(Case, case.id)
     assert case.state == "cooperation_active"
@@ -123,7 +133,8 @@ def build(world: World) -> MatrixWorld:
         Notification.case_id == case.id).order_by(Notification.id))
     return MatrixWorld(world, case, db.session.get(Case, region_case.id), member,
                        tokens.create_token(world.applicant_a, "matrix"), agreement, signature,
-                       report, signature.document, plan_version, notification)
+                       report, signature.document, plan_version, notification,
+                       db.session.get(User, outsider.id))
 
 
 #: a transition each role may fire on the case now (its act routes then judge the input)
@@ -137,6 +148,7 @@ Param = Callable[[MatrixWorld, "User | None", str], Any]
 PARAMS: dict[str, Param] = {
     "case_id": lambda m, u, e: m.case_for(e).id,
     "call_id": lambda m, u, e: m.world.call.id,
+    "programme_id": lambda m, u, e: m.world.programme.id,
     "slug": lambda m, u, e: m.world.call.slug,
     "member_id": lambda m, u, e: m.member.id,
     "token_id": lambda m, u, e: m.token.token.id,
@@ -168,17 +180,22 @@ FORMS: dict[str, dict[str, Any]] = {
 }
 API_BODIES: dict[str, dict[str, Any]] = {
     "api.fire_transition": {"expected_version": 1, "payload": {}},
+    # A version nobody read: the call stays as it is whoever may act on it.
+    **{f"api.{action}_call": {"expected_version": 999}
+       for action in ("update", "publish", "close", "archive", "clone")},
 }
 
 PERSONAS = ("anonymous", "applicant of organisation A", "applicant of organisation B",
-            "partner contact", "coordinator of Latin America", "coordinator of Asia", "admin")
+            "partner contact", "coordinator of Latin America", "coordinator of Asia",
+            "coordinator of another programme", "admin")
 PARAMETER = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
 
 
 def people(m: MatrixWorld) -> dict[str, User | None]:
     w = m.world
     return dict(zip(PERSONAS, (None, w.applicant_a, w.applicant_b, w.partner,
-                               w.coordinator_latam, w.coordinator_asia, w.admin), strict=True))
+                               w.coordinator_latam, w.coordinator_asia, m.outsider, w.admin),
+                    strict=True))
 
 
 def rules(app):
@@ -202,8 +219,12 @@ def expected_allowed(access: authz.Access, user: User | None, m: MatrixWorld,
                      endpoint: str) -> bool:
     if not access.allows(authz.role_of(user)):
         return False
+    if endpoint in PARTNER_CITY_REGION:
+        return user.region_scope in ("", m.world.partner_city.region)
     if access.check in ("own_case", "region", "case"):
         return can_view_case(user, m.case_for(endpoint))
+    if access.check == "programme":
+        return not user.is_staff or sees_programme(user, m.world.programme.id)
     if access.check == "token":
         return user is not None and user.id == m.token.token.user_id
     return True
@@ -214,8 +235,12 @@ def to_login(resp) -> bool:
     return resp.status_code == 302 and "/account/login?next=" in resp.headers.get("Location", "")
 
 
-def judged(resp, *, allowed: bool, anonymous: bool, api: bool, link: bool) -> str | None:
-    """None when the response is what the matrix expects, else what is wrong with it."""
+def judged(resp, *, allowed: bool, anonymous: bool, api: bool, link: bool,
+           hidden: bool = False) -> str | None:
+    """None when the response is what the matrix expects, else what is wrong with it.
+
+    ``hidden``: the object is another programme's, so a refusal must be a 404.
+    """
     status = resp.status_code
     if link:
         # The address carries a forged link: whoever asks, it is turned away politely.
@@ -235,6 +260,8 @@ def judged(resp, *, allowed: bool, anonymous: bool, api: bool, link: bool) -> st
             return None
         return f"let in or wrongly refused with {status} (want " \
                f"{'401' if api else 'a redirect to sign in'})"
+    if hidden and status != 404:
+        return f"refused with {status}, where another programme's object must not exist (404)"
     if status in (403, 404):
         return None
     return f"let in with {status}"
@@ -256,7 +283,7 @@ class Caller:
         if url.startswith("/api/"):
             headers = {"Authorization": f"Bearer {self.secret}"} if self.secret else {}
             return self.browser.client.open(url, method=method, headers=headers,
-                                            json=API_BODIES.get(endpoint) if method == "POST"
+                                            json=API_BODIES.get(endpoint) if method != "GET"
                                             else None)
         if method == "GET":
             # The session's CSRF token came with signing in; downloads are not pages.
@@ -296,7 +323,8 @@ def test_every_route_refuses_and_admits_exactly_whom_the_matrix_says(app, world,
         access = authz.access_for(rule.endpoint)
         if access is None:
             continue
-        method = "GET" if "GET" in rule.methods else "POST"
+        methods = rule.methods - {"HEAD", "OPTIONS"}
+        method = "GET" if "GET" in methods else "PATCH" if "PATCH" in methods else "POST"
         unknown = [p for p in rule.arguments if p not in PARAMS]
         if unknown:
             problems.append(f"{rule.endpoint}: add a value for {unknown} to PARAMS "
@@ -312,8 +340,12 @@ def test_every_route_refuses_and_admits_exactly_whom_the_matrix_says(app, world,
                 # The view got past its checks and is rendering a page still being written.
                 verdict = None if allowed else "let in (reached rendering)"
             else:
+                hidden = (caller.user is m.outsider and not allowed
+                          and access.allows(authz.role_of(m.outsider))
+                          and access.check in ("region", "case", "programme"))
                 verdict = judged(resp, allowed=allowed, anonymous=caller.user is None,
-                                 api=url.startswith("/api/"), link=access.check == "link")
+                                 api=url.startswith("/api/"), link=access.check == "link",
+                                 hidden=hidden)
                 resp.close()
             if verdict:
                 want = "allowed" if allowed else "refused"
@@ -325,5 +357,9 @@ def test_every_route_refuses_and_admits_exactly_whom_the_matrix_says(app, world,
     assert not problems, f"{len(problems)} disagreements with the matrix:\n" + "\n".join(
         problems)
     db.session.expire_all()
-    # Nothing anybody tried moved the case.
+    # Nothing anybody tried moved the case or changed the call.
     assert db.session.get(Case, m.case.id).state == "cooperation_active"
+    call = db.session.get(Call, m.world.call.id)
+    assert (call.version, call.published, call.archived) == (1, True, False)
+    assert db.session.scalar(select(func.count()).select_from(Call)) == 2
+    assert db.session.scalar(select(func.count()).select_from(Programme)) == 2

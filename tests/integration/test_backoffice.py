@@ -36,7 +36,7 @@ LATAM = "Latin America and the Caribbean"
 _serial = [0]
 
 
-def add_case(world, name, *, country="France", state="draft", region=LATAM, partner=None,
+def add_case(world, name, *, country="FR", state="draft", region=LATAM, partner=None,
              topics=(), coordinator=None, submitted=None, updated=None, workflow="city-to-city",
              cooperation_start=None):
     """A case row in a given state, for reading tests (the operations tests move real ones)."""
@@ -90,11 +90,11 @@ def varied(world):
     db.session.commit()
     lyon = add_case(world, "Lyon Métropole", state="eligibility_review", topics=["smart-city"],
                     coordinator=world.coordinator, submitted=utcnow() - timedelta(days=3))
-    porto = add_case(world, "Porto", country="Portugal", state="pairing_proposed",
+    porto = add_case(world, "Porto", country="PT", state="pairing_proposed",
                      partner=world.partner_city_asia, region=LATAM, topics=["urban-mobility"])
-    graz = add_case(world, "Graz", country="Austria", region="Asia",
+    graz = add_case(world, "Graz", country="AT", region="Asia",
                     submitted=utcnow() - timedelta(days=1))
-    region = add_case(world, "Styria Region", country="Austria", region="Asia",
+    region = add_case(world, "Styria Region", country="AT", region="Asia",
                       workflow="region-to-region", state="scoring")
     region.call_id = second_call.id
     db.session.commit()
@@ -127,11 +127,12 @@ def test_each_filter_narrows_the_list(world, varied):
 
 def test_filters_over_http_keep_their_values_and_refuse_nonsense(browser, world, varied):
     browser.login(world.coordinator.email)
-    resp = browser.get("/office/cases?country=Austria&state=draft")
+    resp = browser.get("/office/cases?country=AT&state=draft")
     assert resp.status_code == 200
     assert listed(resp) == [varied["graz"]]
     body = resp.get_data(as_text=True)
-    assert re.search(r'<option selected value="Austria">|<option value="Austria" selected', body)
+    assert re.search(r'<option selected value="AT">Austria|<option value="AT" selected>Austria',
+                     body)
     resp = browser.get("/office/cases?state=not-a-state")
     assert resp.status_code == 400 and "There is a problem" in resp.get_data(as_text=True)
 
@@ -240,7 +241,10 @@ def test_csv_export_uses_the_filters_and_escapes_formulas(browser, world):
     rows = list(csv.reader(io.StringIO(resp.get_data(as_text=True).lstrip("\ufeff"))))
     assert rows[0][:3] == ["Reference", "Call", "Applicant"]
     assert [r[2] for r in rows[1:]] == ['\'=HYPERLINK("x")', "'@SUM(1)"]
-    assert all(r[5] == "Eligibility review" for r in rows[1:])
+    assert all(r[6] == "Eligibility review" for r in rows[1:])
+    # The country by name for people, and by its code for other programs.
+    assert rows[0][4:6] == ["Country", "Country code"]
+    assert all(r[4:6] == ["France", "FR"] for r in rows[1:])
 
 
 def xlsx(browser, url):

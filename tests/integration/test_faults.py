@@ -260,7 +260,7 @@ def make_due_reminders(world, count: int = COUNT) -> list[str]:
     """``count`` cases, each with one applicant and one reminder due now; their e-mails."""
     now = utcnow()
     s = db.session
-    orgs = [Organisation(name=f"Fault city {i}", kind="city", country="France",
+    orgs = [Organisation(name=f"Fault city {i}", kind="city", country="FR",
                          population=150_000 + i) for i in range(count)]
     s.add_all(orgs)
     s.flush()

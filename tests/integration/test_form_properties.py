@@ -160,7 +160,7 @@ def registrations(draw) -> tuple[bool, dict[str, Any]]:
     if honest:
         # Everything else right, so whether it is accepted depends on the free text alone.
         form.update(email=f"p{uuid.uuid4().hex[:12]}@city.eu", organisation_kind="city",
-                    country="France", password="long enough pw", confirm="long enough pw",
+                    country="FR", password="long enough pw", confirm="long enough pw",
                     privacy="y")
     else:
         password = draw(texts)
@@ -172,7 +172,7 @@ def registrations(draw) -> tuple[bool, dict[str, Any]]:
     return honest, form
 
 
-RIGHT_REST = {"email": "blank.name@city.eu", "organisation_kind": "city", "country": "France",
+RIGHT_REST = {"email": "blank.name@city.eu", "organisation_kind": "city", "country": "FR",
               "password": "long enough pw", "confirm": "long enough pw", "privacy": "y"}
 
 
@@ -256,7 +256,7 @@ SECTIONS = {
     "organisation": {"name": (texts, 300, True), "website": (texts, 300, False),
                      "population": (whole_numbers, None, False),
                      "kind": (st.sampled_from(["city", "group"]) | texts, None, True),
-                     "country": (st.sampled_from(["France", "Other"]) | texts, None, False)},
+                     "country": (st.sampled_from(["FR", "NO"]) | texts, None, False)},
     "contact": {"contact_name": (texts, 200, False), "contact_title": (texts, 200, False),
                 "contact_email": (emails, None, False), "contact_phone": (texts, 50, False)},
     "resources": {"resources_committed": (texts, 4000, False)},
@@ -295,13 +295,13 @@ def draft(world, browser) -> int:
 @PROPERTY
 @given(chosen=section_answers())
 @example(chosen=("organisation", {"name": MARKUP[0], "website": MARKUP[1],
-                                  "population": MARKUP[3], "kind": "city", "country": "France"}))
+                                  "population": MARKUP[3], "kind": "city", "country": "FR"}))
 @example(chosen=("contact", {"contact_name": MARKUP[2], "contact_title": ENTITY,
                              "contact_email": MARKUP[4], "contact_phone": MARKUP[1]}))
 @example(chosen=("resources", {"resources_committed": MARKUP[2]}))
 @example(chosen=("resources", {"resources_committed": ENTITY}))  # allowed, kept as typed
 @example(chosen=("organisation", {"name": " \u00a0 ", "website": "", "population": "",
-                                  "kind": "city", "country": "France"}))
+                                  "kind": "city", "country": "FR"}))
 def test_application_step_on_arbitrary_text(browser, draft, chosen):
     section, form = chosen
     url = f"/my/cases/{draft}/sections/{section}"
@@ -349,22 +349,22 @@ def quick_checks(draw) -> tuple[str, dict[str, str]]:
     mode = draw(st.sampled_from(["name", "members", "all"]))
     members = texts | st.sampled_from(["Lille, 236000\nRoubaix, 98000", "Lille; 1 000"])
     if mode == "name":
-        return mode, {"org_type": "city", "country": "France", "name": draw(texts),
+        return mode, {"org_type": "city", "country": "FR", "name": draw(texts),
                       "population": "150000", "members": ""}
     if mode == "members":
-        return mode, {"org_type": "group", "country": "Belgium", "name": "Twin towns",
+        return mode, {"org_type": "group", "country": "BE", "name": "Twin towns",
                       "population": "", "members": draw(members)}
     return mode, {"org_type": draw(st.sampled_from(["city", "group", "region"]) | texts),
-                  "country": draw(st.sampled_from(["France", "Other", ""]) | texts),
+                  "country": draw(st.sampled_from(["FR", "NO", ""]) | texts),
                   "name": draw(texts), "population": draw(whole_numbers),
                   "members": draw(members)}
 
 
 @PROPERTY
 @given(chosen=quick_checks())
-@example(chosen=("name", {"org_type": "city", "country": "France", "name": MARKUP[0],
+@example(chosen=("name", {"org_type": "city", "country": "FR", "name": MARKUP[0],
                           "population": "150000", "members": ""}))
-@example(chosen=("name", {"org_type": "city", "country": "France", "name": ENTITY,
+@example(chosen=("name", {"org_type": "city", "country": "FR", "name": ENTITY,
                           "population": "150000", "members": ""}))
 @example(chosen=("all", {"org_type": MARKUP[1], "country": MARKUP[3], "name": MARKUP[4],
                          "population": MARKUP[0], "members": MARKUP[2]}))

@@ -60,7 +60,7 @@ def account_forms(browser, name: str, value: str) -> None:
     # Everything right but the free text: the account is made, or the text is refused.
     check(browser.post("/account/register", {
         "name": value, "email": f"{name}@city.eu", "organisation_name": value,
-        "organisation_kind": "city", "country": "France", "password": "long enough pw",
+        "organisation_kind": "city", "country": "FR", "password": "long enough pw",
         "confirm": "long enough pw", "privacy": "y"}), f"register with {name} names")
     browser.get("/account/login")
     body = check(browser.post("/account/login", {"email": value, "password": value}),

@@ -176,7 +176,7 @@ def test_registering_keeps_the_language_of_the_pages(browser, world):
     browser.get("/account/register")
     browser.post("/account/register", {
         "name": "Joana Silva", "email": "joana@braga.pt", "organisation_name": "Braga",
-        "organisation_kind": "city", "country": "Portugal", "password": "long enough pw",
+        "organisation_kind": "city", "country": "PT", "password": "long enough pw",
         "confirm": "long enough pw", "privacy": "y"})
     user = db.session.scalar(select(User).where(User.email == "joana@braga.pt"))
     assert user is not None and user.locale == "pt"

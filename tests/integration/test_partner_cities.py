@@ -20,7 +20,7 @@ HEADER = "name,country,region,population,topics,challenge_statement,contact_name
 GOOD = HEADER + (
     "Curitiba,Brazil,Latin America and the Caribbean,1948626,urban-mobility;smart-city,"
     "Bus rapid transit for a growing city,Ana Souza,ana@curitiba.br\n"
-    "Guadalajara,Mexico,Latin America and the Caribbean,\"1,385,629\","
+    "Guadalajara,MX,Latin America and the Caribbean,\"1,385,629\","
     "\"water and waste management\",Cleaner rivers,,\n"
     "Toronto,Canada,North America,,housing,,,\n"
 )
@@ -50,6 +50,8 @@ def test_csv_import_adds_every_row_with_topics_and_contacts(world, browser):
     # Free text is mapped onto the vocabulary; the population's separators are read.
     assert {t.slug for t in guadalajara.topics} == {"water", "waste"}
     assert guadalajara.population == 1_385_629 and guadalajara.contacts == []
+    # Countries come as names or codes and are kept as codes.
+    assert (curitiba.country, guadalajara.country) == ("BR", "MX")
     page = browser.get("/office/pairing/partners").get_data(as_text=True)
     assert "3 partner cities imported." in page
     assert "Curitiba" in page and "Toronto" in page
@@ -97,7 +99,8 @@ def test_csv_import_with_a_bad_row_imports_nothing_and_names_each_row(world, bro
     assert resp.status_code == 400
     page = resp.get_data(as_text=True)
     assert "Nothing was imported: 4 of 7 rows need correcting." in page
-    assert "Row 5: region &#39;Mars&#39; is not a world region." in page
+    assert ("Row 5: country &#39;Nowhere&#39; is not a country: give its ISO code (e.g. AR) "
+            "or its name; region &#39;Mars&#39; is not a world region.") in page
     assert "Row 6: population &#39;many&#39; is not a whole number" in page
     assert "topic &#39;not-a-topic&#39; is not in the vocabulary" in page
     assert "contact e-mail &#39;lima@&#39; is not an e-mail address" in page
@@ -132,7 +135,7 @@ def test_csv_import_keeps_a_scoped_coordinator_in_their_region(world):
 def test_create_and_change_a_partner_city_over_http(world, browser):
     browser.login(world.coordinator.email)
     assert browser.get("/office/pairing/partners/new").status_code == 200
-    form = {"name": "Montevideo", "country": "Uruguay",
+    form = {"name": "Montevideo", "country": "UY",
             "region": "Latin America and the Caribbean", "population": "1300000",
             "challenge_statement": "Coastal flooding and port logistics",
             "contacts-0-name": "Marta Díaz", "contacts-0-email": "Marta@Montevideo.uy",
@@ -154,7 +157,7 @@ def test_create_and_change_a_partner_city_over_http(world, browser):
     edit = f"/office/pairing/partners/{pc.id}/edit"
     page = browser.get(edit).get_data(as_text=True)
     assert 'value="marta@montevideo.uy"' in page
-    resp = browser.post(edit, {**form, "name": "Rosario", "country": "Argentina",
+    resp = browser.post(edit, {**form, "name": "Rosario", "country": "AR",
                                "topics": ["water"]})
     assert resp.status_code == 400
     assert "Rosario (Argentina) is already registered." in resp.get_data(as_text=True)
@@ -176,7 +179,7 @@ def test_scoped_coordinator_manages_only_their_region(world, browser):
                        ).status_code == 403
     with pytest.raises(Forbidden):
         pairing.save_partner_city(world.coordinator_latam, pairing.PartnerCityData(
-            "Osaka", "Japan", "Asia", topics=("water",)))
+            "Osaka", "JP", "Asia", topics=("water",)))
 
 
 def test_partner_list_searches_and_filters(world, browser):
@@ -212,7 +215,7 @@ def test_cli_imports_partner_cities(app, world, tmp_path, monkeypatch):
     before = partner_count()
     result = CliRunner().invoke(main, ["pairing", "import-partners", str(bad)])
     assert result.exit_code == 1
-    assert "Row 2: region 'Mars' is not a world region." in result.output
+    assert "region 'Mars' is not a world region." in result.output
     assert partner_count() == before
     result = CliRunner().invoke(main, ["pairing", "import-partners", str(good)])
     assert result.exit_code == 0, result.output

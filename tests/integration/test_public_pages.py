@@ -26,6 +26,7 @@ from webapp.models import (
 )
 from webapp.operations import applications, cases, delivery, mailing_list
 from webapp.public import closes_in, quick_check, showcase
+from workflows.countries import COUNTRY_CODES
 from workflows.pairing import read_pairings
 
 pytestmark = pytest.mark.integration
@@ -97,7 +98,7 @@ def check_url(world, **answers) -> str:
 
 
 def test_quick_check_eligible_city(browser, world):
-    resp = browser.get(check_url(world, org_type="city", country="France", name="Lyon",
+    resp = browser.get(check_url(world, org_type="city", country="FR", name="Lyon",
                                  population="522000", members=""))
     text = text_of(resp)
     assert resp.status_code == 200
@@ -109,10 +110,10 @@ def test_quick_check_eligible_city(browser, world):
 
 
 def test_quick_check_ineligible_answers_give_reasons(browser, world):
-    text = text_of(browser.get(check_url(world, org_type="region", country="Other",
+    text = text_of(browser.get(check_url(world, org_type="region", country="CH",
                                          name="Valais")))
     assert "Your organisation cannot apply to this call" in text
-    assert "Your organisation's country is not an EU member state" in text
+    assert "Switzerland is not an EU member state" in text
     assert "A region cannot apply to this call; Valais should apply to a region-to-region " \
            "call instead." in text
     assert text.count("Does not meet the rule") == 2
@@ -122,7 +123,7 @@ def test_quick_check_ineligible_answers_give_reasons(browser, world):
 
 
 def test_a_smaller_city_is_told_a_coordinator_decides(browser, world):
-    text = text_of(browser.get(check_url(world, org_type="city", country="Portugal",
+    text = text_of(browser.get(check_url(world, org_type="city", country="PT",
                                          name="Évora", population="53000")))
     assert "A coordinator will need to check your application" in text
     assert "Évora has 53,000 inhabitants, not more than this call's threshold of 100,000. " \
@@ -130,14 +131,14 @@ def test_a_smaller_city_is_told_a_coordinator_decides(browser, world):
     assert "Apply to this call" in text
     world.call.settings = {"population_below_threshold": "fail"}
     db.session.commit()
-    text = text_of(browser.get(check_url(world, org_type="city", country="Portugal",
+    text = text_of(browser.get(check_url(world, org_type="city", country="PT",
                                          name="Évora", population="53000")))
     assert "Your organisation cannot apply to this call" in text
     assert "this call accepts only cities of more than 100,000 inhabitants" in text
 
 
 def test_a_metropolitan_body_is_checked_by_a_coordinator(browser, world):
-    text = text_of(browser.get(check_url(world, org_type="metropolitan", country="France",
+    text = text_of(browser.get(check_url(world, org_type="metropolitan", country="FR",
                                          name="Métropole de Lyon", population="1400000")))
     assert "A coordinator will need to check your application" in text
     assert "a coordinator will check whether Métropole de Lyon can apply" in text
@@ -157,7 +158,7 @@ def open_region_call(world) -> Call:
 def test_a_region_is_linked_to_the_open_region_call_and_a_city_to_the_city_call(browser,
                                                                                 world):
     region_call = open_region_call(world)
-    resp = browser.get(check_url(world, org_type="province", country="Italy",
+    resp = browser.get(check_url(world, org_type="province", country="IT",
                                  name="Provincia di Torino"))
     body, text = resp.get_data(as_text=True), text_of(resp)
     assert "should apply to a region-to-region call instead." in text
@@ -165,7 +166,7 @@ def test_a_region_is_linked_to_the_open_region_call_and_a_city_to_the_city_call(
         in body
     assert browser.get("/calls/r2r").status_code == 200
     # The region call has its own quick check, in its own words, pointing cities back.
-    resp = browser.get(f"/calls/{region_call.slug}/check?org_type=city&country=France"
+    resp = browser.get(f"/calls/{region_call.slug}/check?org_type=city&country=FR"
                        "&name=Lyon&population=522000")
     text = text_of(resp)
     assert "Check if your region can apply" in text
@@ -173,7 +174,7 @@ def test_a_region_is_linked_to_the_open_region_call_and_a_city_to_the_city_call(
            "city-to-city call instead." in text
     assert f'href="/calls/{world.call.slug}">Apply to the open call' in resp.get_data(as_text=True)
     text = text_of(browser.get(f"/calls/{region_call.slug}/check?org_type=region"
-                               "&country=Poland&name=Silesia&population=4400000"))
+                               "&country=PL&name=Silesia&population=4400000"))
     assert text.count("Meets the rule") == 3
     page = text_of(browser.get("/calls/r2r"))
     assert "Develop a joint regional innovation roadmap with the partner region" in page
@@ -199,7 +200,7 @@ def test_the_applicants_status_page_links_the_open_region_call(browser, world):
 def test_the_quick_check_sends_a_region_to_the_open_region_to_region_call(browser, world):
     from webapp.models import Call
 
-    answers = dict(org_type="region", country="France", name="Occitanie", population="6000000")
+    answers = dict(org_type="region", country="FR", name="Occitanie", population="6000000")
     # No region-to-region call is open: the calls of that kind are listed.
     body = browser.get(check_url(world, **answers)).get_data(as_text=True)
     assert '<a href="/calls?kind=region-to-region">See the calls of the kind you can apply ' \
@@ -230,7 +231,7 @@ def test_quick_check_bad_input_rerenders_with_error_summary(browser, world):
     assert 'value="lots"' in body and 'value="Lyon"' in body
     assert "Meets the rule" not in body
     # A group whose members cannot be read says which line is wrong.
-    body = browser.get(check_url(world, org_type="group", country="France",
+    body = browser.get(check_url(world, org_type="group", country="FR",
                                  members="Lille, 236000\nRoubaix")).get_data(as_text=True)
     assert "Line 2: write the municipality" in body
     # The empty form is not an error.
@@ -239,16 +240,16 @@ def test_quick_check_bad_input_rerenders_with_error_summary(browser, world):
 
 SCENARIOS = [
     # (organisation, quick-check answers)
-    (dict(name="Lyon", kind="city", country="France", population=522_000),
-     dict(org_type="city", country="France", population="522000")),
-    (dict(name="Évora", kind="city", country="Portugal", population=53_000),
-     dict(org_type="city", country="Portugal", population="53000")),
-    (dict(name="Basel", kind="city", country="Other", population=180_000),
-     dict(org_type="city", country="Other", population="180000")),
-    (dict(name="Valais", kind="region", country="Other", population=350_000),
-     dict(org_type="region", country="Other", population="350000")),
-    (dict(name="Twin towns", kind="group", country="Belgium", population=None),
-     dict(org_type="group", country="Belgium",
+    (dict(name="Lyon", kind="city", country="FR", population=522_000),
+     dict(org_type="city", country="FR", population="522000")),
+    (dict(name="Évora", kind="city", country="PT", population=53_000),
+     dict(org_type="city", country="PT", population="53000")),
+    (dict(name="Basel", kind="city", country="CH", population=180_000),
+     dict(org_type="city", country="CH", population="180000")),
+    (dict(name="Valais", kind="region", country="CH", population=350_000),
+     dict(org_type="region", country="CH", population="350000")),
+    (dict(name="Twin towns", kind="group", country="BE", population=None),
+     dict(org_type="group", country="BE",
           members="Lead town, 70000\nSecond town, 40 000")),
 ]
 
@@ -326,8 +327,10 @@ def test_pairing_filters_narrow_the_rows(browser, world):
     assert f"{north_america} pairings match your filters" in text
     assert "Austin, Texas" in text and "Rosario" not in text and "Zhengzhou" not in text
 
-    text = text_of(browser.get("/pairings?country=Argentina"))
+    text = text_of(browser.get("/pairings?country=AR"))
     assert "Rosario" in text and "Lyon" in text
+    # A link made when countries were names filters the same.
+    assert text_of(browser.get("/pairings?country=Argentina")) == text
     spanish = sum("Argentina" in (r["eu_country"], r["partner_country"]) for r in history)
     assert f"{spanish + 1} pairings match your filters" in text
 
@@ -347,8 +350,10 @@ def test_showcase_counts_follow_the_rows():
     counts = dict(showcase.by_region(rows))
     assert sum(counts.values()) == len(rows)
     assert list(counts)[:3] == ["Asia", "Latin America and the Caribbean", "North America"]
-    narrowed = showcase.narrow(rows, region="Asia", country="China")
-    assert narrowed and all(r.partner_country == "China" for r in narrowed)
+    narrowed = showcase.narrow(rows, region="Asia", country="CN")
+    assert narrowed and all(r.partner_country == "CN" for r in narrowed)
+    # The table's names ("USA", "Czech Republic") are read as codes.
+    assert {r.eu_country for r in rows} | {r.partner_country for r in rows} <= COUNTRY_CODES
     assert sum(dict(showcase.by_region(narrowed)).values()) == len(narrowed)
 
 

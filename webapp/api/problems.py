@@ -13,7 +13,7 @@ from typing import Any
 from flask import Response, current_app, json, request
 from werkzeug.exceptions import HTTPException
 
-from webapp.errors import Conflict, Forbidden, NotFound, OperationError, Refused
+from webapp.errors import Conflict, Forbidden, Invalid, NotFound, OperationError, Refused
 
 MEDIA_TYPE = "application/problem+json"
 
@@ -92,6 +92,9 @@ def from_operation_error(exc: OperationError) -> Response:
     """A problem for a refusal of the operations layer."""
     if isinstance(exc, Conflict):
         return problem(409, exc.message, type_=STALE_VERSION)
+    if isinstance(exc, Invalid):
+        # Keyed by location, as the schema's own checks are: the same shape for both.
+        return problem(422, exc.message, type_=INVALID_REQUEST, errors={"json": exc.errors})
     if isinstance(exc, Refused):
         return problem(422, exc.message, title="Transition refused", type_=TRANSITION_REFUSED,
                        reasons=exc.reasons or (exc.message,))

@@ -10,6 +10,8 @@ from webapp.safety import MAX_ID
 MAX_PAGE_SIZE = 100
 #: an id in a filter: beyond what the columns hold it is refused, not queried
 ID = validate.Range(min=1, max=MAX_ID)
+COUNTRY_CODE = "an ISO 3166-1 alpha-2 country code, e.g. FR"
+COUNTRY_CODES = "ISO 3166-1 alpha-2 country codes, e.g. [\"FR\", \"ES\"]"
 
 
 class ProblemSchema(Schema):
@@ -40,7 +42,8 @@ class CaseListArgsSchema(PageArgsSchema):
                            metadata={"description": "the partner city's world region, or the "
                                                     "preferred one before pairing"})
     country = fields.String(validate=validate.Length(max=100),
-                            metadata={"description": "the applicant's country"})
+                            metadata={"description": "the applicant's country: its ISO 3166-1 "
+                                                     "alpha-2 code (a name is read as one)"})
     topic = fields.String(validate=validate.Length(max=60),
                           metadata={"description": "a topic slug"})
     q = fields.String(validate=validate.Length(max=200),
@@ -63,23 +66,133 @@ class PublicPairingArgsSchema(Schema):
                           metadata={"description": "part of a topic, e.g. mobility"})
 
 
+class ScheduleSchema(Schema):
+    """A call's changes to the default deliverable schedule; absent: the default."""
+
+    work_plan_month = fields.Integer(allow_none=True,
+                                     metadata={"description": "month of the cooperation"})
+    draft_plan_month = fields.Integer(allow_none=True,
+                                      metadata={"description": "month of the cooperation"})
+    follow_up_months = fields.Integer(allow_none=True,
+                                      metadata={"description": "months after completion"})
+    opens_days_before = fields.Integer(allow_none=True,
+                                       metadata={"description": "a deliverable opens this many "
+                                                                "days before it is due"})
+    reminder_days = fields.List(fields.Integer(), allow_none=True,
+                                metadata={"description": "reminders to the parties, in days "
+                                                         "from the due date (negative: "
+                                                         "before), e.g. [-14, -7, -1, 1]"})
+    escalation_days = fields.Integer(allow_none=True,
+                                     metadata={"description": "the coordinator is told this "
+                                                              "many days after a missed due "
+                                                              "date"})
+
+
 class CallSchema(Schema):
     id = fields.Integer()
+    programme_id = fields.Integer()
     slug = fields.String()
     kind = fields.String(metadata={"description": "city-to-city or region-to-region"})
     title = fields.String()
-    summary = fields.String()
+    summary = fields.String(metadata={"description": "the introduction, sanitised HTML"})
+    conditions = fields.String(metadata={"description": "the conditions in full, sanitised "
+                                                        "HTML"})
     status = fields.String(metadata={"description": "draft, scheduled, open, closed, archived"})
+    published = fields.Boolean()
+    archived = fields.Boolean()
     opens_at = fields.DateTime()
     closes_at = fields.DateTime()
     timezone = fields.String()
     partner_regions = fields.List(fields.String())
-    partner_countries = fields.List(fields.String())
+    partner_countries = fields.List(fields.String(), metadata={"description": COUNTRY_CODES})
     population_threshold = fields.Integer()
-    eligible_countries = fields.List(fields.String())
+    eligible_countries = fields.List(fields.String(), metadata={"description": COUNTRY_CODES})
     allowed_org_types = fields.List(fields.String())
     cooperation_months = fields.Integer()
     report_interval_months = fields.Integer()
+    schedule = fields.Nested(ScheduleSchema)
+    version = fields.Integer(metadata={"description": "send it back as expected_version"})
+
+
+class CallInSchema(Schema):
+    """A call's parameters. Creating one, absent ones take their defaults (EU-27, 100,000
+    inhabitants, 18 months, reports every 6 months ...); changing one, absent ones stay as they
+    are. The checks and their messages are those of the back office's form."""
+
+    programme_id = fields.Integer(validate=ID)
+    kind = fields.String(validate=validate.Length(max=40),
+                         metadata={"description": "city-to-city or region-to-region"})
+    title = fields.String(validate=validate.Length(max=1000))
+    slug = fields.String(validate=validate.Length(max=200),
+                         metadata={"description": "the end of the public address; absent on "
+                                                  "creation: made from the title"})
+    summary = fields.String(metadata={"description": "plain text or simple HTML, sanitised"})
+    conditions = fields.String(metadata={"description": "plain text or simple HTML, "
+                                                        "sanitised"})
+    partner_regions = fields.List(fields.String(validate=validate.Length(max=100)))
+    partner_countries = fields.List(fields.String(validate=validate.Length(max=100)),
+                                    metadata={"description": COUNTRY_CODES})
+    opens_at = fields.DateTime(metadata={"description": "ISO 8601; without an offset, read "
+                                                        "in the call's time zone"})
+    closes_at = fields.DateTime(metadata={"description": "ISO 8601; without an offset, read "
+                                                         "in the call's time zone"})
+    timezone = fields.String(validate=validate.Length(max=64),
+                             metadata={"description": "an IANA time zone, e.g. "
+                                                      "Europe/Brussels"})
+    population_threshold = fields.Integer(allow_none=True)
+    eligible_countries = fields.List(fields.String(validate=validate.Length(max=100)),
+                                     metadata={"description": COUNTRY_CODES})
+    allowed_org_types = fields.List(fields.String(validate=validate.Length(max=20)),
+                                    metadata={"description": "city, group, region, province"})
+    cooperation_months = fields.Integer(allow_none=True)
+    report_interval_months = fields.Integer(allow_none=True)
+    schedule = fields.Nested(ScheduleSchema)
+
+
+class CallChangeSchema(CallInSchema):
+    expected_version = fields.Integer(required=True, validate=validate.Range(min=1),
+                                      metadata={"description": "the call's version as you last "
+                                                               "read it"})
+
+
+class VersionSchema(Schema):
+    """Act on the version of the call you saw."""
+
+    expected_version = fields.Integer(required=True, validate=validate.Range(min=1),
+                                      metadata={"description": "the call's version as you last "
+                                                               "read it"})
+
+
+class ProgrammeSchema(Schema):
+    id = fields.Integer()
+    slug = fields.String()
+    name = fields.String()
+    starts_on = fields.Date(allow_none=True)
+    ends_on = fields.Date(allow_none=True)
+    timezone = fields.String()
+    sender_name = fields.String()
+    targets = fields.Dict(keys=fields.String(), values=fields.Integer(),
+                          metadata={"description": "city_partnerships, regional_partnerships"})
+    retention_years = fields.Integer(allow_none=True,
+                                     metadata={"description": "null: the installation's "
+                                                              "RETENTION_YEARS"})
+
+
+class ProgrammeInSchema(Schema):
+    """A programme's values; the checks and messages are those of the administrators' form."""
+
+    name = fields.String(validate=validate.Length(max=1000))
+    slug = fields.String(validate=validate.Length(max=200))
+    starts_on = fields.Date(allow_none=True)
+    ends_on = fields.Date(allow_none=True)
+    timezone = fields.String(validate=validate.Length(max=64))
+    sender_name = fields.String(validate=validate.Length(max=1000))
+    targets = fields.Dict(keys=fields.String(), values=fields.Integer(allow_none=True))
+    retention_years = fields.Integer(allow_none=True)
+
+
+class ProgrammeListSchema(Schema):
+    items = fields.List(fields.Nested(ProgrammeSchema))
 
 
 class CallListSchema(Schema):
@@ -90,13 +203,13 @@ class OrganisationSchema(Schema):
     id = fields.Integer()
     name = fields.String()
     kind = fields.String()
-    country = fields.String()
+    country = fields.String(metadata={"description": COUNTRY_CODE})
 
 
 class PartnerCitySchema(Schema):
     id = fields.Integer()
     name = fields.String()
-    country = fields.String()
+    country = fields.String(metadata={"description": COUNTRY_CODE})
     region = fields.String()
     kind = fields.String(metadata={"description": "city or region: the kind of partner a call "
                                                   "pairs with"})
@@ -303,9 +416,9 @@ class DeliverablePageSchema(Schema):
 class PublicPairingSchema(Schema):
     source = fields.String(metadata={"description": "history (the 2017 table) or current"})
     eu_city = fields.String()
-    eu_country = fields.String()
+    eu_country = fields.String(metadata={"description": COUNTRY_CODE})
     partner_city = fields.String()
-    partner_country = fields.String()
+    partner_country = fields.String(metadata={"description": COUNTRY_CODE})
     partner_region = fields.String()
     topics = fields.List(fields.String())
     cooperation_start = fields.Date(allow_none=True)

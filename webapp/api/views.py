@@ -14,10 +14,12 @@ from sqlalchemy.orm import aliased, joinedload, selectinload
 from werkzeug.exceptions import HTTPException
 
 from webapp import authz
-from webapp.access import refusal, visible_cases
+from webapp.access import refusal, visible_calls, visible_cases
 from webapp.api import problems
 from webapp.api.schemas import (
     AuditListSchema,
+    CallChangeSchema,
+    CallInSchema,
     CallListSchema,
     CallSchema,
     CaseDetailSchema,
@@ -30,17 +32,24 @@ from webapp.api.schemas import (
     PairingListArgsSchema,
     PairingPageSchema,
     PersonalDataSchema,
+    ProgrammeInSchema,
+    ProgrammeListSchema,
+    ProgrammeSchema,
     PublicPairingArgsSchema,
     PublicPairingListSchema,
     TransitionListSchema,
+    VersionSchema,
 )
 from webapp.db import db, utcnow
 from webapp.errors import Forbidden, NotFound, OperationError
 from webapp.extensions import limiter
-from webapp.models import Call, Case, Deliverable, PartnerCity, User
+from webapp.models import Call, Case, Deliverable, PartnerCity, Programme, User
+from webapp.operations import calls as call_ops
 from webapp.operations import caselist, privacy, tokens
 from webapp.operations import cases as case_ops
+from webapp.operations import programmes as programme_ops
 from workflows import get_workflow
+from workflows.countries import normalise_country
 from workflows.pairing import read_pairings
 
 blp = Blueprint("api", __name__, url_prefix="/api/v1",
@@ -169,15 +178,18 @@ def _page(items: list[Any], page: int, page_size: int, total: int) -> dict[str, 
 # -- calls ---------------------------------------------------------------------------------
 
 def _calls_for(user: User):
-    q = select(Call)
-    if not user.is_staff:
-        q = q.where(Call.published.is_(True))
-    return q
+    """Published calls for everyone; staff also see the drafts and archived calls of the
+    programmes they work on (another programme's calls do not exist for them)."""
+    if user.is_staff:
+        return visible_calls(user)
+    return select(Call).where(Call.published.is_(True))
 
 
 def _call(call: Call) -> dict[str, Any]:
-    data = {name: getattr(call, name) for name in CallSchema().fields if name != "status"}
+    data = {name: getattr(call, name) for name in CallSchema().fields
+            if name not in ("status", "schedule")}
     data["status"] = call.status(utcnow()).value
+    data["schedule"] = dict((call.settings or {}).get("schedule") or {})
     return data
 
 
@@ -185,7 +197,8 @@ def _call(call: Call) -> dict[str, Any]:
 @blp.response(200, CallListSchema)
 @errors(401)
 def calls():
-    """The calls: published ones, and for staff also drafts and archived ones."""
+    """The calls: published ones, and for staff also the drafts and archived calls of their
+    programmes."""
     rows = db.session.scalars(_calls_for(_user()).order_by(Call.opens_at.desc(), Call.id))
     return {"items": [_call(c) for c in rows]}
 
@@ -199,6 +212,126 @@ def call(call_id: int):
     if found is None:
         raise NotFound("There is no such call.")
     return _call(found)
+
+
+def _call_data(body: dict[str, Any], start: call_ops.CallData) -> call_ops.CallData:
+    """``start`` with the values sent; the schedule is replaced only when one is sent."""
+    for key, value in body.items():
+        if key == "schedule":
+            value = {k: v for k, v in value.items() if v is not None}
+        if key != "expected_version":
+            setattr(start, key, value)
+    return start
+
+
+@blp.route("/calls", methods=["POST"])
+@blp.arguments(CallInSchema)
+@blp.response(201, CallSchema)
+@errors(400, 401, 403, 422)
+def create_call(body: dict[str, Any]):
+    """Create a call of one of your programmes, as a draft (publish it when it is ready).
+
+    Invalid values are a 422 whose ``errors.json`` names each field with the same messages
+    as the back office's form.
+    """
+    data = _call_data(body, call_ops.CallData(programme_id=None, kind="", title=""))
+    return _call(call_ops.create_call(_user(), data, source_address=request.remote_addr or ""))
+
+
+@blp.route("/calls/<int:call_id>", methods=["PATCH"])
+@blp.arguments(CallChangeSchema)
+@blp.response(200, CallSchema)
+@errors(400, 401, 403, 404, 409, 422)
+def update_call(body: dict[str, Any], call_id: int):
+    """Change some of a call's parameters, on the version you read (a stale one is a 409).
+
+    Changing who may apply once applications were submitted judges the applications still
+    in review again, and the call's history records it.
+    """
+    user = _user()
+    found = call_ops.call_for(db.session, user, call_id)
+    data = _call_data(body, call_ops.call_data(found))
+    return _call(call_ops.update_call(found.id, user, data,
+                                      expected_version=body["expected_version"],
+                                      source_address=request.remote_addr or ""))
+
+
+def _call_action(name: str, action: Callable[..., Call], summary: str, status: int = 200):
+    def view(body: dict[str, Any], call_id: int):
+        return _call(action(call_id, _user(), expected_version=body["expected_version"],
+                            source_address=request.remote_addr or ""))
+
+    view.__name__ = name
+    view.__doc__ = summary
+    route = blp.route(f"/calls/<int:call_id>/{name.removesuffix('_call')}", methods=["POST"])
+    return route(blp.arguments(VersionSchema)(blp.response(status, CallSchema)(
+        errors(400, 401, 403, 404, 409, 422)(view))))
+
+
+publish_call = _call_action("publish_call", call_ops.publish_call,
+                            "Publish a draft call: it opens and closes by its dates.")
+close_call = _call_action("close_call", call_ops.close_call,
+                          "Close an open call now: drafts can no longer be submitted.")
+archive_call = _call_action("archive_call", call_ops.archive_call,
+                            "Archive a closed call: it leaves the public lists.")
+clone_call = _call_action("clone_call", call_ops.clone_call,
+                          "Next year's call from this one: every parameter copied, the dates "
+                          "and the years in its title and address a year later, unpublished. "
+                          "Answers the new call.", status=201)
+
+
+# -- programmes ------------------------------------------------------------------------------
+
+def _programme(programme: Programme) -> dict[str, Any]:
+    return {name: getattr(programme, name) for name in ProgrammeSchema().fields}
+
+
+def _programme_data(body: dict[str, Any], start: programme_ops.ProgrammeData
+                    ) -> programme_ops.ProgrammeData:
+    for key, value in body.items():
+        setattr(start, key, value)
+    return start
+
+
+@blp.route("/programmes")
+@blp.response(200, ProgrammeListSchema)
+@errors(401, 403)
+def programmes():
+    """The programmes you work on (administrators: every programme)."""
+    return {"items": [_programme(p) for p in programme_ops.programmes_for(_user())]}
+
+
+@blp.route("/programmes/<int:programme_id>")
+@blp.response(200, ProgrammeSchema)
+@errors(401, 403, 404)
+def programme(programme_id: int):
+    """One programme you work on."""
+    return _programme(programme_ops.programme_for(_user(), programme_id))
+
+
+@blp.route("/programmes", methods=["POST"])
+@blp.arguments(ProgrammeInSchema)
+@blp.response(201, ProgrammeSchema)
+@errors(400, 401, 403, 422)
+def create_programme(body: dict[str, Any]):
+    """Create a programme (administrators). Invalid values are a 422 naming each field with
+    the same messages as the administrators' form."""
+    data = _programme_data(body, programme_ops.ProgrammeData(name="", slug=""))
+    return _programme(programme_ops.create_programme(_user(), data,
+                                                     source_address=request.remote_addr or ""))
+
+
+@blp.route("/programmes/<int:programme_id>", methods=["PATCH"])
+@blp.arguments(ProgrammeInSchema)
+@blp.response(200, ProgrammeSchema)
+@errors(400, 401, 403, 404, 422)
+def update_programme(body: dict[str, Any], programme_id: int):
+    """Change some of a programme's values (administrators); absent ones stay as they are."""
+    user = _user()
+    found = programme_ops.programme_for(user, programme_id)
+    data = _programme_data(body, programme_ops.programme_data(found))
+    return _programme(programme_ops.update_programme(found.id, user, data,
+                                                     source_address=request.remote_addr or ""))
 
 
 @blp.route("/me/data")
@@ -389,8 +522,9 @@ def public_pairings(args: dict[str, Any]):
     """The programme's pairings for everyone: the 2017 history and the cooperations under
     way. No token needed."""
     items: list[dict[str, Any]] = [{
-        "source": "history", "eu_city": row["eu_city"], "eu_country": row["eu_country"],
-        "partner_city": row["partner_city"], "partner_country": row["partner_country"],
+        "source": "history", "eu_city": row["eu_city"],
+        "eu_country": normalise_country(row["eu_country"]), "partner_city": row["partner_city"],
+        "partner_country": normalise_country(row["partner_country"]),
         "partner_region": row["partner_region"],
         "topics": [t.strip() for t in row["topics"].split(",") if t.strip()],
         "cooperation_start": None,

@@ -11,7 +11,7 @@ from sqlalchemy.orm import joinedload
 from webapp.access import refusal
 from webapp.applicant import forms
 from webapp.db import db, utcnow
-from webapp.errors import Conflict, OperationError, Refused
+from webapp.errors import OperationError, Refused
 from webapp.forms import choices
 from webapp.i18n import select_timezone
 from webapp.models import (
@@ -106,6 +106,8 @@ def case(case_id: int):
 
 
 def _populate(form, case: Case, section: str) -> None:
+    if section == "organisation":
+        form.offer_countries(case.call.eligible_countries, call_label=True)
     if section == "topics":
         form.topics.choices = choices((t.slug, t.label)
                                       for t in vocabulary.offered(db.session, keep=case.topics))
@@ -152,7 +154,9 @@ def section(case_id: int, section: str):
                 case.id, current_user, section, form.data,
                 expected_version=request.form.get("version", type=int),
                 source_address=g.source_address)
-        except Conflict as exc:
+        except OperationError as exc:
+            if exc.status in (403, 404):
+                raise
             form.form_errors.append(exc.message)
         else:
             saved = True
@@ -258,6 +262,30 @@ def act(case_id: int, transition: str):
     flash(_("Done. Your case is now: %(state)s.", state=_(label)) if fired.moved
           else _("Done. We are waiting for the other party."), "success")
     return redirect(url_for("applicant.case", case_id=case.id))
+
+
+@bp.route("/organisation", methods=["GET", "POST"])
+def organisation():
+    """The organisation's profile: its details, kept between applications; every new
+    application starts from them."""
+    if current_user.role != UserRole.APPLICANT or current_user.organisation is None:
+        abort(403)
+    org = current_user.organisation
+    form = forms.OrganisationForm(data=None if request.method == "POST" else {
+        f: getattr(org, f) for f in applications.PROFILE_FIELDS})
+    form.offer_countries()
+    locked = applications.profile_locked_by(org.id)
+    if form.validate_on_submit():
+        try:
+            applications.update_profile(current_user, form.data, source_address=g.source_address)
+        except OperationError as exc:
+            form.form_errors.append(exc.message)
+        else:
+            flash(_("Your organisation's details are saved."), "success")
+            return redirect(url_for("applicant.organisation"))
+    status = 400 if request.method == "POST" else 200
+    return render_template("applicant/organisation.html", form=form, organisation=org,
+                           locked=locked), status
 
 
 @bp.route("/team", methods=["GET", "POST"])

@@ -16,7 +16,8 @@ from wtforms import (
 )
 from wtforms.validators import Email, InputRequired, Length, NumberRange, Optional, ValidationError
 
-from webapp.forms import COUNTRY_CHOICES, Form, NoScript, choices
+from webapp.forms import Form, NoScript, choices, country_choices
+from workflows.countries import EU_MEMBER_STATES
 from workflows.eligibility import ORGANISATION_TYPES
 from workflows.vocabulary import Vocabulary
 
@@ -37,7 +38,7 @@ class OrganisationForm(StepForm):
     kind = RadioField(_l("Type of organisation"),
                       choices=choices((k, _l(v)) for k, v in ORGANISATION_TYPES.items()),
                       validators=[InputRequired(_l("Choose the type of organisation."))])
-    country = SelectField(_l("Country"), choices=COUNTRY_CHOICES)
+    country = SelectField(_l("Country"), choices=[])
     population = IntegerField(
         _l("Population (inhabitants)"), [Optional(), NumberRange(min=1, max=50_000_000,
                                                              message=_l("Enter a whole number of "
@@ -45,6 +46,13 @@ class OrganisationForm(StepForm):
         description=_l("For a group of municipalities, give each member's population in the "
                     "group members step instead."))
     website = StringField(_l("Website"), [Optional(), Length(max=300), NoScript()])
+
+    def offer_countries(self, eligible=EU_MEMBER_STATES, *, call_label: bool = False) -> None:
+        """Every country, those ``eligible`` first: a call's eligible countries, or the EU's."""
+        self.country.choices = country_choices(
+            eligible, placeholder=_l("Choose a country"),
+            first_label=_l("Eligible countries for this call") if call_label
+            else _l("EU member states"), rest_label=_l("Other countries"))
 
 
 class ContactForm(StepForm):

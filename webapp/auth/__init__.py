@@ -23,7 +23,7 @@ from wtforms.validators import Email, EqualTo, InputRequired, Length, Optional
 from webapp.db import utcnow
 from webapp.errors import OperationError
 from webapp.extensions import limiter
-from webapp.forms import COUNTRY_CHOICES, Form, NoScript, choices
+from webapp.forms import Form, NoScript, choices, country_choices
 from webapp.i18n import (
     LANGUAGE_NAMES,
     default_timezone,
@@ -33,6 +33,7 @@ from webapp.i18n import (
 )
 from webapp.operations import accounts
 from webapp.safety import safe_next
+from workflows.countries import EU_MEMBER_STATES
 from workflows.eligibility import ORGANISATION_TYPES
 
 #: sign-in attempts for one account from one address, and from one address in all
@@ -58,7 +59,7 @@ class RegisterForm(Form):
         _l("Type of organisation"),
         choices=choices((k, _l(v)) for k, v in ORGANISATION_TYPES.items()),
         validators=[InputRequired(_l("Choose the type of organisation."))])
-    country = SelectField(_l("Country"), choices=COUNTRY_CHOICES,
+    country = SelectField(_l("Country"), choices=[],
                           validators=[InputRequired(_l("Choose your country."))])
     password = PasswordField(_l("Create a password"), PASSWORD)
     confirm = PasswordField(_l("Type the password again"),
@@ -67,6 +68,12 @@ class RegisterForm(Form):
     timezone = SelectField(_l("Your time zone"), choices=[], validators=[Optional()])
     privacy = BooleanField(_l("I have read the privacy notice"),
                            [InputRequired(_l("Confirm you have read the privacy notice."))])
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.country.choices = country_choices(
+            EU_MEMBER_STATES, placeholder=_("Choose a country"),
+            first_label=_("EU member states"), rest_label=_("Other countries"))
 
 
 class LoginForm(Form):

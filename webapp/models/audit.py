@@ -1,17 +1,19 @@
-"""The append-only audit trail of every change to a case, kept as hash chains.
+"""The append-only audit trail of every change to a case, a call or a programme, kept as
+hash chains.
 
-Each case's events form one chain, and the events of no case (tokens, erasures, the retention
-rule) another: every event carries the hash of the one before it in its chain. Per-case chains
-let two cases be written at once without waiting on each other, and let the retention rule
-delete a whole case's history without leaving a gap in any chain that remains.
+Each case's events form one chain, and the events of no case (calls, programmes, tokens,
+erasures, the retention rule) another: every event carries the hash of the one before it in
+its chain. Per-case chains let two cases be written at once without waiting on each other, and
+let the retention rule delete a whole case's history without leaving a gap in any chain that
+remains.
 
 An event's hash covers what happened (case, time, actor's id and role, action, states) and
-``content_digest``, the digest of its personal columns (actor's name, network address,
-payload) salted with ``content_salt``. Erasure may rewrite the personal columns (and the
-salt, so the old digest cannot be tested against guessed names); it records the new digest
-of each event it rewrote in its own, chained, ``erase_person`` event, so the trail still
-verifies. On PostgreSQL a trigger computes all of this on insert; elsewhere the ORM does
-(``hash_on_insert``), both with the functions below.
+``content_digest``, the digest of its personal columns (actor's name, network address, payload)
+salted with ``content_salt``. Erasure may rewrite the personal columns (and the salt, so the
+old digest cannot be tested against guessed names); it records the new digest of each event it
+rewrote in its own, chained, ``erase_person`` event, so the trail still verifies. On PostgreSQL
+a trigger computes all of this on insert; elsewhere the ORM does (``hash_on_insert``), both
+with the functions below.
 """
 
 from __future__ import annotations
@@ -30,14 +32,17 @@ from webapp.db import Base, utcnow
 
 
 class AuditEvent(Base):
-    """One thing that happened to a case; never updated, never deleted."""
+    """One thing that happened to a case or a call; never updated, never deleted."""
 
     __tablename__ = "audit_event"
     __table_args__ = (Index("ix_audit_event_case_at", "case_id", "at"),
-                      Index("ix_audit_event_chain", "case_id", "id"))
+                      Index("ix_audit_event_chain", "case_id", "id"),
+                      Index("ix_audit_event_call_at", "call_id", "at"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int | None] = mapped_column(ForeignKey("case.id", ondelete="RESTRICT"))
+    #: the call a change to a call's own parameters concerns (case_id is then empty)
+    call_id: Mapped[int | None] = mapped_column(ForeignKey("call.id", ondelete="RESTRICT"))
     at: Mapped[datetime] = mapped_column(default=utcnow)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
     #: applicant, partner, coordinator, admin or system

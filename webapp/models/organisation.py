@@ -76,6 +76,7 @@ class Organisation(Base):
     name: Mapped[str] = mapped_column(String(300), index=True)
     #: city, group, metropolitan, region or province (workflows.eligibility.ORGANISATION_TYPES)
     kind: Mapped[str] = mapped_column(String(20), default="city")
+    #: ISO 3166-1 alpha-2 code ("" until given)
     country: Mapped[str] = mapped_column(String(100), default="")
     #: inhabitants; for a group the members' populations count instead
     population: Mapped[int | None]
@@ -139,6 +140,7 @@ class PartnerCity(Base):
     name: Mapped[str] = mapped_column(String(300), index=True)
     #: city or region: a city call pairs with cities, a region call with regions
     kind: Mapped[str] = mapped_column(String(20), default="city")
+    #: ISO 3166-1 alpha-2 code
     country: Mapped[str] = mapped_column(String(100))
     #: world region: Asia, Latin America and the Caribbean, North America ...
     region: Mapped[str] = mapped_column(String(100), index=True)

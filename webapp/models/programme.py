@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from webapp.db import Base, utcnow
 from workflows import vocabulary
-from workflows.eligibility import EU_MEMBER_STATES
+from workflows.countries import EU_MEMBER_STATES
 
 if TYPE_CHECKING:
     from webapp.models.organisation import Organisation
@@ -74,10 +74,13 @@ class Call(Base):
     #: the workflow definition: a key of workflows.workflows()
     kind: Mapped[str] = mapped_column(String(40))
     title: Mapped[str] = mapped_column(String(300))
+    #: the introduction the public reads first (sanitised rich text)
     summary: Mapped[str] = mapped_column(Text, default="")
+    #: the call's conditions in full, beyond its parameters (sanitised rich text)
+    conditions: Mapped[str] = mapped_column(Text, default="")
     #: world regions whose cities this call offers as partners
     partner_regions: Mapped[list[Any]] = mapped_column(default=list)
-    #: partner countries offered (empty: any country of those regions)
+    #: partner countries offered, ISO 3166-1 alpha-2 codes (empty: any country of those regions)
     partner_countries: Mapped[list[Any]] = mapped_column(default=list)
     opens_at: Mapped[datetime]
     closes_at: Mapped[datetime]
@@ -87,6 +90,7 @@ class Call(Base):
     published: Mapped[bool] = mapped_column(default=True)
     archived: Mapped[bool] = mapped_column(default=False)
     population_threshold: Mapped[int] = mapped_column(default=100_000)
+    #: applicants' eligible countries, ISO 3166-1 alpha-2 codes
     eligible_countries: Mapped[list[Any]] = mapped_column(default=lambda: list(EU_MEMBER_STATES))
     allowed_org_types: Mapped[list[Any]] = mapped_column(default=lambda: ["city", "group"])
     cooperation_months: Mapped[int] = mapped_column(default=18)
@@ -94,6 +98,10 @@ class Call(Base):
     #: per-call changes to the default schedule and reminder offsets
     settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: optimistic lock: every change bumps it; a stale form or API change is refused
+    version: Mapped[int] = mapped_column(default=1)
+
+    __mapper_args__ = {"version_id_col": version}
 
     programme: Mapped[Programme] = relationship(back_populates="calls")
     extensions: Mapped[list[CallExtension]] = relationship(back_populates="call")

@@ -20,6 +20,7 @@ from webapp.forms import has_control_characters
 from webapp.i18n import default_timezone, valid_timezone
 from webapp.models import Organisation, User, UserRole, UserSession
 from webapp.operations import outbox
+from workflows.countries import normalise_country
 
 hasher = PasswordHasher()
 #: the same words whatever went wrong, so nobody learns which e-mails are registered
@@ -102,7 +103,8 @@ def register(*, email: str, password: str, name: str, organisation_name: str,
             outbox.queue(session, key=f"register-again:{existing.id}:{utcnow().isoformat()}",
                          template="account_exists", user=existing)
             return existing
-        org = Organisation(name=organisation_name, kind=organisation_kind, country=country)
+        org = Organisation(name=organisation_name, kind=organisation_kind,
+                           country=normalise_country(country))
         user = User(email=email, name=name, password_hash=password_hash,
                     role=UserRole.APPLICANT, organisation=org, locale=locale, timezone=zone)
         session.add(user)

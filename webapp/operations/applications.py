@@ -15,9 +15,21 @@ from sqlalchemy.orm import Session
 from webapp.access import can_view_case
 from webapp.db import db, utcnow
 from webapp.errors import Conflict, Forbidden, NotFound, OperationError
-from webapp.models import AuditEvent, Call, Case, GroupMember, Topic, User, UserRole
+from webapp.models import (
+    AuditEvent,
+    Call,
+    Case,
+    GroupMember,
+    Organisation,
+    Topic,
+    User,
+    UserRole,
+)
 from webapp.operations import vocabulary as topic_vocabulary
-from workflows import get_workflow, vocabulary
+from webapp.operations.accounts import check_name
+from workflows import get_workflow, vocabulary, workflows
+from workflows.countries import COUNTRY_CODES, normalise_country
+from workflows.engine import StateKind
 
 
 @dataclass(frozen=True)
@@ -85,7 +97,8 @@ def _members(a: Mapping[str, Any]) -> list[GroupMember]:
 #: required markers all read this one table
 REQUIREMENTS: tuple[Requirement, ...] = (
     Requirement("organisation", ("name",), _l("the organisation's name"), _text("name")),
-    Requirement("organisation", ("country",), _l("the country"), _text("country")),
+    Requirement("organisation", ("country",), _l("the country"),
+                lambda a: a.get("country") in COUNTRY_CODES),
     Requirement("organisation", ("population",), _l("the population"),
                 lambda a: bool(a.get("population")),
                 applies=lambda a, case: a.get("kind") != "group"),
@@ -270,13 +283,9 @@ def save_section(case_id: int, user: User, section: str, data: Mapping[str, Any]
 
 
 def _apply_section(session: Session, case: Case, section: str, data: Mapping[str, Any]) -> None:
-    org = case.organisation
     if section == "organisation":
-        org.name = data.get("name", org.name).strip()
-        org.kind = data.get("kind", org.kind)
-        org.country = data.get("country", org.country)
-        org.population = data.get("population")
-        org.website = (data.get("website") or "").strip()
+        if set_organisation(case.organisation, data):
+            _refuse_while_judged(case.organisation_id, but=case.reference)
     elif section == "contact":
         for field in ("contact_name", "contact_title", "contact_email", "contact_phone"):
             setattr(case, field, (data.get(field) or "").strip())
@@ -294,6 +303,65 @@ def _apply_section(session: Session, case: Case, section: str, data: Mapping[str
     elif section == "commitments":
         case.commitments = {c.key: bool(data.get(c.key))
                             for c in vocabulary(case.workflow).commitments}
+
+
+# -- the organisation profile: one record that every application of the organisation shows ---
+
+#: what the profile holds, in the order the audit trail lists it
+PROFILE_FIELDS = ("name", "kind", "country", "population", "website")
+
+
+def set_organisation(org: Organisation, data: Mapping[str, Any]) -> dict[str, list[Any]]:
+    """Write the organisation's details from a form's data; returns each change as
+    [before, after]. The profile page and an application's organisation step both use it."""
+    before = {f: getattr(org, f) for f in PROFILE_FIELDS}
+    org.name = check_name(data.get("name") or org.name)
+    org.kind = data.get("kind") or org.kind
+    org.country = normalise_country(data.get("country", org.country) or "")
+    org.population = data.get("population")
+    org.website = (data.get("website") or "").strip()
+    return {f: [before[f], getattr(org, f)] for f in PROFILE_FIELDS
+            if before[f] != getattr(org, f)}
+
+
+def profile_locked_by(organisation_id: int) -> list[str]:
+    """The references of the organisation's applications a coordinator is judging now: while
+    there are any, the details they judge stay as they were submitted."""
+    refs = []
+    for kind, wf in workflows().items():
+        refs += db.session.scalars(select(Case.reference).where(
+            Case.organisation_id == organisation_id, Case.workflow == kind,
+            Case.state.in_(wf.states_of_kind(StateKind.REVIEW))).order_by(Case.reference))
+    return refs
+
+
+def _refuse_while_judged(organisation_id: int, but: str = "") -> None:
+    locked = [ref for ref in profile_locked_by(organisation_id) if ref != but]
+    if locked:
+        raise OperationError(_("Your organisation's details are being checked in application "
+                               "%(refs)s. You can change them once it is decided, or when the "
+                               "coordinators ask you to.", refs=", ".join(locked)))
+
+
+def update_profile(user: User, data: Mapping[str, Any], *,
+                   source_address: str = "") -> Organisation:
+    """Change the applicant's organisation profile, between applications; audited with each
+    change before and after. New applications start from it."""
+    if user.role != UserRole.APPLICANT or user.organisation_id is None:
+        raise Forbidden(_("Only city staff with an organisation profile can change it."))
+    country = data.get("country") or ""
+    if country and normalise_country(country) not in COUNTRY_CODES:
+        raise OperationError(_("Choose a country from the list."))
+    _refuse_while_judged(user.organisation_id)
+    with db.transaction() as session:
+        org = session.get(Organisation, user.organisation_id)
+        changes = set_organisation(org, data)
+        if changes:
+            session.add(AuditEvent(case_id=None, actor_id=user.id, actor_role=user.role,
+                                   actor_label=user.display_name, source_address=source_address,
+                                   action="update_organisation",
+                                   payload={"organisation_id": org.id, "changes": changes}))
+        return org
 
 
 def add_member(case_id: int, user: User, *, name: str, population: int | None, is_lead: bool,

@@ -22,8 +22,9 @@ from sqlalchemy import ColumnElement, Select, String, and_, exists, func, litera
 from sqlalchemy import case as sql_case
 from sqlalchemy.orm import aliased, joinedload, selectinload
 
-from webapp.access import visible_calls, visible_cases
+from webapp.access import programme_scope, visible_calls, visible_cases
 from webapp.db import db, utcnow
+from webapp.i18n import country_name, reader_locale
 from webapp.models import (
     AuditEvent,
     Call,
@@ -40,7 +41,7 @@ from webapp.models import (
 )
 from webapp.models.programme import WORLD_REGIONS
 from workflows import schedule, vocabularies, workflows
-from workflows.eligibility import EU_MEMBER_STATES
+from workflows.countries import EU_MEMBER_STATES, countries_by_name, normalise_country
 from workflows.engine import Role, StateKind, Workflow
 
 #: the health a case can have, from best to worst, with the label people read
@@ -151,7 +152,7 @@ def filtered_cases(user: User, filters: CaseFilters, now: datetime, *,
     if filters.region:
         q = q.where(region_expression() == filters.region)
     if filters.country:
-        q = q.where(Organisation.country == filters.country)
+        q = q.where(Organisation.country == normalise_country(filters.country))
     if filters.topic:
         q = q.where(Case.topics.any(Topic.slug == filters.topic))
     if filters.coordinator == UNASSIGNED:
@@ -218,10 +219,10 @@ def spreadsheet_safe(value: Any) -> Any:
     return value
 
 
-EXPORT_HEADERS = ("Reference", "Call", "Applicant", "Type", "Country", "Status", "Region",
-                  "Partner city", "Topics", "Responsible coordinator", "Health", "Submitted",
-                  "Last change")
-_TIME_COLUMNS = (11, 12)
+EXPORT_HEADERS = ("Reference", "Call", "Applicant", "Type", "Country", "Country code", "Status",
+                  "Region", "Partner city", "Topics", "Responsible coordinator", "Health",
+                  "Submitted", "Last change")
+_TIME_COLUMNS = (12, 13)
 
 
 def _headers(headers: Sequence[str], time_columns: Sequence[int], tz: str) -> list[str]:
@@ -238,7 +239,8 @@ def export_rows(user: User, filters: CaseFilters, now: datetime,
     for case, health in db.session.execute(q):
         yield [
             case.reference, case.call.title, case.organisation.name, case.organisation.kind,
-            case.organisation.country, wfs[case.workflow].state(case.state).staff_label,
+            country_name(case.organisation.country), case.organisation.country,
+            wfs[case.workflow].state(case.state).staff_label,
             case.partner_city.region if case.partner_city else case.partner_region,
             case.partner_city.name if case.partner_city else "",
             "; ".join(t.label for t in case.topics),
@@ -500,7 +502,7 @@ def dashboard_figures(user: User, now: datetime | None = None) -> Figures:
         pairings_per_topic=[(t, n) for t, n in per_topic],
         agreements_waiting=sum(states.get(s, 0) for s in agreement_states),
         active_cooperations=sum(states.get(s, 0) for s in active_states),
-        targets=_targets(scope),
+        targets=_targets(scope, programme_scope(user)),
         deliverables_due_soon=due_soon,
         deliverables_overdue=overdue,
         deliverables_handed_in=handed_in,
@@ -508,7 +510,8 @@ def dashboard_figures(user: User, now: datetime | None = None) -> Figures:
     )
 
 
-def _targets(scope: Select[Any]) -> list[Target]:
+def _targets(scope: Select[Any], programmes: frozenset[int] | None) -> list[Target]:
+    """Each programme's targets (those the viewer works on) and how far its cases got."""
     # A case reached cooperation once its start date is set, whatever happened after.
     reached = {(programme_id, kind): n for programme_id, kind, n in db.session.execute(
         scope.join(Call, Case.call_id == Call.id)
@@ -517,7 +520,10 @@ def _targets(scope: Select[Any]) -> list[Target]:
         .group_by(Call.programme_id, Call.kind)).all()}
     targets = []
     named = target_kinds()
-    for programme in db.session.scalars(select(Programme).order_by(Programme.name)):
+    q = select(Programme).order_by(Programme.name)
+    if programmes is not None:
+        q = q.where(Programme.id.in_(programmes))
+    for programme in db.session.scalars(q):
         goals = programme.targets or current_app.config["PROGRAMME_TARGETS"]
         for key, goal in sorted(goals.items()):
             kind = named.get(key, key)
@@ -532,13 +538,13 @@ def _targets(scope: Select[Any]) -> list[Target]:
 
 def filter_choices(user: User) -> dict[str, list[tuple[str, str]]]:
     """The values each filter offers, in one statement per filter."""
-    # Another programme's calls do not exist for a coordinator scoped to programmes.
+    # Another programme's calls are not offered: for its outsiders they do not exist.
     calls = db.session.execute(visible_calls(user).with_only_columns(
         Call.id, Call.title, Call.eligible_countries).order_by(Call.title)).all()
-    # Organisations come from the countries the calls admit (and "Other"): offering those
-    # costs nothing, where reading them off the cases grows with every application.
-    countries = sorted({*EU_MEMBER_STATES, *(c for _i, _t, listed in calls for c in listed or ())})
-    countries.append("Other")
+    # Organisations come from the countries the calls admit: offering those costs nothing,
+    # where reading them off the cases grows with every application.
+    countries = countries_by_name(reader_locale(), {
+        *EU_MEMBER_STATES, *(c for _i, _t, listed in calls for c in listed or ())})
     topics = db.session.execute(select(Topic.slug, Topic.label)
                                 .where(Topic.merged_into.is_(None))
                                 .order_by(Topic.family.desc(), Topic.label)).all()
@@ -555,7 +561,7 @@ def filter_choices(user: User) -> dict[str, list[tuple[str, str]]]:
         "call": [(str(i), t) for i, t, _countries in calls],
         "state": list(states.items()),
         "region": [(r, r) for r in regions],
-        "country": [(c, c) for c in countries],
+        "country": countries,
         "topic": [(s, label) for s, label in topics],
         "coordinator": [(UNASSIGNED, "Unassigned")]
                        + [(str(i), name or email) for i, name, email in staff],

@@ -604,6 +604,12 @@ def _reset_pairing(session: Session, case: Case, payload: Mapping[str, Any],
 @hook("run_eligibility")
 def _run_eligibility(session: Session, case: Case, payload: Mapping[str, Any],
                      now: datetime) -> None:
+    run_eligibility(session, case, now)
+
+
+def run_eligibility(session: Session, case: Case, now: datetime) -> None:
+    """Judge the case by its call's automatic rules now and store the verdicts in place of
+    the earlier ones (entering review does this; so does a change of the call's rules)."""
     results = eligibility.evaluate(applicant_for_rules(session, case, now),
                                    call_rules(case.call))
     # The earlier verdicts go in one statement before the new ones are written, unread.

@@ -45,6 +45,7 @@ from webapp.operations import outbox, vocabulary
 from webapp.operations.accounts import find_user, make_token
 from workflows import get_workflow
 from workflows import vocabulary as call_vocabulary
+from workflows.countries import COUNTRY_CODES, country_name, normalise_country, to_code
 from workflows.embeddings import MODEL_ID, Embeddings
 from workflows.engine import Workflow
 from workflows.language import guess_language
@@ -144,7 +145,7 @@ def partner_cities_query(user: User, *, search: str = "", region: str = "", coun
     if region:
         q = q.where(PartnerCity.region == region)
     if country:
-        q = q.where(func.lower(PartnerCity.country) == country.strip().lower())
+        q = q.where(PartnerCity.country == normalise_country(country))
     if search:
         like = f"%{search.strip().lower()}%"
         q = q.where(func.lower(PartnerCity.name).like(like)
@@ -175,7 +176,7 @@ def _topic_rows(session: Session, slugs: Iterable[str], keep: Iterable[Topic] = 
 
 def _same_city(session: Session, name: str, country: str, other_than: int | None) -> bool:
     q = select(PartnerCity.id).where(func.lower(PartnerCity.name) == name.lower(),
-                                     func.lower(PartnerCity.country) == country.lower())
+                                     PartnerCity.country == country)
     if other_than is not None:
         q = q.where(PartnerCity.id != other_than)
     return session.scalar(q.limit(1)) is not None
@@ -191,11 +192,14 @@ def save_partner_city(user: User | None, data: PartnerCityData,
         raise OperationError(f"{data.kind!r} is not a kind of partner: city or region.")
     if _outside_scope(user, data.region):
         raise Forbidden(f"{data.region} is outside your region.")
+    if data.country not in COUNTRY_CODES:
+        raise OperationError(f"{data.country!r} is not an ISO 3166-1 country code.")
     if not 1 <= len(data.topics) <= MAX_TOPICS:
         raise OperationError("Choose between one and five topics.")
     with db.transaction() as session:
         if _same_city(session, data.name, data.country, partner_city_id):
-            raise OperationError(f"{data.name} ({data.country}) is already registered.")
+            raise OperationError(f"{data.name} ({country_name(data.country)}) is already "
+                                 "registered.")
         if partner_city_id is None:
             pc = PartnerCity(name=data.name, country=data.country, region=data.region)
             session.add(pc)
@@ -297,7 +301,7 @@ def read_partner_csv(content: bytes | str, user: User | None = None) -> list[Par
     if len(records) > MAX_IMPORT_ROWS:
         raise ImportRefused(f"The file has {len(records)} rows; import at most "
                             f"{MAX_IMPORT_ROWS} at a time.")
-    existing = {(n.lower(), c.lower()) for n, c in db.session.execute(
+    existing = {(n.lower(), c) for n, c in db.session.execute(
         select(PartnerCity.name, PartnerCity.country))}
     current = vocabulary.current_slugs(db.session)
     regions = {r.lower(): r for r in WORLD_REGIONS}
@@ -314,8 +318,12 @@ def read_partner_csv(content: bytes | str, user: User | None = None) -> list[Par
             errors.append("the name is empty")
         elif len(cell["name"]) > 300:
             errors.append("the name is longer than 300 characters")
+        country = to_code(cell["country"])
         if not cell["country"]:
             errors.append("the country is empty")
+        elif country is None:
+            errors.append(f"country '{cell['country']}' is not a country: give its ISO code "
+                          "(e.g. AR) or its name")
         region = regions.get(cell["region"].lower())
         if region is None:
             errors.append(f"region '{cell['region']}' is not a world region"
@@ -333,7 +341,7 @@ def read_partner_csv(content: bytes | str, user: User | None = None) -> list[Par
         errors += [problem] if problem else []
         if has_control_characters(cell["name"]) or has_control_characters(cell["contact_name"]):
             errors.append("a name holds a line break or another control character")
-        key = (cell["name"].lower(), cell["country"].lower())
+        key = (cell["name"].lower(), country or cell["country"])
         if cell["name"] and key in existing:
             errors.append(f"{cell['name']} ({cell['country']}) is already registered")
         elif cell["name"] and key in seen:
@@ -344,7 +352,7 @@ def read_partner_csv(content: bytes | str, user: User | None = None) -> list[Par
             continue
         contact = {"name": cell["contact_name"], "email": email, "role": ""}
         rows.append(PartnerCityData(
-            name=cell["name"], country=cell["country"], region=region or "",
+            name=cell["name"], country=country or "", region=region or "",
             population=population, kind=kind, topics=tuple(topics),
             challenge_statement=cell["challenge_statement"],
             contacts=(contact,) if cell["contact_name"] or email else ()))

@@ -15,6 +15,7 @@ from webapp.operations import vocabulary as topic_vocabulary
 from webapp.operations.accounts import hash_password
 from workflows import city_to_city, region_to_region
 from workflows import vocabulary as kind_vocabulary
+from workflows.countries import normalise_country
 from workflows.pairing import read_pairings
 from workflows.topics import map_text_to_topics, vocabulary
 
@@ -56,7 +57,7 @@ def load_partner_cities_from_history() -> int:
                 continue
             have.add(row["partner_city"])
             session.add(PartnerCity(
-                name=row["partner_city"], country=row["partner_country"],
+                name=row["partner_city"], country=normalise_country(row["partner_country"]),
                 region=row["partner_region"], challenge_statement=row["topics"],
                 topics=_offered(session, map_text_to_topics(row["topics"])), contacts=[]))
             added += 1
@@ -102,11 +103,11 @@ def load_demo() -> Iterator[str]:
         _user(session, "admin@citypair.demo", "Ada Admin", UserRole.ADMIN)
         # Each demo person works in their own city's time zone.
         for email, name, org_name, kind, country, pop, zone in (
-            ("lyon@citypair.demo", "Léa Martin", "Lyon", "city", "France", 522_000,
+            ("lyon@citypair.demo", "Léa Martin", "Lyon", "city", "FR", 522_000,
              "Europe/Paris"),
-            ("porto@citypair.demo", "Rui Costa", "Porto", "city", "Portugal", 232_000,
+            ("porto@citypair.demo", "Rui Costa", "Porto", "city", "PT", 232_000,
              "Europe/Lisbon"),
-            ("vale@citypair.demo", "Ana Silva", "Vale do Sousa group", "group", "Portugal",
+            ("vale@citypair.demo", "Ana Silva", "Vale do Sousa group", "group", "PT",
              None, "Europe/Lisbon"),
         ):
             if session.scalar(select(User).where(User.email == email)) is None:
@@ -141,7 +142,7 @@ def load_reminder_demo() -> Iterator[str]:
         return
     case = applications.start_application(porto, call.id)
     for section, data in (
-        ("organisation", {"name": "Porto", "kind": "city", "country": "Portugal",
+        ("organisation", {"name": "Porto", "kind": "city", "country": "PT",
                           "population": 232_000, "website": "https://www.porto.pt"}),
         ("contact", {"contact_name": porto.name, "contact_title": "International relations",
                      "contact_email": porto.email}),
@@ -168,16 +169,17 @@ def load_reminder_demo() -> Iterator[str]:
           f"porto@citypair.demo lands in the mail sink at {remind_at}, three minutes from now"
 
 
-#: partner regions of the region-to-region demo: name, country, population, challenge, topics
+#: partner regions of the region-to-region demo: name, country code, population, challenge,
+#: topics
 REGION_PARTNERS = (
-    ("Paraná", "Brazil", 11_400_000,
+    ("Paraná", "BR", 11_400_000,
      "Agri-food innovation and the bioeconomy, renewable energy and a smart-specialisation "
      "strategy for the state's industry.",
      ("agriculture-food", "innovation", "energy-transition", "smart-production")),
-    ("Magallanes", "Chile", 166_000,
+    ("Magallanes", "CL", 166_000,
      "Green hydrogen, sustainable tourism and fisheries at the southern tip of Chile.",
      ("energy-transition", "tourism", "innovation")),
-    ("Tierra del Fuego", "Argentina", 190_000,
+    ("Tierra del Fuego", "AR", 190_000,
      "Electronics manufacturing, clean energy and sustainable tourism.",
      ("smart-production", "energy-transition", "tourism")),
 )
@@ -216,7 +218,7 @@ def load_region_demo() -> Iterator[str]:
                                         topics=_offered(session, slugs)))
         applicant = session.scalar(select(User).where(User.email == "silesia@citypair.demo"))
         if applicant is None:
-            silesia = Organisation(name="Silesia", kind="region", country="Poland",
+            silesia = Organisation(name="Silesia", kind="region", country="PL",
                                    population=4_400_000, website="https://www.slaskie.pl")
             applicant = _user(session, "silesia@citypair.demo", "Piotr Nowak",
                               UserRole.APPLICANT, organisation=silesia,
@@ -239,7 +241,7 @@ def load_region_demo() -> Iterator[str]:
         ("resources", {"resources_committed": "Three staff members at 40% for 12 months and a "
                                               "budget for two study visits."}),
         ("commitments", {c.key: True for c in kind_vocabulary(call_kind).commitments}),
-        ("organisation", {"name": "Silesia", "kind": "region", "country": "Poland",
+        ("organisation", {"name": "Silesia", "kind": "region", "country": "PL",
                           "population": 4_400_000, "website": "https://www.slaskie.pl"}),
     ):
         applications.save_section(case.id, applicant, section, data)

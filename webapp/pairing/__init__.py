@@ -8,9 +8,10 @@ from flask_login import current_user, login_required
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from webapp.access import refusal, visible_cases
+from webapp.access import refusal, sees_programme, visible_calls, visible_cases
 from webapp.db import db
 from webapp.errors import Conflict, OperationError, Refused
+from webapp.i18n import reader_locale
 from webapp.models import Call, Case, PartnerCity
 from webapp.models.organisation import PARTNER_KINDS
 from webapp.models.programme import WORLD_REGIONS
@@ -18,6 +19,7 @@ from webapp.operations import pairing
 from webapp.pairing import forms
 from webapp.safety import as_id
 from workflows import get_workflow, workflows
+from workflows.countries import countries_by_name, normalise_country
 
 bp = Blueprint("pairing", __name__, url_prefix="/office/pairing")
 PAGE_SIZE = 25
@@ -52,7 +54,8 @@ def index():
             .group_by(Case.call_id, Call.kind, Case.state)):
         if state in waiting_states.get(kind, ()):
             counts[call_id] = counts.get(call_id, 0) + n
-    calls = [c for c in db.session.scalars(select(Call).order_by(Call.opens_at.desc()))
+    calls = [c for c in db.session.scalars(visible_calls(current_user)
+                                           .order_by(Call.opens_at.desc()))
              if waiting_states.get(c.kind)]
     partners = db.session.scalar(select(func.count()).select_from(
         pairing.partner_cities_query(current_user).subquery()))
@@ -67,7 +70,7 @@ def partners():
     """The partner cities, searchable and filtered by world region and country."""
     filters = {"q": request.args.get("q", "").strip(),
                "region": request.args.get("region", "").strip(),
-               "country": request.args.get("country", "").strip()}
+               "country": normalise_country(request.args.get("country", ""))}
     q = pairing.partner_cities_query(current_user, search=filters["q"],
                                      region=filters["region"], country=filters["country"])
     total = db.session.scalar(select(func.count()).select_from(q.subquery()))
@@ -76,9 +79,9 @@ def partners():
     rows = list(db.session.scalars(q.options(selectinload(PartnerCity.topics))
                                    .order_by(PartnerCity.name, PartnerCity.id)
                                    .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)))
-    countries = list(db.session.scalars(
+    countries = countries_by_name(reader_locale(), db.session.scalars(
         pairing.partner_cities_query(current_user).with_only_columns(PartnerCity.country)
-        .distinct().order_by(PartnerCity.country)))
+        .distinct()))
     return render_template("pairing/partners.html", partners=rows, total=total, page=page,
                            pages=pages, filters=filters, countries=countries,
                            regions=pairing.regions_for(current_user), kinds=PARTNER_KINDS)
@@ -207,8 +210,8 @@ def invite(case_id: int):
 
 def _call(call_id: int) -> Call:
     call = db.session.get(Call, call_id)
-    if call is None:
-        abort(404)
+    if call is None or not sees_programme(current_user, call.programme_id):
+        abort(404)  # another programme's call does not exist for its outsiders
     return call
 
 

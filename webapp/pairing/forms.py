@@ -22,7 +22,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Email, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from webapp.db import db
-from webapp.forms import Form, NoScript, choices
+from webapp.forms import Form, NoScript, choices, country_choices
 from webapp.models.organisation import PARTNER_KINDS
 from webapp.operations import vocabulary
 from webapp.operations.pairing import MAX_TOPICS, BoardRow, Candidate, PartnerCityData
@@ -61,8 +61,8 @@ class PartnerCityForm(Form):
                        description="A city call pairs with cities, a region call with regions.")
     name = StringField("Name", [InputRequired("Enter the partner's name."),
                                 Length(max=300), NoScript()])
-    country = StringField("Country", [InputRequired("Enter the country."), Length(max=100),
-                                      NoScript()])
+    country = SelectField("Country", choices=[],
+                          validators=[InputRequired("Choose the country.")])
     region = SelectField("World region", choices=[],
                          validators=[InputRequired("Choose the world region.")])
     population = IntegerField(
@@ -109,6 +109,7 @@ def partner_city_form(regions: tuple[str, ...], obj: Any = None, formdata: Any =
                 "contacts": contacts + [{}] * CONTACT_ROWS}
     form = PartnerCityForm(formdata=formdata, data=data)
     form.region.choices = choices([("", "Choose a world region"), *((r, r) for r in regions)])
+    form.country.choices = country_choices(placeholder=_("Choose a country"))
     form.topics.choices = topic_choices(obj.topics if obj is not None else ())
     return form
 

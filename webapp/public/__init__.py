@@ -32,6 +32,7 @@ from webapp.public import quick_check, showcase
 from webapp.public.forms import PairingFilterForm, QuickCheckForm, SubscribeForm, parse_members
 from webapp.safety import safe_next
 from workflows import eligibility
+from workflows.countries import normalise_country
 from workflows.pairing import read_pairings
 
 bp = Blueprint("public", __name__)
@@ -139,7 +140,11 @@ def pairings():
                             or _default_history())
     everything = showcase.current_rows() + showcase.history_rows(
         history, vocabulary.survivors(db.session))
-    form = PairingFilterForm(request.args)
+    args = request.args.copy()
+    if args.get("country"):
+        # Links made when countries were names ("Argentina") still filter.
+        args["country"] = normalise_country(args["country"])
+    form = PairingFilterForm(args)
     form.offer(showcase.topics_in(everything, vocabulary.labels(db.session)),
                showcase.countries(everything))
     # An unknown value in the address (an old link) filters nothing rather than erring.

@@ -18,9 +18,10 @@ from wtforms import (
 )
 from wtforms.validators import Email, InputRequired, Length, NumberRange, Optional
 
-from webapp.forms import Form, NoScript, choices
-from webapp.i18n import LANGUAGE_NAMES
+from webapp.forms import Form, NoScript, choices, country_choices
+from webapp.i18n import LANGUAGE_NAMES, reader_locale
 from webapp.models.programme import WORLD_REGIONS
+from workflows.countries import countries_by_name
 from workflows.eligibility import ORGANISATION_TYPES, Member
 
 #: a group listed in the quick check may have at most this many members
@@ -92,9 +93,9 @@ class QuickCheckForm(PublicForm):
         self.members.flags.required = True
 
     def offer_countries(self, eligible: list[str]) -> None:
-        self.country.choices = choices([("", _l("Choose a country")),
-                                        *((c, c) for c in eligible),
-                                        ("Other", _l("Another country"))])
+        self.country.choices = country_choices(
+            eligible, placeholder=_l("Choose a country"),
+            first_label=_l("Eligible countries for this call"), rest_label=_l("Other countries"))
 
     def validate(self, extra_validators: Any = None) -> bool:
         ok = super().validate(extra_validators)
@@ -131,11 +132,12 @@ class PairingFilterForm(PublicForm):
     country = SelectField(_l("Country"), choices=[], default="")
 
     def offer(self, topics: list[tuple[str, str]], countries: list[str]) -> None:
+        """The topics and countries (ISO codes) the pairings name, and every world region."""
         self.topic.choices = choices([("", _l("All topics")), *topics])
         self.region.choices = choices([("", _l("All regions")),
                                        *((r, _l(r)) for r in WORLD_REGIONS)])
         self.country.choices = choices([("", _l("All countries")),
-                                        *((c, c) for c in countries)])
+                                        *countries_by_name(reader_locale(), countries)])
 
 
 def language_choices() -> list[tuple[str, str]]:

@@ -14,6 +14,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from webapp.db import db
 from webapp.models import Case
 from webapp.models.programme import WORLD_REGIONS
+from workflows.countries import normalise_country
 from workflows.topics import map_text_to_topics
 
 #: cases in these states are no longer pairings anyone should show
@@ -25,6 +26,7 @@ class PairingRow:
     """One pairing as the showcase lists it."""
 
     eu_city: str
+    #: ISO 3166-1 alpha-2 codes
     eu_country: str
     partner_city: str
     partner_country: str
@@ -53,11 +55,12 @@ def current_rows() -> list[PairingRow]:
 
 def history_rows(history: Iterable[dict[str, str]],
                  survivors: Mapping[str, str] | None = None) -> list[PairingRow]:
-    """The rows of the 2017 table, their topics mapped onto the vocabulary for filtering
-    (a merged topic read as the one it was merged into, given ``survivors``)."""
+    """The rows of the 2017 table, their countries read as codes and their topics mapped onto
+    the vocabulary for filtering (a merged topic read as the one it was merged into, given
+    ``survivors``)."""
     now = survivors or {}
-    return [PairingRow(r["eu_city"], r["eu_country"], r["partner_city"], r["partner_country"],
-                       r["partner_region"], r["topics"],
+    return [PairingRow(r["eu_city"], normalise_country(r["eu_country"]), r["partner_city"],
+                       normalise_country(r["partner_country"]), r["partner_region"], r["topics"],
                        frozenset(now.get(s, s) for s in map_text_to_topics(r["topics"])),
                        "history")
             for r in history]
@@ -81,7 +84,7 @@ def by_region(rows: Iterable[PairingRow]) -> list[tuple[str, int]]:
 
 
 def countries(rows: Iterable[PairingRow]) -> list[str]:
-    """Every country on either side, sorted."""
+    """Every country code on either side, sorted."""
     return sorted({c for r in rows for c in (r.eu_country, r.partner_country) if c})
 
 
