@@ -7,15 +7,19 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import sqlalchemy as sa
+from alembic import command
 from click.testing import CliRunner
 from sqlalchemy import func, select, text
 
 from tests.integration.test_concurrency import at_once
+from tests.integration.test_country_migration import _alembic, scratch_url  # noqa: F401 (fixture)
 from tests.integration.test_privacy import old_case, story
-from webapp.db import db, utcnow
+from webapp.db import db, make_engine, utcnow
 from webapp.models import AuditEvent, Call
 from webapp.models import audit as chain
 from webapp.operations import audit, backoffice, privacy, tokens
+from webapp.operations import calls as call_ops
 
 pytestmark = pytest.mark.integration
 
@@ -166,6 +170,51 @@ def test_events_written_at_once_stay_in_one_chain(app, world):
     assert result.ok, [str(b) for b in result.breaks]
 
 
+def call_history(world) -> Call:
+    """A call created, changed and published from the back office: three events that name
+    the call and no case."""
+    now = utcnow()
+    data = call_ops.CallData(
+        programme_id=world.programme.id, kind="city-to-city", title="IURC city call 2027",
+        partner_regions=["Asia"], opens_at=now + timedelta(days=10),
+        closes_at=now + timedelta(days=70))
+    call = call_ops.create_call(world.coordinator, data, source_address="192.0.2.7")
+    data.title = "IURC city call 2027, Asia"
+    call = call_ops.update_call(call.id, world.coordinator, data,
+                                expected_version=call.version)
+    call_ops.publish_call(call.id, world.admin, expected_version=call.version)
+    return call
+
+
+def test_a_calls_changes_join_the_chain_of_events_of_no_case(app, world, monkeypatch):
+    call = call_history(world)
+    trail = list(db.session.scalars(select(AuditEvent).where(AuditEvent.call_id == call.id)
+                                    .order_by(AuditEvent.id)))
+    assert [e.action for e in trail] == ["create_call", "update_call", "publish_call"]
+    assert all(e.case_id is None for e in trail)
+    # Each hash covers the call: the same event naming no call would hash otherwise.
+    last = trail[-1]
+    assert last.chain_hash == chain.chain_hash(
+        last.prev_hash, None, last.at, last.actor_id, last.actor_role, last.action,
+        last.from_state, last.to_state, last.content_digest, call.id)
+    assert last.chain_hash != chain.chain_hash(
+        last.prev_hash, None, last.at, last.actor_id, last.actor_role, last.action,
+        last.from_state, last.to_state, last.content_digest)
+    result = audit.verify()
+    assert result.ok, [str(b) for b in result.breaks]
+    out = cli(app, monkeypatch)
+    assert out.exit_code == 0 and "ok: every link holds" in out.output
+    # Moving an event to another call is a change of what it records.
+    other = Call(programme=world.programme, slug="other", kind="city-to-city", title="Other",
+                 opens_at=call.opens_at, closes_at=call.closes_at)
+    db.session.add(other)
+    db.session.commit()
+    tamper("UPDATE audit_event SET call_id = :other WHERE id = :id", other=other.id,
+           id=trail[1].id)
+    broken = audit.verify()
+    assert broken.first.event_id == trail[1].id and "what it records" in broken.first.problem
+
+
 @pytest.mark.postgres
 def test_postgresql_hashes_what_python_checks(app):
     tricky = ["", "Anna Martínez", "名古屋 🏙", "line\nbreak", '{"a": "\\u00e9"}', "x" * 300]
@@ -181,3 +230,61 @@ def test_postgresql_hashes_what_python_checks(app):
                 {"prev": value, "case": 7, "at": at, "action": "submit", "digest": value})
             assert sql == chain.chain_hash(value, 7, at, None, "applicant", "submit", "draft",
                                            "", value)
+            sql = conn.scalar(text(
+                "SELECT audit_chain_hash(:prev, NULL, :at, 3, 'coordinator', 'update_call', "
+                "'', '', :digest, :call)"),
+                {"prev": value, "at": at, "digest": value, "call": 12})
+            assert sql == chain.chain_hash(value, None, at, 3, "coordinator", "update_call",
+                                           "", "", value, 12)
+
+
+def test_upgrading_links_the_events_that_named_a_call_again(scratch_url):  # noqa: F811
+    """A database where calls were audited before their hash covered the call: upgrading
+    links the chain of events of no case again, and every link then holds."""
+    cfg = _alembic(scratch_url)
+    command.upgrade(cfg, "e005d03882f7")
+    command.upgrade(cfg, "f9b35b5781a0")
+    engine = make_engine(scratch_url)
+    meta = sa.MetaData()
+    meta.reflect(engine, only=["programme", "call", "audit_event"])
+    now = utcnow()
+    with engine.begin() as conn:
+        conn.execute(meta.tables["programme"].insert(), {"id": 1, "slug": "iuc", "name": "IUC",
+                                                         "targets": {}})
+        conn.execute(meta.tables["call"].insert(), {
+            "id": 1, "programme_id": 1, "slug": "c2c", "kind": "city-to-city", "title": "Call",
+            "summary": "", "partner_regions": ["Asia"], "partner_countries": [],
+            "opens_at": now, "closes_at": now, "timezone": "Europe/Brussels",
+            "published": True, "archived": False, "population_threshold": 100_000,
+            "eligible_countries": [], "allowed_org_types": ["city"], "cooperation_months": 18,
+            "report_interval_months": 6, "settings": {}, "created_at": now})
+        prev = ""
+        for n, (action, call_id) in enumerate([("create_token", None), ("create_call", 1),
+                                               ("publish_call", 1), ("revoke_token", None)], 1):
+            # As the application wrote them then (PostgreSQL's trigger does it itself).
+            salt = f"salt{n}"
+            digest = chain.content_digest(salt, "Ada", "", "{}")
+            link = chain.chain_hash(prev, None, now, None, "admin", action, "", "", digest)
+            conn.execute(meta.tables["audit_event"].insert(), {
+                "id": n, "case_id": None, "call_id": call_id, "at": now, "actor_role": "admin",
+                "actor_label": "Ada", "source_address": "", "action": action,
+                "from_state": "", "to_state": "", "payload": {}, "content_salt": salt,
+                "content_digest": digest, "prev_hash": prev, "chain_hash": link})
+            prev = link
+    command.upgrade(cfg, "heads")
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text(
+            "SELECT id, call_id, at, actor_id, actor_role, action, from_state, to_state, "
+            "content_digest, prev_hash, chain_hash FROM audit_event ORDER BY id"
+        ).columns(at=sa.DateTime(timezone=True))).all()
+    assert [r.call_id for r in rows] == [None, 1, 1, None]
+    previous = ""
+    for r in rows:
+        assert r.prev_hash == previous
+        assert r.chain_hash == chain.chain_hash(r.prev_hash, None, r.at, r.actor_id,
+                                                r.actor_role, r.action, r.from_state,
+                                                r.to_state, r.content_digest, r.call_id)
+        previous = r.chain_hash
+    # Going back links them as they were, without the call.
+    command.downgrade(cfg, "e005d03882f7")
+    engine.dispose()

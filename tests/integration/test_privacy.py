@@ -375,6 +375,9 @@ def test_audit_trail_refuses_changes_outside_the_sanctioned_paths(app, world):
         # Under erasure, what happened may not change, only who did it.
         "SELECT set_config('citypair.erasure', 'on', true); "
         "UPDATE audit_event SET action = 'x' WHERE id = :id",
+        # Nor the call an event names.
+        "SELECT set_config('citypair.erasure', 'on', true); "
+        "UPDATE audit_event SET call_id = (SELECT max(id) FROM call) WHERE id = :id",
         # The erasure setting does not allow deleting; retention does not allow updating.
         "SELECT set_config('citypair.erasure', 'on', true); DELETE FROM audit_event WHERE id = :id",
         "SELECT set_config('citypair.retention', 'on', true); "

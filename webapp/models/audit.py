@@ -7,13 +7,13 @@ its chain. Per-case chains let two cases be written at once without waiting on e
 let the retention rule delete a whole case's history without leaving a gap in any chain that
 remains.
 
-An event's hash covers what happened (case, time, actor's id and role, action, states) and
-``content_digest``, the digest of its personal columns (actor's name, network address, payload)
-salted with ``content_salt``. Erasure may rewrite the personal columns (and the salt, so the
-old digest cannot be tested against guessed names); it records the new digest of each event it
-rewrote in its own, chained, ``erase_person`` event, so the trail still verifies. On PostgreSQL
-a trigger computes all of this on insert; elsewhere the ORM does (``hash_on_insert``), both
-with the functions below.
+An event's hash covers what happened (case, time, actor's id and role, action, states, and the
+call a change to a call names) and ``content_digest``, the digest of its personal columns
+(actor's name, network address, payload) salted with ``content_salt``. Erasure may rewrite the
+personal columns (and the salt, so the old digest cannot be tested against guessed names); it
+records the new digest of each event it rewrote in its own, chained, ``erase_person`` event, so
+the trail still verifies. On PostgreSQL a trigger computes all of this on insert; elsewhere the
+ORM does (``hash_on_insert``), both with the functions below.
 """
 
 from __future__ import annotations
@@ -95,10 +95,13 @@ def content_digest(salt: str, actor_label: str, source_address: str, payload: st
 
 def chain_hash(prev_hash: str, case_id: int | None, at: datetime, actor_id: int | None,
                actor_role: str, action: str, from_state: str, to_state: str,
-               digest: str) -> str:
+               digest: str, call_id: int | None = None) -> str:
     """An event's link in its chain."""
+    # The call comes last and only when there is one: events without a call (all those
+    # written before changes to calls were audited) keep the hash they were written with.
+    call = () if call_id is None else (call_id,)
     return _sha256(prev_hash, case_id, moment(at), actor_id, actor_role, action, from_state,
-                   to_state, digest)
+                   to_state, digest, *call)
 
 
 def new_salt() -> str:
@@ -136,7 +139,7 @@ def hash_on_insert(mapper: Mapper[Any], connection: Connection, target: AuditEve
     target.prev_hash = prev
     target.chain_hash = chain_hash(prev, target.case_id, target.at, target.actor_id,
                                    target.actor_role, target.action, target.from_state,
-                                   target.to_state, target.content_digest)
+                                   target.to_state, target.content_digest, target.call_id)
     heads[target.case_id] = target.chain_hash
 
 

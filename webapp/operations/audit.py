@@ -64,9 +64,10 @@ class Verification:
 
 
 def _rows(batch: int) -> Iterator:
-    columns = (AuditEvent.id, AuditEvent.case_id, AuditEvent.at, AuditEvent.actor_id,
-               AuditEvent.actor_role, AuditEvent.action, AuditEvent.from_state,
-               AuditEvent.to_state, AuditEvent.actor_label, AuditEvent.source_address,
+    columns = (AuditEvent.id, AuditEvent.case_id, AuditEvent.call_id, AuditEvent.at,
+               AuditEvent.actor_id, AuditEvent.actor_role, AuditEvent.action,
+               AuditEvent.from_state, AuditEvent.to_state, AuditEvent.actor_label,
+               AuditEvent.source_address,
                cast(AuditEvent.payload, Text).label("payload_text"), AuditEvent.payload,
                AuditEvent.content_salt, AuditEvent.content_digest, AuditEvent.prev_hash,
                AuditEvent.chain_hash)
@@ -99,10 +100,12 @@ def verify(batch: int = 2000) -> Verification:
                                        "before it in its chain (an event was removed, added "
                                        "or moved)"))
         expected = chain_hash(row.prev_hash, row.case_id, row.at, row.actor_id, row.actor_role,
-                              row.action, row.from_state, row.to_state, row.content_digest)
+                              row.action, row.from_state, row.to_state, row.content_digest,
+                              row.call_id)
         if expected != row.chain_hash:
             result.breaks.append(Break(row.id, row.case_id, "what it records (time, actor, "
-                                       "action or states) was changed after it was written"))
+                                       "action, states or call) was changed after it was "
+                                       "written"))
         actual = content_digest(row.content_salt, row.actor_label, row.source_address,
                                 row.payload_text)
         if actual != row.content_digest:
