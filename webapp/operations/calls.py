@@ -579,4 +579,4 @@ def history(call_id: int) -> list[AuditEvent]:
 
 def schedule_defaults(kind: str, months: int, interval: int) -> ScheduleRules:
     """The schedule a call of ``kind`` gets when its settings change nothing."""
-    return rules_for(kind, months, interval)
+    return rules_for(vocabulary(kind), months, interval)
