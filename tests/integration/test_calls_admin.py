@@ -85,6 +85,15 @@ def test_an_admin_creates_and_changes_a_programme_and_both_are_audited(world):
         programme_ops.create_programme(world.coordinator, data)
 
 
+def test_a_programme_name_stays_on_one_line(world):
+    errors = invalid(programme_ops.create_programme, world.admin, programme_ops.ProgrammeData(
+        name="IURC\tAsia", slug="iurc-asia", sender_name="IURC\x00Asia"))
+    assert errors == {
+        "name": ["Remove the line breaks and other control characters from the name."],
+        "sender_name": ["The sender's name cannot contain line breaks, quotes, @ or angle "
+                        "brackets."]}
+
+
 def test_programme_refusals_name_each_problem_and_save_nothing(world):
     before = count(Programme)
     errors = invalid(programme_ops.create_programme, world.admin, programme_ops.ProgrammeData(
@@ -189,6 +198,11 @@ def test_local_times_are_read_in_the_calls_zone(world):
     ({"title": ""}, "title", "Enter the call's title."),
     ({"allowed_org_types": ["city", "town"]}, "allowed_org_types",
      "“town” is not a type of organisation"),
+    # A call narrows its kind's applicant types, never widens them.
+    ({"allowed_org_types": ["city", "region"]}, "allowed_org_types",
+     "A city-to-city call accepts only city, group, not “region”."),
+    ({"title": "IURC call\r\nBcc: x@y.z"}, "title",
+     "Remove the line breaks and other control characters from the title."),
 ])
 def test_each_bad_parameter_is_named_and_nothing_is_saved(world, changes, field, message):
     data = call_data(world, **changes)

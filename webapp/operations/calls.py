@@ -27,6 +27,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from webapp.access import programme_scope, sees_programme
 from webapp.db import db, utcnow
 from webapp.errors import Conflict, Forbidden, Invalid, NotFound, OperationError
+from webapp.forms import has_control_characters
 from webapp.models import (
     AuditEvent,
     Call,
@@ -208,6 +209,8 @@ def check_call(session: Session, user: User, data: CallData,
         add("title", "Enter the call's title.")
     elif len(title) > 300:
         add("title", "Keep the title under 300 characters.")
+    elif has_control_characters(title):
+        add("title", "Remove the line breaks and other control characters from the title.")
     slug = data.slug or slugify(title)
     if title and (not slug or len(slug) > 80 or not SLUG.match(slug)):
         add("slug", "Use up to 80 lower-case letters, digits and hyphens, e.g. "

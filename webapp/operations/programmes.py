@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from webapp.access import programme_scope
 from webapp.db import db, utcnow
 from webapp.errors import Forbidden, Invalid, NotFound
+from webapp.forms import has_control_characters
 from webapp.models import AuditEvent, Programme, User, UserRole
 
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -82,6 +83,8 @@ def check_programme(session: Session, data: ProgrammeData,
         add("name", "Enter the programme's name.")
     elif len(data.name.strip()) > 200:
         add("name", "Keep the name under 200 characters.")
+    elif has_control_characters(data.name.strip()):
+        add("name", "Remove the line breaks and other control characters from the name.")
     if not data.slug:
         add("slug", "Enter a short name for references, e.g. iurc-latam.")
     elif len(data.slug) > 40 or not SLUG.match(data.slug):
@@ -96,7 +99,8 @@ def check_programme(session: Session, data: ProgrammeData,
         add("timezone", problem)
     if len(data.sender_name) > 200:
         add("sender_name", "Keep the sender's name under 200 characters.")
-    elif any(c in data.sender_name for c in "\r\n<>\"@"):
+    elif has_control_characters(data.sender_name) or any(c in data.sender_name
+                                                          for c in "<>\"@"):
         add("sender_name", "The sender's name cannot contain line breaks, quotes, @ or angle "
                            "brackets.")
     unknown = sorted(set(data.targets) - set(TARGET_KEYS))
