@@ -284,6 +284,13 @@ def test_the_openapi_document_describes_the_scopes(app):
     fire = spec["paths"]["/api/v1/cases/{case_id}/transitions/{name}"]["post"]
     assert fire["x-required-scope"] == "write"
     assert "scope" in spec["info"]["description"]
+    # Every operation that changes something says so, the calls' and programmes' too.
+    writes = [f"{method.upper()} {path}" for path, ops in spec["paths"].items()
+              for method, op in ops.items() if method in ("post", "patch", "put", "delete")]
+    assert "POST /api/v1/calls/{call_id}/publish" in writes
+    unmarked = [w for w in writes if spec["paths"][w.split(" ", 1)[1]][
+        w.split(" ", 1)[0].lower()].get("x-required-scope") != "write"]
+    assert not unmarked, unmarked
 
 
 # -- the secret key -------------------------------------------------------------------------

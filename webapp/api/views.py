@@ -227,6 +227,7 @@ def _call_data(body: dict[str, Any], start: call_ops.CallData) -> call_ops.CallD
 @blp.route("/calls", methods=["POST"])
 @blp.arguments(CallInSchema)
 @blp.response(201, CallSchema)
+@blp.doc(**{"x-required-scope": WRITE_SCOPE})
 @errors(400, 401, 403, 422)
 def create_call(body: dict[str, Any]):
     """Create a call of one of your programmes, as a draft (publish it when it is ready).
@@ -241,6 +242,7 @@ def create_call(body: dict[str, Any]):
 @blp.route("/calls/<int:call_id>", methods=["PATCH"])
 @blp.arguments(CallChangeSchema)
 @blp.response(200, CallSchema)
+@blp.doc(**{"x-required-scope": WRITE_SCOPE})
 @errors(400, 401, 403, 404, 409, 422)
 def update_call(body: dict[str, Any], call_id: int):
     """Change some of a call's parameters, on the version you read (a stale one is a 409).
@@ -265,7 +267,8 @@ def _call_action(name: str, action: Callable[..., Call], summary: str, status: i
     view.__doc__ = summary
     route = blp.route(f"/calls/<int:call_id>/{name.removesuffix('_call')}", methods=["POST"])
     return route(blp.arguments(VersionSchema)(blp.response(status, CallSchema)(
-        errors(400, 401, 403, 404, 409, 422)(view))))
+        blp.doc(**{"x-required-scope": WRITE_SCOPE})(
+            errors(400, 401, 403, 404, 409, 422)(view)))))
 
 
 publish_call = _call_action("publish_call", call_ops.publish_call,
@@ -311,6 +314,7 @@ def programme(programme_id: int):
 
 @blp.route("/programmes", methods=["POST"])
 @blp.arguments(ProgrammeInSchema)
+@blp.doc(**{"x-required-scope": WRITE_SCOPE})
 @blp.response(201, ProgrammeSchema)
 @errors(400, 401, 403, 422)
 def create_programme(body: dict[str, Any]):
@@ -323,6 +327,7 @@ def create_programme(body: dict[str, Any]):
 
 @blp.route("/programmes/<int:programme_id>", methods=["PATCH"])
 @blp.arguments(ProgrammeInSchema)
+@blp.doc(**{"x-required-scope": WRITE_SCOPE})
 @blp.response(200, ProgrammeSchema)
 @errors(400, 401, 403, 404, 422)
 def update_programme(body: dict[str, Any], programme_id: int):
