@@ -177,7 +177,7 @@ def _register(browser, email: str):
     browser.get("/account/register")
     return browser.post("/account/register", {
         "name": "Some One", "email": email, "organisation_name": "Somewhere",
-        "organisation_kind": "city", "country": "France", "password": "long enough pw",
+        "organisation_kind": "city", "country": "FR", "password": "long enough pw",
         "confirm": "long enough pw", "privacy": "y"})
 
 
@@ -209,7 +209,7 @@ def test_names_with_line_breaks_are_refused_where_people_type_them(app, world, b
     browser.get("/account/register")
     resp = browser.post("/account/register", {
         "name": "Eve\r\nBcc: everyone@city.eu", "email": "eve@city.eu",
-        "organisation_name": "Eve\ttown", "organisation_kind": "city", "country": "France",
+        "organisation_name": "Eve\ttown", "organisation_kind": "city", "country": "FR",
         "password": "long enough pw", "confirm": "long enough pw", "privacy": "y"})
     assert resp.status_code == 200
     assert resp.get_data(as_text=True).count("Remove the line breaks") == 4  # summary, field

@@ -274,14 +274,14 @@ def test_saving_a_section_as_complete_names_what_is_missing_and_keeps_the_draft(
                                                                    "the population"]
     # A draft saves whatever is there, without a word about what is missing.
     browser.get(url)
-    draft = browser.post(url, {"name": "Lyon", "kind": "city", "country": "France",
+    draft = browser.post(url, {"name": "Lyon", "kind": "city", "country": "FR",
                                "population": "", "version": case.version, "action": "draft"})
     assert draft.status_code == 302
     db.session.expire_all()
-    assert db.session.get(Case, case_id).organisation.country == "France"
+    assert db.session.get(Case, case_id).organisation.country == "FR"
     # A group gives its population member by member: the field is not required for it.
     browser.get(url)
-    group = browser.post(url, {"name": "Lyon", "kind": "group", "country": "France",
+    group = browser.post(url, {"name": "Lyon", "kind": "group", "country": "FR",
                                "population": "", "action": "continue"})
     assert group.status_code == 302
     page = browser.get(url).get_data(as_text=True)

@@ -652,7 +652,7 @@ def region_case_in_scoring(world) -> Case:
                 title="Region-to-region call", partner_regions=["Latin America and the Caribbean"],
                 allowed_org_types=["region"], population_threshold=0, cooperation_months=12,
                 opens_at=now - 5 * DAY, closes_at=now + 20 * DAY)
-    silesia = Organisation(name="Silesia", kind="region", country="Poland", population=4_400_000)
+    silesia = Organisation(name="Silesia", kind="region", country="PL", population=4_400_000)
     db.session.add_all([call, silesia])
     db.session.flush()
     applicant = user("piotr@slaskie.pl", organisation=silesia)

@@ -27,7 +27,7 @@ def topics(*slugs: str) -> list[Topic]:
 
 
 def partner(name: str, *slugs: str, text: str = "", region: str = LATAM,
-            country: str = "Colombia", contacts=()) -> PartnerCity:
+            country: str = "CO", contacts=()) -> PartnerCity:
     pc = PartnerCity(name=name, country=country, region=region, challenge_statement=text,
                      topics=topics(*slugs), contacts=list(contacts))
     db.session.add(pc)
@@ -66,7 +66,7 @@ def test_suggestions_rank_a_rare_shared_topic_first_and_say_why(world, browser):
     # The statements name no topic of their own, so only the chosen topics tell them apart.
     for name in ("Bogota", "Cali", "Lima"):
         partner(name, "smart-city", text="basin delta")
-    quito = partner("Quito", "water", text="basin delta", country="Ecuador")
+    quito = partner("Quito", "water", text="basin delta", country="EC")
     case = waiting_case(world, world.applicant_a, "smart-city", "water",
                         text="Managing the basin delta")
     browser.login(world.coordinator.email)
@@ -90,10 +90,10 @@ def test_suggestions_rank_a_rare_shared_topic_first_and_say_why(world, browser):
 
 def test_a_portuguese_statement_is_suggested_for_an_english_one_with_its_sentences(world,
                                                                                      browser):
-    recife = partner("Recife", "housing", country="Brazil", text=(
+    recife = partner("Recife", "housing", country="BR", text=(
         "O centro histórico sofre com o excesso de turistas e navios de cruzeiro. "
         "O aluguel de temporada expulsa os moradores dos bairros antigos."))
-    partner("Belém", "housing", country="Brazil", text=(
+    partner("Belém", "housing", country="BR", text=(
         "Precisamos ampliar a coleta seletiva de resíduos e fechar o lixão."))
     case = waiting_case(world, world.applicant_a, "housing", text=(
         "Cruise passengers crowd our historic centre every summer. "
@@ -212,8 +212,8 @@ def test_pairing_index_counts_the_cases_waiting_in_each_call(world, browser, mak
 
 def test_board_proposes_the_optimum_and_creates_all_proposals_at_once(world, browser,
                                                                      dispatched):
-    water = partner("Quito", "water", country="Ecuador")
-    mobility = partner("Curitiba", "urban-mobility", "smart-city", country="Brazil")
+    water = partner("Quito", "water", country="EC")
+    mobility = partner("Curitiba", "urban-mobility", "smart-city", country="BR")
     a = waiting_case(world, world.applicant_a, "water", "smart-city")
     b = waiting_case(world, world.applicant_b, "urban-mobility", "smart-city")
     browser.login(world.coordinator.email)
@@ -240,7 +240,7 @@ def test_board_proposes_the_optimum_and_creates_all_proposals_at_once(world, bro
 
 
 def test_a_partner_chosen_twice_creates_no_proposal_and_keeps_the_choices(world, browser):
-    water = partner("Quito", "water", country="Ecuador")
+    water = partner("Quito", "water", country="EC")
     a = waiting_case(world, world.applicant_a, "water")
     b = waiting_case(world, world.applicant_b, "urban-mobility")
     browser.login(world.coordinator.email)
@@ -263,7 +263,7 @@ def test_a_partner_chosen_twice_creates_no_proposal_and_keeps_the_choices(world,
 def test_a_case_changed_meanwhile_aborts_the_whole_board(world, browser):
     a = waiting_case(world, world.applicant_a, "water")
     b = waiting_case(world, world.applicant_b, "smart-city")
-    partner("Quito", "water", country="Ecuador")
+    partner("Quito", "water", country="EC")
     browser.login(world.coordinator.email)
     page = browser.get(f"/office/pairing/calls/{world.call.id}/board").get_data(as_text=True)
     data = board_post(page)
@@ -279,7 +279,7 @@ def test_a_case_changed_meanwhile_aborts_the_whole_board(world, browser):
 def test_board_operation_refuses_a_pair_outside_the_cases_region(world):
     a = waiting_case(world, world.applicant_a, "water")
     asia = waiting_case(world, world.applicant_b, "water", region="Asia")
-    quito = partner("Quito", "water", country="Ecuador")
+    quito = partner("Quito", "water", country="EC")
     with pytest.raises(pairing.BoardRefused) as exc:
         pairing.propose_board(world.call.id, world.coordinator, [
             pairing.BoardChoice(a.id, quito.id, a.version),
@@ -317,7 +317,7 @@ def region_call_with_a_waiting_region(world) -> tuple[Case, PartnerCity]:
                 title="Region-to-region call", partner_regions=[LATAM],
                 allowed_org_types=["region"], population_threshold=0, cooperation_months=12,
                 opens_at=utcnow() - timedelta(days=5), closes_at=utcnow() + timedelta(days=20))
-    silesia = Organisation(name="Silesia", kind="region", country="Poland", population=4_400_000)
+    silesia = Organisation(name="Silesia", kind="region", country="PL", population=4_400_000)
     db.session.add_all([call, silesia])
     db.session.flush()
     applicant = user("piotr@slaskie.pl", organisation=silesia)
@@ -338,7 +338,7 @@ def region_call_with_a_waiting_region(world) -> tuple[Case, PartnerCity]:
     case.topics = topics("smart-city", "energy-transition")
     case.challenge_statement = "smart cities and clean energy"
     db.session.commit()
-    parana = PartnerCity(name="Paraná", country="Brazil", region=LATAM, kind="region",
+    parana = PartnerCity(name="Paraná", country="BR", region=LATAM, kind="region",
                          challenge_statement="clean energy and innovation",
                          topics=topics("energy-transition", "innovation"))
     db.session.add(parana)
@@ -398,7 +398,7 @@ def test_region_scoped_coordinator_sees_and_acts_on_their_region_only(world, bro
 
 
 def test_ruling_out_a_pair_recomputes_the_board_without_it(world, browser):
-    quito = partner("Quito", "water", "smart-city", country="Ecuador")
+    quito = partner("Quito", "water", "smart-city", country="EC")
     a = waiting_case(world, world.applicant_a, "water", "smart-city")
     browser.login(world.coordinator.email)
     page = browser.get(f"/office/pairing/calls/{world.call.id}/board").get_data(as_text=True)
@@ -430,7 +430,7 @@ def test_a_declined_partner_is_not_proposed_again_by_the_board(world):
 def test_partner_contact_is_invited_and_both_acceptances_start_the_agreement(world, browser,
                                                                            make_browser,
                                                                            monkeypatch):
-    quito = partner("Quito", "smart-city", country="Ecuador", contacts=[
+    quito = partner("Quito", "smart-city", country="EC", contacts=[
         {"name": "Lucía Mena", "email": "lucia@quito.gob.ec", "role": "Mayor's office"},
         {"name": "No Mail", "email": "", "role": ""}])
     case = waiting_case(world, world.applicant_a)

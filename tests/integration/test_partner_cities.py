@@ -80,7 +80,7 @@ def test_a_partner_is_a_city_or_a_region_in_the_csv_and_the_form(world, browser)
     page = browser.get(edit).get_data(as_text=True)
     assert '<option selected value="region">' in page or \
         '<option value="region" selected>' in page
-    resp = browser.post(edit, {"kind": "nation", "name": "Paraná", "country": "Brazil",
+    resp = browser.post(edit, {"kind": "nation", "name": "Paraná", "country": "BR",
                                "region": "Latin America and the Caribbean",
                                "topics": ["innovation"]})
     assert resp.status_code == 400 and "Not a valid choice" in resp.get_data(as_text=True)
@@ -254,7 +254,7 @@ def test_a_saved_statement_is_embedded_once_and_kept_in_the_database(world):
 
     text = "Las lluvias torrenciales inundan los barrios bajos. Queremos un sistema de alerta."
     pc = pairing.save_partner_city(world.coordinator, pairing.PartnerCityData(
-        name="Manizales", country="Colombia", region="Latin America and the Caribbean",
+        name="Manizales", country="CO", region="Latin America and the Caribbean",
         topics=("resilience",), challenge_statement=text))
     stored = db.session.get(StatementEmbedding, statement_key(text))
     assert stored is not None and len(stored.vectors) == 2 * 512 * 2  # two float16 sentences
@@ -268,7 +268,7 @@ def test_a_saved_statement_is_embedded_once_and_kept_in_the_database(world):
     # A changed statement gets its own vectors; the old ones stay for the old text.
     changed = text + " Y mapas de riesgo."
     pairing.save_partner_city(world.coordinator, pairing.PartnerCityData(
-        name="Manizales", country="Colombia", region="Latin America and the Caribbean",
+        name="Manizales", country="CO", region="Latin America and the Caribbean",
         topics=("resilience",), challenge_statement=changed), pc.id)
     keys = [statement_key(text), statement_key(changed)]
     assert db.session.scalar(select(func.count()).select_from(StatementEmbedding).where(

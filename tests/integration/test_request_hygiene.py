@@ -110,7 +110,7 @@ def test_next_only_ever_leads_to_a_local_path(app, world, browser):
 
 @pytest.mark.parametrize("value", ["99999999999", "2147483648", "²"])
 def test_an_out_of_range_choice_on_the_pairing_board_is_a_form_error(world, browser, value):
-    partner("Quito", "water", country="Ecuador")
+    partner("Quito", "water", country="EC")
     case = waiting_case(world, world.applicant_a, "water")
     browser.login(world.coordinator.email)
     url = f"/office/pairing/calls/{world.call.id}/board"

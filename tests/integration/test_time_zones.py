@@ -121,9 +121,9 @@ def test_registration_proposes_the_countrys_zone_or_takes_the_one_chosen(browser
            'country</option></optgroup>' in form
     base = {"organisation_kind": "city", "password": "long enough pw",
             "confirm": "long enough pw", "privacy": "y"}
-    for email, country, zone in (("ana@lyon.fr", "France", ""),
-                                 ("joao@braga.pt", "Portugal", ""),
-                                 ("eva@graz.at", "Austria", "Europe/Vienna")):
+    for email, country, zone in (("ana@lyon.fr", "FR", ""),
+                                 ("joao@braga.pt", "PT", ""),
+                                 ("eva@graz.at", "AT", "Europe/Vienna")):
         browser.post("/account/register", {**base, "name": email, "email": email,
                                            "organisation_name": country, "country": country,
                                            "timezone": zone})
