@@ -37,9 +37,12 @@ TRANSITIONS = 2_000
 PER_CASE = engine.PER_CASE
 #: parity: a programme should not lose throughput by choosing citypair over the peer
 TARGET = 1.0
+#: the most any one step (the install, the migration, a timed half) may take
+STEP_SECONDS = 1800
 
 
 def venv_python() -> Path:
+    """The peer environment's interpreter."""
     return VENV / "bin" / "python"
 
 
@@ -67,14 +70,25 @@ def ensure_installed() -> tuple[float | None, str]:
              ("install-failed", [str(venv_python()), "-m", "pip", "install", "--quiet",
                                  "--disable-pip-version-check", PRETALX]))
     for reason, command in steps:
-        proc = subprocess.run(command, capture_output=True, text=True, env=_clean_env())
-        if proc.returncode:
-            sys.stderr.write(proc.stdout[-2000:] + proc.stderr[-4000:])
+        if not _call(command, _clean_env())[1]:
             shutil.rmtree(VENV, ignore_errors=True)
             return None, reason
     seconds = time.perf_counter() - start
     (VENV / ".installed").write_text(json.dumps({"requirement": PRETALX, "seconds": seconds}))
     return seconds, ""
+
+
+def _call(command: list[str], env: dict[str, str], cwd: Path | None = None) -> tuple[str, bool]:
+    """Run a step of the peer's; its output, and whether it succeeded within its time."""
+    try:
+        proc = subprocess.run(command, capture_output=True, text=True, env=env, cwd=cwd,
+                              timeout=STEP_SECONDS)
+    except subprocess.TimeoutExpired:
+        sys.stderr.write(f"{command[:3]} did not finish in {STEP_SECONDS} s\n")
+        return "", False
+    if proc.returncode:
+        sys.stderr.write(proc.stdout[-2000:] + proc.stderr[-4000:])
+    return proc.stdout, proc.returncode == 0
 
 
 def _clean_env() -> dict[str, str]:
@@ -84,6 +98,7 @@ def _clean_env() -> dict[str, str]:
 
 
 def run(scale: float, folder: Path) -> Result:
+    """citypair's engine and its bare baseline, with pretalx timed around them, as one line."""
     total = scaled(TRANSITIONS, scale, least=PER_CASE * 2)
     submissions = total // PER_CASE
     install_seconds, reason = ensure_installed()
@@ -148,11 +163,7 @@ class Pretalx:
                     "DJANGO_SETTINGS_MODULE": "pretalx.settings"}
 
     def _call(self, *args: str) -> tuple[str, bool]:
-        proc = subprocess.run([str(venv_python()), *args], capture_output=True, text=True,
-                              env=self.env, cwd=self.folder)
-        if proc.returncode:
-            sys.stderr.write(proc.stdout[-2000:] + proc.stderr[-4000:])
-        return proc.stdout, proc.returncode == 0
+        return _call([str(venv_python()), *args], self.env, self.folder)
 
     def migrate(self) -> str:
         """pretalx's schema on the scratch database; why not, in one word, when it fails."""
