@@ -54,4 +54,4 @@ bench: install services
 	$(PY) -m bench $(BENCH)
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache
+	rm -rf $(VENV) instance .pytest_cache bench/.peer

@@ -11,7 +11,7 @@ import tempfile
 import time
 from pathlib import Path
 
-NAMES = ("deadline_rush", "backoffice", "sweep", "delivery", "pairing", "engine")
+NAMES = ("deadline_rush", "backoffice", "sweep", "delivery", "pairing", "engine", "peer")
 
 
 def run_one(name: str, scale: float) -> int:

@@ -42,6 +42,8 @@ def build(settings: dict[str, Any]):
         "MAIL_SINK_DIR": str(folder / "mail"), "UPLOAD_DIR": str(folder / "up"),
         "SECRET_KEY": "rate-limit-test", "SMTP_HOST": "", "BASE_URL": "http://localhost",
         "TESTING": True, "RATELIMIT_ENABLED": True,
+        # The limits are under test here, not the lockout of an account after wrong passwords.
+        "LOGIN_LOCK_AFTER": 1000,
         "RATELIMIT_STORAGE_URI": settings["storage"],
         "RATELIMIT_KEY_PREFIX": settings.get("prefix", ""),
     })

@@ -44,3 +44,46 @@ def test_benchmark_runs_and_loses_nothing(name, pg_url):
     missed = set(found.get("missed", "").split(","))
     assert not missed & {"errors", "lost", "audit", "failed", "duplicates", "pairs",
                          "statements_constant"}, line
+
+
+def test_peer_benchmark_measures_pretalx_beside_the_engine(pg_url):
+    """The peer's environment is made by ``make bench`` (a one-off install of pretalx from
+    PyPI); the test command never installs it, so without it there is nothing to run here."""
+    from bench import peer
+
+    if not peer.installed():
+        pytest.skip(f"pretalx's environment ({peer.VENV.relative_to(ROOT)}) is made by "
+                    "`make bench`, not by the test command")
+    proc = subprocess.run([sys.executable, "-m", "bench", "peer", "--scale", "0.01"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    line = proc.stdout.strip().splitlines()[0]
+    assert line.startswith("peer "), line
+    found = figures(line)
+    assert "reason" not in found, line
+    assert found["peer"] == "pretalx-" + peer.PRETALX.rsplit("==", 1)[1], line
+    # Both sides made the same number of changes and every one left its log and its mail.
+    assert found["transitions"] == found["peer_changes"] == "20", line
+    for counter in ("errors", "lost", "peer_errors", "peer_lost", "peer_mail_sent"):
+        assert found[counter] == "0", line
+    assert found["peer_install_seconds"] == "cached", line
+    assert float(found["per_second"]) > 0 and float(found["peer_per_second"]) > 0, line
+
+
+def test_an_unmeasured_peer_says_why_on_its_line():
+    from bench import peer
+
+    line = peer.unmeasured({"transitions": 20, "per_second": 50.0}, "install-failed").line()
+    assert line.startswith("peer ratio=nan target=>=1 MISS "), line
+    assert line.endswith(" reason=install-failed"), line
+
+
+def test_the_peer_environment_counts_only_with_the_pinned_pretalx(tmp_path, monkeypatch):
+    from bench import peer
+
+    monkeypatch.setattr(peer, "VENV", tmp_path)
+    assert not peer.installed()
+    (tmp_path / ".installed").write_text('{"requirement": "pretalx==2024.1.0", "seconds": 1}')
+    assert not peer.installed()
+    (tmp_path / ".installed").write_text(f'{{"requirement": "{peer.PRETALX}", "seconds": 1}}')
+    assert peer.installed()
