@@ -30,7 +30,6 @@ from workflows.engine import Transition
 
 #: the hook a workflow names on the state whose entry issues the agreement
 GENERATE_HOOK = "generate_agreement"
-PARTIES = ("applicant", "partner")
 
 
 # -- where agreements live in the workflow definitions -----------------------------------
@@ -113,14 +112,15 @@ def render_html(case: Case, version: int, now: datetime) -> str:
 
     call = case.call
     partner = case.partner_city
+    partners = case.partners
     own = [t.label for t in case.topics]
-    theirs = [t.label for t in partner.topics] if partner else []
+    theirs = list(dict.fromkeys(t.label for p in partners for t in p.topics))
     zone = ZoneInfo(call.timezone or call.programme.timezone)
     locale = current_app.config["BABEL_DEFAULT_LOCALE"]
     # One language and zone for everyone: the same case renders to the same document.
     with force_locale(locale):
         return render_template(
-            "documents/agreement.html", case=case, call=call, partner=partner,
+            "documents/agreement.html", case=case, call=call, partner=partner, partners=partners,
             organisation=case.organisation, version=version,
             issued=format_date(now.astimezone(zone).date(), "d MMMM y", locale=locale),
             vocab=vocabulary(call.kind), months=call.cooperation_months,
@@ -130,6 +130,8 @@ def render_html(case: Case, version: int, now: datetime) -> str:
             partner_topics=theirs,
             partner_contacts=[c for c in (partner.contacts or []) if isinstance(c, dict)]
             if partner else [],
+            contacts_of={p.id: [c for c in (p.contacts or []) if isinstance(c, dict)]
+                         for p in partners},
         )
 
 
@@ -204,8 +206,9 @@ def regenerate(case_id: int, user: User, reason: str, *, source_address: str = "
                     session, key=f"agreement:{agreement.id}:agreement_to_sign:{person.id}",
                     template="agreement_to_sign", user=person, case=case,
                     deadline_id=restarted[0].id if restarted else None,
-                    context={"case_id": case.id, "reference": case.reference, "party": party,
-                             "version": agreement.version, "reason": reason})
+                    context={"case_id": case.id, "reference": case.reference,
+                             **outbox.party_context(party), "version": agreement.version,
+                             "reason": reason})
             return agreement
     except StaleDataError as exc:
         raise Conflict("Someone changed this case at the same moment. "
@@ -252,7 +255,7 @@ def _sign(case_id: int, user: User, *, agreement_hash: str, method: str, full_na
             if case is None or not can_view_case(user, case):
                 raise NotFound("There is no such case.")
             party = actor_for(user).party
-            if party not in PARTIES:
+            if party is None or party not in case.parties:
                 raise Forbidden("Only the parties to the pairing sign the agreement.")
             agreement = current(session, case.id)
             if agreement is None:

@@ -30,6 +30,7 @@ from webapp.models import (
     Call,
     CallExtension,
     Case,
+    CasePartner,
     Deadline,
     DeadlineStatus,
     EligibilityResult,
@@ -37,6 +38,7 @@ from webapp.models import (
     PartyFact,
     Reminder,
     User,
+    party_partner_id,
 )
 from webapp.operations import outbox
 from webapp.operations.applications import application_facts, section_choices
@@ -110,7 +112,7 @@ class _CaseSnapshot(CaseFacts):
         self._session, self._case = session, case
         self.state = case.state
         self.now = now
-        self.parties = ("applicant", "partner") if case.partner_city_id else ("applicant",)
+        self.parties = case.parties
 
     @cached_property
     def call_opens_at(self) -> datetime | None:  # type: ignore[override]
@@ -386,6 +388,7 @@ def apply(
     # the ids resolve to, the audit trail and the e-mails only the declared fields.
     declared = declared_payload(wf, transition, payload)
     payload = _enrich_payload(session, case, transition, dict(declared))
+    payload["user_id"] = user.id if user else None
     try:
         effects = wf.plan(case_facts(session, case, now), actor, transition, payload)
     except TransitionRefused as exc:
@@ -418,8 +421,17 @@ def apply(
             people = outbox.Recipients(session, [case],
                                        {g for n in effects.notifications for g in n.to})
             recipients = [(n, people(case, n.to)) for n in effects.notifications]
+        if effects.dropped_party:
+            # Where the others go on to is no longer the business of the partner who left.
+            own = set(effects.transition.notify)
+            recipients = [(n, people if n in own else [
+                (party, person) for party, person in people if party != effects.dropped_party])
+                for n, people in recipients]
     else:
         recipients = []
+    if effects.dropped_party:
+        declared = {**declared, **_dropped_context(case, effects.dropped_party)}
+        drop_partner(session, case, effects.dropped_party)
     if effects.moved:
         # Leaving and entering read rows that were there before the transition; the case, its
         # audit event and what entering adds are then written in one flush, the case once.
@@ -545,10 +557,20 @@ def _notification_context(case: Case, audit: AuditEvent, party: str,
     # The case's own facts go last: no field can stand in for them (the definitions also
     # refuse fields named like them).
     ctx = _audit_payload(declared)
-    ctx.update({"case_id": case.id, "reference": case.reference, "party": party,
-                "transition": audit.action, "from_state": audit.from_state,
-                "to_state": audit.to_state, "actor": audit.actor_label})
+    ctx.update({"case_id": case.id, "reference": case.reference,
+                **outbox.party_context(party), "transition": audit.action,
+                "from_state": audit.from_state, "to_state": audit.to_state,
+                "actor": audit.actor_label})
     return ctx
+
+
+def _dropped_context(case: Case, party: str) -> dict[str, Any]:
+    # The mail tells who left and who stays; the leaver is gone from the case by then.
+    gone = party_partner_id(party)
+    names = [link.partner_city.name for link in case.partner_links]
+    left = next((link.partner_city.name for link in case.partner_links
+                 if link.partner_city_id == gone), "")
+    return {"partner_name": left, "partners_staying": [n for n in names if n != left]}
 
 
 # -- hooks every city-to-city case uses ---------------------------------------------------
@@ -585,12 +607,40 @@ def _flag_sections(session: Session, case: Case, payload: Mapping[str, Any],
     case.flagged_sections = named
 
 
+def _sync_lead(session: Session, case: Case) -> None:
+    # ``Case.partner_city_id`` is the lead partner: lists, filters and scopes read it.
+    links = sorted(case.partner_links, key=lambda link: link.position)
+    case.partner_city_id = links[0].partner_city_id if links else None
+    session.flush()
+    session.refresh(case, ["partner_city"])
+
+
 @hook("set_partner")
 def _set_partner(session: Session, case: Case, payload: Mapping[str, Any],
                  now: datetime) -> None:
-    case.partner_city_id = payload["partner"]["id"]
-    session.flush()
-    session.refresh(case, ["partner_city"])
+    case.partner_links = [CasePartner(partner_city_id=payload["partner"]["id"], position=0,
+                                      proposed_at=now, proposed_by_id=payload.get("user_id"))]
+    _sync_lead(session, case)
+
+
+@hook("add_partner")
+def _add_partner(session: Session, case: Case, payload: Mapping[str, Any],
+                 now: datetime) -> None:
+    position = max((link.position for link in case.partner_links), default=-1) + 1
+    case.partner_links.append(CasePartner(partner_city_id=payload["partner"]["id"],
+                                          position=position, proposed_at=now,
+                                          proposed_by_id=payload.get("user_id")))
+    _sync_lead(session, case)
+
+
+def drop_partner(session: Session, case: Case, party: str) -> None:
+    """Take one partner out of the case: its link, and what it had done as a party."""
+    gone = party_partner_id(party)
+    case.partner_links = [link for link in case.partner_links if link.partner_city_id != gone]
+    session.execute(delete(PartyFact).where(PartyFact.case_id == case.id,
+                                            PartyFact.party == party))
+    session.expire(case, ["party_facts"])
+    _sync_lead(session, case)
 
 
 @hook("reset_pairing")
@@ -598,6 +648,7 @@ def _reset_pairing(session: Session, case: Case, payload: Mapping[str, Any],
                    now: datetime) -> None:
     session.execute(delete(PartyFact).where(PartyFact.case_id == case.id))
     session.expire(case, ["party_facts"])
+    case.partner_links = []
     case.partner_city_id = None
 
 
