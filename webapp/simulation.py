@@ -37,7 +37,7 @@ from webapp import create_app
 from webapp.cli import upgrade_database
 from webapp.db import db, use_clock
 from webapp.errors import OperationError
-from webapp.mail import use_sender
+from webapp.mail.sending import use_sender
 from webapp.models import (
     Call,
     Case,
