@@ -39,6 +39,7 @@ from webapp.models import (
     PartyFact,
     Reminder,
     User,
+    partner_party,
     party_partner_id,
 )
 from webapp.operations.applications import application_facts, section_choices
@@ -325,12 +326,24 @@ def _enrich_payload(session: Session, case: Case, name: str,
         partner = session.get(PartnerCity, int(partner_id))
         if partner is None:
             raise Refused("That partner city does not exist.")
-        busy = session.scalar(select(Case.id).where(
-            Case.call_id == case.call_id, Case.partner_city_id == partner.id, Case.id != case.id,
-            Case.state.not_in(released_states(case.workflow))).limit(1)) is not None
         payload["partner"] = {"id": partner.id, "name": partner.name, "region": partner.region,
-                              "kind": partner.kind, "busy": busy}
+                              "kind": partner.kind,
+                              "busy": partner_busy(session, case, partner.id),
+                              "on_case": partner.id in {link.partner_city_id
+                                                        for link in case.partner_links}}
+        # A transition that takes one partner out names it as a party.
+        payload["party"] = partner_party(partner.id)
     return payload
+
+
+def partner_busy(session: Session, case: Case, partner_city_id: int) -> bool:
+    """Whether the partner is set on another case of the call that still holds its partners
+    (a withdrawn, ineligible or terminated case releases every one of them)."""
+    return session.scalar(
+        select(CasePartner.id).join(Case, Case.id == CasePartner.case_id).where(
+            Case.call_id == case.call_id, CasePartner.partner_city_id == partner_city_id,
+            Case.id != case.id, Case.state.not_in(released_states(case.workflow))).limit(1)
+    ) is not None
 
 
 def fire(
