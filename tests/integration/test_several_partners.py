@@ -212,3 +212,26 @@ def test_the_api_lists_every_partner(world, app):
                                  headers={"Authorization": f"Bearer {secret}"}).get_json()
     assert body["partner_city"]["name"] == "Rosario"
     assert [p["name"] for p in body["partners"]] == ["Rosario", "Medellín"]
+
+
+def test_the_board_of_a_call_with_two_partners_per_case_proposes_both(world, browser):
+    world.call.max_partners_per_case = 2
+    medellin, _mateo = second_partner()
+    case = waiting(world)
+    # Both partners share the case's topics; Rosario is its best, Medellín close behind.
+    world.partner_city.topics = list(case.topics)
+    medellin.topics = list(case.topics)
+    db.session.commit()
+    drawn = pairing.board_for(world.call.id, world.coordinator)
+    [row] = [r for r in drawn.rows if r.case.id == case.id]
+    assert row.optimum_id is not None and len(row.extra_ids) == 1
+    browser.login(world.coordinator.email)
+    page = browser.get(f"/office/pairing/calls/{world.call.id}/board").get_data(as_text=True)
+    assert "Further partner" in page
+    made = pairing.propose_board(world.call.id, world.coordinator, [
+        pairing.BoardChoice(case.id, row.optimum_id, case.version),
+        pairing.BoardChoice(case.id, row.extra_ids[0], None)])
+    assert made == 2
+    case = fresh(case.id)
+    assert case.state == "pairing_proposed"
+    assert {p.id for p in case.partners} == {world.partner_city.id, medellin.id}

@@ -50,7 +50,7 @@ from workflows.countries import COUNTRY_CODES, country_name, normalise_country, 
 from workflows.embeddings import MODEL_ID, Embeddings
 from workflows.engine import Workflow
 from workflows.language import guess_language
-from workflows.pairing import Profile, Scorer, Suggestion, optimum, suggest
+from workflows.pairing import Assignment, Profile, Scorer, Suggestion, optimum, suggest
 from workflows.topics import map_text_to_topics
 
 PROPOSE = "propose_pairing"
@@ -650,6 +650,8 @@ class BoardRow:
     candidates: list[Candidate]
     optimum_id: int | None  # the partner city the call-wide optimum proposes, if any
     waiting: bool  # the case can still take a proposal
+    #: further partners the optimum proposes, when the call gives a case more than one
+    extra_ids: list[int] = field(default_factory=list)
     reasons: dict[int, Reasons] = field(default_factory=dict)  # partner city id -> reasons
 
 
@@ -702,8 +704,14 @@ def board_for(call_id: int, user: User, *, ruled_out: Collection[tuple[int, int]
     partner_profiles = [pool.partner_profiles[p.id] for p in free]
     regions_of = {c.id: allowed_regions(c, user) for c in waiting}
     pairs = optimum(case_profiles, partner_profiles, pool.scorer, forbidden=forbidden,
-                    regions_of=regions_of)
-    best = {a.case.key: a for a in pairs}
+                    regions_of=regions_of, max_per_case=call.max_partners_per_case)
+    best: dict[int, Assignment] = {}
+    extras: dict[int, list[int]] = {}
+    for a in pairs:  # a case's best partner comes first: the lead
+        if a.case.key in best:
+            extras.setdefault(a.case.key, []).append(a.partner.key)
+        else:
+            best[a.case.key] = a
     scores = pool.scorer.matrix(case_profiles, partner_profiles) if waiting and free else None
     row_of = {c.id: i for i, c in enumerate(waiting)}
     rows: list[BoardRow] = []
@@ -724,8 +732,9 @@ def board_for(call_id: int, user: User, *, ruled_out: Collection[tuple[int, int]
             candidates.append(Candidate(pool.partners[optimum_pair.partner.key],
                                         optimum_pair.suggestion.score))
         row = BoardRow(case=case, candidates=candidates, waiting=case.id in row_of,
-                       optimum_id=optimum_pair.partner.key if optimum_pair else None)
-        wanted = {row.optimum_id, (chosen or {}).get(case.id)} - {None}
+                       optimum_id=optimum_pair.partner.key if optimum_pair else None,
+                       extra_ids=extras.get(case.id, []))
+        wanted = {row.optimum_id, *row.extra_ids, (chosen or {}).get(case.id)} - {None}
         for partner_id in wanted:
             partner = pool.partners.get(partner_id) or session.get(PartnerCity, partner_id)
             if partner is None:
@@ -771,8 +780,10 @@ def propose_board(call_id: int, user: User, choices: Iterable[BoardChoice], *,
                   source_address: str = "", now: datetime | None = None) -> int:
     """Create every proposal of a board in one transaction, or none; the count made.
 
-    A partner chosen twice, a case that changed since the board was drawn (its version) or
-    any refusal of the engine aborts everything with the reasons for each row.
+    A case may be named more than once: its first choice is the proposal, the others join
+    it as further partners. A partner chosen twice, a case that changed since the board was
+    drawn (its version) or any refusal of the engine aborts everything with the reasons for
+    each row.
     """
     now = now or utcnow()
     choices = list(choices)
@@ -782,6 +793,7 @@ def propose_board(call_id: int, user: User, choices: Iterable[BoardChoice], *,
         raise Refused("Choose a partner city for at least one case.")
     errors: dict[int, list[str]] = {}
     twice = {p for p, n in Counter(c.partner_city_id for c in choices).items() if n > 1}
+    proposed: set[int] = set()
     try:
         with db.transaction() as session:
             loaded = {c.id: c for c in session.scalars(
@@ -800,9 +812,12 @@ def propose_board(call_id: int, user: User, choices: Iterable[BoardChoice], *,
                               and c.case_id != case.id and c.case_id in loaded]
                     errors.setdefault(case.id, []).append(
                         f"{_name(partners, choice.partner_city_id)} is also "
-                        f"chosen for {', '.join(others)}; a partner city takes one case.")
+                        f"chosen for {', '.join(others) or case.reference}; a partner city "
+                        "takes one case.")
                     continue
-                if choice.version is not None and case.version != choice.version:
+                further = case.id in proposed
+                proposed.add(case.id)
+                if not further and choice.version is not None and case.version != choice.version:
                     state = get_workflow(case.workflow).state(case.state).staff_label.lower()
                     errors.setdefault(case.id, []).append(
                         f"{case.reference} changed since the board was drawn (it is now "
@@ -814,7 +829,7 @@ def propose_board(call_id: int, user: User, choices: Iterable[BoardChoice], *,
                     errors.setdefault(case.id, []).append(problem)
                     continue
                 try:
-                    case_ops.apply(session, case, PROPOSE, user,
+                    case_ops.apply(session, case, ADD_PARTNER if further else PROPOSE, user,
                                    {"partner_city_id": choice.partner_city_id},
                                    source_address=source_address, now=now)
                 except Refused as exc:

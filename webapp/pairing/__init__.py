@@ -286,6 +286,11 @@ def board_submit(call_id: int):
                                 ruled_out=forms.format_pairs(ruled_out | more) or None), 303)
     choices = [pairing.BoardChoice(cid, pid, as_id(request.form.get(f"version_{cid}")))
                for cid in rows if (pid := chosen.get(cid))]
+    # Further partners join a case the board also proposes a first partner for.
+    choices += [pairing.BoardChoice(cid, pid, None) for row in drawn.rows
+                if chosen.get(cid := row.case.id)
+                for n in range(1, len(row.extra_ids) + 1)
+                if (pid := as_id(request.form.get(f"also_{cid}_{n}", "")))]
     try:
         count = pairing.propose_board(call.id, current_user, choices,
                                       source_address=g.source_address)
