@@ -227,6 +227,7 @@ LABEL_ARGUMENTS: dict[str, tuple[tuple[int, ...], tuple[str, ...]]] = {
                         "agreement_name")),
     "pairing_proposed": ((0,), ()),
     "agreement_pending": ((0, 1), ()),
+    "replace": ((), ("label",)),  # a shared transition relabelled for another kind of call
 }
 #: module-level tables whose values are labels
 LABEL_TABLES = frozenset({"ORGANISATION_TYPES", "TITLES", "SECTORS", "ROADMAP_SECTORS",
