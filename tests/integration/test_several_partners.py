@@ -13,6 +13,7 @@ from tests.factories import complete_application, sign_agreement, user
 from webapp.access import can_view_case, visible_cases
 from webapp.db import db, utcnow
 from webapp.errors import Refused
+from webapp.mail import rendering
 from webapp.models import (
     Case,
     CasePartner,
@@ -82,6 +83,11 @@ def test_every_partner_accepts_and_signs_before_the_case_moves_on(world, browser
                             f"partner:{medellin.id}")
     # Both partners' contacts are told of the proposal and may see and answer it.
     assert {"rosa@rosario.ar", "mateo@medellin.co"} <= mails(case.id, "pairing_proposed")
+    # Each partner's contact is written to as a contact of its own city.
+    to_mateo = db.session.scalar(select(Notification).where(
+        Notification.case_id == case.id, Notification.to_email == "mateo@medellin.co"))
+    text = rendering.render(to_mateo)[1]
+    assert "contact person of Medellín" in text
     assert can_view_case(mateo, case) and can_view_case(world.partner, case)
     assert db.session.scalars(visible_cases(mateo)).all() == [case]
 
