@@ -148,6 +148,9 @@ def test_a_partner_declining_leaves_the_others_paired(world):
         Notification.case_id == case.id, Notification.template == "pairing_declined")).all()
     assert {n.to_email for n in told} >= {"anna@lyon.fr", "rosa@rosario.ar", "mateo@medellin.co"}
     assert all(n.context["partner_name"] == "Medellín" for n in told)
+    # The mail names the partner that declined, and does not send the case back to pairing.
+    text = rendering.render(told[0])[1]
+    assert "with Medellín has been declined" in text and "back among" not in text
     assert cases.fire(case.id, "accept_pairing", world.applicant_a).target == "agreement_pending"
 
 
