@@ -13,7 +13,7 @@ from tests.factories import complete_application, sign_agreement, user
 from webapp.access import can_view_case, visible_cases
 from webapp.db import db, utcnow
 from webapp.errors import Refused
-from webapp.mail import rendering
+from webapp.mail import outbox, rendering
 from webapp.models import (
     Case,
     CasePartner,
@@ -24,8 +24,9 @@ from webapp.models import (
     Topic,
     UserRole,
 )
-from webapp.operations import agreements, applications, cases, pairing, tokens
+from webapp.operations import agreements, applications, caselist, cases, pairing, tokens
 from webapp.operations import reminders as sweeper
+from webapp.operations.caselist import CaseFilters
 
 pytestmark = pytest.mark.integration
 
@@ -244,3 +245,31 @@ def test_the_board_of_a_call_with_two_partners_per_case_proposes_both(world, bro
     case = fresh(case.id)
     assert case.state == "pairing_proposed"
     assert {p.id for p in case.partners} == {world.partner_city.id, medellin.id}
+
+
+def test_a_case_is_in_the_region_of_every_partner(world):
+    # Rosario leads (Latin America); a second partner in Asia brings the case into Asia too.
+    case = waiting(world)
+    case.partner_region = ""  # no preferred region: partners may come from any
+    db.session.commit()
+    pairing.propose(case.id, world.coordinator, world.partner_city.id, expected_version=None)
+    pairing.propose(case.id, world.coordinator, world.partner_city_asia.id, expected_version=None)
+    case = fresh(case.id)
+    assert case.partner_city_id == world.partner_city.id
+    staff = user("na@citypair.eu", UserRole.COORDINATOR, region_scope="North America")
+    db.session.commit()
+
+    assert can_view_case(world.coordinator_asia, case)
+    assert can_view_case(world.coordinator_latam, case)
+    assert not can_view_case(staff, case)
+    assert case in db.session.scalars(visible_cases(world.coordinator_asia)).all()
+    assert case not in db.session.scalars(visible_cases(staff)).all()
+    # The case list finds it under either region, and by the second partner's name.
+    now = utcnow()
+    for filters in (CaseFilters(region="Asia"), CaseFilters(region=LATAM),
+                    CaseFilters(search=world.partner_city_asia.name.lower())):
+        assert [c.id for c, _ in caselist.list_page(world.admin, filters, now).rows] == [case.id]
+    assert caselist.list_page(world.admin, CaseFilters(region="North America"), now).rows == []
+    # Mail for the coordinators of the case's regions reaches the Asian coordinator too.
+    assert world.coordinator_asia in outbox.coordinators_for(db.session, case)
+    assert staff not in outbox.coordinators_for(db.session, case)
