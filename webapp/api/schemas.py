@@ -110,6 +110,9 @@ class CallSchema(Schema):
     allowed_org_types = fields.List(fields.String())
     cooperation_months = fields.Integer()
     report_interval_months = fields.Integer()
+    max_partners_per_case = fields.Integer(
+        metadata={"description": "the most partner cities the call-wide optimum proposes for "
+                                 "one case (1: one-to-one)"})
     schedule = fields.Nested(ScheduleSchema)
     version = fields.Integer(metadata={"description": "send it back as expected_version"})
 
@@ -146,6 +149,9 @@ class CallInSchema(Schema):
                                     metadata={"description": "city, group, region, province"})
     cooperation_months = fields.Integer(allow_none=True)
     report_interval_months = fields.Integer(allow_none=True)
+    max_partners_per_case = fields.Integer(
+        allow_none=True, metadata={"description": "1 to 5, default 1: the most partner cities "
+                                                  "the call-wide optimum proposes for one case"})
     schedule = fields.Nested(ScheduleSchema)
 
 

@@ -56,6 +56,8 @@ MAX_TEXT = 20_000
 DEFAULT_KIND = city_to_city.WORKFLOW.kind
 MAX_THRESHOLD = 100_000_000
 MAX_MONTHS = 60
+#: the most partner cities the call-wide optimum may give one case
+MAX_PARTNERS_PER_CASE = 5
 #: the per-call schedule settings (``Call.settings["schedule"]``) and their allowed range;
 #: None means "the month of the cooperation", checked against its length
 SCHEDULE_RANGES: dict[str, tuple[int, int] | None] = {
@@ -90,6 +92,8 @@ class CallData:
     allowed_org_types: list[str] = field(default_factory=lambda: ["city", "group"])
     cooperation_months: int | None = 18
     report_interval_months: int | None = 6
+    #: how many partner cities the call-wide optimum may propose for one case
+    max_partners_per_case: int | None = 1
     schedule: dict[str, Any] = field(default_factory=dict)
 
 
@@ -97,7 +101,7 @@ class CallData:
 COLUMNS = ("programme_id", "kind", "title", "slug", "summary", "conditions", "partner_regions",
            "partner_countries", "opens_at", "closes_at", "timezone", "population_threshold",
            "eligible_countries", "allowed_org_types", "cooperation_months",
-           "report_interval_months")
+           "report_interval_months", "max_partners_per_case")
 
 
 def call_data(call: Call) -> CallData:
@@ -270,6 +274,11 @@ def check_call(session: Session, user: User, data: CallData,
     elif months is not None and months < interval:
         add("cooperation_months", f"The cooperation ({months} months) cannot be shorter than "
                                   f"the report interval ({interval} months).")
+    most = data.max_partners_per_case
+    if isinstance(most, bool) or not isinstance(most, int) or not (
+            1 <= most <= MAX_PARTNERS_PER_CASE):
+        add("max_partners_per_case", "Give the most partners per case as a whole number from 1 "
+                                     f"to {MAX_PARTNERS_PER_CASE}.")
     _check_schedule(data.schedule or {}, months, add)
     return errors
 
@@ -290,6 +299,7 @@ def _values(data: CallData) -> dict[str, Any]:
         "allowed_org_types": list(dict.fromkeys(data.allowed_org_types)),
         "cooperation_months": data.cooperation_months,
         "report_interval_months": data.report_interval_months,
+        "max_partners_per_case": data.max_partners_per_case,
     }
 
 
