@@ -27,6 +27,7 @@ from webapp.models import (
 from webapp.operations import agreements, applications, caselist, cases, pairing, tokens
 from webapp.operations import reminders as sweeper
 from webapp.operations.caselist import CaseFilters
+from webapp.public import showcase
 
 pytestmark = pytest.mark.integration
 
@@ -273,3 +274,51 @@ def test_a_case_is_in_the_region_of_every_partner(world):
     # Mail for the coordinators of the case's regions reaches the Asian coordinator too.
     assert world.coordinator_asia in outbox.coordinators_for(db.session, case)
     assert staff not in outbox.coordinators_for(db.session, case)
+
+
+def cooperating_with_two(world) -> Case:
+    """Lyon's case accepted and signed by the applicant, Rosario and Medellín."""
+    case, _medellin, mateo = proposed_to_two(world)
+    for person in (world.applicant_a, world.partner, mateo):
+        cases.fire(case.id, "accept_pairing", person)
+    for person in (world.applicant_a, world.partner, mateo):
+        sign_agreement(case.id, person)
+    case = fresh(case.id)
+    assert case.state == "cooperation_active" and case.cooperation_start is not None
+    return case
+
+
+def test_the_showcase_and_the_public_export_name_every_partner(world, browser, app):
+    case = cooperating_with_two(world)
+    [row] = showcase.current_rows()
+    assert row.partner_names == "Rosario + Medellín"
+    assert (row.partner_countries, row.regions) == (["AR", "CO"], [LATAM])
+    # Found by either partner's country; counted once in their shared region.
+    assert showcase.narrow([row], country="CO") == [row]
+    assert showcase.by_region([row]) == [(LATAM, 1)]
+    page = browser.get("/pairings?country=CO").get_data(as_text=True)
+    assert "Rosario + Medellín" in page and "Argentina, Colombia" in page
+
+    body = app.test_client().get("/api/v1/public/pairings").get_json()
+    [current] = [i for i in body["items"] if i["source"] == "current"]
+    assert current["partner_city"] == "Rosario"  # the lead, as before
+    assert current["partners"] == [
+        {"name": "Rosario", "country": "AR", "region": LATAM},
+        {"name": "Medellín", "country": "CO", "region": LATAM}]
+    assert case.organisation.name == current["eu_city"]
+
+
+def test_a_pairing_across_two_regions_counts_in_each(world, app):
+    case = waiting(world)
+    case.partner_region = ""  # no preferred region: partners may come from any
+    db.session.commit()
+    for partner in (world.partner_city, world.partner_city_asia):
+        pairing.propose(case.id, world.coordinator, partner.id, expected_version=None)
+    case = fresh(case.id)
+    case.cooperation_start = utcnow()  # only the showcase reads it here
+    db.session.commit()
+    [row] = showcase.current_rows()
+    assert dict(showcase.by_region([row])) == {"Asia": 1, LATAM: 1}
+    assert showcase.narrow([row], region="Asia") == [row]
+    asia = app.test_client().get("/api/v1/public/pairings?region=Asia").get_json()["items"]
+    assert [i["eu_city"] for i in asia if i["source"] == "current"] == ["Lyon"]

@@ -425,13 +425,21 @@ class DeliverablePageSchema(Schema):
     pages = fields.Integer()
 
 
+class PublicPairingPartnerSchema(Schema):
+    name = fields.String()
+    country = fields.String(metadata={"description": COUNTRY_CODE})
+    region = fields.String()
+
+
 class PublicPairingSchema(Schema):
     source = fields.String(metadata={"description": "history (the 2017 table) or current"})
     eu_city = fields.String()
     eu_country = fields.String(metadata={"description": COUNTRY_CODE})
-    partner_city = fields.String()
+    partner_city = fields.String(metadata={"description": "the lead partner"})
     partner_country = fields.String(metadata={"description": COUNTRY_CODE})
     partner_region = fields.String()
+    partners = fields.List(fields.Nested(PublicPairingPartnerSchema),
+                           metadata={"description": "every partner, the lead first"})
     topics = fields.List(fields.String())
     cooperation_start = fields.Date(allow_none=True)
 
