@@ -15,6 +15,7 @@ from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from babel.lists import format_list
 from flask import Flask, current_app, g, has_request_context, request, session
 from flask_babel import format_datetime, format_decimal, get_locale
 from flask_login import current_user
@@ -205,6 +206,12 @@ def country_names(codes: Iterable[str] | None, locale: str | None = None) -> str
     return ", ".join(sorted(names, key=countries.sort_key))
 
 
+def names_list(names: Iterable[str], locale: str | None = None) -> str:
+    """Names joined as the reader's language lists them: "Rosario and Medellín"."""
+    items = [str(n) for n in names]
+    return format_list(items, locale=locale or reader_locale()) if items else ""
+
+
 def is_eu27(codes: Iterable[str] | None) -> bool:
     """Whether ``codes`` are exactly the 27 EU member states."""
     return set(codes or ()) == set(countries.EU_MEMBER_STATES)
@@ -290,6 +297,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["capfirst"] = lambda text: text[:1].upper() + text[1:]
     app.jinja_env.filters["country_name"] = country_name
     app.jinja_env.filters["country_names"] = country_names
+    app.jinja_env.filters["names_list"] = names_list
     app.jinja_env.tests["eu27"] = is_eu27
     app.jinja_env.globals["get_locale"] = lambda: str(get_locale())
     app.jinja_env.globals["language_names"] = {

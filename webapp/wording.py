@@ -34,7 +34,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from webapp.db import read_once, utcnow
-from webapp.i18n import country_name
+from webapp.i18n import country_name, names_list
 from webapp.models import Case, Deadline, MailWording, Notification, User, UserRole
 from workflows import get_workflow
 
@@ -181,6 +181,10 @@ EXTRAS: dict[str, Variable] = {
     "message": _said("message", _l("the coordination unit's message"), "(the message)"),
     "answer": _said("answer", _l("the applicant's answer"), "(the answer)"),
     "comment": _said("comment", _l("the comment shared"), "(the comment)"),
+    "partners_staying": Variable(_l("the partners that stay paired when one of several declines "
+                                    "(empty otherwise)"),
+                                 lambda s: names_list(s.get("partners_staying", []) or []),
+                                 "partners_staying", ["Medellín"]),
     "comments": _said("comments", _l("the coordination unit's comments, if any"),
                       "(the comments)"),
     "inviter": _said("inviter", _l("who sent the invitation"), "(a person's name)"),
@@ -304,7 +308,7 @@ SPECS: dict[str, Spec] = {
     "pairing_cancelled": Spec(_l("To both parties when the coordination unit cancels a "
                                  "pairing."), ("reason",)),
     "pairing_declined": Spec(_l("To both parties and the coordinators when a pairing is "
-                                "declined."), ("reason", "actor")),
+                                "declined."), ("reason", "actor", "partners_staying")),
     "pairing_proposed": Spec(_l("To both parties when a pairing is proposed."), deadline=True),
     "password_reset": Spec(_l("To a person who asked to reset their password."), case=False),
     "reminder_agreement": Spec(_l("Reminder to the parties that have not signed the "

@@ -5,11 +5,14 @@ and a case that ends releases all of them."""
 from __future__ import annotations
 
 from datetime import timedelta
+from types import SimpleNamespace
 
 import pytest
+from flask import render_template
 from sqlalchemy import select
 
 from tests.factories import complete_application, sign_agreement, user
+from webapp import wording
 from webapp.access import can_view_case, visible_cases
 from webapp.db import db, utcnow
 from webapp.errors import Refused
@@ -17,6 +20,7 @@ from webapp.mail import outbox, rendering
 from webapp.models import (
     Case,
     CasePartner,
+    Deliverable,
     Notification,
     PartnerCity,
     PartyFact,
@@ -153,6 +157,15 @@ def test_a_partner_declining_leaves_the_others_paired(world):
     # The mail names the partner that declined, and does not send the case back to pairing.
     text = rendering.render(told[0])[1]
     assert "with Medellín has been declined" in text and "back among" not in text
+    assert "Rosario stays in the pairing" in text
+    assert all(n.context["partners_staying"] == ["Rosario"] for n in told)
+    # In the reader's language too, and an admin's own wording may name who stays.
+    told[0].locale = "fr"
+    assert "Rosario reste dans le jumelage" in rendering.render(told[0])[1]
+    assert wording.problems("pairing_declined", "Declined",
+                            "{{ partners_staying }} stay. {{ link }}") == {}
+    assert wording.problems("pairing_proposed", "Proposed",
+                            "{{ partners_staying }} {{ link }} {{ deadline }}")
     assert cases.fire(case.id, "accept_pairing", world.applicant_a).target == "agreement_pending"
 
 
@@ -322,3 +335,55 @@ def test_a_pairing_across_two_regions_counts_in_each(world, app):
     assert showcase.narrow([row], region="Asia") == [row]
     asia = app.test_client().get("/api/v1/public/pairings?region=Asia").get_json()["items"]
     assert [i["eu_city"] for i in asia if i["source"] == "current"] == ["Lyon"]
+
+
+def test_pages_and_mail_name_every_partner(world, browser, make_browser, app):
+    case = cooperating_with_two(world)
+    # The applicant's case page describes each partner under its own heading.
+    browser.login(world.applicant_a.email)
+    page = browser.get(f"/my/cases/{case.id}").get_data(as_text=True)
+    assert "Your partners" in page
+    assert '<h3 class="heading-s">Rosario</h3>' in page
+    assert '<h3 class="heading-s">Medellín</h3>' in page
+    # The cooperation pages' header names both.
+    page = browser.get(f"/cooperation/cases/{case.id}").get_data(as_text=True)
+    assert "with Rosario and Medellín" in page
+
+    browser = make_browser()
+    browser.login(world.coordinator.email)
+    page = browser.get(f"/office/cases/{case.id}").get_data(as_text=True)
+    assert "Rosario, Argentina" in page and "Medellín, Colombia" in page
+    # The list is compact: the lead and how many more, every name for screen readers.
+    page = browser.get("/office/cases").get_data(as_text=True)
+    assert "Rosario + 1 more" in page
+    assert '<span class="visually-hidden">Rosario and Medellín</span>' in page
+    first = db.session.scalars(select(Deliverable).where(Deliverable.case_id == case.id)
+                               .order_by(Deliverable.due_at)).first()
+    first.due_at = utcnow() + 10 * DAY  # due soon, so the list shows it
+    db.session.commit()
+    page = browser.get("/office/deliverables").get_data(as_text=True)
+    assert first.title in page and "Rosario + 1 more" in page
+
+    # Mail about the whole pairing names every partner and party.
+    [signing] = [n for n in db.session.scalars(select(Notification).where(
+        Notification.case_id == case.id, Notification.template == "agreement_to_sign",
+        Notification.to_email == "anna@lyon.fr"))]
+    text = rendering.render(signing)[1]
+    assert "Lyon, Rosario, and Medellín have all accepted the pairing." in text
+    assert "when every party has signed" in text
+    [proposed] = [n for n in db.session.scalars(select(Notification).where(
+        Notification.case_id == case.id, Notification.template == "pairing_proposed",
+        Notification.to_email == "anna@lyon.fr"))][-1:]
+    assert "with Rosario (Argentina) and Medellín (Colombia)" in rendering.render(proposed)[1]
+    started = db.session.scalars(select(Notification).where(
+        Notification.case_id == case.id, Notification.template == "cooperation_started")).first()
+    assert "signed by every party" in rendering.render(started)[1]
+
+    # The plan's cover names both partners.
+    with app.test_request_context():
+        html = render_template("documents/lap.html", case=case, content={}, sections=[],
+                               sectors=[], sdgs={}, plan_name="Local Action Plan",
+                               version=SimpleNamespace(number=1, sha256="0" * 64,
+                                                       purpose="draft", submitted_at=utcnow(),
+                                                       submitted_by=world.applicant_a))
+    assert "in cooperation with Rosario and Medellín" in html

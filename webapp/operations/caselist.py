@@ -178,6 +178,7 @@ def _partner_named(term: str) -> ColumnElement[bool]:
 def _with_related(q: Select[Any]) -> Select[Any]:
     return q.options(joinedload(Case.organisation), joinedload(Case.call),
                      joinedload(Case.partner_city), joinedload(Case.coordinator),
+                     selectinload(Case.partner_links).joinedload(CasePartner.partner_city),
                      selectinload(Case.topics))
 
 
