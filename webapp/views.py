@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any
 
 from flask import abort
@@ -106,6 +107,22 @@ def progress_for(case: Case) -> dict[str, Any]:
     return {"stages": stages, "index": index, "terminal": terminal}
 
 
+#: the parts of a transition's payload its timeline entry shows, with how they are named
+_PAYLOAD_LABELS = {"reason": _l("Reason"), "message": _l("Message"), "answer": _l("Answer"),
+                   "comments": _l("Comments"), "override_reason": _l("Override reason"),
+                   "response_deadline": _l("Response deadline")}
+
+
+def _payload_value(key: str, value: Any) -> str:
+    """A payload value as a reader reads it: a deadline in their own zone, not stored UTC."""
+    if key == "response_deadline" and isinstance(value, str):
+        try:
+            return in_zone(datetime.fromisoformat(value))
+        except ValueError:
+            return value
+    return str(value)
+
+
 def case_timeline(case: Case, staff: bool,
                   events: Sequence[AuditEvent] | None = None) -> list[dict[str, Any]]:
     """Transitions, comments and e-mails of a case in one list, newest first (from ``events``
@@ -127,9 +144,8 @@ def case_timeline(case: Case, staff: bool,
             title = f"{_label(wf, ev.action)}: {label}"
         else:
             title = _label(wf, ev.action)
-        body = "\n".join(f"{k.replace('_', ' ').capitalize()}: {v}" for k, v in ev.payload.items()
-                         if k in {"reason", "message", "answer", "comments", "override_reason",
-                                  "response_deadline"} and v)
+        body = "\n".join(f"{_(_PAYLOAD_LABELS[k])}: {_payload_value(k, v)}"
+                         for k, v in ev.payload.items() if k in _PAYLOAD_LABELS and v)
         if ev.payload.get("sections"):
             titles = ", ".join(section_title(k) for k in ev.payload["sections"])
             body += ("\n" if body else "") + _("Sections to revise: %(titles)s", titles=titles)
