@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any
 
 from flask import abort
@@ -127,9 +128,15 @@ def case_timeline(case: Case, staff: bool,
             title = f"{_label(wf, ev.action)}: {label}"
         else:
             title = _label(wf, ev.action)
-        body = "\n".join(f"{k.replace('_', ' ').capitalize()}: {v}" for k, v in ev.payload.items()
+        body = "\n".join(f"{k.replace('_', ' ').capitalize()}: {_shown_value(k, v)}"
+                         for k, v in ev.payload.items()
                          if k in {"reason", "message", "answer", "comments", "override_reason",
                                   "response_deadline"} and v)
+        if staff and "verdict_after" in ev.payload:
+            body += ("\n" if body else "") + _(
+                "Eligibility rules: %(before)s → %(after)s",
+                before=_verdict(ev.payload.get("verdict_before")),
+                after=_verdict(ev.payload.get("verdict_after")))
         if ev.payload.get("sections"):
             titles = ", ".join(section_title(k) for k in ev.payload["sections"])
             body += ("\n" if body else "") + _("Sections to revise: %(titles)s", titles=titles)
@@ -165,8 +172,25 @@ TIMELINE_PROVIDERS: list[Callable[[Case, bool], list[dict[str, Any]]]] = []
 _ACTIONS = {"start": _l("Application started"), "save_section": _l("Section saved"),
             "add_member": _l("Group member added"), "remove_member": _l("Group member removed"),
             "comment": _l("Comment"), "assign": _l("Responsible coordinator changed"),
-            "grant_extension": _l("Extension granted")}
+            "grant_extension": _l("Extension granted"),
+            "rerun_eligibility": _l("Eligibility rules run again")}
 _STAFF_ONLY_ACTIONS = {"assign"}
+_VERDICTS = {"pass": _l("passed"), "fail": _l("a rule failed"),
+             "needs_review": _l("needs review")}
+
+
+def _verdict(summary: str | None) -> str:
+    return str(_VERDICTS.get(summary or "", summary or "–"))
+
+
+def _shown_value(key: str, value: Any) -> str:
+    # A recorded time (a response deadline) reads in the reader's zone, not as stored.
+    if key == "response_deadline" and isinstance(value, str):
+        try:
+            return in_zone(datetime.fromisoformat(value))
+        except ValueError:
+            return value
+    return str(value)
 
 
 def _label(wf, action: str) -> str:

@@ -10,12 +10,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from tests.integration.test_api import assert_problem, token
+from tests.integration.test_api import assert_problem, submitted, token
 from tests.integration.test_calls_admin import LATAM, JsonApi
-from webapp.db import db
+from webapp.db import db, utcnow
 from webapp.models import AuditEvent, Call, Programme, Topic
 from webapp.operations import calls as call_ops
-from webapp.operations import vocabulary
+from webapp.operations import cases, vocabulary
 
 pytestmark = pytest.mark.integration
 
@@ -177,3 +177,20 @@ def test_the_call_form_offers_countries_as_one_list_each(world, browser):
         assert f'type="checkbox" id="{name}-1"' not in page
     assert page.count('type="checkbox"') < 20
     assert LATAM in page
+
+
+def test_a_cases_timeline_shows_its_verdict_before_and_after_a_change_of_rules(world, browser):
+    in_review = submitted(world)
+    cases.fire(in_review.id, "request_information", world.coordinator,
+               {"message": "Send the council's decision.",
+                "response_deadline": utcnow() + timedelta(days=10)})
+    data = call_ops.call_data(world.call)
+    data.eligible_countries = ["ES", "IT"]  # France is out
+    call_ops.update_call(world.call.id, world.admin, data, expected_version=world.call.version)
+    browser.login(world.coordinator.email)
+    page = browser.get(f"/office/cases/{in_review.id}").get_data(as_text=True)
+    assert "Eligibility rules run again" in page
+    assert "Eligibility rules: passed → a rule failed" in page
+    # The request's deadline reads as a time, not as stored.
+    assert "Response deadline: " in page
+    assert not re.search(r"Response deadline: \d{4}-\d\d-\d\dT", page)
