@@ -38,8 +38,8 @@ from workflows.eligibility import ORGANISATION_TYPES
 bp = Blueprint("calls", __name__, url_prefix="/office/calls")
 programmes_bp = Blueprint("programmes", __name__, url_prefix="/office/admin/programmes")
 
-STATUSES = {"draft": "Draft", "scheduled": "Scheduled", "open": "Open", "closed": "Closed",
-            "archived": "Archived"}
+STATUSES = {"draft": _l("Draft"), "scheduled": _l("Scheduled"), "open": _l("Open"),
+            "closed": _l("Closed"), "archived": _l("Archived")}
 
 
 @bp.before_request
@@ -296,9 +296,9 @@ def detail(call_id: int):
 
 
 #: how the call's history names each kind of event
-ACTIONS = {"create_call": "Created", "update_call": "Changed", "clone_call": "Cloned",
-           "publish_call": "Published", "close_call": "Closed early",
-           "archive_call": "Archived"}
+ACTIONS = {"create_call": _l("Created"), "update_call": _l("Changed"),
+           "clone_call": _l("Cloned"), "publish_call": _l("Published"),
+           "close_call": _l("Closed early"), "archive_call": _l("Archived")}
 
 
 def _both_zones(moment: datetime, zone: str) -> str:
