@@ -714,7 +714,7 @@ def cooperation_facts(session: Session, case: Case, now: datetime) -> dict[str, 
                                .order_by(Deliverable.due_at, Deliverable.id)).all()
         facts["missing_reports"] = [title for _, title, status, periodic in rows
                                     if periodic and status not in schedule.DONE]
-        facts["final_report_submitted"] = any(
+        facts["final_report_in"] = any(
             kind == DeliverableKind.FINAL_REPORT and status in schedule.DONE
             for kind, _, status, _ in rows)
     if "plan_complete" in guards:
