@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from flask import abort
@@ -19,6 +19,7 @@ from webapp.i18n import in_zone, select_timezone
 from webapp.models import AuditEvent, Case, Comment, Document, Notification, UserRole
 from webapp.operations import cases as case_ops
 from webapp.operations.applications import section_title
+from webapp.operations.wiring import wiring
 from workflows import get_workflow, vocabulary
 from workflows.engine import FieldSource, StateKind, Transition
 from workflows.vocabulary import Vocabulary
@@ -152,14 +153,11 @@ def case_timeline(case: Case, staff: bool,
                       "title": _("Document “%(name)s” (%(kind)s)", name=d.filename,
                                  kind=d.kind.replace("_", " ")),
                       "body": "", "actor": "", "internal": False})
-    for provider in TIMELINE_PROVIDERS:
+    for provider in wiring().timeline:
         items.extend(provider(case, staff))
     items.sort(key=lambda i: i["at"], reverse=True)
     return items
 
-
-#: features add their own items to the case timeline: (case, staff) -> items
-TIMELINE_PROVIDERS: list[Callable[[Case, bool], list[dict[str, Any]]]] = []
 
 
 _ACTIONS = {"start": _l("Application started"), "save_section": _l("Section saved"),

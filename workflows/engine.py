@@ -337,10 +337,11 @@ class Workflow:
         return next((t for t in self.transitions if t.purpose is purpose), None)
 
     def name_for(self, transition: str | Purpose) -> str:
-        """A transition's name, given it or its purpose (an undeclared purpose gives "")."""
+        """A transition's name, given it or its purpose (an undeclared purpose stays as it is,
+        naming no transition)."""
         if isinstance(transition, Purpose):
             found = self.for_purpose(transition)
-            return found.name if found else ""
+            return found.name if found else transition.value
         return transition
 
     def serves(self, transition: str, *purposes: Purpose) -> bool:

@@ -40,6 +40,7 @@ from webapp.models import (
     case_topic,
 )
 from webapp.models.programme import WORLD_REGIONS
+from webapp.operations.wiring import wiring
 from workflows import schedule, vocabularies, workflows
 from workflows.countries import EU_MEMBER_STATES, countries_by_name, normalise_country
 from workflows.engine import Role, StateKind, Workflow
@@ -48,10 +49,9 @@ from workflows.engine import Role, StateKind, Workflow
 HEALTH_LABELS: dict[str, str] = {"on_track": "On track", "at_risk": "At risk",
                                  "off_track": "Off track"}
 
-#: Each provider returns a SQL expression correlated to ``Case``: 0 on track, 1 at risk,
-#: 2 off track (NULL counts as 0). A case's health is the worst any provider gives it, so a
-#: provider adds a subquery to the one statement instead of a query per row.
-HEALTH_PROVIDERS: list[Callable[[datetime], ColumnElement[int]]] = []
+#: Each health provider of the wiring returns a SQL expression correlated to ``Case``: 0 on
+#: track, 1 at risk, 2 off track (NULL counts as 0). A case's health is the worst any provider
+#: gives it, so a provider adds a subquery to the one statement instead of a query per row.
 
 SORTS = ("reference", "organisation", "state", "updated", "submitted")
 UNASSIGNED = "unassigned"
@@ -92,7 +92,7 @@ class CasePage:
 
 def health_expression(now: datetime) -> ColumnElement[str]:
     """The health of ``Case`` as a SQL expression: the worst any provider computes."""
-    severities = [func.coalesce(fn(now), 0) for fn in HEALTH_PROVIDERS]
+    severities = [func.coalesce(fn(now), 0) for fn in wiring().health]
     if not severities:
         return literal("on_track", String)
     return sql_case(
