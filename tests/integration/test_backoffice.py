@@ -4,6 +4,7 @@ filters, sorting, exports and bulk actions, the case page, the dashboard and the
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import re
 import zipfile
@@ -204,10 +205,11 @@ def _overdue_deliverables(now):
 
 
 @pytest.fixture
-def deliverables_health():
-    caselist.HEALTH_PROVIDERS.append(_overdue_deliverables)
-    yield
-    caselist.HEALTH_PROVIDERS.remove(_overdue_deliverables)
+def deliverables_health(monkeypatch):
+    # The case list asks the wiring for its health providers; this one is added beside them.
+    wired = caselist.wiring()
+    monkeypatch.setattr(caselist, "wiring", lambda: dataclasses.replace(
+        wired, health=(*wired.health, _overdue_deliverables)))
 
 
 def test_health_filter_follows_what_the_providers_compute(browser, world, deliverables_health):

@@ -24,13 +24,15 @@ from wtforms import HiddenField, RadioField, SelectField, SelectMultipleField
 from wtforms.validators import InputRequired
 
 from webapp import ROOT
-from webapp import calendar as ical
 from webapp.access import refusal
 from webapp.db import db
 from webapp.errors import OperationError
 from webapp.extensions import limiter
 from webapp.forms import Form, choices
-from webapp.mail import external_url, message_id, render
+from webapp.mail import calendar as ical
+from webapp.mail import delivery
+from webapp.mail.delivery import MAYBE_DELIVERED, visible_notifications
+from webapp.mail.rendering import external_url, message_id, render
 from webapp.models import (
     Case,
     Notification,
@@ -38,8 +40,7 @@ from webapp.models import (
     NotificationStatus,
     User,
 )
-from webapp.operations import delivery, preferences
-from webapp.operations.delivery import MAYBE_DELIVERED, visible_notifications
+from webapp.operations import preferences
 from webapp.safety import safe_next
 
 bp = Blueprint("notifications", __name__)

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from webapp.access import actor_for, can_view_case
 from webapp.db import db, utcnow
 from webapp.errors import Conflict, Forbidden, NotFound, OperationError, Refused
+from webapp.mail import outbox
 from webapp.models import (
     AuditEvent,
     Call,
@@ -25,7 +26,7 @@ from webapp.models import (
     User,
     UserRole,
 )
-from webapp.operations import cases, outbox
+from webapp.operations import cases
 from webapp.operations.caselist import selected_cases
 from webapp.operations.cases import move_deadline
 from workflows import get_workflow, workflows
