@@ -230,8 +230,8 @@ LABEL_ARGUMENTS: dict[str, tuple[str, tuple[str, ...]]] = {
     "Vocabulary": ("workflows.vocabulary", (
         "applicant_noun", "applicant_description", "applicant_hint", "partner_noun",
         "partner_title", "plan_name", "plan_title", "agreement_name")),
-    "pairing_proposed": ("workflows.city_to_city", ("applicant_label",)),
-    "agreement_pending": ("workflows.city_to_city", ("sign_label", "future_label")),
+    "proposal_state": ("workflows.city_to_city", ("applicant_label",)),
+    "signing_state": ("workflows.city_to_city", ("sign_label", "future_label")),
 }
 #: module-level tables whose values are labels
 LABEL_TABLES = frozenset({"ORGANISATION_TYPES", "TITLES", "SECTORS", "ROADMAP_SECTORS",

@@ -21,7 +21,7 @@ from webapp.operations import cases as case_ops
 from webapp.operations.applications import section_title
 from webapp.operations.wiring import wiring
 from workflows import get_workflow, vocabulary
-from workflows.engine import FieldSource, StateKind, Transition
+from workflows.engine import FieldSource, Purpose, StateKind, Transition, Workflow
 from workflows.vocabulary import Vocabulary
 
 #: the page that fires a transition with a dedicated screen (Transition.screen)
@@ -42,6 +42,14 @@ def words(subject: Any) -> Vocabulary:
     if isinstance(subject, str):
         return vocabulary(subject)
     return vocabulary(subject.workflow if isinstance(subject, Case) else subject.kind)
+
+
+def flow(subject: Any) -> Workflow:
+    """The workflow definition of a case, a call or a call kind: templates ask it which step
+    serves which purpose (``flow(case).offers(case.state, purposes.ACCEPT_PARTNER)``)."""
+    if isinstance(subject, str):
+        return get_workflow(subject)
+    return get_workflow(subject.workflow if isinstance(subject, Case) else subject.kind)
 
 
 def transition_form(t: Transition, formdata: Any = None, case: Case | None = None) -> Form:
@@ -181,7 +189,7 @@ def case_links(case: Case, staff: bool) -> list[tuple[str, str]]:
 
     wf = get_workflow(case.workflow)
     links: list[tuple[str, str]] = []
-    if staff and any(t.name == "propose_pairing" for t in wf.outgoing(case.state)):
+    if staff and wf.offers(case.state, Purpose.PROPOSE_PARTNER):
         links.append(("Find a partner: ranked suggestions", url_for("pairing.case",
                                                                      case_id=case.id)))
     said = words(case)
@@ -193,6 +201,6 @@ def case_links(case: Case, staff: bool) -> list[tuple[str, str]]:
                   ("Activities", url_for("cooperation.activities", case_id=case.id)),
                   ("Progress reports", url_for("cooperation.reports", case_id=case.id)),
                   (said.plan_title, url_for("cooperation.plan", case_id=case.id))]
-    if staff and any(t.name == "select" for t in wf.outgoing(case.state)):
+    if staff and wf.offers(case.state, Purpose.SELECT):
         links.append(("Scoring", url_for("cooperation.scoring", case_id=case.id)))
     return links

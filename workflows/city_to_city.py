@@ -77,7 +77,7 @@ PLAN_VERSION = tuple(Field(name, label, required=False, source=FieldSource.RECOR
                      for name, label in (("plan_version", "Plan version"),
                                          ("plan_hash", "Plan hash")))
 
-def pairing_proposed(*, applicant_label: str) -> State:
+def proposal_state(*, applicant_label: str) -> State:
     """Both parties have ten days to accept a proposed partner, then the coordinator is told."""
     return State(
         name="pairing_proposed", kind=StateKind.WAITING, stage="Pairing",
@@ -90,7 +90,7 @@ def pairing_proposed(*, applicant_label: str) -> State:
         ),))
 
 
-def agreement_pending(*, sign_label: str, future_label: str) -> State:
+def signing_state(*, sign_label: str, future_label: str) -> State:
     """Thirty days to sign, with a weekly reminder to each party that has not signed yet."""
     return State(
         name="agreement_pending", kind=StateKind.WAITING, stage="Agreement",
@@ -130,8 +130,8 @@ STATES = (
           staff_label="Eligible — awaiting pairing",
           applicant_label="Eligible — we are finding your partner city",
           future_label="Pairing", on_enter=(Hook.RESET_PAIRING,)),
-    pairing_proposed(applicant_label="A partner city is proposed — please respond"),
-    agreement_pending(sign_label="Sign the Partnership Agreement",
+    proposal_state(applicant_label="A partner city is proposed — please respond"),
+    signing_state(sign_label="Sign the Partnership Agreement",
                       future_label="Partnership Agreement"),
     State(name="cooperation_active", kind=StateKind.ACTIVE, stage="Cooperation",
           staff_label="Cooperation active", applicant_label="Cooperation under way",

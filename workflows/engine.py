@@ -329,6 +329,9 @@ class Workflow:
         """The transition called ``name``; KeyError for an undeclared one."""
         return self._transitions[name]
 
+    def has_state(self, name: str) -> bool:
+        return name in self._by_name
+
     def has_transition(self, name: str) -> bool:
         return name in self._transitions
 

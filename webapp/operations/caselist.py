@@ -43,7 +43,7 @@ from webapp.models.programme import WORLD_REGIONS
 from webapp.operations.wiring import wiring
 from workflows import schedule, vocabularies, workflows
 from workflows.countries import EU_MEMBER_STATES, countries_by_name, normalise_country
-from workflows.engine import Role, StateKind, Workflow
+from workflows.engine import Hook, Purpose, Role, StateKind, Workflow
 
 #: the health a case can have, from best to worst, with the label people read
 HEALTH_LABELS: dict[str, str] = {"on_track": "On track", "at_risk": "At risk",
@@ -407,7 +407,7 @@ def eligibility_decisions() -> tuple[set[str], set[str]]:
     positive: set[str] = set()
     negative: set[str] = set()
     for wf in workflows().values():
-        checks = {s.name for s in wf.states if "run_eligibility" in s.on_enter}
+        checks = set(wf.states_entering(Hook.RUN_ELIGIBILITY))
         for t in wf.transitions:
             if not checks.intersection(t.sources) or Role.COORDINATOR not in t.roles:
                 continue
@@ -489,7 +489,7 @@ def dashboard_figures(user: User, now: datetime | None = None) -> Figures:
         .with_only_columns(Topic.label, func.count()).group_by(Topic.label)
         .order_by(func.count().desc(), Topic.label)).all()
 
-    agreement_states = _states_where(lambda wf, s: "generate_agreement" in s.on_enter)
+    agreement_states = _states_where(lambda wf, s: wf.offers(s.name, Purpose.SIGN_AGREEMENT))
     active_states = _states_where(lambda wf, s: s.kind is StateKind.ACTIVE)
     due_soon, overdue, handed_in, on_time = deliverable_figures(scope, now)
 

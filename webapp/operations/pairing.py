@@ -44,16 +44,17 @@ from webapp.models.programme import WORLD_REGIONS
 from webapp.operations import cases as case_ops
 from webapp.operations import vocabulary
 from webapp.operations.accounts import find_user, make_token
-from workflows import get_workflow
+from workflows import get_workflow, workflows
 from workflows import vocabulary as call_vocabulary
 from workflows.countries import COUNTRY_CODES, country_name, normalise_country, to_code
 from workflows.embeddings import MODEL_ID, Embeddings
-from workflows.engine import Workflow
+from workflows.engine import Purpose, Workflow
 from workflows.language import guess_language
 from workflows.pairing import Profile, Scorer, Suggestion, optimum, suggest
 from workflows.topics import map_text_to_topics
 
-PROPOSE = "propose_pairing"
+#: the transition that proposes a partner, asked of each case's definition by its purpose
+PROPOSE = Purpose.PROPOSE_PARTNER
 IMPORT_COLUMNS = ("name", "country", "region", "population", "topics", "challenge_statement",
                   "contact_name", "contact_email")
 #: columns a file may add: kind (city or region; empty: city)
@@ -399,7 +400,7 @@ def partner_profile(pc: PartnerCity) -> Profile:
 
 def proposing_states(wf: Workflow) -> list[str]:
     """The states from which a partner city may be proposed, read from the definition."""
-    return [s.name for s in wf.states if any(t.name == PROPOSE for t in wf.outgoing(s.name))]
+    return wf.sources_of(PROPOSE)
 
 
 def allowed_regions(case: Case, user: User | None = None) -> tuple[str, ...]:
@@ -462,7 +463,8 @@ def earlier_proposals(session: Session, case_ids: Collection[int]) -> set[tuple[
         return set()
     pairs: set[tuple[int, int]] = set()
     for case_id, payload in session.execute(select(AuditEvent.case_id, AuditEvent.payload).where(
-            AuditEvent.case_id.in_(list(case_ids)), AuditEvent.action == PROPOSE)):
+            AuditEvent.case_id.in_(list(case_ids)),
+            AuditEvent.action.in_(sorted({wf.name_for(PROPOSE) for wf in workflows().values()})))):
         partner_id = (payload or {}).get("partner_city_id")
         if str(partner_id or "").isdigit() and case_id is not None:
             pairs.add((case_id, int(partner_id)))
@@ -481,9 +483,9 @@ def region_problem(case: Case, partner: PartnerCity, user: User | None) -> str |
 def proposal_blocker(case: Case, user: User) -> str | None:
     """Why ``user`` cannot propose a partner for ``case`` now, or None when they can."""
     wf = get_workflow(case.workflow)
-    if not wf.has_transition(PROPOSE):
+    t = wf.for_purpose(PROPOSE)
+    if t is None:
         return "Cases of this call are not paired with partner cities."
-    t = wf.transition(PROPOSE)
     if case_ops.actor(user).role not in t.roles:
         return "Your role does not allow proposing a partner."
     if case.state not in t.sources:
