@@ -244,19 +244,18 @@ def review(case_id: int, user: User, *, approve: bool, comments: str = "",
 def record_review(session: Session, case: Case, transition: str, user: User | None,
                    payload: Mapping[str, Any], now: datetime) -> None:
     """The final plan's deliverable follows the review, whichever way it was fired."""
-    st = _steps(case)
-    if transition not in {t.name for t in (st.approve, st.revise) if t is not None}:
-        return
+    wf = get_workflow(case.workflow)
+    if not wf.serves(transition, Purpose.APPROVE_PLAN, Purpose.REVISE_PLAN):
+        return  # and a kind without a plan never gets here
     d = _deliverable(session, case, DeliverableKind.FINAL_LAP)
     if d is None:
         return
     d.reviewed_at, d.reviewed_by_id = now, user.id if user else None
     d.review_comments = str(payload.get("comments") or "").strip()
     due = payload.get("response_deadline")
-    if st.revise is not None and transition == st.revise.name and isinstance(due, datetime):
+    if wf.serves(transition, Purpose.REVISE_PLAN) and isinstance(due, datetime):
         d.status, d.due_at = DeliverableStatus.REVISION_REQUESTED.value, due
         start_deliverable_deadline(session, case, d, rules_for_call(case), now)
-
 
 
 def versions(session: Session, case_id: int) -> list[LapVersion]:
