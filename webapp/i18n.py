@@ -18,12 +18,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app, g, has_app_context, has_request_context, request, session
-from flask_babel import format_datetime, format_decimal, get_locale
-from flask_babel import gettext as _gettext
+from flask_babel import format_datetime, format_decimal, get_locale, gettext
 from flask_login import current_user
 
 from workflows import countries
-from workflows.refusal import Refusal, render, speak_with
+from workflows.refusal import PROGRAMME_TZ, Refusal, render, speak_with
 
 #: each language named in itself, as the language switcher offers it
 LANGUAGE_NAMES = {"en": "English", "fr": "Français", "es": "Español", "pt": "Português"}
@@ -300,7 +299,14 @@ def say_refusal(reason: Refusal) -> str:
     an application (a worker's log, the command line)."""
     if not has_app_context():
         return reason.english
-    return render(reason, _gettext, in_zone)
+    return render(reason, gettext, programme_time)
+
+
+def programme_time(dt: datetime) -> str:
+    """A time as the programme states its deadlines: Brussels time, in the reader's words."""
+    local = dt.astimezone(PROGRAMME_TZ).replace(tzinfo=None)
+    return gettext("%(time)s Brussels time") % {
+        "time": format_datetime(local, "dd MMMM yyyy, HH:mm", rebase=False)}
 
 
 def init_app(app: Flask) -> None:

@@ -229,7 +229,7 @@ class CaseFacts:
     call_closes_at: datetime | None = None
     extension_until: datetime | None = None
     missing_sections: list[str] = field(default_factory=list)
-    missing_commitments: list[str] = field(default_factory=list)
+    missing_commitments: list[Any] = field(default_factory=list)  # labels or Refusals
     failed_rules: list[str] = field(default_factory=list)
     parties: tuple[str, ...] = ()  # party keys, e.g. ("applicant", "partner")
     party_facts: dict[str, set[str]] = field(default_factory=dict)  # party -> facts done

@@ -425,7 +425,7 @@ def test_bulk_action_confirms_the_selection_then_reports_on_each_case(browser, w
     assert resp.status_code == 200
     report = resp.get_data(as_text=True)
     assert ">Done<" in report and ">Refused<" in report
-    assert "This is not possible while the case is draft." in report
+    assert "This is not possible now: the case is at “Draft”." in report
     db.session.expire_all()
     assert db.session.get(Case, ready.id).state == "ineligible"
     assert db.session.get(Case, draft.id).state == "draft"

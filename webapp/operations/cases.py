@@ -122,7 +122,7 @@ class _CaseSnapshot(CaseFacts):
         return extension_for(self._session, self._case)
 
     @cached_property
-    def _application(self) -> tuple[list[str], list[str]]:
+    def _application(self) -> tuple[list[str], list[Any]]:
         return application_facts(self._case)
 
     @cached_property
@@ -130,7 +130,7 @@ class _CaseSnapshot(CaseFacts):
         return self._application[0]
 
     @cached_property
-    def missing_commitments(self) -> list[str]:  # type: ignore[override]
+    def missing_commitments(self) -> list[Any]:  # type: ignore[override]
         return self._application[1]
 
     @cached_property
