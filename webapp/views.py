@@ -20,8 +20,9 @@ from webapp.i18n import in_zone, select_timezone
 from webapp.models import AuditEvent, Case, Comment, Document, Notification, UserRole
 from webapp.operations import cases as case_ops
 from webapp.operations.applications import section_title
+from webapp.operations.wiring import wiring
 from workflows import get_workflow, vocabulary
-from workflows.engine import FieldSource, StateKind, Transition
+from workflows.engine import FieldSource, Purpose, StateKind, Transition, Workflow
 from workflows.vocabulary import Vocabulary
 
 #: the page that fires a transition with a dedicated screen (Transition.screen)
@@ -42,6 +43,14 @@ def words(subject: Any) -> Vocabulary:
     if isinstance(subject, str):
         return vocabulary(subject)
     return vocabulary(subject.workflow if isinstance(subject, Case) else subject.kind)
+
+
+def flow(subject: Any) -> Workflow:
+    """The workflow definition of a case, a call or a call kind: templates ask it which step
+    serves which purpose (``flow(case).offers(case.state, purposes.ACCEPT_PARTNER)``)."""
+    if isinstance(subject, str):
+        return get_workflow(subject)
+    return get_workflow(subject.workflow if isinstance(subject, Case) else subject.kind)
 
 
 def transition_form(t: Transition, formdata: Any = None, case: Case | None = None) -> Form:
@@ -162,14 +171,11 @@ def case_timeline(case: Case, staff: bool,
                       "title": _("Document “%(name)s” (%(kind)s)", name=d.filename,
                                  kind=d.kind.replace("_", " ")),
                       "body": "", "actor": "", "internal": False})
-    for provider in TIMELINE_PROVIDERS:
+    for provider in wiring().timeline:
         items.extend(provider(case, staff))
     items.sort(key=lambda i: i["at"], reverse=True)
     return items
 
-
-#: features add their own items to the case timeline: (case, staff) -> items
-TIMELINE_PROVIDERS: list[Callable[[Case, bool], list[dict[str, Any]]]] = []
 
 
 _ACTIONS = {"start": _l("Application started"), "save_section": _l("Section saved"),
@@ -215,7 +221,7 @@ def case_links(case: Case, staff: bool) -> list[tuple[str, str]]:
 
     wf = get_workflow(case.workflow)
     links: list[tuple[str, str]] = []
-    if staff and any(t.name == "propose_pairing" for t in wf.outgoing(case.state)):
+    if staff and wf.offers(case.state, Purpose.PROPOSE_PARTNER):
         links.append((_("Find a partner: ranked suggestions"), url_for("pairing.case",
                                                                         case_id=case.id)))
     said = words(case)
@@ -227,6 +233,6 @@ def case_links(case: Case, staff: bool) -> list[tuple[str, str]]:
                   (_("Activities"), url_for("cooperation.activities", case_id=case.id)),
                   (_("Progress reports"), url_for("cooperation.reports", case_id=case.id)),
                   (said.plan_title, url_for("cooperation.plan", case_id=case.id))]
-    if staff and any(t.name == "select" for t in wf.outgoing(case.state)):
+    if staff and wf.offers(case.state, Purpose.SELECT):
         links.append((_("Scoring"), url_for("cooperation.scoring", case_id=case.id)))
     return links

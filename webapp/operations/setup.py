@@ -16,6 +16,7 @@ from webapp.operations.accounts import hash_password
 from workflows import city_to_city, region_to_region
 from workflows import vocabulary as kind_vocabulary
 from workflows.countries import normalise_country
+from workflows.engine import Purpose
 from workflows.pairing import read_pairings
 from workflows.topics import map_text_to_topics, vocabulary
 
@@ -157,10 +158,10 @@ def load_reminder_demo() -> Iterator[str]:
         ("commitments", {c.key: True for c in kind_vocabulary(call.kind).commitments}),
     ):
         applications.save_section(case.id, porto, section, data)
-    cases.fire(case.id, "submit", porto)
+    cases.fire(case.id, Purpose.SUBMIT_APPLICATION, porto)
     # The reminder goes three days before the deadline: three minutes from now.
     due = utcnow() + timedelta(days=3, minutes=3)
-    cases.fire(case.id, "request_information", coordinator, {
+    cases.fire(case.id, Purpose.REQUEST_INFORMATION, coordinator, {
         "message": "Please upload the city council's decision to take part in the programme.",
         "response_deadline": due})
     reference = db.session.get(Case, case.id).reference
@@ -245,8 +246,8 @@ def load_region_demo() -> Iterator[str]:
                           "population": 4_400_000, "website": "https://www.slaskie.pl"}),
     ):
         applications.save_section(case.id, applicant, section, data)
-    cases.fire(case.id, "submit", applicant)
+    cases.fire(case.id, Purpose.SUBMIT_APPLICATION, applicant)
     coordinator = db.session.scalar(select(User).where(
         User.email == "coordinator@citypair.demo"))
-    cases.fire(case.id, "declare_eligible", coordinator)
+    cases.fire(case.id, Purpose.DECLARE_ELIGIBLE, coordinator)
     yield "region applicant: silesia@citypair.demo (Silesia, Poland), its case awaits scoring"
