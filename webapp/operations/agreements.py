@@ -29,8 +29,6 @@ from webapp.printing import pdf_from_template
 from workflows import get_workflow, vocabulary, workflows
 from workflows.engine import Purpose, Transition
 
-
-
 # -- where agreements live in the workflow definitions -----------------------------------
 
 def agreement_states() -> dict[str, tuple[str, ...]]:
