@@ -126,6 +126,10 @@ def test_the_demo_is_a_programme_in_mid_flight(app, browser, make_browser):
         assert last.get(case_id, at) <= at, case_id
         last[case_id] = at
     assert min(at for _, at in events) < started - relativedelta(months=20)
+    for created, first in db.session.execute(select(User.created_at, func.min(AuditEvent.at))
+                                             .join(AuditEvent, AuditEvent.actor_id == User.id)
+                                             .group_by(User.id, User.created_at)):
+        assert created <= first  # nobody acted before their account existed
     verified = audit.verify()
     assert verified.ok, verified.first
     assert verified.events == len(events)

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import event, select, update
+from sqlalchemy import event, select, true, update
 
 from webapp.db import db, use_clock, utcnow
 from webapp.errors import OperationError
@@ -606,6 +606,17 @@ class History:
         self.submit_plan(ends + plan * DAY, key)
 
 
+def _backdate(session, start: datetime) -> None:
+    """The programme, its partner cities and the demo's accounts existed before the history
+    they take part in."""
+    ours = User.email.like(f"%@{DOMAIN}")
+    for model, which in ((Programme, Programme.slug == "iuc"), (PartnerCity, true()), (User, ours)):
+        session.execute(update(model).where(which, model.created_at > start)
+                        .values(created_at=start).execution_options(synchronize_session=False))
+    session.execute(update(User).where(ours, User.confirmed_at > start)
+                    .values(confirmed_at=start).execution_options(synchronize_session=False))
+
+
 def _accounts(session, password_hash: str, now: datetime) -> None:
     """The applicants' and partner contacts' accounts the history acts as."""
     have = set(session.scalars(select(User.email).where(User.email.like(f"%@{DOMAIN}"))))
@@ -613,9 +624,10 @@ def _accounts(session, password_hash: str, now: datetime) -> None:
         if demo_email(city.key) in have:
             continue
         org = Organisation(name=city.name, kind="city", country=city.country,
-                           population=city.population)
+                           population=city.population, created_at=now)
         session.add(User(email=demo_email(city.key), name=city.person, role=UserRole.APPLICANT,
-                         password_hash=password_hash, confirmed_at=now, organisation=org,
+                         password_hash=password_hash, confirmed_at=now, created_at=now,
+                         organisation=org,
                          timezone=guess_timezone(city.country, now) or "Europe/Brussels"))
     partners = {p.name: p for p in session.scalars(select(PartnerCity).where(
         PartnerCity.name.in_([name for name, _, _ in PARTNERS])))}
@@ -624,7 +636,8 @@ def _accounts(session, password_hash: str, now: datetime) -> None:
             continue
         city = partners[name]
         session.add(User(email=demo_email(key), name=person, role=UserRole.PARTNER,
-                         password_hash=password_hash, confirmed_at=now, partner_city=city,
+                         password_hash=password_hash, confirmed_at=now, created_at=now,
+                         partner_city=city,
                          timezone=guess_timezone(city.country, now) or "America/Sao_Paulo"))
 
 
@@ -738,6 +751,7 @@ def load_history(password_hash: str) -> Iterator[str]:
             partner_regions=["Asia", LATIN_AMERICA, "North America"],
             opens_at=now - 730 * DAY, closes_at=now - 655 * DAY, created_at=now - 760 * DAY)
         session.add(call)
+        _backdate(session, now - 760 * DAY)
         _accounts(session, password_hash, now - 760 * DAY)
         session.flush()
         h = History(now)
