@@ -18,9 +18,9 @@ from webapp import create_app
 from webapp.cli import upgrade_database
 from webapp.db import db, use_clock
 from webapp.errors import OperationError
-from webapp.mail import use_sender
+from webapp.mail import outbox
+from webapp.mail.sending import use_sender
 from webapp.models import Case
-from webapp.operations import outbox
 from webapp.operations.setup import load_topics
 
 
