@@ -32,6 +32,7 @@ from sqlalchemy import event, select, true, update
 from webapp.db import db, use_clock, utcnow
 from webapp.errors import OperationError
 from webapp.i18n import guess_timezone
+from webapp.mail import outbox
 from webapp.models import (
     Call,
     Case,
@@ -51,7 +52,6 @@ from webapp.operations import (
     backoffice,
     cooperation,
     lap,
-    outbox,
     pairing,
     reminders,
 )
