@@ -24,7 +24,17 @@ class ProblemSchema(Schema):
     errors = fields.Dict(metadata={"description": "per field (by location), what is wrong"})
     reasons = fields.List(fields.String(),
                           metadata={"description": "why a transition is refused, each unmet "
-                                                   "condition in a sentence"})
+                                                   "condition in an English sentence"})
+    refusals = fields.List(fields.Nested(lambda: RefusalSchema()),
+                           metadata={"description": "the same reasons, each with its code"})
+
+
+class RefusalSchema(Schema):
+    """One reason for a refusal: a stable code for programs and the English sentence."""
+
+    code = fields.String(metadata={"description": "what is unmet, e.g. call_closed, "
+                                                  "sections_incomplete; refused when unnamed"})
+    detail = fields.String(metadata={"description": "the reason in English"})
 
 
 class PageArgsSchema(Schema):
@@ -226,7 +236,11 @@ class CaseSummarySchema(Schema):
     version = fields.Integer(metadata={"description": "send it back as expected_version"})
     organisation = fields.Nested(OrganisationSchema)
     partner_region = fields.String()
-    partner_city = fields.Nested(PartnerCitySchema, allow_none=True)
+    partner_city = fields.Nested(PartnerCitySchema, allow_none=True,
+                                 metadata={"description": "the lead partner"})
+    partners = fields.List(fields.Nested(PartnerCitySchema),
+                           metadata={"description": "every partner of the case, the lead "
+                                                    "first"})
     topics = fields.List(fields.String())
     health = fields.String(allow_none=True)
     submitted_at = fields.DateTime(allow_none=True)
@@ -284,7 +298,9 @@ class TransitionOptionSchema(Schema):
     label = fields.String()
     target = fields.String()
     allowed = fields.Boolean()
-    reasons = fields.List(fields.String())
+    reasons = fields.List(fields.String(), metadata={"description": "why not, in English"})
+    refusals = fields.List(fields.Nested(RefusalSchema),
+                           metadata={"description": "the same reasons, each with its code"})
     fields_ = fields.List(fields.Nested(TransitionFieldSchema), data_key="fields")
     each_party = fields.Boolean(metadata={"description": "every party fires it; the case moves "
                                                          "when the last one has"})
@@ -374,7 +390,9 @@ class PairingSchema(Schema):
     state = fields.String()
     state_label = fields.String()
     organisation = fields.Nested(OrganisationSchema)
-    partner_city = fields.Nested(PartnerCitySchema)
+    partner_city = fields.Nested(PartnerCitySchema, metadata={"description": "the lead partner"})
+    partners = fields.List(fields.Nested(PartnerCitySchema),
+                           metadata={"description": "every partner, the lead first"})
     topics = fields.List(fields.String())
     cooperation_start = fields.DateTime(allow_none=True)
     cooperation_ends_at = fields.DateTime(allow_none=True)

@@ -27,18 +27,13 @@ from webapp.models import Agreement, AuditEvent, Case, PartyFact, Signature, Use
 from webapp.operations import cases, documents
 from webapp.printing import pdf_from_template
 from workflows import get_workflow, vocabulary, workflows
-from workflows.engine import Transition
-
-#: the hook a workflow names on the state whose entry issues the agreement
-GENERATE_HOOK = "generate_agreement"
-PARTIES = ("applicant", "partner")
-
+from workflows.engine import Purpose, Transition
 
 # -- where agreements live in the workflow definitions -----------------------------------
 
 def agreement_states() -> dict[str, tuple[str, ...]]:
-    """For each workflow kind, the states whose entry generates the agreement."""
-    return {kind: tuple(s.name for s in wf.states if GENERATE_HOOK in s.on_enter)
+    """For each workflow kind, the states where the parties sign the agreement."""
+    return {kind: tuple(wf.sources_of(Purpose.SIGN_AGREEMENT))
             for kind, wf in workflows().items()}
 
 
@@ -51,8 +46,7 @@ def signing_transition(case: Case) -> Transition | None:
     """The transition every party fires to sign, while the case awaits signatures."""
     if not awaits_signatures(case):
         return None
-    return next((t for t in get_workflow(case.workflow).outgoing(case.state) if t.each_party),
-                None)
+    return get_workflow(case.workflow).for_purpose(Purpose.SIGN_AGREEMENT)
 
 
 # -- reading -----------------------------------------------------------------------------
@@ -114,14 +108,15 @@ def render_html(case: Case, version: int, now: datetime) -> str:
 
     call = case.call
     partner = case.partner_city
+    partners = case.partners
     own = [t.label for t in case.topics]
-    theirs = [t.label for t in partner.topics] if partner else []
+    theirs = list(dict.fromkeys(t.label for p in partners for t in p.topics))
     zone = ZoneInfo(call.timezone or call.programme.timezone)
     locale = current_app.config["BABEL_DEFAULT_LOCALE"]
     # One language and zone for everyone: the same case renders to the same document.
     with force_locale(locale):
         return render_template(
-            "documents/agreement.html", case=case, call=call, partner=partner,
+            "documents/agreement.html", case=case, call=call, partner=partner, partners=partners,
             organisation=case.organisation, version=version,
             issued=format_date(now.astimezone(zone).date(), "d MMMM y", locale=locale),
             vocab=vocabulary(call.kind), months=call.cooperation_months,
@@ -131,6 +126,8 @@ def render_html(case: Case, version: int, now: datetime) -> str:
             partner_topics=theirs,
             partner_contacts=[c for c in (partner.contacts or []) if isinstance(c, dict)]
             if partner else [],
+            contacts_of={p.id: [c for c in (p.contacts or []) if isinstance(c, dict)]
+                         for p in partners},
         )
 
 
@@ -157,9 +154,6 @@ def generate(session: Session, case: Case, now: datetime, *, user: User | None =
     session.flush()
     return agreement
 
-
-if generate not in cases.AGREEMENT_GENERATORS:
-    cases.AGREEMENT_GENERATORS.append(generate)
 
 
 def regenerate(case_id: int, user: User, reason: str, *, source_address: str = "",
@@ -205,8 +199,9 @@ def regenerate(case_id: int, user: User, reason: str, *, source_address: str = "
                     session, key=f"agreement:{agreement.id}:agreement_to_sign:{person.id}",
                     template="agreement_to_sign", user=person, case=case,
                     deadline_id=restarted[0].id if restarted else None,
-                    context={"case_id": case.id, "reference": case.reference, "party": party,
-                             "version": agreement.version, "reason": reason})
+                    context={"case_id": case.id, "reference": case.reference,
+                             **outbox.party_context(party), "version": agreement.version,
+                             "reason": reason})
             return agreement
     except StaleDataError as exc:
         raise Conflict("Someone changed this case at the same moment. "
@@ -253,7 +248,7 @@ def _sign(case_id: int, user: User, *, agreement_hash: str, method: str, full_na
             if case is None or not can_view_case(user, case):
                 raise NotFound("There is no such case.")
             party = actor_for(user).party
-            if party not in PARTIES:
+            if party is None or party not in case.parties:
                 raise Forbidden("Only the parties to the pairing sign the agreement.")
             agreement = current(session, case.id)
             if agreement is None:
