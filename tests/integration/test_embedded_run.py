@@ -163,6 +163,7 @@ def test_make_run_delivers_submissions_and_reminders_to_the_mail_sink(instance):
 def test_the_embedded_broker_shows_a_message_to_workers_only_once_it_is_whole(tmp_path,
                                                                              monkeypatch):
     from kombu import Connection
+    from kombu.transport import resolve_transport
 
     from tasks import file_broker
 
@@ -181,12 +182,9 @@ def test_the_embedded_broker_shows_a_message_to_workers_only_once_it_is_whole(tm
                "processed_folder": str(tmp_path), "store_processed": False,
                "control_folder": str(tmp_path / "control")}
     with Connection("filesystem://", transport_options=options) as connection:
-        assert isinstance(connection.transport, file_broker.Transport)
-        queue = connection.SimpleQueue("citypair")
-        queue.put({"notification": 42})
+        assert resolve_transport("filesystem") is file_broker.Transport
+        channel = connection.default_channel
+        channel._put("citypair", {"notification": 42})
         assert visible_while_writing == [[]]
         assert not [f for f in os.listdir(folder) if f.endswith(".part")]
-        message = queue.get(timeout=5)
-        assert message.payload == {"notification": 42}
-        message.ack()
-        queue.close()
+        assert channel._get("citypair") == {"notification": 42}
