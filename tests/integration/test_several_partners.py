@@ -357,6 +357,7 @@ def test_pages_and_mail_name_every_partner(world, browser, make_browser, app):
     page = browser.get("/office/cases").get_data(as_text=True)
     assert "Rosario + 1 more" in page
     assert '<span class="visually-hidden">Rosario and Medellín</span>' in page
+    assert "Rosario; Medellín" in browser.get("/office/cases/export.csv").get_data(as_text=True)
     first = db.session.scalars(select(Deliverable).where(Deliverable.case_id == case.id)
                                .order_by(Deliverable.due_at)).first()
     first.due_at = utcnow() + 10 * DAY  # due soon, so the list shows it
