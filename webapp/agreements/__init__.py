@@ -23,7 +23,7 @@ from markupsafe import Markup
 from sqlalchemy import and_, false, func, or_, select
 from sqlalchemy.orm import joinedload
 
-from webapp.access import refusal, visible_cases
+from webapp.access import case_or_abort, visible_cases
 from webapp.agreements.forms import RegenerateForm, TypedSignatureForm, UploadSignatureForm
 from webapp.db import db, utcnow
 from webapp.errors import Conflict, OperationError
@@ -42,14 +42,6 @@ def _signed_in() -> None:
     """Every page needs an account; each route checks the role and the case."""
 
 
-def _case(case_id: int) -> Case:
-    case = db.session.get(Case, case_id)
-    if case is None:
-        abort(404)
-    status = refusal(current_user, case)
-    if status:
-        abort(status)
-    return case
 
 
 def _page(case: Case, *, typed: TypedSignatureForm | None = None,
@@ -142,13 +134,13 @@ def tracker():
 @bp.get("/<int:case_id>")
 def agreement(case_id: int):
     """The current version, its signatures, the forms to sign it, and earlier versions."""
-    return _page(_case(case_id))
+    return _page(case_or_abort(case_id))
 
 
 @bp.get("/<int:case_id>/agreement-v<int:version>.pdf")
 def pdf(case_id: int, version: int):
     """One version of the agreement as a PDF."""
-    case = _case(case_id)
+    case = case_or_abort(case_id)
     found = db.session.scalar(select(Agreement).where(Agreement.case_id == case.id,
                                                       Agreement.version == version))
     if found is None:
@@ -161,7 +153,7 @@ def pdf(case_id: int, version: int):
 @bp.get("/<int:case_id>/signatures/<int:signature_id>/signed.pdf")
 def signed_pdf(case_id: int, signature_id: int):
     """The signed PDF a party uploaded."""
-    case = _case(case_id)
+    case = case_or_abort(case_id)
     signature = db.session.get(Signature, signature_id)
     if signature is None or signature.case_id != case.id:
         abort(404)
@@ -173,7 +165,7 @@ def signed_pdf(case_id: int, signature_id: int):
 
 
 def _party_case(case_id: int) -> Case:
-    case = _case(case_id)
+    case = case_or_abort(case_id)
     if current_user.role not in PARTY_ROLES:
         abort(403)
     return case
@@ -209,7 +201,7 @@ def sign_typed(case_id: int):
             source_address=g.source_address)
     except OperationError as exc:
         db.session.expire_all()
-        return _page(_case(case_id), typed=form, errors=_refused(exc),
+        return _page(case_or_abort(case_id), typed=form, errors=_refused(exc),
                      stale=isinstance(exc, Conflict), status=exc.status)
     return _signed(case, outcome)
 
@@ -230,10 +222,10 @@ def sign_upload(case_id: int):
     except documents.UploadRefused as exc:
         form.signed_pdf.errors = [exc.message]
         db.session.expire_all()
-        return _page(_case(case_id), upload=form, status=400)
+        return _page(case_or_abort(case_id), upload=form, status=400)
     except OperationError as exc:
         db.session.expire_all()
-        return _page(_case(case_id), upload=form, errors=_refused(exc),
+        return _page(case_or_abort(case_id), upload=form, errors=_refused(exc),
                      stale=isinstance(exc, Conflict), status=exc.status)
     return _signed(case, outcome)
 
@@ -241,7 +233,7 @@ def sign_upload(case_id: int):
 @bp.post("/<int:case_id>/regenerate")
 def regenerate(case_id: int):
     """A coordinator issues a new version; earlier signatures become void."""
-    case = _case(case_id)
+    case = case_or_abort(case_id)
     if not current_user.is_staff:
         abort(403)
     form = RegenerateForm(prefix="regenerate")
@@ -252,7 +244,8 @@ def regenerate(case_id: int):
                                     source_address=g.source_address)
     except OperationError as exc:
         db.session.expire_all()
-        return _page(_case(case_id), regenerate=form, errors=_refused(exc), status=exc.status)
+        return _page(case_or_abort(case_id), regenerate=form, errors=_refused(exc),
+                     status=exc.status)
     flash(_("Version %(number)s of the agreement is issued. Earlier signatures are void and "
             "both parties have been asked to sign again.", number=new.version), "success")
     return redirect(url_for("agreements.agreement", case_id=case.id))

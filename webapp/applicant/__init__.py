@@ -8,7 +8,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from webapp.access import refusal
+from webapp.access import HIDDEN, case_or_abort
 from webapp.applicant import forms
 from webapp.db import db, utcnow
 from webapp.errors import OperationError, Refused
@@ -53,10 +53,7 @@ def _parties_only():
 
 def _case(case_id: int) -> Case:
     # Every page and action of the portal reads the call and the organisation: one query.
-    case = db.session.get(Case, case_id, options=_WITH_CALL)
-    if case is None or refusal(current_user, case):
-        abort(404)  # another organisation's case does not exist, as far as you can tell
-    return case
+    return case_or_abort(case_id, policy=HIDDEN, options=_WITH_CALL)
 
 
 @bp.get("/")

@@ -10,8 +10,8 @@ from flask import Response, abort, flash, g, redirect, render_template, request,
 from flask_login import current_user
 from sqlalchemy import select
 
-from webapp.access import can_view_case
-from webapp.coordinator.blueprint import bp, case_or_abort
+from webapp.access import can_view_case, case_or_abort
+from webapp.coordinator.blueprint import bp
 from webapp.coordinator.forms import AssignForm, CommentForm, ExtensionForm
 from webapp.db import db, utcnow
 from webapp.errors import OperationError, Refused

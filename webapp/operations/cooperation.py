@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
-from webapp.access import refusal
+from webapp.access import load_case
 from webapp.db import db, utcnow
 from webapp.errors import Conflict, Forbidden, NotFound, Refused
 from webapp.mail import outbox
@@ -67,27 +67,13 @@ PARTIES = (UserRole.APPLICANT, UserRole.PARTNER)
 
 # -- access -------------------------------------------------------------------------------
 
-def load_case(session: Session, case_id: int, user: User) -> Case:
-    """The case if ``user`` may see it: another organisation's case does not exist (404), a
-    coordinator of another region is refused (403)."""
-    case = session.get(Case, case_id)
-    if case is None:
-        raise NotFound("There is no such case.")
-    status = refusal(user, case)
-    if status == 403:
-        raise Forbidden("This case belongs to another region.")
-    if status:
-        raise NotFound("There is no such case.")
-    return case
-
-
 def is_party(user: User) -> bool:
     """A person who speaks for one of the cities (or regions) of a pair."""
     return user.role in PARTIES
 
 
 def _party_case(session: Session, case_id: int, user: User) -> Case:
-    case = load_case(session, case_id, user)
+    case = load_case(case_id, user, session=session)
     if not is_party(user):
         raise Forbidden("Only the partners of the cooperation can do this.")
     _require_live(case)
@@ -95,7 +81,7 @@ def _party_case(session: Session, case_id: int, user: User) -> Case:
 
 
 def _staff_case(session: Session, case_id: int, user: User) -> Case:
-    case = load_case(session, case_id, user)
+    case = load_case(case_id, user, session=session)
     if not user.is_staff:
         raise Forbidden("Only coordinators can do this.")
     return case

@@ -8,7 +8,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from webapp.access import refusal, sees_programme, visible_calls, visible_cases
+from webapp.access import case_or_abort, sees_programme, visible_calls, visible_cases
 from webapp.db import db
 from webapp.errors import Conflict, OperationError, Refused
 from webapp.i18n import reader_locale
@@ -32,14 +32,6 @@ def _staff_only():
         abort(403)
 
 
-def _case(case_id: int) -> Case:
-    case = db.session.get(Case, case_id)
-    if case is None:
-        abort(404)
-    status = refusal(current_user, case)
-    if status:
-        abort(status)
-    return case
 
 
 @bp.get("/")
@@ -154,7 +146,7 @@ def partner_import():
 @bp.get("/cases/<int:case_id>")
 def case(case_id: int):
     """Partner cities for a case, best first, with their reasons; the current pairing."""
-    case = _case(case_id)
+    case = case_or_abort(case_id)
     found = pairing.suggestions_for(case.id, current_user)
     contacts = pairing.contacts_of(case.partner_city) if case.partner_city else []
     wf = get_workflow(case.workflow)
@@ -165,7 +157,7 @@ def case(case_id: int):
 @bp.post("/cases/<int:case_id>/propose")
 def propose(case_id: int):
     """Propose one partner city for the case (the propose_pairing transition)."""
-    case = _case(case_id)
+    case = case_or_abort(case_id)
     form = forms.ProposeForm()
     partner_city_id = as_id(form.partner_city_id.data)
     if not form.validate_on_submit() or partner_city_id is None:
@@ -191,7 +183,7 @@ def propose(case_id: int):
 @bp.post("/cases/<int:case_id>/invite")
 def invite(case_id: int):
     """Give a contact of the proposed partner city an account to answer the pairing."""
-    case = _case(case_id)
+    case = case_or_abort(case_id)
     form = forms.InviteForm()
     if not form.validate_on_submit():
         abort(400)
