@@ -39,6 +39,7 @@ from webapp.models import (
     User,
 )
 from webapp.models.programme import WORLD_REGIONS
+from webapp.operations import audit
 from webapp.operations import cases as case_ops
 from webapp.operations.programmes import SLUG, timezone_problem
 from webapp.richtext import clean
@@ -299,9 +300,8 @@ def _jsonable(value: Any) -> Any:
 
 def _audit(session: Session, call: Call, user: User, action: str, payload: dict[str, Any],
            source_address: str, now: datetime) -> None:
-    session.add(AuditEvent(case_id=None, call_id=call.id, at=now, actor_id=user.id,
-                           actor_role=user.role, actor_label=user.display_name,
-                           source_address=source_address, action=action, payload=payload))
+    audit.record(session, action, user, call_id=call.id, at=now, source_address=source_address,
+                 payload=payload)
 
 
 # -- who may touch which call ------------------------------------------------------------
@@ -429,13 +429,11 @@ def rerun_eligibility(session: Session, call: Call, user: User, changes: dict[st
         before = case.eligibility_summary
         case_ops.run_eligibility(session, case, now)
         case.updated_at = now
-        session.add(AuditEvent(
-            case_id=case.id, at=now, actor_id=user.id, actor_role=user.role,
-            actor_label=user.display_name, action="rerun_eligibility",
-            from_state=case.state, to_state=case.state,
+        audit.record(
+            session, "rerun_eligibility", user, case=case, at=now,
             payload={"reason": "The call's eligibility rules changed.",
                      "rules": rule_changes, "verdict_before": before,
-                     "verdict_after": case.eligibility_summary}))
+                     "verdict_after": case.eligibility_summary})
         references.append(case.reference)
     return references
 

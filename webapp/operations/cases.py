@@ -39,6 +39,7 @@ from webapp.models import (
     Reminder,
     User,
 )
+from webapp.operations import audit
 from webapp.operations.applications import application_facts, section_choices
 from webapp.safety import MAX_ID
 from workflows import eligibility, get_workflow, vocabularies, vocabulary
@@ -403,13 +404,9 @@ def apply(
     if effects.moved:
         case.state = effects.target
         case.state_entered_at = now
-    audit = AuditEvent(
-        case_id=case.id, at=now, actor_id=user.id if user else None,
-        actor_role=actor.role.value, actor_label=user.display_name if user else "citypair",
-        source_address=source_address, action=transition, from_state=effects.source,
-        to_state=effects.target, payload=_audit_payload(declared),
-    )
-    session.add(audit)
+    event = audit.record(session, transition, user, case=case, at=now,
+                         source_address=source_address, from_state=effects.source,
+                         to_state=effects.target, payload=_audit_payload(declared))
     # Recipients are the parties as they were: leaving a pairing clears the partner.
     if effects.notifications:
         # People are not what a transition changes: finding them need not write the case yet,
@@ -433,10 +430,10 @@ def apply(
                  for kind in {n.deadline for n, _ in recipients if n.deadline}}
     # One insert for every notification of the transition.
     outbox.queue_many(session, [
-        outbox.Mail(key=f"event:{audit.id}:{n.template}:{person.id}", template=n.template,
+        outbox.Mail(key=f"event:{event.id}:{n.template}:{person.id}", template=n.template,
                     user=person, case=case, optional=n.optional,
                     deadline_id=announced.get(n.deadline) if n.deadline else None,
-                    context=_notification_context(case, audit, party, declared))
+                    context=_notification_context(case, event, party, declared))
         for n, people in recipients for party, person in people])
     return effects
 

@@ -27,7 +27,6 @@ from webapp.errors import Conflict, Forbidden, NotFound, Refused
 from webapp.mail import outbox
 from webapp.models import (
     Activity,
-    AuditEvent,
     Case,
     ConflictOfInterest,
     Deadline,
@@ -40,7 +39,7 @@ from webapp.models import (
     User,
     UserRole,
 )
-from webapp.operations import caselist, cases, documents
+from webapp.operations import audit, caselist, cases, documents
 from webapp.views import TIMELINE_PROVIDERS
 from workflows import get_workflow, schedule, scoring, vocabulary, workflows
 from workflows.engine import StateKind, Workflow
@@ -94,11 +93,7 @@ def _require_live(case: Case) -> None:
 
 def _audit(session: Session, case: Case, user: User | None, action: str,
            payload: dict[str, Any], now: datetime) -> None:
-    session.add(AuditEvent(
-        case_id=case.id, at=now, actor_id=user.id if user else None,
-        actor_role=user.role if user else "system",
-        actor_label=user.display_name if user else "citypair", action=action,
-        from_state=case.state, to_state=case.state, payload=payload))
+    audit.record(session, action, user, case=case, at=now, payload=payload)
     case.updated_at = now
 
 

@@ -414,16 +414,13 @@ def erase_person(person_id: int, admin: User, *, source_address: str = "",
 
         # The erasure itself is recorded, naming only the pseudonym, with the new digest of
         # every audit event it rewrites: the trail still verifies, and says what changed.
-        record = AuditEvent(
-            case_id=None, at=now, actor_id=admin.id, actor_role=admin.role,
-            actor_label=admin.display_name, source_address=source_address,
-            action=audit.ERASURE,
+        record = audit.record(
+            session, audit.ERASURE, admin, at=now, source_address=source_address,
             payload={"person_id": person.id, "pseudonym": alias, "cases": result.cases,
                      "signatures": result.signatures, "comments": result.comments,
                      "audit_events": result.audit_events,
                      "documents_deleted": result.documents_deleted,
                      "rewritten": {str(r.event_id): r.digest for r in rewrites}})
-        session.add(record)
         session.flush()
         audit.rewrite_personal_columns(session, record.id, rewrites)
     for sha in orphans:
@@ -547,16 +544,14 @@ def apply_retention(now: datetime | None = None, years: int | None = None, *,
         session.expunge_all()
         # Recorded first, with the last hash of each case's chain: the cases' whole chains
         # go, and this record in the chain of events of no case says which and how far.
-        record = AuditEvent(
-            case_id=None, at=now, actor_role="system", actor_label="citypair",
-            action="retention",
+        record = audit.record(
+            session, "retention", None, at=now,
             payload={"cases_deleted": len(ids), "years": default,
                      "programme_years": {k: y for k, (y, _c) in result.programmes.items()},
                      "calls_closed_before": result.cutoff.isoformat(),
                      "documents": result.documents, "audit_events": result.audit_events,
                      "notifications": result.notifications, "case_ids": ids,
                      "chain_heads": audit.chain_heads(session, ids)})
-        session.add(record)
         session.flush()
         # The audit events first (their foreign key restricts); the rest cascades from the case.
         audit.retire_cases(session, record.id, ids)

@@ -21,6 +21,7 @@ from webapp.db import db, utcnow
 from webapp.errors import Forbidden, Invalid, NotFound
 from webapp.forms import has_control_characters
 from webapp.models import AuditEvent, Programme, User, UserRole
+from webapp.operations import audit
 
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 DEFAULT_TIMEZONE = "Europe/Brussels"
@@ -137,11 +138,9 @@ def _jsonable(values: dict[str, Any]) -> dict[str, Any]:
 
 def _audit(session: Session, user: User, action: str, programme: Programme,
            changes: dict[str, Any], source_address: str) -> None:
-    session.add(AuditEvent(case_id=None, actor_id=user.id, actor_role=user.role,
-                           actor_label=user.display_name, source_address=source_address,
-                           action=action, payload={"programme_id": programme.id,
-                                                   "programme": programme.slug,
-                                                   "changes": changes}))
+    audit.record(session, action, user, source_address=source_address,
+                 payload={"programme_id": programme.id, "programme": programme.slug,
+                          "changes": changes})
 
 
 def create_programme(user: User, data: ProgrammeData, *, source_address: str = "") -> Programme:
