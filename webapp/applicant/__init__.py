@@ -25,7 +25,7 @@ from webapp.models import (
     UserRole,
 )
 from webapp.operations import accounts, applications, cases, documents, vocabulary
-from webapp.views import case_links, case_timeline, progress_for, words
+from webapp.views import case_links, case_timeline, progress_for, refusals_flashed, words
 from workflows import get_workflow
 
 bp = Blueprint("applicant", __name__, url_prefix="/my")
@@ -234,27 +234,17 @@ def act(case_id: int, transition: str):
     """Fire a transition from the portal: submit, answer, accept, withdraw ..."""
     case = _case(case_id)
     wf = get_workflow(case.workflow)
-    try:
+    back = url_for("applicant.case", case_id=case.id)
+    # A refused submission goes back to the check page, which lists what is missing.
+    refused_to = url_for("applicant.check", case_id=case.id) if transition == "submit" else back
+    with refusals_flashed(back), refusals_flashed(refused_to, catch=(Refused,)):
         # Only the transition's own fields go on; anything else the form carries is dropped.
         payload = cases.parse_payload(wf.transition(transition), request.form,
                                       zone=select_timezone()) \
             if wf.has_transition(transition) else {}
-    except cases.PayloadError as exc:
-        for message in exc.messages:
-            flash(message, "error")
-        return redirect(url_for("applicant.case", case_id=case.id)), 303
-    try:
         fired = cases.fire(case.id, transition, current_user, payload,
                            expected_version=request.form.get("version", type=int),
                            source_address=g.source_address)
-    except Refused as exc:
-        for reason in exc.reasons or (exc.message,):
-            flash(reason, "error")
-        target = "applicant.check" if transition == "submit" else "applicant.case"
-        return redirect(url_for(target, case_id=case.id)), 303
-    except OperationError as exc:
-        flash(exc.message, "error")
-        return redirect(url_for("applicant.case", case_id=case.id)), 303
     label = wf.state(fired.target).applicant_label
     flash(_("Done. Your case is now: %(state)s.", state=_(label)) if fired.moved
           else _("Done. We are waiting for the other party."), "success")

@@ -36,6 +36,7 @@ from webapp.operations import cases as case_ops
 from webapp.operations import cooperation as coop
 from webapp.operations import documents
 from webapp.operations import lap as plan_ops
+from webapp.views import refusals_flashed
 from workflows import get_workflow, lap, schedule, vocabulary
 from workflows.engine import StateKind
 from workflows.schedule import DeliverableKind
@@ -86,11 +87,6 @@ def _frame(case: Case, current: str) -> dict[str, Any]:
 def _local_end_of_day(day) -> datetime:
     """A date picked on a form as the end of that day in the viewer's time zone."""
     return datetime.combine(day, time(23, 59), tzinfo=ZoneInfo(select_timezone()))
-
-
-def _flash_refusal(exc: OperationError) -> None:
-    for reason in exc.reasons or (exc.message,):
-        flash(reason, "error")
 
 
 # -- deliverables -------------------------------------------------------------------------
@@ -488,11 +484,8 @@ def send_plan_draft(case_id: int):
     """Send the working draft to the coordinator for comments."""
     case = case_or_abort(case_id)
     _parties_only()
-    try:
+    with refusals_flashed(url_for(".plan", case_id=case.id)):
         version = plan_ops.send_draft(case.id, current_user)
-    except OperationError as exc:
-        _flash_refusal(exc)
-        return redirect(url_for(".plan", case_id=case.id), 303)
     flash(_("Version %(number)s is sent to the coordinator for comments. You can keep "
             "working on the plan.", number=version.number), "success")
     return redirect(url_for(".plan", case_id=case.id), 303)
@@ -503,13 +496,10 @@ def submit_plan(case_id: int):
     """Submit the plan for approval; the submitted version is frozen."""
     case = case_or_abort(case_id)
     _parties_only()
-    try:
+    with refusals_flashed(url_for(".plan", case_id=case.id)):
         version = plan_ops.submit(case.id, current_user,
                                   expected_version=request.form.get("version", type=int),
                                   source_address=g.source_address)
-    except OperationError as exc:
-        _flash_refusal(exc)
-        return redirect(url_for(".plan", case_id=case.id), 303)
     flash(_("Version %(number)s of the plan is submitted and frozen. The coordinator will "
             "review it.", number=version.number), "success")
     return redirect(url_for(".plan", case_id=case.id), 303)
@@ -529,13 +519,10 @@ def review_plan(case_id: int):
     deadline = form.response_deadline.data
     if deadline is not None:
         deadline = deadline.replace(tzinfo=ZoneInfo(select_timezone()))
-    try:
+    with refusals_flashed(url_for(".plan", case_id=case.id)):
         plan_ops.review(case.id, current_user, approve=form.decision.data == "approve",
                         comments=form.comments.data or "", response_deadline=deadline,
                         source_address=g.source_address)
-    except OperationError as exc:
-        _flash_refusal(exc)
-        return redirect(url_for(".plan", case_id=case.id), 303)
     flash(_("The plan is approved; the case is completed.") if form.decision.data == "approve"
           else _("The plan is sent back with your comments."), "success")
     return redirect(url_for(".plan", case_id=case.id), 303)

@@ -18,6 +18,7 @@ from webapp.models.programme import WORLD_REGIONS
 from webapp.operations import pairing
 from webapp.pairing import forms
 from webapp.safety import as_id
+from webapp.views import refusals_flashed
 from workflows import get_workflow, workflows
 from workflows.countries import countries_by_name, normalise_country
 
@@ -162,19 +163,10 @@ def propose(case_id: int):
     partner_city_id = as_id(form.partner_city_id.data)
     if not form.validate_on_submit() or partner_city_id is None:
         abort(400)
-    try:
+    with refusals_flashed(url_for("pairing.case", case_id=case.id), passing=(403, 404)):
         fired = pairing.propose(case.id, current_user, partner_city_id,
                                 expected_version=as_id(form.version.data),
                                 source_address=g.source_address)
-    except Refused as exc:
-        for reason in exc.reasons or (exc.message,):
-            flash(reason, "error")
-        return redirect(url_for("pairing.case", case_id=case.id), 303)
-    except OperationError as exc:
-        if exc.status in (403, 404):
-            raise
-        flash(exc.message, "error")
-        return redirect(url_for("pairing.case", case_id=case.id), 303)
     label = get_workflow(case.workflow).state(fired.target).staff_label.lower()
     flash(f"Partner proposed: the case is now {label}.", "success")
     return redirect(url_for("pairing.case", case_id=case.id), 303)
@@ -187,15 +179,11 @@ def invite(case_id: int):
     form = forms.InviteForm()
     if not form.validate_on_submit():
         abort(400)
-    try:
+    back = url_for("pairing.case", case_id=case.id)
+    with refusals_flashed(back, passing=(403, 404)):
         person = pairing.invite_partner_contact(case.id, current_user, form.email.data or "")
-    except OperationError as exc:
-        if exc.status in (403, 404):
-            raise
-        flash(exc.message, "error")
-    else:
-        flash(f"We have sent an invitation to {person.email}.", "success")
-    return redirect(url_for("pairing.case", case_id=case.id), 303)
+    flash(f"We have sent an invitation to {person.email}.", "success")
+    return redirect(back, 303)
 
 
 # -- the call-wide draft board ------------------------------------------------------------------
