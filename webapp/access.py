@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from webapp.db import db
 from webapp.errors import Forbidden, NotFound, OperationError
 from webapp.models import Call, Case, PartnerCity, User, UserRole
+from webapp.models.party import kind_of
 from workflows.engine import Actor, Role
 
 
@@ -27,9 +28,7 @@ def actor_for(user: User | None) -> Actor:
     """The engine's view of a person (None is the system)."""
     if user is None:
         return Actor(Role.SYSTEM)
-    role = Role(user.role)
-    party = {Role.APPLICANT: "applicant", Role.PARTNER: "partner"}.get(role)
-    return Actor(role, party=party, user_id=user.id)
+    return Actor(Role(user.role), party=kind_of(user), user_id=user.id)
 
 
 def case_region(case: Case) -> str:

@@ -27,13 +27,13 @@ from webapp.access import case_or_abort, visible_cases
 from webapp.agreements.forms import RegenerateForm, TypedSignatureForm, UploadSignatureForm
 from webapp.db import db, utcnow
 from webapp.errors import Conflict, OperationError
-from webapp.models import Agreement, Case, Deadline, DeadlineStatus, Signature, UserRole
+from webapp.models import Agreement, Case, Deadline, DeadlineStatus, Signature
+from webapp.models.party import is_party, kind_of, parties_of
 from webapp.operations import agreements, cases, documents
 from workflows import get_workflow
 
 bp = Blueprint("agreements", __name__, url_prefix="/agreements")
 PAGE_SIZE = 50
-PARTY_ROLES = {UserRole.APPLICANT: "applicant", UserRole.PARTNER: "partner"}
 
 
 @bp.before_request
@@ -54,7 +54,7 @@ def _page(case: Case, *, typed: TypedSignatureForm | None = None,
     agreement = next((a for a in all_versions if a.voided_at is None), None)
     signed = agreements.live_signatures(session, [agreement.id]).get(agreement.id, {}) \
         if agreement else {}
-    party = PARTY_ROLES.get(current_user.role)
+    party = kind_of(current_user)
     wf = get_workflow(case.workflow)
     signing = agreements.signing_transition(case)
     option = None
@@ -71,11 +71,12 @@ def _page(case: Case, *, typed: TypedSignatureForm | None = None,
         upload = upload or UploadSignatureForm(formdata=None, prefix="upload",
                                                agreement_hash=agreement.content_hash)
     staff = current_user.is_staff
+    parties = parties_of(case)
     can_regenerate = staff and agreement is not None and agreements.awaits_signatures(case)
     return render_template(
         "agreements/agreement.html", case=case, agreement=agreement, versions=all_versions,
-        signed=signed, party=party, option=option,
-        parties=_party_names(case), typed=typed, upload=upload,
+        signed=signed, party=party, option=option, parties=parties,
+        party_labels={p.kind: p.name for p in parties}, typed=typed, upload=upload,
         regenerate=regenerate or RegenerateForm(formdata=None, prefix="regenerate"),
         can_regenerate=can_regenerate, staff=staff, open_for_signature=signing is not None,
         errors=errors or [], failed=failed,
@@ -84,11 +85,6 @@ def _page(case: Case, *, typed: TypedSignatureForm | None = None,
         # The stored document was escaped when it was rendered; it is shown as it is.
         document=Markup(agreement.html) if agreement else None,  # noqa: S704
     ), status
-
-
-def _party_names(case: Case) -> dict[str, str]:
-    return {"applicant": case.organisation.name,
-            "partner": case.partner_city.name if case.partner_city else ""}
 
 
 @bp.get("/")
@@ -166,7 +162,7 @@ def signed_pdf(case_id: int, signature_id: int):
 
 def _party_case(case_id: int) -> Case:
     case = case_or_abort(case_id)
-    if current_user.role not in PARTY_ROLES:
+    if not is_party(current_user):
         abort(403)
     return case
 

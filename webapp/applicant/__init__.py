@@ -24,6 +24,7 @@ from webapp.models import (
     GroupMember,
     UserRole,
 )
+from webapp.models.party import is_party
 from webapp.operations import accounts, applications, cases, documents, vocabulary
 from webapp.views import case_links, case_timeline, progress_for, refusals_flashed, words
 from workflows import get_workflow
@@ -47,7 +48,7 @@ _WITH_CALL = (joinedload(Case.call), joinedload(Case.organisation))
 @bp.before_request
 @login_required
 def _parties_only():
-    if current_user.role not in (UserRole.APPLICANT, UserRole.PARTNER):
+    if not is_party(current_user):
         abort(403)
 
 

@@ -32,6 +32,7 @@ from webapp.forms import choices
 from webapp.i18n import select_timezone
 from webapp.models import Case, Deliverable, Document
 from webapp.models.cooperation import activity_document
+from webapp.models.party import is_party
 from webapp.operations import cases as case_ops
 from webapp.operations import cooperation as coop
 from webapp.operations import documents
@@ -62,7 +63,7 @@ def _staff_only() -> None:
 
 
 def _parties_only() -> None:
-    if not coop.is_party(current_user):
+    if not is_party(current_user):
         abort(403)
 
 
@@ -229,7 +230,7 @@ def activities(case_id: int):
                            activities=coop.activities(db.session, case.id),
                            types=coop.ACTIVITY_TYPES, directions=coop.DIRECTIONS,
                            date_range=coop.date_range,
-                           can_add=coop.is_party(current_user) and case.cooperation_start)
+                           can_add=is_party(current_user) and case.cooperation_start)
 
 
 @bp.route("/cases/<int:case_id>/activities/new", methods=["GET", "POST"])
@@ -288,7 +289,7 @@ def _activity_choices(case: Case, form: forms.ReportForm, start, end) -> None:
 def _render_report(case: Case, d: Deliverable, form: forms.ReportForm, *, status: int = 200,
                    conflict: coop.ReportConflict | None = None):
     report = coop.report_for(db.session, d)
-    editable = coop.is_party(current_user) and d.status not in schedule.DONE and \
+    editable = is_party(current_user) and d.status not in schedule.DONE and \
         get_workflow(case.workflow).state(case.state).kind is not StateKind.CLOSED
     page = render_template(
         "cooperation/report.html", **_frame(case, "reports"), d=d, report=report, form=form,
@@ -380,7 +381,7 @@ def plan(case_id: int):
                   for s in definition.sections},
         started={s.key for s in definition.sections if content.get(s.key)},
         versions=found, outcomes=plan_ops.outcomes(db.session, case, found),
-        edit_refusal=plan_ops.edit_refusal(case, current_user) if coop.is_party(current_user)
+        edit_refusal=plan_ops.edit_refusal(case, current_user) if is_party(current_user)
         else None,
         submit_option=options.get(st.submit.name) if st else None,
         review_open=current_user.is_staff and st is not None and case.state == st.submit.target,

@@ -14,7 +14,14 @@ from sqlalchemy.orm import Session, selectinload
 
 from webapp.db import utcnow
 from webapp.i18n import default_timezone
-from webapp.models import Case, Notification, NotificationPreference, NotificationStatus, User
+from webapp.models import (
+    Case,
+    Notification,
+    NotificationPreference,
+    NotificationStatus,
+    User,
+)
+from webapp.models.party import KINDS as PARTY_KINDS
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +85,7 @@ def coordinators_for(session: Session, case: Case,
 def _expand(groups: Iterable[str]) -> set[str]:
     wanted = set(groups)
     if "parties" in wanted:
-        wanted |= {"applicant", "partner"}
+        wanted |= set(PARTY_KINDS)
     return wanted
 
 

@@ -24,6 +24,7 @@ from webapp.db import db, utcnow
 from webapp.errors import Conflict, Forbidden, NotFound, Refused
 from webapp.mail import outbox
 from webapp.models import Agreement, Case, PartyFact, Signature, User
+from webapp.models.party import KINDS, partners_of
 from webapp.operations import audit, cases, documents
 from webapp.printing import pdf_from_template
 from workflows import get_workflow, vocabulary, workflows
@@ -31,7 +32,6 @@ from workflows.engine import Transition
 
 #: the hook a workflow names on the state whose entry issues the agreement
 GENERATE_HOOK = "generate_agreement"
-PARTIES = ("applicant", "partner")
 
 
 # -- where agreements live in the workflow definitions -----------------------------------
@@ -129,8 +129,7 @@ def render_html(case: Case, version: int, now: datetime) -> str:
             interval=call.report_interval_months, work_plan=work_plan(case),
             shared_topics=[t for t in own if t in theirs], own_topics=own,
             partner_topics=theirs,
-            partner_contacts=[c for c in (partner.contacts or []) if isinstance(c, dict)]
-            if partner else [],
+            partner_contacts=[c for p in partners_of(case) for c in p.contacts],
         )
 
 
@@ -250,7 +249,7 @@ def _sign(case_id: int, user: User, *, agreement_hash: str, method: str, full_na
             if case is None or not can_view_case(user, case):
                 raise NotFound("There is no such case.")
             party = actor_for(user).party
-            if party not in PARTIES:
+            if party not in KINDS:
                 raise Forbidden("Only the parties to the pairing sign the agreement.")
             agreement = current(session, case.id)
             if agreement is None:

@@ -37,8 +37,8 @@ from webapp.models import (
     Score,
     Signature,
     User,
-    UserRole,
 )
+from webapp.models.party import is_party
 from webapp.operations import audit, caselist, cases, documents
 from webapp.views import TIMELINE_PROVIDERS
 from workflows import get_workflow, schedule, scoring, vocabulary, workflows
@@ -61,15 +61,7 @@ DIRECTIONS: dict[str, str] = {
 }
 #: what may be attached to an activity: reports, agendas, photos
 ATTACHMENT_TYPES = (documents.PDF, "image/jpeg", "image/png")
-PARTIES = (UserRole.APPLICANT, UserRole.PARTNER)
-
-
 # -- access -------------------------------------------------------------------------------
-
-def is_party(user: User) -> bool:
-    """A person who speaks for one of the cities (or regions) of a pair."""
-    return user.role in PARTIES
-
 
 def _party_case(session: Session, case_id: int, user: User) -> Case:
     case = load_case(case_id, user, session=session)

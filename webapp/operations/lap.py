@@ -29,9 +29,9 @@ from webapp.models import (
     Topic,
     User,
 )
+from webapp.models.party import is_party
 from webapp.operations import cases
 from webapp.operations.cooperation import (
-    is_party,
     mark_submitted,
     rules_for_call,
     start_deliverable_deadline,
