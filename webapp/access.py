@@ -14,13 +14,13 @@ from enum import StrEnum
 from typing import Any
 
 from flask import abort
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, exists, or_, select
 from sqlalchemy.orm import Session
 
 from webapp.db import db
 from webapp.errors import Forbidden, NotFound, OperationError
-from webapp.models import Call, Case, PartnerCity, User, UserRole
-from webapp.models.party import kind_of
+from webapp.models import Call, Case, CasePartner, PartnerCity, User, UserRole
+from webapp.models.party import key_of
 from workflows.engine import Actor, Role
 
 
@@ -28,7 +28,7 @@ def actor_for(user: User | None) -> Actor:
     """The engine's view of a person (None is the system)."""
     if user is None:
         return Actor(Role.SYSTEM)
-    return Actor(Role(user.role), party=kind_of(user), user_id=user.id)
+    return Actor(Role(user.role), party=key_of(user), user_id=user.id)
 
 
 def case_region(case: Case) -> str:
@@ -67,7 +67,8 @@ def can_view_case(user: User, case: Case) -> bool:
         return user.organisation_id is not None and case.organisation_id == user.organisation_id
     if user.role == UserRole.PARTNER:
         # A partner city is set on a case only while it is proposed or paired.
-        return user.partner_city_id is not None and case.partner_city_id == user.partner_city_id
+        return user.partner_city_id is not None and any(
+            link.partner_city_id == user.partner_city_id for link in case.partner_links)
     return False
 
 
@@ -95,7 +96,8 @@ def visible_cases(user: User) -> Select[tuple[Case]]:
         )
     if user.role == UserRole.APPLICANT:
         return q.where(Case.organisation_id == (user.organisation_id or -1))
-    return q.where(Case.partner_city_id == (user.partner_city_id or -1))
+    return q.where(exists().where(CasePartner.case_id == Case.id,
+                                  CasePartner.partner_city_id == (user.partner_city_id or -1)))
 
 
 class Denial(StrEnum):

@@ -215,6 +215,7 @@ def is_eu27(codes: Iterable[str] | None) -> bool:
 LABEL_ARGUMENTS: dict[str, tuple[tuple[int, ...], tuple[str, ...]]] = {
     "State": ((2, 3, 4), ("staff_label", "applicant_label", "stage", "future_label")),
     "Transition": ((4,), ("label",)),
+    "Workflow": ((), ("title",)),
     "Field": ((1,), ("label", "hint")),
     "DeadlineSpec": ((1,), ("label",)),
     "Section": ((1,), ("title", "hint", "row_label")),
@@ -227,6 +228,7 @@ LABEL_ARGUMENTS: dict[str, tuple[tuple[int, ...], tuple[str, ...]]] = {
                         "agreement_name")),
     "pairing_proposed": ((0,), ()),
     "agreement_pending": ((0, 1), ()),
+    "replace": ((), ("label",)),  # a shared transition relabelled for another kind of call
 }
 #: module-level tables whose values are labels
 LABEL_TABLES = frozenset({"ORGANISATION_TYPES", "TITLES", "SECTORS", "ROADMAP_SECTORS",

@@ -36,7 +36,8 @@ HOOKS = frozenset({
     "start_cooperation",  # fix the start date and create the deliverable schedule
     "start_follow_up",  # open the follow-up report deadline
     "stamp_submission",  # record when the application was submitted
-    "set_partner",  # attach the proposed partner city to the case
+    "set_partner",  # attach the proposed partner city to the case, as its lead partner
+    "add_partner",  # attach one more partner city to a proposed pairing
     "flag_sections",  # open the sections an information request names for editing
 })
 
@@ -182,12 +183,23 @@ TRANSITIONS = (
                fields=(PARTNER_CITY,),
                notify=(Notify("pairing_proposed", ("parties",), deadline="pairing_response"),),
                screen="pairing"),
+    # A further partner restarts the time to respond: the newcomer gets the full ten days.
+    Transition("add_partner", ("pairing_proposed",), "pairing_proposed", STAFF,
+               "Add another partner city", guards=("partner_available",),
+               effects=("add_partner",), fields=(PARTNER_CITY,),
+               notify=(Notify("pairing_proposed", ("parties",), deadline="pairing_response"),),
+               screen="pairing", style="secondary"),
+    Transition("remove_partner", ("pairing_proposed",), "awaiting_pairing", STAFF,
+               "Remove a partner city", guards=("partner_on_case",), fields=(PARTNER_CITY,),
+               drops_party=True, notify=(Notify("pairing_declined", ("parties",)),),
+               screen="pairing", style="warning"),
     Transition("accept_pairing", ("pairing_proposed",), "agreement_pending", PARTIES,
                "Accept the pairing", each_party="accepted_pairing",
                notify=(Notify("agreement_to_sign", ("parties",),
                               deadline="agreement_signature"),)),
+    # One of several partners declining leaves the others paired; the last one ends it.
     Transition("decline_pairing", ("pairing_proposed",), "awaiting_pairing", PARTIES,
-               "Decline the pairing", fields=(REASON,), style="warning",
+               "Decline the pairing", fields=(REASON,), style="warning", drops_party=True,
                notify=(Notify("pairing_declined", ("parties", "coordinator")),)),
     Transition("sign", ("agreement_pending",), "cooperation_active", PARTIES,
                "Sign the Partnership Agreement", each_party="signed_agreement",

@@ -73,8 +73,20 @@ def _partner_available(f: CaseFacts, p: Mapping[str, Any]) -> str | None:
     if regions and partner.get("region") not in regions:
         return (f"{partner.get('name')} is in {partner.get('region')}, a region this call does "
                 "not offer.")
+    if partner.get("on_case"):
+        return f"{partner.get('name')} is already a partner of this case."
     if partner.get("busy"):
         return f"{partner.get('name')} is already in an active pairing of this call."
+    return None
+
+
+def _partner_on_case(f: CaseFacts, p: Mapping[str, Any]) -> str | None:
+    partner = p.get("partner")
+    noun = f.extra.get("partner_noun") or "partner"
+    if not partner:
+        return f"Choose the {noun} to remove."
+    if not partner.get("on_case"):
+        return f"{partner.get('name')} is not a partner of this case."
     return None
 
 
@@ -147,6 +159,8 @@ GUARDS: dict[str, Guard] = {
         Guard("partner_available", _partner_available,
               "the partner is of the kind the call pairs, in a region it offers and not "
               "already paired",
+              needs_input=True),
+        Guard("partner_on_case", _partner_on_case, "the partner named is one of the case's",
               needs_input=True),
         Guard("cooperation_period_elapsed", _cooperation_period_elapsed,
               "the cooperation period has run its full length"),

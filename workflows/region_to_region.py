@@ -5,6 +5,7 @@ regional innovation roadmap."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 from workflows import city_to_city
@@ -127,6 +128,8 @@ TRANSITIONS = (
                effects=("set_partner",), fields=(PARTNER_CITY,),
                notify=(Notify("pairing_proposed", ("parties",), deadline="pairing_response"),),
                screen="pairing"),
+    replace(_SHARED_TRANSITIONS["add_partner"], label="Add another partner region"),
+    replace(_SHARED_TRANSITIONS["remove_partner"], label="Remove a partner region"),
     _SHARED_TRANSITIONS["accept_pairing"],
     _SHARED_TRANSITIONS["decline_pairing"],
     Transition("sign", ("agreement_pending",), "cooperation_active", PARTIES,

@@ -21,14 +21,22 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from markupsafe import Markup
 from sqlalchemy import and_, false, func, or_, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, selectinload
 
 from webapp.access import case_or_abort, visible_cases
 from webapp.agreements.forms import RegenerateForm, TypedSignatureForm, UploadSignatureForm
 from webapp.db import db, utcnow
 from webapp.errors import Conflict, OperationError
-from webapp.models import Agreement, Case, Deadline, DeadlineStatus, Signature
-from webapp.models.party import is_party, kind_of, parties_of
+from webapp.models import (
+    Agreement,
+    Case,
+    CasePartner,
+    Deadline,
+    DeadlineStatus,
+    Signature,
+    partner_party,
+)
+from webapp.models.party import is_party, key_of, parties_of
 from webapp.operations import agreements, cases, documents
 from workflows import get_workflow
 
@@ -54,7 +62,7 @@ def _page(case: Case, *, typed: TypedSignatureForm | None = None,
     agreement = next((a for a in all_versions if a.voided_at is None), None)
     signed = agreements.live_signatures(session, [agreement.id]).get(agreement.id, {}) \
         if agreement else {}
-    party = kind_of(current_user)
+    party = key_of(current_user)
     wf = get_workflow(case.workflow)
     signing = agreements.signing_transition(case)
     option = None
@@ -71,12 +79,11 @@ def _page(case: Case, *, typed: TypedSignatureForm | None = None,
         upload = upload or UploadSignatureForm(formdata=None, prefix="upload",
                                                agreement_hash=agreement.content_hash)
     staff = current_user.is_staff
-    parties = parties_of(case)
     can_regenerate = staff and agreement is not None and agreements.awaits_signatures(case)
     return render_template(
         "agreements/agreement.html", case=case, agreement=agreement, versions=all_versions,
-        signed=signed, party=party, option=option, parties=parties,
-        party_labels={p.kind: p.name for p in parties}, typed=typed, upload=upload,
+        signed=signed, party=party, option=option,
+        parties={p.key: p.name for p in parties_of(case)}, typed=typed, upload=upload,
         regenerate=regenerate or RegenerateForm(formdata=None, prefix="regenerate"),
         can_regenerate=can_regenerate, staff=staff, open_for_signature=signing is not None,
         errors=errors or [], failed=failed,
@@ -99,7 +106,8 @@ def tracker():
     pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
     page = min(max(request.args.get("page", 1, type=int), 1), pages)
     rows = list(db.session.scalars(
-        q.options(joinedload(Case.organisation), joinedload(Case.partner_city))
+        q.options(joinedload(Case.organisation), joinedload(Case.partner_city),
+                  selectinload(Case.partner_links).joinedload(CasePartner.partner_city))
         .order_by(Case.state_entered_at, Case.id)
         .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)))
     ids = [c.id for c in rows]
@@ -123,6 +131,7 @@ def tracker():
             "deadline": deadline, "overdue": deadline is not None and deadline.due_at < now,
         })
     return render_template("agreements/tracker.html", items=items, total=total, page=page,
+                           partner_party=partner_party,
                            pages=pages,
                            page_url=lambda p: url_for("agreements.tracker", page=p))
 
@@ -168,12 +177,17 @@ def _party_case(case_id: int) -> Case:
 
 
 def _signed(case: Case, outcome: agreements.Signed):
+    several = len(case.parties) > 2
     if outcome.moved:
-        label = get_workflow(case.workflow).state(outcome.target).applicant_label
-        flash(_("You have signed the agreement. Both parties have now signed: %(state)s.",
-                state=_(label).lower()), "success")
+        label = _(get_workflow(case.workflow).state(outcome.target).applicant_label).lower()
+        flash(_("You have signed the agreement. Every party has now signed: %(state)s.",
+                state=label) if several else
+              _("You have signed the agreement. Both parties have now signed: %(state)s.",
+                state=label), "success")
     else:
-        flash(_("You have signed the agreement. We are waiting for the other party to sign."),
+        flash(_("You have signed the agreement. We are waiting for the other parties to sign.")
+              if several else
+              _("You have signed the agreement. We are waiting for the other party to sign."),
               "success")
     return redirect(url_for("agreements.agreement", case_id=case.id))
 

@@ -24,7 +24,7 @@ from webapp.db import db, utcnow
 from webapp.errors import Conflict, Forbidden, NotFound, Refused
 from webapp.mail import outbox
 from webapp.models import Agreement, Case, PartyFact, Signature, User
-from webapp.models.party import KINDS, partners_of
+from webapp.models.party import partners_of
 from webapp.operations import audit, cases, documents
 from webapp.printing import pdf_from_template
 from workflows import get_workflow, vocabulary, workflows
@@ -114,14 +114,15 @@ def render_html(case: Case, version: int, now: datetime) -> str:
 
     call = case.call
     partner = case.partner_city
+    partners = case.partners
     own = [t.label for t in case.topics]
-    theirs = [t.label for t in partner.topics] if partner else []
+    theirs = list(dict.fromkeys(t.label for p in partners for t in p.topics))
     zone = ZoneInfo(call.timezone or call.programme.timezone)
     locale = current_app.config["BABEL_DEFAULT_LOCALE"]
     # One language and zone for everyone: the same case renders to the same document.
     with force_locale(locale):
         return render_template(
-            "documents/agreement.html", case=case, call=call, partner=partner,
+            "documents/agreement.html", case=case, call=call, partner=partner, partners=partners,
             organisation=case.organisation, version=version,
             issued=format_date(now.astimezone(zone).date(), "d MMMM y", locale=locale),
             vocab=vocabulary(call.kind), months=call.cooperation_months,
@@ -129,7 +130,7 @@ def render_html(case: Case, version: int, now: datetime) -> str:
             interval=call.report_interval_months, work_plan=work_plan(case),
             shared_topics=[t for t in own if t in theirs], own_topics=own,
             partner_topics=theirs,
-            partner_contacts=[c for p in partners_of(case) for c in p.contacts],
+            contacts_of={p.partner_city_id: p.contacts for p in partners_of(case)},
         )
 
 
@@ -201,8 +202,9 @@ def regenerate(case_id: int, user: User, reason: str, *, source_address: str = "
                     session, key=f"agreement:{agreement.id}:agreement_to_sign:{person.id}",
                     template="agreement_to_sign", user=person, case=case,
                     deadline_id=restarted[0].id if restarted else None,
-                    context={"case_id": case.id, "reference": case.reference, "party": party,
-                             "version": agreement.version, "reason": reason})
+                    context={"case_id": case.id, "reference": case.reference,
+                             **outbox.party_context(party), "version": agreement.version,
+                             "reason": reason})
             return agreement
     except StaleDataError as exc:
         raise Conflict("Someone changed this case at the same moment. "
@@ -249,7 +251,7 @@ def _sign(case_id: int, user: User, *, agreement_hash: str, method: str, full_na
             if case is None or not can_view_case(user, case):
                 raise NotFound("There is no such case.")
             party = actor_for(user).party
-            if party not in KINDS:
+            if party is None or party not in case.parties:
                 raise Forbidden("Only the parties to the pairing sign the agreement.")
             agreement = current(session, case.id)
             if agreement is None:

@@ -4,6 +4,8 @@ call-wide draft board and the partner contact's invitation."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
@@ -12,7 +14,7 @@ from webapp.access import case_or_abort, sees_programme, visible_calls, visible_
 from webapp.db import db
 from webapp.errors import Conflict, OperationError, Refused
 from webapp.i18n import reader_locale
-from webapp.models import Call, Case, PartnerCity
+from webapp.models import Call, Case, PartnerCity, partner_party
 from webapp.models.organisation import PARTNER_KINDS
 from webapp.models.programme import WORLD_REGIONS
 from webapp.operations import pairing
@@ -100,7 +102,7 @@ def partner_new():
     if request.method == "POST" and form.validate():
         pc = _save(form, None)
         if pc is not None:
-            flash(f"{pc.name} is now a partner city.", "success")
+            flash(_("%(name)s is now a partner city.", name=pc.name), "success")
             return redirect(url_for("pairing.partners"))
     status = 400 if request.method == "POST" else 200
     return render_template("pairing/partner_form.html", form=form, partner=None), status
@@ -116,7 +118,7 @@ def partner_edit(partner_city_id: int):
         if form.validate():
             saved = _save(form, pc.id)
             if saved is not None:
-                flash(f"{saved.name} is saved.", "success")
+                flash(_("%(name)s is saved.", name=saved.name), "success")
                 return redirect(url_for("pairing.partners"))
         return render_template("pairing/partner_form.html", form=form, partner=pc), 400
     form = forms.partner_city_form(regions, obj=pc)
@@ -135,7 +137,8 @@ def partner_import():
             form.form_errors.append(exc.message)
             problems = exc.reasons
         else:
-            flash(f"{count} partner {'city' if count == 1 else 'cities'} imported.", "success")
+            flash(ngettext("%(num)d partner city imported.", "%(num)d partner cities imported.",
+                           count), "success")
             return redirect(url_for("pairing.partners"))
     status = 400 if request.method == "POST" else 200
     return render_template("pairing/import.html", form=form, problems=problems,
@@ -149,10 +152,13 @@ def case(case_id: int):
     """Partner cities for a case, best first, with their reasons; the current pairing."""
     case = case_or_abort(case_id)
     found = pairing.suggestions_for(case.id, current_user)
-    contacts = pairing.contacts_of(case.partner_city) if case.partner_city else []
+    contacts = {p.id: pairing.contacts_of(p) for p in case.partners}
     wf = get_workflow(case.workflow)
+    removable = (wf.has_transition(pairing.REMOVE_PARTNER)
+                 and case.state in wf.transition(pairing.REMOVE_PARTNER).sources)
     return render_template("pairing/case.html", case=case, found=found, contacts=contacts,
-                           state=wf.state(case.state), form=forms.ProposeForm())
+                           state=wf.state(case.state), form=forms.ProposeForm(),
+                           removable=removable, partner_party=partner_party)
 
 
 @bp.post("/cases/<int:case_id>/propose")
@@ -167,8 +173,25 @@ def propose(case_id: int):
         fired = pairing.propose(case.id, current_user, partner_city_id,
                                 expected_version=as_id(form.version.data),
                                 source_address=g.source_address)
-    label = get_workflow(case.workflow).state(fired.target).staff_label.lower()
-    flash(f"Partner proposed: the case is now {label}.", "success")
+    label = _(get_workflow(case.workflow).state(fired.target).staff_label).lower()
+    flash(_("Partner proposed: the case is now %(state)s.", state=label), "success")
+    return redirect(url_for("pairing.case", case_id=case.id), 303)
+
+
+@bp.post("/cases/<int:case_id>/remove")
+def remove(case_id: int):
+    """Take one partner out of a proposed pairing (the remove_partner transition)."""
+    case = case_or_abort(case_id)
+    form = forms.ProposeForm()
+    partner_city_id = as_id(form.partner_city_id.data)
+    if not form.validate_on_submit() or partner_city_id is None:
+        abort(400)
+    with refusals_flashed(url_for("pairing.case", case_id=case.id), passing=(403, 404)):
+        fired = pairing.remove_partner(case.id, current_user, partner_city_id,
+                                       expected_version=as_id(form.version.data),
+                                       source_address=g.source_address)
+    label = _(get_workflow(case.workflow).state(fired.target).staff_label).lower()
+    flash(_("Partner removed: the case is %(state)s.", state=label), "success")
     return redirect(url_for("pairing.case", case_id=case.id), 303)
 
 
@@ -182,7 +205,7 @@ def invite(case_id: int):
     back = url_for("pairing.case", case_id=case.id)
     with refusals_flashed(back, passing=(403, 404)):
         person = pairing.invite_partner_contact(case.id, current_user, form.email.data or "")
-    flash(f"We have sent an invitation to {person.email}.", "success")
+    flash(_("We have sent an invitation to %(email)s.", email=person.email), "success")
     return redirect(back, 303)
 
 
@@ -227,9 +250,9 @@ def board_submit(call_id: int):
                                chosen=chosen, has_errors=True), status
 
     if unreadable:
-        errors = {cid: ["Choose one of the partner cities offered for this case."]
+        errors = {cid: [_("Choose one of the partner cities offered for this case.")]
                   for cid in unreadable}
-        form.form_errors.append("Some choices are not partner cities on this board.")
+        form.form_errors.append(_("Some choices are not partner cities on this board."))
     if not form.validate() or unreadable:
         return again(400)
     rows = [r.case.id for r in drawn.rows]
@@ -240,6 +263,11 @@ def board_submit(call_id: int):
                                 ruled_out=forms.format_pairs(ruled_out | more) or None), 303)
     choices = [pairing.BoardChoice(cid, pid, as_id(request.form.get(f"version_{cid}")))
                for cid in rows if (pid := chosen.get(cid))]
+    # Further partners join a case the board also proposes a first partner for.
+    choices += [pairing.BoardChoice(cid, pid, None) for row in drawn.rows
+                if chosen.get(cid := row.case.id)
+                for n in range(1, len(row.extra_ids) + 1)
+                if (pid := as_id(request.form.get(f"also_{cid}_{n}", "")))]
     try:
         count = pairing.propose_board(call.id, current_user, choices,
                                       source_address=g.source_address)
@@ -253,6 +281,6 @@ def board_submit(call_id: int):
     except Refused as exc:
         form.form_errors.append(exc.message)
         return again(400)
-    flash(f"{count} pairing{'s' if count != 1 else ''} proposed. The parties have been told.",
-          "success")
+    flash(ngettext("%(num)d pairing proposed. The parties have been told.",
+                   "%(num)d pairings proposed. The parties have been told.", count), "success")
     return redirect(url_for("pairing.board", call_id=call.id), 303)
