@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
+from workflows.refusal import Refusal
+
 
 class OperationError(Exception):
-    """A use case refused; ``message`` is for people, ``status`` for HTTP."""
+    """A use case refused; ``message`` is for people, ``status`` for HTTP.
+
+    ``refusals`` are the reasons as given: guards' Refusals (a code and a message id) or plain
+    sentences; ``reasons`` says them in the reader's language.
+    """
 
     status = 400
 
-    def __init__(self, message: str, reasons: tuple[str, ...] = ()):
+    def __init__(self, message: str, reasons: Iterable[Refusal | str] = ()):
         super().__init__(message)
         self.message = message
-        self.reasons = reasons
+        self.refusals: tuple[Refusal | str, ...] = tuple(reasons)
+
+    @property
+    def reasons(self) -> tuple[str, ...]:
+        return tuple(str(r) for r in self.refusals)
 
 
 class NotFound(OperationError):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import importlib
+import inspect
 import io
 import os
 from collections.abc import Iterable, Iterator
@@ -15,11 +17,12 @@ from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Flask, current_app, g, has_request_context, request, session
-from flask_babel import format_datetime, format_decimal, get_locale
+from flask import Flask, current_app, g, has_app_context, has_request_context, request, session
+from flask_babel import format_datetime, format_decimal, get_locale, gettext
 from flask_login import current_user
 
 from workflows import countries
+from workflows.refusal import PROGRAMME_TZ, Refusal, render, speak_with
 
 #: each language named in itself, as the language switcher offers it
 LANGUAGE_NAMES = {"en": "English", "fr": "Français", "es": "Español", "pt": "Português"}
@@ -211,28 +214,38 @@ def is_eu27(codes: Iterable[str] | None) -> bool:
 
 
 #: the labels people read in the programme's definitions, which stay free of Flask: for each
-#: constructor, the positions and keywords of its label arguments. Pages translate them on show.
-LABEL_ARGUMENTS: dict[str, tuple[tuple[int, ...], tuple[str, ...]]] = {
-    "State": ((2, 3, 4), ("staff_label", "applicant_label", "stage", "future_label")),
-    "Transition": ((4,), ("label",)),
-    "Workflow": ((), ("title",)),
-    "Field": ((1,), ("label", "hint")),
-    "DeadlineSpec": ((1,), ("label",)),
-    "Section": ((1,), ("title", "hint", "row_label")),
-    "TextField": ((1, 2), ("label", "hint")),
-    "Column": ((1,), ("label",)),
-    "Commitment": ((1,), ("label",)),
-    "Criterion": ((1,), ("label",)),
-    "Vocabulary": ((), ("applicant_noun", "applicant_description", "applicant_hint",
-                        "partner_noun", "partner_title", "plan_name", "plan_title",
-                        "agreement_name")),
-    "pairing_proposed": ((0,), ()),
-    "agreement_pending": ((0, 1), ()),
-    "replace": ((), ("label",)),  # a shared transition relabelled for another kind of call
+#: constructor (where it is defined), the names of its label arguments. Pages translate them on
+#: show. A label given by position is found from the constructor's own signature.
+LABEL_ARGUMENTS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "State": ("workflows.engine", ("staff_label", "applicant_label", "stage", "future_label")),
+    "Transition": ("workflows.engine", ("label",)),
+    "Workflow": ("workflows.engine", ("title",)),
+    "Field": ("workflows.engine", ("label", "hint")),
+    "DeadlineSpec": ("workflows.engine", ("label",)),
+    "Section": ("workflows.lap", ("title", "hint", "row_label")),
+    "TextField": ("workflows.lap", ("label", "hint")),
+    "Column": ("workflows.lap", ("label",)),
+    "Commitment": ("workflows.vocabulary", ("label",)),
+    "Criterion": ("workflows.vocabulary", ("label",)),
+    "Vocabulary": ("workflows.vocabulary", (
+        "applicant_noun", "applicant_description", "applicant_hint", "partner_noun",
+        "partner_title", "plan_name", "plan_title", "agreement_name")),
+    "proposal_state": ("workflows.city_to_city", ("applicant_label",)),
+    "signing_state": ("workflows.city_to_city", ("sign_label", "future_label")),
+    "replace": ("dataclasses", ("label",)),  # a shared transition relabelled for another kind
 }
 #: module-level tables whose values are labels
 LABEL_TABLES = frozenset({"ORGANISATION_TYPES", "TITLES", "SECTORS", "ROADMAP_SECTORS",
                           "FRAMEWORKS", "ACTIVITY_TYPES", "DIRECTIONS"})
+
+
+def _label_positions(name: str) -> tuple[int, ...]:
+    """Where a constructor takes its label arguments by position (none when keyword-only)."""
+    module, names = LABEL_ARGUMENTS[name]
+    params = list(inspect.signature(getattr(importlib.import_module(module), name))
+                  .parameters.values())
+    return tuple(i for i, p in enumerate(params)
+                 if p.name in names and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD))
 
 
 def extract_labels(fileobj: Any, keywords: Any, comment_tags: Any, options: Any) -> Iterator:
@@ -247,8 +260,8 @@ def extract_labels(fileobj: Any, keywords: Any, comment_tags: Any, options: Any)
             func = node.func
             name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
             if name in LABEL_ARGUMENTS:
-                positions, names = LABEL_ARGUMENTS[name]
-                values = [node.args[i] for i in positions if i < len(node.args)]
+                names = LABEL_ARGUMENTS[name][1]
+                values = [node.args[i] for i in _label_positions(name) if i < len(node.args)]
                 values += [kw.value for kw in node.keywords if kw.arg in names]
         elif isinstance(node, (ast.Assign, ast.AnnAssign)) and isinstance(node.value, ast.Dict):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
@@ -283,7 +296,24 @@ def compile_catalogues(directory: Path) -> list[Path]:
     return built
 
 
+def say_refusal(reason: Refusal) -> str:
+    """A refusal in the reader's language, its times in the reader's zone; English outside
+    an application (a worker's log, the command line)."""
+    if not has_app_context():
+        return reason.english
+    return render(reason, gettext, programme_time)
+
+
+def programme_time(dt: datetime) -> str:
+    """A time as the programme states its deadlines: Brussels time, in the reader's words."""
+    local = dt.astimezone(PROGRAMME_TZ).replace(tzinfo=None)
+    return gettext("%(time)s Brussels time") % {
+        "time": format_datetime(local, "dd MMMM yyyy, HH:mm", rebase=False)}
+
+
 def init_app(app: Flask) -> None:
+    # Guards and the engine give refusals as message ids; they are said where they are shown.
+    speak_with(say_refusal)
     app.jinja_env.filters["when"] = in_zone
     app.jinja_env.filters["number"] = format_decimal  # 100,000 / 100 000 / 100.000
     # Translated names start a sentence or a heading: "plan d’action local" -> "Plan ..."

@@ -36,7 +36,12 @@ from sqlalchemy.orm import Session
 from webapp.db import read_once, utcnow
 from webapp.i18n import country_name
 from webapp.models import Case, Deadline, MailWording, Notification, User, UserRole
-from workflows import get_workflow
+from workflows import get_workflow, workflows
+from workflows.engine import Purpose
+
+#: the state a previewed status mail names: where a case goes once found eligible
+_SAMPLE_STATE = next(t.target for wf in workflows().values()
+                     if (t := wf.for_purpose(Purpose.DECLARE_ELIGIBLE)))
 
 LANGUAGES = ("en", "fr", "es", "pt")
 MAX_SUBJECT = 300
@@ -187,7 +192,7 @@ EXTRAS: dict[str, Variable] = {
     "organisation": _said("organisation", _l("the organisation the person is invited to "
                                              "join (empty for staff)"), ""),
     "status": Variable(_l("the application's new status, as the applicant reads it"), _status,
-                       "to_state", "awaiting_pairing"),
+                       "to_state", _SAMPLE_STATE),
     "deliverable": Variable(_l("the deliverable's title"),
                             lambda s: s.get("title") or (s.context["deadline"].label
                                                          if s.context.get("deadline") else ""),

@@ -6,7 +6,7 @@ Every refusal says what went wrong in ``detail``; validation problems list each 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from http import HTTPStatus
 from typing import Any
 
@@ -14,6 +14,7 @@ from flask import Response, current_app, json, request
 from werkzeug.exceptions import HTTPException
 
 from webapp.errors import Conflict, Forbidden, Invalid, NotFound, OperationError, Refused
+from workflows.refusal import Refusal
 
 MEDIA_TYPE = "application/problem+json"
 
@@ -38,7 +39,7 @@ DETAILS = {
 
 def problem(status: int, detail: str | None = None, *, title: str | None = None,
             type_: str = "about:blank", errors: Any = None,
-            reasons: Sequence[str] | None = None,
+            reasons: Sequence[Refusal | str] | None = None,
             headers: Mapping[str, str] | None = None) -> Response:
     """A problem document with ``status``; ``errors`` and ``reasons`` only when given."""
     body: dict[str, Any] = {
@@ -50,11 +51,24 @@ def problem(status: int, detail: str | None = None, *, title: str | None = None,
     if errors:
         body["errors"] = errors
     if reasons:
-        body["reasons"] = list(reasons)
+        # English for people, with a stable code per reason for programs (README: the API)
+        body["reasons"] = [english(r) for r in reasons]
+        body["refusals"] = refusal_documents(reasons)
     response = current_app.response_class(json.dumps(body), status=status, mimetype=MEDIA_TYPE)
     for name, value in (headers or {}).items():
         response.headers[name] = value
     return response
+
+
+def english(reason: Refusal | str) -> str:
+    return reason.english if isinstance(reason, Refusal) else str(reason)
+
+
+def refusal_documents(reasons: Iterable[Refusal | str]) -> list[dict[str, Any]]:
+    """Each reason with its stable ``code`` (``refused`` for one that has none) and its
+    English ``detail``."""
+    return [{"code": r.code if isinstance(r, Refusal) else "refused", "detail": english(r)}
+            for r in reasons]
 
 
 def _phrase(status: int) -> str:
@@ -97,10 +111,10 @@ def from_operation_error(exc: OperationError) -> Response:
         return problem(422, exc.message, type_=INVALID_REQUEST, errors={"json": exc.errors})
     if isinstance(exc, Refused):
         return problem(422, exc.message, title="Transition refused", type_=TRANSITION_REFUSED,
-                       reasons=exc.reasons or (exc.message,))
+                       reasons=exc.refusals or (exc.message,))
     if isinstance(exc, (NotFound, Forbidden)):
         return problem(exc.status, exc.message)
-    return problem(exc.status, exc.message, reasons=exc.reasons or None)
+    return problem(exc.status, exc.message, reasons=exc.refusals or None)
 
 
 def wants_problem() -> bool:

@@ -24,7 +24,17 @@ class ProblemSchema(Schema):
     errors = fields.Dict(metadata={"description": "per field (by location), what is wrong"})
     reasons = fields.List(fields.String(),
                           metadata={"description": "why a transition is refused, each unmet "
-                                                   "condition in a sentence"})
+                                                   "condition in an English sentence"})
+    refusals = fields.List(fields.Nested(lambda: RefusalSchema()),
+                           metadata={"description": "the same reasons, each with its code"})
+
+
+class RefusalSchema(Schema):
+    """One reason for a refusal: a stable code for programs and the English sentence."""
+
+    code = fields.String(metadata={"description": "what is unmet, e.g. call_closed, "
+                                                  "sections_incomplete; refused when unnamed"})
+    detail = fields.String(metadata={"description": "the reason in English"})
 
 
 class PageArgsSchema(Schema):
@@ -288,7 +298,9 @@ class TransitionOptionSchema(Schema):
     label = fields.String()
     target = fields.String()
     allowed = fields.Boolean()
-    reasons = fields.List(fields.String())
+    reasons = fields.List(fields.String(), metadata={"description": "why not, in English"})
+    refusals = fields.List(fields.Nested(RefusalSchema),
+                           metadata={"description": "the same reasons, each with its code"})
     fields_ = fields.List(fields.Nested(TransitionFieldSchema), data_key="fields")
     each_party = fields.Boolean(metadata={"description": "every party fires it; the case moves "
                                                          "when the last one has"})

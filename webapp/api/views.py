@@ -392,7 +392,9 @@ def case_transitions(case_id: int):
         "case_id": found.id, "state": found.state, "version": found.version,
         "transitions": [{
             "name": o.transition.name, "label": o.transition.label,
-            "target": o.transition.target, "allowed": o.allowed, "reasons": list(o.reasons),
+            "target": o.transition.target, "allowed": o.allowed,
+            "reasons": [r.english for r in o.reasons],
+            "refusals": problems.refusal_documents(o.reasons),
             "fields_": [{"name": f.name, "label": f.label, "type": f.type,
                          "required": f.required, "hint": f.hint,
                          **({"choices": [name for name, _label in

@@ -28,6 +28,7 @@ from webapp.models.party import is_party
 from webapp.operations import accounts, applications, cases, documents, vocabulary
 from webapp.views import case_links, case_timeline, progress_for, refusals_flashed, words
 from workflows import get_workflow
+from workflows.engine import Purpose
 
 bp = Blueprint("applicant", __name__, url_prefix="/my")
 # Pages and e-mails name an application's sections in the reader's language.
@@ -87,7 +88,7 @@ def case(case_id: int):
               for s in sections}
     request_event = db.session.scalar(
         select(AuditEvent).where(AuditEvent.case_id == case.id,
-                                 AuditEvent.action == "request_information")
+                                 AuditEvent.action == wf.name_for(Purpose.REQUEST_INFORMATION))
         .order_by(AuditEvent.id.desc()).limit(1))
     state_deadlines = list(db.session.scalars(select(Deadline).where(
         Deadline.case_id == case.id, Deadline.state == case.state,
@@ -161,9 +162,16 @@ def section(case_id: int, section: str):
             # Saving as complete names what submitting still needs; a draft keeps what it has.
             missing = [] if request.form.get("action") == "draft" else \
                 applications.unmet(case, section)
+            answers = applications.section_answers(case, section)
             for requirement in missing:
-                form[requirement.fields[0]].errors.append(
-                    _("Still missing: %(what)s.", what=requirement.missing))
+                message = _("Still missing: %(what)s.", what=requirement.missing)
+                # A declaration section needs every box: the first one left empty is named.
+                names = [n for n, given in answers.items() if not given][:1] \
+                    if requirement.every_field else requirement.fields[:1]
+                for name in names:
+                    form[name].errors.append(message)
+                if not names:
+                    form.form_errors.append(message)
             if not missing:
                 flash(_("Your answers are saved."), "success")
                 if request.form.get("action") == "draft":
@@ -226,8 +234,9 @@ def check(case_id: int):
                 for s in applications.sections_for(case)}
     return render_template("applicant/check.html", case=case, problems=problems,
                            sections=applications.sections_for(case),
-                           options={o.transition.name: o
-                                    for o in cases.options(case, current_user)})
+                           submit=next((o for o in cases.options(case, current_user)
+                                        if o.transition.purpose is Purpose.SUBMIT_APPLICATION),
+                                       None))
 
 
 @bp.post("/cases/<int:case_id>/act/<transition>")
@@ -237,7 +246,8 @@ def act(case_id: int, transition: str):
     wf = get_workflow(case.workflow)
     back = url_for("applicant.case", case_id=case.id)
     # A refused submission goes back to the check page, which lists what is missing.
-    refused_to = url_for("applicant.check", case_id=case.id) if transition == "submit" else back
+    submitting = wf.serves(transition, Purpose.SUBMIT_APPLICATION)
+    refused_to = url_for("applicant.check", case_id=case.id) if submitting else back
     with refusals_flashed(back), refusals_flashed(refused_to, catch=(Refused,)):
         # Only the transition's own fields go on; anything else the form carries is dropped.
         payload = cases.parse_payload(wf.transition(transition), request.form,

@@ -77,7 +77,7 @@ def _frame(case: Case, current: str) -> dict[str, Any]:
     if plan_ops.steps(wf) is not None:
         links.append(("plan", plan_ops.plan_name(case), url_for(".plan", case_id=case.id)))
     if staff and coop.has_scoring(wf):
-        links.append(("scoring", "Scoring", url_for(".scoring", case_id=case.id)))
+        links.append(("assessment", "Scoring", url_for(".scoring", case_id=case.id)))
     case_url = url_for("coordinator.case", case_id=case.id) if staff else \
         url_for("applicant.case", case_id=case.id)
     return {"case": case, "state": wf.state(case.state), "staff": staff, "links": links,
@@ -567,7 +567,7 @@ def _scoring_frame(case: Case) -> dict[str, Any]:
     _staff_only()
     if not coop.has_scoring(get_workflow(case.workflow)):
         abort(404)
-    return _frame(case, "scoring")
+    return _frame(case, "assessment")
 
 
 def _render_scoring(case: Case, form: Any, conflict_form: forms.ConflictForm,

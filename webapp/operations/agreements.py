@@ -28,17 +28,13 @@ from webapp.models.party import partners_of
 from webapp.operations import audit, cases, documents
 from webapp.printing import pdf_from_template
 from workflows import get_workflow, vocabulary, workflows
-from workflows.engine import Transition
-
-#: the hook a workflow names on the state whose entry issues the agreement
-GENERATE_HOOK = "generate_agreement"
-
+from workflows.engine import Purpose, Transition
 
 # -- where agreements live in the workflow definitions -----------------------------------
 
 def agreement_states() -> dict[str, tuple[str, ...]]:
-    """For each workflow kind, the states whose entry generates the agreement."""
-    return {kind: tuple(s.name for s in wf.states if GENERATE_HOOK in s.on_enter)
+    """For each workflow kind, the states where the parties sign the agreement."""
+    return {kind: tuple(wf.sources_of(Purpose.SIGN_AGREEMENT))
             for kind, wf in workflows().items()}
 
 
@@ -51,8 +47,7 @@ def signing_transition(case: Case) -> Transition | None:
     """The transition every party fires to sign, while the case awaits signatures."""
     if not awaits_signatures(case):
         return None
-    return next((t for t in get_workflow(case.workflow).outgoing(case.state) if t.each_party),
-                None)
+    return get_workflow(case.workflow).for_purpose(Purpose.SIGN_AGREEMENT)
 
 
 # -- reading -----------------------------------------------------------------------------
@@ -157,9 +152,6 @@ def generate(session: Session, case: Case, now: datetime, *, user: User | None =
     session.flush()
     return agreement
 
-
-if generate not in cases.AGREEMENT_GENERATORS:
-    cases.AGREEMENT_GENERATORS.append(generate)
 
 
 def regenerate(case_id: int, user: User, reason: str, *, source_address: str = "",

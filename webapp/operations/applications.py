@@ -30,6 +30,7 @@ from webapp.operations.accounts import check_name
 from workflows import get_workflow, vocabulary, workflows
 from workflows.countries import COUNTRY_CODES, normalise_country
 from workflows.engine import StateKind
+from workflows.refusal import Refusal, refusal
 
 
 @dataclass(frozen=True)
@@ -182,12 +183,14 @@ def section_problems(case: Case, key: str) -> list[str]:
     return [str(r.missing) for r in unmet(case, key)]
 
 
-def application_facts(case: Case) -> tuple[list[str], list[str]]:
-    """(incomplete section titles, missing commitment labels) for the submit guards."""
+def application_facts(case: Case) -> tuple[list[str], list[Refusal]]:
+    """(incomplete section titles, missing commitments) for the submit guards; a commitment
+    is its label with the cooperation's length, said in the reader's language."""
     missing = [s.title for s in sections_for(case) if section_problems(case, s.key)]
     given = case.commitments or {}
-    labels = vocabulary(case.workflow).commitment_labels(case.call.cooperation_months)
-    commitments = [label for k, label in labels.items() if not given.get(k)]
+    months = case.call.cooperation_months
+    commitments = [refusal(c.key, c.label, n=months)
+                   for c in vocabulary(case.workflow).commitments if not given.get(c.key)]
     return missing, commitments
 
 

@@ -42,9 +42,10 @@ from webapp.models import (
     case_topic,
 )
 from webapp.models.programme import WORLD_REGIONS
+from webapp.operations.wiring import wiring
 from workflows import schedule, vocabularies, workflows
 from workflows.countries import EU_MEMBER_STATES, countries_by_name, normalise_country
-from workflows.engine import Role, StateKind, Workflow
+from workflows.engine import Hook, Purpose, Role, StateKind, Workflow
 
 #: the health a case can have, from best to worst, with the label people read
 HEALTH_LABELS: dict[str, str] = {"on_track": _l("On track"), "at_risk": _l("At risk"),
@@ -53,10 +54,9 @@ HEALTH_LABELS: dict[str, str] = {"on_track": _l("On track"), "at_risk": _l("At r
 TARGET_LABELS = {"city_partnerships": _l("City partnerships"),
                  "regional_partnerships": _l("Regional partnerships")}
 
-#: Each provider returns a SQL expression correlated to ``Case``: 0 on track, 1 at risk,
-#: 2 off track (NULL counts as 0). A case's health is the worst any provider gives it, so a
-#: provider adds a subquery to the one statement instead of a query per row.
-HEALTH_PROVIDERS: list[Callable[[datetime], ColumnElement[int]]] = []
+#: Each health provider of the wiring returns a SQL expression correlated to ``Case``: 0 on
+#: track, 1 at risk, 2 off track (NULL counts as 0). A case's health is the worst any provider
+#: gives it, so a provider adds a subquery to the one statement instead of a query per row.
 
 SORTS = ("reference", "organisation", "state", "updated", "submitted")
 UNASSIGNED = "unassigned"
@@ -97,7 +97,7 @@ class CasePage:
 
 def health_expression(now: datetime) -> ColumnElement[str]:
     """The health of ``Case`` as a SQL expression: the worst any provider computes."""
-    severities = [func.coalesce(fn(now), 0) for fn in HEALTH_PROVIDERS]
+    severities = [func.coalesce(fn(now), 0) for fn in wiring().health]
     if not severities:
         return literal("on_track", String)
     return sql_case(
@@ -415,7 +415,7 @@ def eligibility_decisions() -> tuple[set[str], set[str]]:
     positive: set[str] = set()
     negative: set[str] = set()
     for wf in workflows().values():
-        checks = {s.name for s in wf.states if "run_eligibility" in s.on_enter}
+        checks = set(wf.states_entering(Hook.RUN_ELIGIBILITY))
         for t in wf.transitions:
             if not checks.intersection(t.sources) or Role.COORDINATOR not in t.roles:
                 continue
@@ -500,7 +500,7 @@ def dashboard_figures(user: User, now: datetime | None = None) -> Figures:
     topic_labels = {t.slug: t.label for t in db.session.scalars(
         select(Topic).where(Topic.slug.in_([slug for slug, _n in per_topic])))}
 
-    agreement_states = _states_where(lambda wf, s: "generate_agreement" in s.on_enter)
+    agreement_states = _states_where(lambda wf, s: wf.offers(s.name, Purpose.SIGN_AGREEMENT))
     active_states = _states_where(lambda wf, s: s.kind is StateKind.ACTIVE)
     due_soon, overdue, handed_in, on_time = deliverable_figures(scope, now)
 

@@ -44,6 +44,7 @@ from webapp.models import (
 )
 from webapp.operations import audit
 from webapp.operations.applications import application_facts, section_choices
+from webapp.operations.wiring import wiring
 from webapp.safety import MAX_ID
 from workflows import eligibility, get_workflow, vocabularies, vocabulary
 from workflows.engine import (
@@ -53,7 +54,9 @@ from workflows.engine import (
     DeadlineSpec,
     Effects,
     Field,
+    Hook,
     Option,
+    Purpose,
     StateKind,
     Transition,
     TransitionRefused,
@@ -62,18 +65,12 @@ from workflows.engine import (
 )
 from workflows.vocabulary import referrals
 
-Hook = Callable[[Session, Case, Mapping[str, Any], datetime], None]
-HOOKS: dict[str, Hook] = {}
 
-
-def hook(name: str) -> Callable[[Hook], Hook]:
-    """Register the implementation of a hook named in a workflow definition."""
-
-    def register(fn: Hook) -> Hook:
-        HOOKS[name] = fn
-        return fn
-
-    return register
+def run_hook(session: Session, case: Case, hook: Hook, payload: Mapping[str, Any],
+             now: datetime) -> None:
+    """Run what the wiring implements for a hook a definition names."""
+    for fn in wiring().hooks[hook]:
+        fn(session, case, payload, now)
 
 
 @dataclass(frozen=True)
@@ -129,7 +126,7 @@ class _CaseSnapshot(CaseFacts):
         return extension_for(self._session, self._case)
 
     @cached_property
-    def _application(self) -> tuple[list[str], list[str]]:
+    def _application(self) -> tuple[list[str], list[Any]]:
         return application_facts(self._case)
 
     @cached_property
@@ -137,7 +134,7 @@ class _CaseSnapshot(CaseFacts):
         return self._application[0]
 
     @cached_property
-    def missing_commitments(self) -> list[str]:  # type: ignore[override]
+    def missing_commitments(self) -> list[Any]:  # type: ignore[override]
         return self._application[1]
 
     @cached_property
@@ -161,8 +158,11 @@ class _CaseSnapshot(CaseFacts):
             "partner_kind": words.partner_kind,
             "partner_noun": words.partner_noun,
         }
-        for fn in FACT_PROVIDERS:
-            extra.update(fn(self._session, case, self.now))
+        # Only what a guard ahead reads is read (a report, a plan, the scores).
+        needed = frozenset(get_workflow(case.workflow).facts_needed(case.state))
+        for provider in wiring().facts:
+            if provider.provides & needed:
+                extra.update(provider.read(self._session, case, self.now, needed))
         return extra
 
 
@@ -171,9 +171,6 @@ def case_facts(session: Session, case: Case, now: datetime) -> CaseFacts:
     as each fact is read when a guard first asks for it."""
     return _CaseSnapshot(session, case, now)
 
-
-#: later stages add facts (reports, plans, scores) without touching this module
-FACT_PROVIDERS: list[Callable[[Session, Case, datetime], dict[str, Any]]] = []
 
 
 def options(case: Case, user: User | None, now: datetime | None = None) -> list[Option]:
@@ -349,7 +346,7 @@ def partner_busy(session: Session, case: Case, partner_city_id: int) -> bool:
 
 def fire(
     case_id: int,
-    transition: str,
+    transition: str | Purpose,
     user: User | None,
     payload: Mapping[str, Any] | None = None,
     *,
@@ -357,7 +354,8 @@ def fire(
     source_address: str = "",
     now: datetime | None = None,
 ) -> Fired:
-    """Fire ``transition`` on a case as ``user`` (None: the system), in one transaction.
+    """Fire ``transition`` (its name, or its purpose in the case's definition) on a case as
+    ``user`` (None: the system), in one transaction.
 
     Raises NotFound, Forbidden (not this person's case), Conflict (the case changed since
     ``expected_version`` or concurrently) and Refused (a guard or a missing field, with every
@@ -378,8 +376,8 @@ def fire(
             result = apply(session, case, transition, user, dict(payload or {}),
                            source_address=source_address, now=now)
             session.flush()
-            return Fired(case.id, transition, result.source, result.target, result.moved,
-                         case.version)
+            return Fired(case.id, result.transition.name, result.source, result.target,
+                         result.moved, case.version)
     except StaleDataError as exc:
         raise Conflict("Someone else changed this case at the same moment. "
                        "Please reload it and try again.") from exc
@@ -388,7 +386,7 @@ def fire(
 def apply(
     session: Session,
     case: Case,
-    transition: str,
+    transition: str | Purpose,
     user: User | None,
     payload: dict[str, Any],
     *,
@@ -397,6 +395,7 @@ def apply(
 ) -> Effects:
     """Apply one transition inside the caller's transaction (used by ``fire`` and batches)."""
     wf = get_workflow(case.workflow)
+    transition = wf.name_for(transition)
     actor = actor_for(user)
     # Whatever a caller passed, only declared fields go on; the guards and hooks also see what
     # the ids resolve to, the audit trail and the e-mails only the declared fields.
@@ -409,7 +408,7 @@ def apply(
         raise Refused("This action is not possible now.", exc.reasons) from exc
 
     for name in effects.effects:
-        HOOKS[name](session, case, payload, now)
+        run_hook(session, case, name, payload, now)
     if effects.party_fact:
         party, fact = effects.party_fact
         session.add(PartyFact(case=case, party=party, fact=fact,
@@ -448,7 +447,7 @@ def apply(
         with session.no_autoflush:
             _leave_state(session, wf, case, effects, now)
             enter_state(session, wf, case, payload, now, hooks=effects.hooks)
-    for follow in AFTER_TRANSITION:
+    for follow in wiring().after_transition:
         follow(session, case, transition, user, payload, now)
     session.flush()
     announced = {kind: announced_deadline(session, case, kind)
@@ -477,7 +476,7 @@ def enter_state(session: Session, wf: Workflow, case: Case, payload: Mapping[str
     for spec in state.deadlines:
         start_deadline(session, case, spec, now, payload)
     for name in state.on_enter if hooks is None else hooks:
-        HOOKS[name](session, case, payload, now)
+        run_hook(session, case, name, payload, now)
 
 
 def _leave_state(session: Session, wf: Workflow, case: Case, effects: Effects,
@@ -583,10 +582,9 @@ def _dropped_context(case: Case, party: str) -> dict[str, Any]:
     return {"partner_name": left, "partners_staying": [n for n in names if n != left]}
 
 
-# -- hooks every city-to-city case uses ---------------------------------------------------
+# -- hooks of the workflow core (the wiring names them) -------------------------------------
 
-@hook("stamp_submission")
-def _stamp_submission(session: Session, case: Case, payload: Mapping[str, Any],
+def stamp_submission(session: Session, case: Case, payload: Mapping[str, Any],
                       now: datetime) -> None:
     case.submitted_at = now
     case.flagged_sections = []
@@ -604,8 +602,7 @@ def field_choices(field: str, case: Case | None = None) -> list[tuple[str, str]]
     return FIELD_CHOICES[field](case)
 
 
-@hook("flag_sections")
-def _flag_sections(session: Session, case: Case, payload: Mapping[str, Any],
+def flag_sections(session: Session, case: Case, payload: Mapping[str, Any],
                    now: datetime) -> None:
     named = list(dict.fromkeys(payload.get("sections") or []))
     offered = {key for key, _label in field_choices("sections", case)}
@@ -625,16 +622,14 @@ def _sync_lead(session: Session, case: Case) -> None:
     session.refresh(case, ["partner_city"])
 
 
-@hook("set_partner")
-def _set_partner(session: Session, case: Case, payload: Mapping[str, Any],
+def set_partner(session: Session, case: Case, payload: Mapping[str, Any],
                  now: datetime) -> None:
     case.partner_links = [CasePartner(partner_city_id=payload["partner"]["id"], position=0,
                                       proposed_at=now, proposed_by_id=payload.get("user_id"))]
     _sync_lead(session, case)
 
 
-@hook("add_partner")
-def _add_partner(session: Session, case: Case, payload: Mapping[str, Any],
+def add_partner(session: Session, case: Case, payload: Mapping[str, Any],
                  now: datetime) -> None:
     position = max((link.position for link in case.partner_links), default=-1) + 1
     case.partner_links.append(CasePartner(partner_city_id=payload["partner"]["id"],
@@ -653,19 +648,12 @@ def drop_partner(session: Session, case: Case, party: str) -> None:
     _sync_lead(session, case)
 
 
-@hook("reset_pairing")
-def _reset_pairing(session: Session, case: Case, payload: Mapping[str, Any],
+def reset_pairing(session: Session, case: Case, payload: Mapping[str, Any],
                    now: datetime) -> None:
     session.execute(delete(PartyFact).where(PartyFact.case_id == case.id))
     session.expire(case, ["party_facts"])
     case.partner_links = []
     case.partner_city_id = None
-
-
-@hook("run_eligibility")
-def _run_eligibility(session: Session, case: Case, payload: Mapping[str, Any],
-                     now: datetime) -> None:
-    run_eligibility(session, case, now)
 
 
 def run_eligibility(session: Session, case: Case, now: datetime) -> None:
@@ -684,38 +672,11 @@ def run_eligibility(session: Session, case: Case, now: datetime) -> None:
     case.eligibility_summary = eligibility.summary(results).value
 
 
-@hook("start_cooperation")
-def _start_cooperation(session: Session, case: Case, payload: Mapping[str, Any],
-                       now: datetime) -> None:
-    start = now
-    case.cooperation_start = start
-    case.cooperation_ends_at = start + relativedelta(months=case.call.cooperation_months)
-    for fn in COOPERATION_STARTERS:
-        fn(session, case, start)
-
-
-@hook("generate_agreement")
-def _generate_agreement(session: Session, case: Case, payload: Mapping[str, Any],
-                        now: datetime) -> None:
-    # The agreement document itself is rendered by the agreements module when it is loaded.
-    for fn in AGREEMENT_GENERATORS:
-        fn(session, case, now)
-
-
-@hook("start_follow_up")
-def _start_follow_up(session: Session, case: Case, payload: Mapping[str, Any],
-                     now: datetime) -> None:
-    for fn in FOLLOW_UP_STARTERS:
-        fn(session, case, now)
-
-
-#: features plug in here: what else happens when an agreement is due, cooperation starts ...
-AGREEMENT_GENERATORS: list[Callable[[Session, Case, datetime], None]] = []
-COOPERATION_STARTERS: list[Callable[[Session, Case, datetime], None]] = []
-FOLLOW_UP_STARTERS: list[Callable[[Session, Case, datetime], None]] = []
-#: ... and the bookkeeping a transition needs, whether a screen, the API or a batch fired it.
-AFTER_TRANSITION: list[Callable[[Session, Case, str, User | None, Mapping[str, Any], datetime],
-                                None]] = []
+def fix_cooperation_period(session: Session, case: Case, payload: Mapping[str, Any],
+                           now: datetime) -> None:
+    """The cooperation starts now and runs for the call's months."""
+    case.cooperation_start = now
+    case.cooperation_ends_at = now + relativedelta(months=case.call.cooperation_months)
 
 
 def call_rules(call: Call) -> eligibility.CallRules:

@@ -1,9 +1,9 @@
 """The cooperation period: the deliverable schedule, activities, reports, case health, and the
 assessment of applications by several evaluators.
 
-The schedule is created when a case starts cooperating (a ``COOPERATION_STARTERS`` function),
-the follow-up report when it is completed (``FOLLOW_UP_STARTERS``), and the facts the closing
-and selection guards judge come from ``FACT_PROVIDERS`` functions registered here.
+The schedule is created when a case starts cooperating, the follow-up report when it is
+completed, and the facts the closing and selection guards judge are read here: the wiring
+(webapp/operations/wiring.py) names these functions for the hooks and facts of the definitions.
 """
 
 from __future__ import annotations
@@ -39,10 +39,9 @@ from webapp.models import (
     User,
 )
 from webapp.models.party import is_party
-from webapp.operations import audit, caselist, cases, documents
-from webapp.views import TIMELINE_PROVIDERS
+from webapp.operations import audit, cases, documents
 from workflows import get_workflow, schedule, scoring, vocabulary, workflows
-from workflows.engine import StateKind, Workflow
+from workflows.engine import Purpose, StateKind, Workflow
 from workflows.schedule import DeliverableKind, DeliverableStatus, Health
 
 ACTIVITY_TYPES: dict[str, str] = {
@@ -547,13 +546,13 @@ def health_of_case(session: Session, case: Case, now: datetime | None = None) ->
 # -- the assessment by evaluators ------------------------------------------------------------
 
 def scoring_open(wf: Workflow, state: str) -> bool:
-    """Whether the case is in the assessment step: a way out of it needs the scores."""
-    return any("scores_given" in t.guards for t in wf.outgoing(state))
+    """Whether the case is in the assessment step: the selection after scoring leaves it."""
+    return wf.offers(state, Purpose.SELECT)
 
 
 def has_scoring(wf: Workflow) -> bool:
     """Whether a workflow assesses applications with scores at all."""
-    return any("scores_given" in t.guards for t in wf.transitions)
+    return wf.scores_applications
 
 
 def min_evaluators(case: Case) -> int:
@@ -670,52 +669,33 @@ def declare_conflict(case_id: int, user: User, statement: str, *,
         return declared
 
 
-# -- the facts the guards judge -----------------------------------------------------------
+# -- the facts the guards judge (the wiring asks only for those a guard ahead reads) --------
 
-def _guards_ahead(case: Case) -> set[str]:
-    wf = get_workflow(case.workflow)
-    return {g for t in wf.outgoing(case.state) for g in t.guards}
-
-
-def cooperation_facts(session: Session, case: Case, now: datetime) -> dict[str, Any]:
-    """missing_reports, final_report_submitted and plan_missing, when a guard ahead needs them."""
-    guards = _guards_ahead(case)
-    facts: dict[str, Any] = {}
-    if guards & {"periodic_reports_submitted", "final_report_submitted"}:
-        rows = session.execute(select(Deliverable.kind, Deliverable.title, Deliverable.status,
-                                      Deliverable.periodic)
-                               .where(Deliverable.case_id == case.id)
-                               .order_by(Deliverable.due_at, Deliverable.id)).all()
-        facts["missing_reports"] = [title for _, title, status, periodic in rows
-                                    if periodic and status not in schedule.DONE]
-        facts["final_report_submitted"] = any(
-            kind == DeliverableKind.FINAL_REPORT and status in schedule.DONE
-            for kind, _, status, _ in rows)
-    if "plan_complete" in guards:
-        content = session.scalar(select(LocalActionPlan.content).where(
-            LocalActionPlan.case_id == case.id))
-        facts["plan_missing"] = vocabulary(case.workflow).plan.missing_sections(content or {})
-    return facts
+def report_facts(session: Session, case: Case, now: datetime,
+                 needed: frozenset[str]) -> dict[str, Any]:
+    """missing_reports (titles) and final_report_in."""
+    rows = session.execute(select(Deliverable.kind, Deliverable.title, Deliverable.status,
+                                  Deliverable.periodic)
+                           .where(Deliverable.case_id == case.id)
+                           .order_by(Deliverable.due_at, Deliverable.id)).all()
+    return {
+        "missing_reports": [title for _, title, status, periodic in rows
+                            if periodic and status not in schedule.DONE],
+        "final_report_in": any(kind == DeliverableKind.FINAL_REPORT and status in schedule.DONE
+                               for kind, _, status, _ in rows),
+    }
 
 
-def scoring_facts(session: Session, case: Case, now: datetime) -> dict[str, Any]:
-    """missing_scores and scores_below_threshold, when a guard ahead needs them."""
-    if not _guards_ahead(case) & {"scores_given", "scores_meet_thresholds"}:
-        return {}
+def plan_facts(session: Session, case: Case, now: datetime,
+               needed: frozenset[str]) -> dict[str, Any]:
+    """plan_missing: what the plan's completeness rules still ask for."""
+    content = session.scalar(select(LocalActionPlan.content).where(
+        LocalActionPlan.case_id == case.id))
+    return {"plan_missing": vocabulary(case.workflow).plan.missing_sections(content or {})}
+
+
+def scoring_facts(session: Session, case: Case, now: datetime,
+                  needed: frozenset[str]) -> dict[str, Any]:
+    """missing_scores and scores_below_threshold."""
     found = assessment_of(case, score_sets(session, [case.id]).get(case.id, {}))
     return {"missing_scores": found.missing, "scores_below_threshold": found.below}
-
-
-def _register() -> None:
-    for registry, fn in ((cases.COOPERATION_STARTERS, create_schedule),
-                         (cases.FOLLOW_UP_STARTERS, start_follow_up),
-                         (cases.FACT_PROVIDERS, cooperation_facts),
-                         (cases.FACT_PROVIDERS, scoring_facts),
-                         (TIMELINE_PROVIDERS, timeline_items),
-                         (caselist.HEALTH_PROVIDERS, health_severity)):
-        if fn not in registry:  # importing twice (tests, reloads) must not run things twice
-            registry.append(fn)
-
-
-_register()
-

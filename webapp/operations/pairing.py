@@ -44,19 +44,20 @@ from webapp.models.programme import WORLD_REGIONS
 from webapp.operations import audit, vocabulary
 from webapp.operations import cases as case_ops
 from webapp.operations.accounts import find_user, make_token
-from workflows import get_workflow
+from workflows import get_workflow, workflows
 from workflows import vocabulary as call_vocabulary
 from workflows.countries import COUNTRY_CODES, country_name, normalise_country, to_code
 from workflows.embeddings import MODEL_ID, Embeddings
-from workflows.engine import Workflow
+from workflows.engine import Purpose, Workflow
 from workflows.language import guess_language
 from workflows.pairing import Assignment, Profile, Scorer, Suggestion, optimum, suggest
 from workflows.topics import map_text_to_topics
 
-PROPOSE = "propose_pairing"
-#: adds one more partner to a proposed pairing; removing one takes it out before acceptance
-ADD_PARTNER = "add_partner"
-REMOVE_PARTNER = "remove_partner"
+#: the transitions that propose a partner, add one more, or take one out, asked of each case's
+#: definition by their purpose
+PROPOSE = Purpose.PROPOSE_PARTNER
+ADD_PARTNER = Purpose.ADD_PARTNER
+REMOVE_PARTNER = Purpose.REMOVE_PARTNER
 IMPORT_COLUMNS = ("name", "country", "region", "population", "topics", "challenge_statement",
                   "contact_name", "contact_email")
 #: columns a file may add: kind (city or region; empty: city)
@@ -402,7 +403,7 @@ def partner_profile(pc: PartnerCity) -> Profile:
 
 def proposing_states(wf: Workflow) -> list[str]:
     """The states from which a partner city may be proposed, read from the definition."""
-    return [s.name for s in wf.states if any(t.name == PROPOSE for t in wf.outgoing(s.name))]
+    return wf.sources_of(PROPOSE)
 
 
 def allowed_regions(case: Case, user: User | None = None) -> tuple[str, ...]:
@@ -468,7 +469,9 @@ def earlier_proposals(session: Session, case_ids: Collection[int]) -> set[tuple[
     pairs: set[tuple[int, int]] = set()
     for case_id, payload in session.execute(select(AuditEvent.case_id, AuditEvent.payload).where(
             AuditEvent.case_id.in_(list(case_ids)),
-            AuditEvent.action.in_((PROPOSE, ADD_PARTNER)))):
+            AuditEvent.action.in_(sorted({wf.name_for(p) for wf in workflows().values()
+                                          for p in (PROPOSE, ADD_PARTNER)
+                                          if wf.for_purpose(p) is not None})))):
         partner_id = (payload or {}).get("partner_city_id")
         if str(partner_id or "").isdigit() and case_id is not None:
             pairs.add((case_id, int(partner_id)))
@@ -484,11 +487,10 @@ def region_problem(case: Case, partner: PartnerCity, user: User | None) -> str |
             f"{', '.join(regions) or 'none of your regions'}.")
 
 
-def proposing_transition(case: Case) -> str:
+def proposing_transition(case: Case) -> Purpose:
     """What proposing a partner fires on ``case`` now: the first proposal, or one more partner
     for a pairing already proposed."""
-    wf = get_workflow(case.workflow)
-    if wf.has_transition(ADD_PARTNER) and case.state in wf.transition(ADD_PARTNER).sources:
+    if get_workflow(case.workflow).offers(case.state, ADD_PARTNER):
         return ADD_PARTNER
     return PROPOSE
 
@@ -496,12 +498,12 @@ def proposing_transition(case: Case) -> str:
 def proposal_blocker(case: Case, user: User) -> str | None:
     """Why ``user`` cannot propose a partner for ``case`` now, or None when they can."""
     wf = get_workflow(case.workflow)
-    if not wf.has_transition(PROPOSE):
+    t = wf.for_purpose(PROPOSE)
+    if t is None:
         return "Cases of this call are not paired with partner cities."
     if proposing_transition(case) == ADD_PARTNER:
-        return None if case_ops.actor(user).role in wf.transition(ADD_PARTNER).roles else (
+        return None if case_ops.actor(user).role in wf.for_purpose(ADD_PARTNER).roles else (
             "Your role does not allow proposing a partner.")
-    t = wf.transition(PROPOSE)
     if case_ops.actor(user).role not in t.roles:
         return "Your role does not allow proposing a partner."
     if case.state not in t.sources:

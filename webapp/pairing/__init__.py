@@ -154,8 +154,7 @@ def case(case_id: int):
     found = pairing.suggestions_for(case.id, current_user)
     contacts = {p.id: pairing.contacts_of(p) for p in case.partners}
     wf = get_workflow(case.workflow)
-    removable = (wf.has_transition(pairing.REMOVE_PARTNER)
-                 and case.state in wf.transition(pairing.REMOVE_PARTNER).sources)
+    removable = wf.offers(case.state, pairing.REMOVE_PARTNER)
     return render_template("pairing/case.html", case=case, found=found, contacts=contacts,
                            state=wf.state(case.state), form=forms.ProposeForm(),
                            removable=removable, partner_party=partner_party)

@@ -14,11 +14,16 @@ from sqlalchemy.orm import joinedload, selectinload
 from webapp.db import db
 from webapp.models import Case
 from webapp.models.programme import WORLD_REGIONS
+from workflows import workflows
 from workflows.countries import normalise_country
+from workflows.engine import Purpose
 from workflows.topics import map_text_to_topics
 
-#: cases in these states are no longer pairings anyone should show
-_ENDED = ("withdrawn", "terminated")
+
+def _ended() -> list[str]:
+    """States of cases that are no longer pairings anyone should show: withdrawn, ended."""
+    return sorted({s for wf in workflows().values()
+                   for s in wf.targets_of(Purpose.WITHDRAW, Purpose.TERMINATE)})
 
 
 @dataclass(frozen=True)
@@ -41,7 +46,7 @@ class PairingRow:
 def current_rows() -> list[PairingRow]:
     """The cases whose cooperation has started, in two queries whatever their number."""
     cases = db.session.scalars(
-        select(Case).where(Case.cooperation_start.is_not(None), Case.state.not_in(_ENDED),
+        select(Case).where(Case.cooperation_start.is_not(None), Case.state.not_in(_ended()),
                            Case.partner_city_id.is_not(None))
         .options(joinedload(Case.organisation), joinedload(Case.partner_city),
                  selectinload(Case.topics))
