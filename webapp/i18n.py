@@ -219,6 +219,7 @@ def is_eu27(codes: Iterable[str] | None) -> bool:
 LABEL_ARGUMENTS: dict[str, tuple[str, tuple[str, ...]]] = {
     "State": ("workflows.engine", ("staff_label", "applicant_label", "stage", "future_label")),
     "Transition": ("workflows.engine", ("label",)),
+    "Workflow": ("workflows.engine", ("title",)),
     "Field": ("workflows.engine", ("label", "hint")),
     "DeadlineSpec": ("workflows.engine", ("label",)),
     "Section": ("workflows.lap", ("title", "hint", "row_label")),

@@ -15,6 +15,7 @@ from flask import (
     stream_with_context,
     url_for,
 )
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from webapp.coordinator.blueprint import bp
@@ -131,8 +132,8 @@ def _bulk_form() -> BulkForm:
 
 
 def _bulk_choices():
-    return choices([("", "Choose an action"),
-                    *((name, t.label) for name, t in _bulk_transitions().items())])
+    return choices([("", _("Choose an action")),
+                    *((name, _(t.label)) for name, t in _bulk_transitions().items())])
 
 
 @bp.post("/cases/bulk")
