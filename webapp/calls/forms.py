@@ -124,7 +124,7 @@ class CallForm(Form):
                                description=_l("Anything the parameters below do not say. The "
                                               "same formatting as the introduction."))
     partner_regions = SelectMultipleField(
-        _l("Partner regions offered"), choices=choices((r, r) for r in WORLD_REGIONS),
+        _l("Partner regions offered"), choices=choices((r, _l(r)) for r in WORLD_REGIONS),
         validate_choice=False)
     partner_countries = SelectMultipleField(
         _l("Partner countries offered"), choices=[], validate_choice=False,
@@ -174,7 +174,7 @@ class CallForm(Form):
         self.programme_id.choices = choices(
             [("", _("Choose a programme"))]
             + [(str(p.id), p.name) for p in programme_ops.programmes_for(user)])
-        self.kind.choices = choices((kind, wf.title) for kind, wf in workflows().items())
+        self.kind.choices = choices((kind, _(wf.title)) for kind, wf in workflows().items())
         self.timezone.choices = choices((z, z) for z in programme_ops.timezone_names())
         everything = country_choices()
         self.partner_countries.choices = everything
