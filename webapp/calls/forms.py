@@ -3,7 +3,7 @@ lives in ``webapp.operations.programmes`` and ``webapp.operations.calls``, share
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from flask_babel import gettext as _
@@ -30,6 +30,7 @@ from webapp.operations import programmes as programme_ops
 from workflows import workflows
 from workflows.countries import EU_MEMBER_STATES
 from workflows.eligibility import ORGANISATION_TYPES
+from workflows.refusal import Refusal
 
 NUMBER = _l("Enter a whole number.")
 MINUTE = "%Y-%m-%dT%H:%M"
@@ -39,11 +40,12 @@ def _int(label: Any, description: Any = "") -> IntegerField:
     return IntegerField(label, [Optional()], description=description)
 
 
-def show_errors(form: Form, errors: Mapping[str, list[str]],
+def show_errors(form: Form, errors: Mapping[str, Sequence[Refusal | str]],
                 aliases: Mapping[str, str] | None = None) -> None:
-    """Put the operation's messages on the fields they concern (the rest above the form); a
-    field that could not even be read keeps only its own message."""
-    for name, messages in errors.items():
+    """Put the operation's messages on the fields they concern (the rest above the form), in
+    the reader's language; a field that could not even be read keeps only its own message."""
+    for name, given in errors.items():
+        messages = [str(m) for m in given]
         name = (aliases or {}).get(name, name)
         if name in form and name not in ("csrf_token", "version"):
             if not form[name].errors:
