@@ -8,9 +8,18 @@ every programme or region; admins see everything.
 
 from __future__ import annotations
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, exists, or_, select
 
-from webapp.models import Call, Case, PartnerCity, User, UserRole
+from webapp.models import (
+    APPLICANT_PARTY,
+    Call,
+    Case,
+    CasePartner,
+    PartnerCity,
+    User,
+    UserRole,
+    partner_party,
+)
 from workflows.engine import Actor, Role
 
 
@@ -19,7 +28,12 @@ def actor_for(user: User | None) -> Actor:
     if user is None:
         return Actor(Role.SYSTEM)
     role = Role(user.role)
-    party = {Role.APPLICANT: "applicant", Role.PARTNER: "partner"}.get(role)
+    party = None
+    if role is Role.APPLICANT:
+        party = APPLICANT_PARTY
+    elif role is Role.PARTNER and user.partner_city_id is not None:
+        # Each partner city of a case is a party of its own: it accepts and signs for itself.
+        party = partner_party(user.partner_city_id)
     return Actor(role, party=party, user_id=user.id)
 
 
@@ -59,7 +73,8 @@ def can_view_case(user: User, case: Case) -> bool:
         return user.organisation_id is not None and case.organisation_id == user.organisation_id
     if user.role == UserRole.PARTNER:
         # A partner city is set on a case only while it is proposed or paired.
-        return user.partner_city_id is not None and case.partner_city_id == user.partner_city_id
+        return user.partner_city_id is not None and any(
+            link.partner_city_id == user.partner_city_id for link in case.partner_links)
     return False
 
 
@@ -87,7 +102,8 @@ def visible_cases(user: User) -> Select[tuple[Case]]:
         )
     if user.role == UserRole.APPLICANT:
         return q.where(Case.organisation_id == (user.organisation_id or -1))
-    return q.where(Case.partner_city_id == (user.partner_city_id or -1))
+    return q.where(exists().where(CasePartner.case_id == Case.id,
+                                  CasePartner.partner_city_id == (user.partner_city_id or -1)))
 
 
 

@@ -253,6 +253,7 @@ LABEL_ARGUMENTS: dict[str, tuple[str, tuple[str, ...]]] = {
         "partner_title", "plan_name", "plan_title", "agreement_name", "call_name")),
     "proposal_state": ("workflows.city_to_city", ("applicant_label",)),
     "signing_state": ("workflows.city_to_city", ("sign_label", "future_label")),
+    "replace": ("dataclasses", ("label",)),  # a shared transition relabelled for another kind
 }
 #: module-level tables whose values are labels
 LABEL_TABLES = frozenset({"ORGANISATION_TYPES", "TITLES", "SECTORS", "ROADMAP_SECTORS",

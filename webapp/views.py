@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from flask import abort
@@ -136,8 +137,14 @@ def case_timeline(case: Case, staff: bool,
             title = _("%(action)s: %(state)s", action=action_label(wf, ev.action), state=label)
         else:
             title = action_label(wf, ev.action)
-        body = "\n".join(_("%(what)s: %(value)s", what=_PAYLOAD_LABELS[k], value=v)
+        body = "\n".join(_("%(what)s: %(value)s", what=_PAYLOAD_LABELS[k],
+                            value=_shown_value(k, v))
                          for k, v in ev.payload.items() if k in _PAYLOAD_LABELS and v)
+        if staff and "verdict_after" in ev.payload:
+            body += ("\n" if body else "") + _(
+                "Eligibility rules: %(before)s → %(after)s",
+                before=_verdict(ev.payload.get("verdict_before")),
+                after=_verdict(ev.payload.get("verdict_after")))
         if ev.payload.get("sections"):
             titles = ", ".join(section_title(k) for k in ev.payload["sections"])
             body += ("\n" if body else "") + _("Sections to revise: %(titles)s", titles=titles)
@@ -174,12 +181,29 @@ def case_timeline(case: Case, staff: bool,
 _ACTIONS = {"start": _l("Application started"), "save_section": _l("Section saved"),
             "add_member": _l("Group member added"), "remove_member": _l("Group member removed"),
             "comment": _l("Comment"), "assign": _l("Responsible coordinator changed"),
-            "grant_extension": _l("Extension granted")}
+            "grant_extension": _l("Extension granted"),
+            "rerun_eligibility": _l("Eligibility rules run again")}
 _STAFF_ONLY_ACTIONS = {"assign"}
 #: what a transition's recorded answers are called on the timeline
 _PAYLOAD_LABELS = {"reason": _l("Reason"), "message": _l("Message"), "answer": _l("Answer"),
                    "comments": _l("Comments"), "override_reason": _l("Override reason"),
                    "response_deadline": _l("Response deadline")}
+_VERDICTS = {"pass": _l("passed"), "fail": _l("a rule failed"),
+             "needs_review": _l("needs review")}
+
+
+def _verdict(summary: str | None) -> str:
+    return str(_VERDICTS.get(summary or "", summary or "–"))
+
+
+def _shown_value(key: str, value: Any) -> str:
+    # A recorded time (a response deadline) reads in the reader's zone, not as stored.
+    if key == "response_deadline" and isinstance(value, str):
+        try:
+            return in_zone(datetime.fromisoformat(value))
+        except ValueError:
+            return value
+    return str(value)
 
 
 def action_label(wf, action: str) -> str:

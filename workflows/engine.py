@@ -62,6 +62,8 @@ class Purpose(enum.StrEnum):
     PROPOSE_PARTNER = "propose_partner"
     ACCEPT_PARTNER = "accept_partner"
     DECLINE_PARTNER = "decline_partner"
+    ADD_PARTNER = "add_partner_city"  # one more partner beside those proposed
+    REMOVE_PARTNER = "remove_partner_city"  # take one out before they all accepted
     CANCEL_PAIRING = "cancel_partnership"
     SIGN_AGREEMENT = "sign_agreement"
     CLOSE_COOPERATION = "end_cooperation_period"
@@ -83,7 +85,8 @@ class Hook(enum.StrEnum):
     START_COOPERATION = "start_cooperation"  # fix the start date, create the schedule
     START_FOLLOW_UP = "start_follow_up"  # open the follow-up report deadline
     STAMP_SUBMISSION = "stamp_submission"  # record when the application was submitted
-    SET_PARTNER = "set_partner"  # attach the proposed partner to the case
+    SET_PARTNER = "set_partner"  # attach the proposed partner to the case, as its lead
+    ADD_PARTNER = "add_partner"  # attach one more partner to a proposed pairing
     FLAG_SECTIONS = "flag_sections"  # open the sections an information request names
 
 
@@ -188,6 +191,12 @@ class Transition:
 
     ``each_party`` transitions are fired once by every party (e.g. accepting a pairing); the
     case moves to ``target`` only when the last party has fired it.
+
+    ``drops_party`` transitions take one partner out of a case that has several (the actor's
+    own party, or the one the payload names as ``party``) without moving it; the case moves to
+    ``target`` only when no partner would be left. When every party that stays has already
+    done what an each-party transition out of the state waits for, the case moves on as that
+    transition would have.
     """
 
     name: str
@@ -204,6 +213,7 @@ class Transition:
     effects: tuple[Hook, ...] = ()  # hooks the operations layer runs before the move
     screen: str | None = None  # the dedicated page that fires it (agreement, plan, pairing)
     style: str = "primary"  # how a button shows it: primary, secondary, warning
+    drops_party: bool = False  # with several partners, takes one out instead of moving
 
     @property
     def form_fields(self) -> tuple[Field, ...]:
@@ -231,7 +241,8 @@ class CaseFacts:
     missing_sections: list[str] = field(default_factory=list)
     missing_commitments: list[Any] = field(default_factory=list)  # labels or Refusals
     failed_rules: list[str] = field(default_factory=list)
-    parties: tuple[str, ...] = ()  # party keys, e.g. ("applicant", "partner")
+    #: party keys, the applicant first, then each partner, e.g. ("applicant", "partner:3")
+    parties: tuple[str, ...] = ()
     party_facts: dict[str, set[str]] = field(default_factory=dict)  # party -> facts done
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -285,6 +296,7 @@ class Effects:
     notifications: tuple[Notify, ...]
     hooks: tuple[Hook, ...]
     effects: tuple[Hook, ...] = ()
+    dropped_party: str | None = None  # the partner a drops-party transition takes out
 
 
 class TransitionRefused(Exception):
@@ -474,6 +486,16 @@ class Workflow:
         if not allowed:
             raise TransitionRefused(transition, reasons)
 
+        if t.drops_party:
+            named = payload.get("party")
+            dropped = named or actor.party
+            partners = facts.parties[1:]
+            if named and named not in partners:
+                raise TransitionRefused(transition, ["That partner is not part of this "
+                                                     "pairing."])
+            if dropped in partners and len(partners) > 1:
+                return self._drop(t, facts, dropped)
+
         party_fact = None
         moved = True
         if t.each_party:
@@ -503,6 +525,20 @@ class Workflow:
             hooks=() if reentering and not target.on_enter else target.on_enter,
             effects=t.effects,
         )
+
+    def _drop(self, t: Transition, facts: CaseFacts, dropped: str) -> Effects:
+        source = self.state(facts.state)
+        staying = [p for p in facts.parties if p != dropped]
+        for done in self.outgoing(facts.state):
+            # The one who left was the last the others waited for: they go on without it.
+            if done.each_party and all(done.each_party in facts.party_facts.get(p, set())
+                                       for p in staying):
+                target = self.state(done.target)
+                return Effects(t, source.name, target.name, True, None, target.deadlines,
+                               source.deadlines, t.notify + done.notify, target.on_enter,
+                               t.effects, dropped_party=dropped)
+        return Effects(t, source.name, source.name, False, None, (), (), t.notify, (),
+                       t.effects, dropped_party=dropped)
 
     def automatic_due(self, facts: CaseFacts) -> Transition | None:
         """The first automatic transition out of the current state whose guards hold now."""

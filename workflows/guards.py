@@ -77,9 +77,24 @@ def _partner_available(f: CaseFacts, p: Mapping[str, Any]) -> Refusal | None:
         return refusal("partner_region_not_offered", N_(
             "%(name)s is in %(region)s, a region this call does not offer."),
             name=name, region=partner.get("region"))
+    if partner.get("on_case"):
+        return refusal("partner_on_case", N_("%(name)s is already a partner of this case."),
+                       name=name)
     if partner.get("busy"):
         return refusal("partner_busy", N_(
             "%(name)s is already in an active pairing of this call."), name=name)
+    return None
+
+
+def _partner_on_case(f: CaseFacts, p: Mapping[str, Any]) -> Refusal | None:
+    partner = p.get("partner")
+    noun = Term(f.extra.get("partner_noun") or "partner")
+    if not partner:
+        return refusal("partner_to_remove_missing", N_("Choose the %(partner)s to remove."),
+                       partner=noun)
+    if not partner.get("on_case"):
+        return refusal("partner_not_on_case", N_("%(name)s is not a partner of this case."),
+                       name=partner.get("name"))
     return None
 
 
@@ -157,6 +172,8 @@ GUARDS: dict[str, Guard] = {
         Guard("partner_available", _partner_available,
               "the partner is of the kind the call pairs, in a region it offers and not "
               "already paired",
+              needs_input=True),
+        Guard("partner_on_case", _partner_on_case, "the partner named is one of the case's",
               needs_input=True),
         Guard("cooperation_period_elapsed", _cooperation_period_elapsed,
               "the cooperation period has run its full length"),

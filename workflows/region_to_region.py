@@ -5,6 +5,7 @@ regional innovation roadmap."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 from workflows import city_to_city
@@ -140,6 +141,8 @@ TRANSITIONS = (
                effects=(Hook.SET_PARTNER,), fields=(PARTNER_CITY,),
                notify=(Notify("pairing_proposed", ("parties",), deadline="pairing_response"),),
                screen="pairing"),
+    replace(_SHARED_TRANSITIONS["add_partner"], label="Add another partner region"),
+    replace(_SHARED_TRANSITIONS["remove_partner"], label="Remove a partner region"),
     _SHARED_TRANSITIONS["accept_pairing"],
     _SHARED_TRANSITIONS["decline_pairing"],
     Transition(name="sign", purpose=Purpose.SIGN_AGREEMENT,

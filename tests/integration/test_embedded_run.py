@@ -33,14 +33,17 @@ import json
 from sqlalchemy import select
 from webapp import create_app
 from webapp.db import db, utcnow
-from webapp.models import Call, Reminder, User
+from webapp.models import Call, Case, Reminder, User
 from webapp.operations import applications, cases
 from workflows import vocabulary
 
 app = create_app()
 with app.app_context():
-    reminder = db.session.scalar(select(Reminder).where(
-        Reminder.template == "reminder_information_requested"))
+    # Porto's (the demo's history answered an information request of its own long ago).
+    reminder = db.session.scalar(select(Reminder).join(Case).join(
+        User, User.organisation_id == Case.organisation_id).where(
+        Reminder.template == "reminder_information_requested",
+        User.email == "porto@citypair.demo"))
     planned = (reminder.scheduled_at - reminder.deadline.created_at).total_seconds()
     lyon = db.session.scalar(select(User).where(User.email == "lyon@citypair.demo"))
     call = db.session.scalar(select(Call).where(Call.slug == "city-to-city-demo"))

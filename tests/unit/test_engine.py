@@ -41,7 +41,8 @@ SPEC_STATES = {"draft", "eligibility_review", "information_requested", "awaiting
                "lap_review", "completed", "ineligible", "withdrawn", "terminated"}
 SPEC_TRANSITIONS = {"submit", "withdraw", "declare_eligible", "declare_ineligible",
                     "request_information", "provide_information", "propose_pairing",
-                    "accept_pairing", "decline_pairing", "sign", "cancel_pairing",
+                    "add_partner", "remove_partner", "accept_pairing", "decline_pairing",
+                    "sign", "cancel_pairing",
                     "close_cooperation", "submit_lap", "approve_lap", "request_lap_revision",
                     "terminate", "reopen"}
 

@@ -77,7 +77,8 @@ def facts(draw, wf: Workflow, state: str | None = None,
             "missing_reports": draw(words),
             "plan_missing": draw(words),
             "final_report_in": draw(st.booleans()),
-            "missing_scores": draw(words),
+            # each missing score is a refusal of its own, as workflows.scoring gives them
+            "missing_scores": [Refusal("score_missing", w) for w in draw(words)],
             "scores_below_threshold": draw(words),
         },
     )

@@ -21,13 +21,22 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from markupsafe import Markup
 from sqlalchemy import and_, false, func, or_, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, selectinload
 
-from webapp.access import refusal, visible_cases
+from webapp.access import actor_for, refusal, visible_cases
 from webapp.agreements.forms import RegenerateForm, TypedSignatureForm, UploadSignatureForm
 from webapp.db import db, utcnow
 from webapp.errors import Conflict, OperationError
-from webapp.models import Agreement, Case, Deadline, DeadlineStatus, Signature, UserRole
+from webapp.models import (
+    Agreement,
+    Case,
+    CasePartner,
+    Deadline,
+    DeadlineStatus,
+    Signature,
+    UserRole,
+    partner_party,
+)
 from webapp.operations import agreements, cases, documents
 from workflows import get_workflow
 
@@ -62,7 +71,7 @@ def _page(case: Case, *, typed: TypedSignatureForm | None = None,
     agreement = next((a for a in all_versions if a.voided_at is None), None)
     signed = agreements.live_signatures(session, [agreement.id]).get(agreement.id, {}) \
         if agreement else {}
-    party = PARTY_ROLES.get(current_user.role)
+    party = actor_for(current_user).party if current_user.role in PARTY_ROLES else None
     wf = get_workflow(case.workflow)
     signing = agreements.signing_transition(case)
     option = None
@@ -95,8 +104,10 @@ def _page(case: Case, *, typed: TypedSignatureForm | None = None,
 
 
 def _party_names(case: Case) -> dict[str, str]:
+    """Each party key of the case with the name it signs under: the applicant, then every
+    partner."""
     return {"applicant": case.organisation.name,
-            "partner": case.partner_city.name if case.partner_city else ""}
+            **{partner_party(p.id): p.name for p in case.partners}}
 
 
 @bp.get("/")
@@ -111,7 +122,8 @@ def tracker():
     pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
     page = min(max(request.args.get("page", 1, type=int), 1), pages)
     rows = list(db.session.scalars(
-        q.options(joinedload(Case.organisation), joinedload(Case.partner_city))
+        q.options(joinedload(Case.organisation), joinedload(Case.partner_city),
+                  selectinload(Case.partner_links).joinedload(CasePartner.partner_city))
         .order_by(Case.state_entered_at, Case.id)
         .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)))
     ids = [c.id for c in rows]
@@ -135,6 +147,7 @@ def tracker():
             "deadline": deadline, "overdue": deadline is not None and deadline.due_at < now,
         })
     return render_template("agreements/tracker.html", items=items, total=total, page=page,
+                           partner_party=partner_party,
                            pages=pages,
                            page_url=lambda p: url_for("agreements.tracker", page=p))
 
@@ -180,12 +193,17 @@ def _party_case(case_id: int) -> Case:
 
 
 def _signed(case: Case, outcome: agreements.Signed):
+    several = len(case.parties) > 2
     if outcome.moved:
-        label = get_workflow(case.workflow).state(outcome.target).applicant_label
-        flash(_("You have signed the agreement. Both parties have now signed: %(state)s.",
-                state=_(label).lower()), "success")
+        label = _(get_workflow(case.workflow).state(outcome.target).applicant_label).lower()
+        flash(_("You have signed the agreement. Every party has now signed: %(state)s.",
+                state=label) if several else
+              _("You have signed the agreement. Both parties have now signed: %(state)s.",
+                state=label), "success")
     else:
-        flash(_("You have signed the agreement. We are waiting for the other party to sign."),
+        flash(_("You have signed the agreement. We are waiting for the other parties to sign.")
+              if several else
+              _("You have signed the agreement. We are waiting for the other party to sign."),
               "success")
     return redirect(url_for("agreements.agreement", case_id=case.id))
 

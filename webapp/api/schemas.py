@@ -236,7 +236,11 @@ class CaseSummarySchema(Schema):
     version = fields.Integer(metadata={"description": "send it back as expected_version"})
     organisation = fields.Nested(OrganisationSchema)
     partner_region = fields.String()
-    partner_city = fields.Nested(PartnerCitySchema, allow_none=True)
+    partner_city = fields.Nested(PartnerCitySchema, allow_none=True,
+                                 metadata={"description": "the lead partner"})
+    partners = fields.List(fields.Nested(PartnerCitySchema),
+                           metadata={"description": "every partner of the case, the lead "
+                                                    "first"})
     topics = fields.List(fields.String())
     health = fields.String(allow_none=True)
     submitted_at = fields.DateTime(allow_none=True)
@@ -386,7 +390,9 @@ class PairingSchema(Schema):
     state = fields.String()
     state_label = fields.String()
     organisation = fields.Nested(OrganisationSchema)
-    partner_city = fields.Nested(PartnerCitySchema)
+    partner_city = fields.Nested(PartnerCitySchema, metadata={"description": "the lead partner"})
+    partners = fields.List(fields.Nested(PartnerCitySchema),
+                           metadata={"description": "every partner, the lead first"})
     topics = fields.List(fields.String())
     cooperation_start = fields.DateTime(allow_none=True)
     cooperation_ends_at = fields.DateTime(allow_none=True)

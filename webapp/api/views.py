@@ -43,7 +43,7 @@ from webapp.api.schemas import (
 from webapp.db import db, utcnow
 from webapp.errors import Forbidden, NotFound, OperationError
 from webapp.extensions import limiter
-from webapp.models import Call, Case, Deliverable, PartnerCity, Programme, User
+from webapp.models import Call, Case, CasePartner, Deliverable, PartnerCity, Programme, User
 from webapp.operations import calls as call_ops
 from webapp.operations import caselist, privacy, tokens
 from webapp.operations import cases as case_ops
@@ -165,7 +165,8 @@ def _summary(case: Case, user: User, health: str | None = None) -> dict[str, Any
         "workflow": case.workflow, "state": case.state,
         "state_label": _state_label(case, user), "version": case.version,
         "organisation": _organisation(case), "partner_region": case.partner_region,
-        "partner_city": _partner(case.partner_city), "topics": [t.slug for t in case.topics],
+        "partner_city": _partner(case.partner_city),
+        "partners": [_partner(p) for p in case.partners], "topics": [t.slug for t in case.topics],
         "health": health, "submitted_at": case.submitted_at, "updated_at": case.updated_at,
     }
 
@@ -475,12 +476,14 @@ def pairings(args: dict[str, Any]):
     page, size = args["page"], args["page_size"]
     rows = db.session.scalars(
         q.options(joinedload(Case.organisation), joinedload(Case.partner_city),
-                  selectinload(Case.topics))
+                  selectinload(Case.topics),
+                  selectinload(Case.partner_links).joinedload(CasePartner.partner_city))
         .order_by(Case.reference, Case.id).limit(size).offset((page - 1) * size)).unique()
     items = [{
         "case_id": c.id, "reference": c.reference, "call_id": c.call_id, "state": c.state,
         "state_label": _state_label(c, user), "organisation": _organisation(c),
-        "partner_city": _partner(c.partner_city), "topics": [t.slug for t in c.topics],
+        "partner_city": _partner(c.partner_city),
+        "partners": [_partner(p) for p in c.partners], "topics": [t.slug for t in c.topics],
         "cooperation_start": c.cooperation_start, "cooperation_ends_at": c.cooperation_ends_at,
     } for c in rows]
     return _page(items, page, size, total)

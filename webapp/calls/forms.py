@@ -36,8 +36,23 @@ NUMBER = _l("Enter a whole number.")
 MINUTE = "%Y-%m-%dT%H:%M"
 
 
+class WholeNumberField(IntegerField):
+    """A whole number, refused in the programme's words rather than WTForms' generic ones."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The form macros show an IntegerField as a text input that keeps what was typed.
+        self.type = "IntegerField"
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            raise ValueError(str(NUMBER)) from None
+
+
 def _int(label: Any, description: Any = "") -> IntegerField:
-    return IntegerField(label, [Optional()], description=description)
+    return WholeNumberField(label, [Optional()], description=description)
 
 
 def show_errors(form: Form, errors: Mapping[str, Sequence[Refusal | str]],
@@ -171,13 +186,16 @@ class CallForm(Form):
                   self.report_interval_months):
             f.flags.required = True
 
-    def offer(self, user: User) -> None:
-        """The choices this person and language get."""
+    def offer(self, user: User, new: bool = False) -> None:
+        """The choices this person and language get; a new call may leave its time zone to
+        its programme."""
         self.programme_id.choices = choices(
             [("", _("Choose a programme"))]
             + [(str(p.id), p.name) for p in programme_ops.programmes_for(user)])
         self.kind.choices = choices((kind, _(wf.title)) for kind, wf in workflows().items())
-        self.timezone.choices = choices((z, z) for z in programme_ops.timezone_names())
+        self.timezone.choices = choices(
+            ([("", _("The programme’s time zone"))] if new else [])
+            + [(z, z) for z in programme_ops.timezone_names()])
         everything = country_choices()
         self.partner_countries.choices = everything
         self.eligible_countries.choices = everything
@@ -255,11 +273,12 @@ class CallForm(Form):
 
 
 def new_call_data(programme: Programme | None) -> call_ops.CallData:
-    """A new call's defaults: the programme's zone, the SPEC's parameters, no dates yet."""
+    """A new call's defaults: the programme's zone (left to the programme chosen when there
+    is no programme yet), the SPEC's parameters, no dates yet."""
     return call_ops.CallData(
         programme_id=programme.id if programme else None, kind=call_ops.DEFAULT_KIND, title="",
         partner_regions=list(WORLD_REGIONS[:3]),
-        timezone=programme.timezone if programme else programme_ops.DEFAULT_TIMEZONE)
+        timezone=programme.timezone if programme else "")
 
 
 #: the operation's field names that the form shows under another name

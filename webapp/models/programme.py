@@ -98,6 +98,8 @@ class Call(Base):
     allowed_org_types: Mapped[list[Any]] = mapped_column(default=lambda: ["city", "group"])
     cooperation_months: Mapped[int] = mapped_column(default=18)
     report_interval_months: Mapped[int] = mapped_column(default=6)
+    #: how many partners the call-wide optimum may give one case (coordinators may add more)
+    max_partners_per_case: Mapped[int] = mapped_column(default=1, server_default="1")
     #: per-call changes to the default schedule and reminder offsets
     settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

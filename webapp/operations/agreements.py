@@ -29,9 +29,6 @@ from webapp.printing import pdf_from_template
 from workflows import get_workflow, vocabulary, workflows
 from workflows.engine import Purpose, Transition
 
-PARTIES = ("applicant", "partner")
-
-
 # -- where agreements live in the workflow definitions -----------------------------------
 
 def agreement_states() -> dict[str, tuple[str, ...]]:
@@ -111,14 +108,15 @@ def render_html(case: Case, version: int, now: datetime) -> str:
 
     call = case.call
     partner = case.partner_city
+    partners = case.partners
     own = [t.label for t in case.topics]
-    theirs = [t.label for t in partner.topics] if partner else []
+    theirs = list(dict.fromkeys(t.label for p in partners for t in p.topics))
     zone = ZoneInfo(call.timezone or call.programme.timezone)
     locale = current_app.config["BABEL_DEFAULT_LOCALE"]
     # One language and zone for everyone: the same case renders to the same document.
     with force_locale(locale):
         return render_template(
-            "documents/agreement.html", case=case, call=call, partner=partner,
+            "documents/agreement.html", case=case, call=call, partner=partner, partners=partners,
             organisation=case.organisation, version=version,
             issued=format_date(now.astimezone(zone).date(), "d MMMM y", locale=locale),
             vocab=vocabulary(call.kind), months=call.cooperation_months,
@@ -128,6 +126,8 @@ def render_html(case: Case, version: int, now: datetime) -> str:
             partner_topics=theirs,
             partner_contacts=[c for c in (partner.contacts or []) if isinstance(c, dict)]
             if partner else [],
+            contacts_of={p.id: [c for c in (p.contacts or []) if isinstance(c, dict)]
+                         for p in partners},
         )
 
 
@@ -199,8 +199,9 @@ def regenerate(case_id: int, user: User, reason: str, *, source_address: str = "
                     session, key=f"agreement:{agreement.id}:agreement_to_sign:{person.id}",
                     template="agreement_to_sign", user=person, case=case,
                     deadline_id=restarted[0].id if restarted else None,
-                    context={"case_id": case.id, "reference": case.reference, "party": party,
-                             "version": agreement.version, "reason": reason})
+                    context={"case_id": case.id, "reference": case.reference,
+                             **outbox.party_context(party), "version": agreement.version,
+                             "reason": reason})
             return agreement
     except StaleDataError as exc:
         raise Conflict("Someone changed this case at the same moment. "
@@ -247,7 +248,7 @@ def _sign(case_id: int, user: User, *, agreement_hash: str, method: str, full_na
             if case is None or not can_view_case(user, case):
                 raise NotFound("There is no such case.")
             party = actor_for(user).party
-            if party not in PARTIES:
+            if party is None or party not in case.parties:
                 raise Forbidden("Only the parties to the pairing sign the agreement.")
             agreement = current(session, case.id)
             if agreement is None:

@@ -13,7 +13,7 @@ import re
 import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -75,7 +75,8 @@ YEAR = re.compile(r"\b(19|20)\d\d\b")
 class CallData:
     """Every parameter of a call, as the form and the API give it.
 
-    ``opens_at`` and ``closes_at`` are aware times, or naive local times in ``timezone``.
+    ``opens_at`` and ``closes_at`` are aware times, or naive local times in ``timezone``;
+    an empty ``timezone`` is the programme's.
     ``schedule`` holds only the schedule settings that differ from the defaults.
     """
 
@@ -89,7 +90,7 @@ class CallData:
     partner_countries: list[str] = field(default_factory=list)
     opens_at: datetime | None = None
     closes_at: datetime | None = None
-    timezone: str = "Europe/Brussels"
+    timezone: str = ""
     population_threshold: int | None = 100_000
     eligible_countries: list[str] = field(default_factory=lambda: list(EU_MEMBER_STATES))
     allowed_org_types: list[str] = field(default_factory=lambda: ["city", "group"])
@@ -199,11 +200,20 @@ def _judges_population(kind: str) -> bool:
     return kind in workflows() and "city" in vocabulary(kind).applicant_types
 
 
+def with_programme_zone(session: Session, data: CallData) -> CallData:
+    """``data``, in its programme's time zone when it names none (new calls start in it)."""
+    if data.timezone or not data.programme_id:
+        return data
+    programme = session.get(Programme, data.programme_id)
+    return replace(data, timezone=programme.timezone) if programme else data
+
+
 def check_call(session: Session, user: User, data: CallData,
                call: Call | None = None) -> dict[str, list[Refusal]]:
     """Every problem with ``data``, by field, each a message id said where it is shown;
     empty when it can be saved."""
     errors: dict[str, list[Refusal]] = {}
+    data = with_programme_zone(session, data)
 
     def add(name: str, code: str, msgid: str, **params: Any) -> None:
         errors.setdefault(name, []).append(refusal(code, msgid, **params))
@@ -398,6 +408,7 @@ def create_call(user: User, data: CallData, *, source_address: str = "",
     _staff(user)
     now = now or utcnow()
     with db.transaction() as session:
+        data = with_programme_zone(session, data)
         errors = check_call(session, user, data)
         if errors:
             raise Invalid(errors)
@@ -418,11 +429,12 @@ def update_call(call_id: int, user: User, data: CallData, *, expected_version: i
     the cases in review again."""
     now = now or utcnow()
     with _changing(call_id, user, expected_version) as (session, call):
+        data = with_programme_zone(session, data)
         errors = check_call(session, user, data, call)
         if errors:
             raise Invalid(errors)
         before = {name: getattr(call, name) for name in COLUMNS}
-        after = _values(data)
+        after = _kept_as_shown(before, _values(data))
         changes = {k: [_jsonable(before[k]), _jsonable(v)] for k, v in after.items()
                    if _comparable(before[k]) != _comparable(v)}
         old_schedule = dict((call.settings or {}).get("schedule") or {})
@@ -440,6 +452,22 @@ def update_call(call_id: int, user: User, data: CallData, *, expected_version: i
             payload["eligibility_rerun"] = rerun_eligibility(session, call, user, changes, now)
         _audit(session, call, user, "update_call", payload, source_address, now)
         return call
+
+
+def _kept_as_shown(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """``after``, where a value only differs from ``before`` by what the form cannot show —
+    the seconds of a time (it is typed to the minute), a text that cleaning merely reformats —
+    keeping ``before``: sending a form back unchanged changes nothing and records nothing."""
+    kept = dict(after)
+    for name in ("opens_at", "closes_at"):
+        old, new = before[name], after[name]
+        if old is not None and new is not None and \
+                new == old.replace(second=0, microsecond=0):
+            kept[name] = old
+    for name in ("summary", "conditions"):
+        if after[name] == clean(before[name] or ""):
+            kept[name] = before[name]
+    return kept
 
 
 def _comparable(value: Any) -> Any:

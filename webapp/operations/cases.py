@@ -31,6 +31,7 @@ from webapp.models import (
     Call,
     CallExtension,
     Case,
+    CasePartner,
     Deadline,
     DeadlineStatus,
     EligibilityResult,
@@ -38,6 +39,8 @@ from webapp.models import (
     PartyFact,
     Reminder,
     User,
+    partner_party,
+    party_partner_id,
 )
 from webapp.operations.applications import application_facts, section_choices
 from webapp.operations.wiring import wiring
@@ -108,7 +111,7 @@ class _CaseSnapshot(CaseFacts):
         self._session, self._case = session, case
         self.state = case.state
         self.now = now
-        self.parties = ("applicant", "partner") if case.partner_city_id else ("applicant",)
+        self.parties = case.parties
 
     @cached_property
     def call_opens_at(self) -> datetime | None:  # type: ignore[override]
@@ -321,12 +324,24 @@ def _enrich_payload(session: Session, case: Case, name: str,
         partner = session.get(PartnerCity, int(partner_id))
         if partner is None:
             raise Refused("That partner city does not exist.")
-        busy = session.scalar(select(Case.id).where(
-            Case.call_id == case.call_id, Case.partner_city_id == partner.id, Case.id != case.id,
-            Case.state.not_in(released_states(case.workflow))).limit(1)) is not None
         payload["partner"] = {"id": partner.id, "name": partner.name, "region": partner.region,
-                              "kind": partner.kind, "busy": busy}
+                              "kind": partner.kind,
+                              "busy": partner_busy(session, case, partner.id),
+                              "on_case": partner.id in {link.partner_city_id
+                                                        for link in case.partner_links}}
+        # A transition that takes one partner out names it as a party.
+        payload["party"] = partner_party(partner.id)
     return payload
+
+
+def partner_busy(session: Session, case: Case, partner_city_id: int) -> bool:
+    """Whether the partner is set on another case of the call that still holds its partners
+    (a withdrawn, ineligible or terminated case releases every one of them)."""
+    return session.scalar(
+        select(CasePartner.id).join(Case, Case.id == CasePartner.case_id).where(
+            Case.call_id == case.call_id, CasePartner.partner_city_id == partner_city_id,
+            Case.id != case.id, Case.state.not_in(released_states(case.workflow))).limit(1)
+    ) is not None
 
 
 def fire(
@@ -386,6 +401,7 @@ def apply(
     # the ids resolve to, the audit trail and the e-mails only the declared fields.
     declared = declared_payload(wf, transition, payload)
     payload = _enrich_payload(session, case, transition, dict(declared))
+    payload["user_id"] = user.id if user else None
     try:
         effects = wf.plan(case_facts(session, case, now), actor, transition, payload)
     except TransitionRefused as exc:
@@ -418,8 +434,17 @@ def apply(
             people = outbox.Recipients(session, [case],
                                        {g for n in effects.notifications for g in n.to})
             recipients = [(n, people(case, n.to)) for n in effects.notifications]
+        if effects.dropped_party:
+            # Where the others go on to is no longer the business of the partner who left.
+            own = set(effects.transition.notify)
+            recipients = [(n, people if n in own else [
+                (party, person) for party, person in people if party != effects.dropped_party])
+                for n, people in recipients]
     else:
         recipients = []
+    if effects.dropped_party:
+        declared = {**declared, **_dropped_context(case, effects.dropped_party)}
+        drop_partner(session, case, effects.dropped_party)
     if effects.moved:
         # Leaving and entering read rows that were there before the transition; the case, its
         # audit event and what entering adds are then written in one flush, the case once.
@@ -545,10 +570,20 @@ def _notification_context(case: Case, audit: AuditEvent, party: str,
     # The case's own facts go last: no field can stand in for them (the definitions also
     # refuse fields named like them).
     ctx = _audit_payload(declared)
-    ctx.update({"case_id": case.id, "reference": case.reference, "party": party,
-                "transition": audit.action, "from_state": audit.from_state,
-                "to_state": audit.to_state, "actor": audit.actor_label})
+    ctx.update({"case_id": case.id, "reference": case.reference,
+                **outbox.party_context(party), "transition": audit.action,
+                "from_state": audit.from_state, "to_state": audit.to_state,
+                "actor": audit.actor_label})
     return ctx
+
+
+def _dropped_context(case: Case, party: str) -> dict[str, Any]:
+    # The mail tells who left and who stays; the leaver is gone from the case by then.
+    gone = party_partner_id(party)
+    names = [link.partner_city.name for link in case.partner_links]
+    left = next((link.partner_city.name for link in case.partner_links
+                 if link.partner_city_id == gone), "")
+    return {"partner_name": left, "partners_staying": [n for n in names if n != left]}
 
 
 # -- hooks of the workflow core (the wiring names them) -------------------------------------
@@ -583,17 +618,45 @@ def flag_sections(session: Session, case: Case, payload: Mapping[str, Any],
     case.flagged_sections = named
 
 
-def set_partner(session: Session, case: Case, payload: Mapping[str, Any],
-                 now: datetime) -> None:
-    case.partner_city_id = payload["partner"]["id"]
+def _sync_lead(session: Session, case: Case) -> None:
+    # ``Case.partner_city_id`` is the lead partner: lists, filters and scopes read it.
+    links = sorted(case.partner_links, key=lambda link: link.position)
+    case.partner_city_id = links[0].partner_city_id if links else None
     session.flush()
     session.refresh(case, ["partner_city"])
+
+
+def set_partner(session: Session, case: Case, payload: Mapping[str, Any],
+                 now: datetime) -> None:
+    case.partner_links = [CasePartner(partner_city_id=payload["partner"]["id"], position=0,
+                                      proposed_at=now, proposed_by_id=payload.get("user_id"))]
+    _sync_lead(session, case)
+
+
+def add_partner(session: Session, case: Case, payload: Mapping[str, Any],
+                 now: datetime) -> None:
+    position = max((link.position for link in case.partner_links), default=-1) + 1
+    case.partner_links.append(CasePartner(partner_city_id=payload["partner"]["id"],
+                                          position=position, proposed_at=now,
+                                          proposed_by_id=payload.get("user_id")))
+    _sync_lead(session, case)
+
+
+def drop_partner(session: Session, case: Case, party: str) -> None:
+    """Take one partner out of the case: its link, and what it had done as a party."""
+    gone = party_partner_id(party)
+    case.partner_links = [link for link in case.partner_links if link.partner_city_id != gone]
+    session.execute(delete(PartyFact).where(PartyFact.case_id == case.id,
+                                            PartyFact.party == party))
+    session.expire(case, ["party_facts"])
+    _sync_lead(session, case)
 
 
 def reset_pairing(session: Session, case: Case, payload: Mapping[str, Any],
                    now: datetime) -> None:
     session.execute(delete(PartyFact).where(PartyFact.case_id == case.id))
     session.expire(case, ["party_facts"])
+    case.partner_links = []
     case.partner_city_id = None
 
 

@@ -121,8 +121,8 @@ def _notify(session: Session, case: Case, template: str, groups: tuple[str, ...]
     for party, person in outbox.recipients(session, case, groups):
         outbox.queue(session, key=f"{key}:{person.id}", template=template, user=person,
                      case=case, optional=optional, deadline_id=deadline.id if deadline else None,
-                     context={"case_id": case.id, "reference": case.reference, "party": party,
-                              **context})
+                     context={"case_id": case.id, "reference": case.reference,
+                              **outbox.party_context(party), **context})
 
 
 # -- the schedule -------------------------------------------------------------------------

@@ -109,8 +109,8 @@ def send_due_reminders(now: datetime, report: SweepReport, batch: int) -> bool:
                 mails[r.id].append(outbox.Mail(
                     key=reminder_key(r, person.id), template=r.template, user=person, case=case,
                     deadline_id=r.deadline_id,
-                    context={"case_id": case.id, "reference": case.reference, "party": party,
-                             "offset_minutes": r.offset_minutes}))
+                    context={"case_id": case.id, "reference": case.reference,
+                             **outbox.party_context(party), "offset_minutes": r.offset_minutes}))
         written = outbox.queue_many(session, [m for ms in mails.values() for m in ms])
         outcome: dict[str, list[int]] = {"sent": [], "skipped": []}
         for r in rows:

@@ -9,6 +9,7 @@ finds the topic it stands for now.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -188,9 +189,15 @@ def merge_topics(admin: User, merged_slug: str, survivor_slug: str,
 
 # -- what the rest of the app reads ---------------------------------------------------------
 
+def _natural(label: str) -> tuple:
+    # Numbers by their value, so the goals read SDG 1, SDG 2 … SDG 10, not SDG 1, SDG 10, SDG 2.
+    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part)
+                 for part in re.split(r"(\d+)", label.casefold()) if part)
+
+
 def _ordered(topics: Iterable[Topic]) -> list[Topic]:
     # Themes first, then the goals, each by the reader's label.
-    return sorted(topics, key=lambda t: (t.family != "theme", t.label.casefold()))
+    return sorted(topics, key=lambda t: (t.family != "theme", _natural(t.label)))
 
 
 def offered(session: Session, keep: Iterable[Topic] = ()) -> list[Topic]:

@@ -70,6 +70,7 @@ def assemble() -> Wiring:
             Hook.STAMP_SUBMISSION: (cases.stamp_submission,),
             Hook.FLAG_SECTIONS: (cases.flag_sections,),
             Hook.SET_PARTNER: (cases.set_partner,),
+            Hook.ADD_PARTNER: (cases.add_partner,),
             Hook.RESET_PAIRING: (cases.reset_pairing,),
             Hook.RUN_ELIGIBILITY: (_at(cases.run_eligibility),),
             Hook.START_COOPERATION: (cases.fix_cooperation_period,

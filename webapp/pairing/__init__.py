@@ -14,7 +14,7 @@ from webapp.access import refusal, sees_programme, visible_calls, visible_cases
 from webapp.db import db
 from webapp.errors import Conflict, OperationError, Refused
 from webapp.i18n import reader_locale
-from webapp.models import Call, Case, PartnerCity
+from webapp.models import Call, Case, PartnerCity, partner_party
 from webapp.models.organisation import PARTNER_KINDS
 from webapp.models.programme import WORLD_REGIONS
 from webapp.operations import pairing
@@ -159,10 +159,12 @@ def case(case_id: int):
     """Partner cities for a case, best first, with their reasons; the current pairing."""
     case = _case(case_id)
     found = pairing.suggestions_for(case.id, current_user)
-    contacts = pairing.contacts_of(case.partner_city) if case.partner_city else []
+    contacts = {p.id: pairing.contacts_of(p) for p in case.partners}
     wf = get_workflow(case.workflow)
+    removable = wf.offers(case.state, pairing.REMOVE_PARTNER)
     return render_template("pairing/case.html", case=case, found=found, contacts=contacts,
-                           state=wf.state(case.state), form=forms.ProposeForm())
+                           state=wf.state(case.state), form=forms.ProposeForm(),
+                           removable=removable, partner_party=partner_party)
 
 
 @bp.post("/cases/<int:case_id>/propose")
@@ -188,6 +190,29 @@ def propose(case_id: int):
         return redirect(url_for("pairing.case", case_id=case.id), 303)
     label = _(get_workflow(case.workflow).state(fired.target).staff_label).lower()
     flash(_("Partner proposed: the case is now %(state)s.", state=label), "success")
+    return redirect(url_for("pairing.case", case_id=case.id), 303)
+
+
+@bp.post("/cases/<int:case_id>/remove")
+def remove(case_id: int):
+    """Take one partner out of a proposed pairing (the remove_partner transition)."""
+    case = _case(case_id)
+    form = forms.ProposeForm()
+    partner_city_id = as_id(form.partner_city_id.data)
+    if not form.validate_on_submit() or partner_city_id is None:
+        abort(400)
+    try:
+        fired = pairing.remove_partner(case.id, current_user, partner_city_id,
+                                       expected_version=as_id(form.version.data),
+                                       source_address=g.source_address)
+    except OperationError as exc:
+        if exc.status in (403, 404):
+            raise
+        for reason in exc.reasons or (exc.message,):
+            flash(reason, "error")
+        return redirect(url_for("pairing.case", case_id=case.id), 303)
+    label = _(get_workflow(case.workflow).state(fired.target).staff_label).lower()
+    flash(_("Partner removed: the case is %(state)s.", state=label), "success")
     return redirect(url_for("pairing.case", case_id=case.id), 303)
 
 
@@ -263,6 +288,11 @@ def board_submit(call_id: int):
                                 ruled_out=forms.format_pairs(ruled_out | more) or None), 303)
     choices = [pairing.BoardChoice(cid, pid, as_id(request.form.get(f"version_{cid}")))
                for cid in rows if (pid := chosen.get(cid))]
+    # Further partners join a case the board also proposes a first partner for.
+    choices += [pairing.BoardChoice(cid, pid, None) for row in drawn.rows
+                if chosen.get(cid := row.case.id)
+                for n in range(1, len(row.extra_ids) + 1)
+                if (pid := as_id(request.form.get(f"also_{cid}_{n}", "")))]
     try:
         count = pairing.propose_board(call.id, current_user, choices,
                                       source_address=g.source_address)

@@ -162,6 +162,11 @@ def board_form(rows: list[BoardRow], ruled_out: str, formdata: Any = None) -> Fo
         setattr(BoardForm, f"partner_{row.case.id}", SelectField(
             _("Partner for %(ref)s", ref=row.case.reference), choices=options,
             validate_choice=False, default=str(row.optimum_id or "")))
+        # A call that gives a case several partners: one more select per further partner.
+        for n, extra in enumerate(row.extra_ids, start=1):
+            setattr(BoardForm, f"also_{row.case.id}_{n}", SelectField(
+                _("Further partner for %(ref)s", ref=row.case.reference), choices=options,
+                validate_choice=False, default=str(extra)))
         setattr(BoardForm, f"version_{row.case.id}",
                 HiddenField(default=str(row.case.version)))
         setattr(BoardForm, f"rule_out_{row.case.id}",
