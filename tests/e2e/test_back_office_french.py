@@ -7,12 +7,14 @@ import re
 
 import pytest
 from babel.messages.pofile import read_po
+from sqlalchemy import select
 
 from tests.e2e.test_accessibility import cooperating_case
 from tests.e2e.test_first_look import waiting_case
 from tests.e2e.test_journey import sign_in
 from webapp.db import db
 from webapp.i18n import LANGUAGE_NAMES
+from webapp.models import User
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.postgres]
 
@@ -98,7 +100,9 @@ def test_a_french_coordinator_reads_no_english_in_the_back_office(world, live, p
     db.session.commit()
     # What people typed or chose by name is theirs, in their words: not the interface's.
     data = {world.call.title, world.programme.name, world.partner_city.name,
-            waiting.organisation.name, paired.organisation.name}
+            waiting.organisation.name, paired.organisation.name,
+            # people's names, such as a coordinator called Asia, whom the filters offer
+            *db.session.scalars(select(User.name))}
     whole, parts = _english_interface()
     assert "Filter cases" in whole and "Status" in whole and len(parts) > 300
 
