@@ -165,9 +165,16 @@ def section(case_id: int, section: str):
             # Saving as complete names what submitting still needs; a draft keeps what it has.
             missing = [] if request.form.get("action") == "draft" else \
                 applications.unmet(case, section)
+            answers = applications.section_answers(case, section)
             for requirement in missing:
-                form[requirement.fields[0]].errors.append(
-                    _("Still missing: %(what)s.", what=requirement.missing))
+                message = _("Still missing: %(what)s.", what=requirement.missing)
+                # A declaration section needs every box: the first one left empty is named.
+                names = [n for n, given in answers.items() if not given][:1] \
+                    if requirement.every_field else requirement.fields[:1]
+                for name in names:
+                    form[name].errors.append(message)
+                if not names:
+                    form.form_errors.append(message)
             if not missing:
                 flash(_("Your answers are saved."), "success")
                 if request.form.get("action") == "draft":
