@@ -13,7 +13,7 @@ from webapp.applicant import forms
 from webapp.db import db, utcnow
 from webapp.errors import OperationError, Refused
 from webapp.forms import choices
-from webapp.i18n import select_timezone
+from webapp.i18n import region_name, select_timezone
 from webapp.models import (
     AuditEvent,
     Call,
@@ -111,7 +111,8 @@ def _populate(form, case: Case, section: str) -> None:
         form.topics.choices = choices((t.slug, t.label)
                                       for t in vocabulary.offered(db.session, keep=case.topics))
     if section == "partnership":
-        form.partner_region.choices = choices((r, r) for r in case.call.partner_regions)
+        form.partner_region.choices = choices((r, region_name(r))
+                                              for r in case.call.partner_regions)
 
 
 def _next_section(case: Case, section: str) -> str:

@@ -26,7 +26,7 @@ from webapp.calls.forms import (
 )
 from webapp.db import db, utcnow
 from webapp.errors import Conflict, Invalid, NotFound
-from webapp.i18n import country_names, in_zone
+from webapp.i18n import country_names, in_zone, region_names
 from webapp.models import CallStatus
 from webapp.operations import calls as call_ops
 from webapp.operations import programmes as programme_ops
@@ -321,11 +321,11 @@ def _parameters(call) -> list[tuple[str, str]]:
     else:
         eligible = country_names(call.eligible_countries)
     return [
-        (_("Kind"), workflows()[call.kind].title if call.kind in workflows() else call.kind),
+        (_("Kind"), _(workflows()[call.kind].title) if call.kind in workflows() else call.kind),
         (_("Public address"), url_for("public.call", slug=call.slug)),
         (_("Opens"), _both_zones(call.opens_at, call.timezone)),
         (_("Closes"), _both_zones(call.closes_at, call.timezone)),
-        (_("Partner regions"), ", ".join(call.partner_regions)),
+        (_("Partner regions"), region_names(call.partner_regions)),
         (_("Partner countries"), country_names(call.partner_countries)
          or _("Any country of those regions")),
         (_("Who may apply"), ", ".join(_(ORGANISATION_TYPES.get(t, t))

@@ -63,6 +63,7 @@ from workflows.engine import (
     Workflow,
     deadline_due,
 )
+from workflows.refusal import Refusal, to_data
 from workflows.vocabulary import referrals
 
 
@@ -668,6 +669,7 @@ def run_eligibility(session: Session, case: Case, now: datetime) -> None:
     for i, r in enumerate(results):
         case.eligibility_results.append(EligibilityResult(
             position=i, rule=r.rule, title=r.title, verdict=r.verdict.value, message=r.message,
+            reason=to_data(r.reason) if isinstance(r.reason, Refusal) else None,
             refer_to=r.refer_to, run_at=now))
     case.eligibility_summary = eligibility.summary(results).value
 
