@@ -276,16 +276,13 @@ def erase_person(person_id: int, admin: User, *, source_address: str = "",
 
         # The erasure itself is recorded, naming only the pseudonym, with the new digest of
         # every audit event it rewrites: the trail still verifies, and says what changed.
-        record = AuditEvent(
-            case_id=None, at=now, actor_id=admin.id, actor_role=admin.role,
-            actor_label=admin.display_name, source_address=source_address,
-            action=audit.ERASURE,
+        record = audit.record(
+            session, audit.ERASURE, admin, at=now, source_address=source_address,
             payload={"person_id": person.id, "pseudonym": alias, "cases": result.cases,
                      "signatures": result.signatures, "comments": result.comments,
                      "audit_events": result.audit_events,
                      "documents_deleted": result.documents_deleted,
                      "rewritten": {str(r.event_id): r.digest for r in rewrites}})
-        session.add(record)
         session.flush()
         audit.rewrite_personal_columns(session, record.id, rewrites)
     for sha in orphans:

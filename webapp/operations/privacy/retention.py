@@ -130,16 +130,14 @@ def apply_retention(now: datetime | None = None, years: int | None = None, *,
         session.expunge_all()
         # Recorded first, with the last hash of each case's chain: the cases' whole chains
         # go, and this record in the chain of events of no case says which and how far.
-        record = AuditEvent(
-            case_id=None, at=now, actor_role="system", actor_label="citypair",
-            action="retention",
+        record = audit.record(
+            session, "retention", None, at=now,
             payload={"cases_deleted": len(ids), "years": default,
                      "programme_years": {k: y for k, (y, _c) in result.programmes.items()},
                      "calls_closed_before": result.cutoff.isoformat(),
                      "documents": result.documents, "audit_events": result.audit_events,
                      "notifications": result.notifications, "case_ids": ids,
                      "chain_heads": audit.chain_heads(session, ids)})
-        session.add(record)
         session.flush()
         # The audit events first (their foreign key restricts); the rest cascades from the case.
         audit.retire_cases(session, record.id, ids)
