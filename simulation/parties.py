@@ -28,6 +28,7 @@ from webapp.operations import (
     accounts,
     agreements,
     applications,
+    assessment,
     backoffice,
     cooperation,
     lap,
@@ -349,7 +350,7 @@ class Simulation(Timeline):
         if self.case(script).state != "scoring":
             return
         for evaluator in (self.coordinator_id, self.evaluator_id):
-            cooperation.save_scores(script.case_id, self.person(evaluator), {
+            assessment.save_scores(script.case_id, self.person(evaluator), {
                 "smart_specialisation": (self.rng.randint(3, 5), "A clear RIS3 priority."),
                 "joint_projects": (self.rng.randint(3, 5), "Two project ideas."),
                 "business_opportunities": (self.rng.randint(3, 4), "A cluster on each side.")})

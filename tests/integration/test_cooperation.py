@@ -25,7 +25,7 @@ from webapp.models import (
     Reminder,
     Report,
 )
-from webapp.operations import applications, cases, cooperation, reminders
+from webapp.operations import applications, assessment, cases, cooperation, reminders
 from webapp.operations import lap as plan_ops
 from webapp.views import case_timeline
 from workflows.schedule import add_months, end_of_day
@@ -676,22 +676,22 @@ def test_selection_needs_two_evaluators_and_the_thresholds_on_their_means(world)
     with pytest.raises(Refused) as exc:
         cases.fire(case.id, "select", world.coordinator)
     assert exc.value.reasons == ("2 evaluators must score the application; 0 have so far.",)
-    cooperation.save_scores(case.id, world.coordinator, SCORES_OK)
+    assessment.save_scores(case.id, world.coordinator, SCORES_OK)
     # One evaluator's scores, however good, are not enough.
     with pytest.raises(Refused) as exc:
         cases.fire(case.id, "select", world.coordinator, {"override_reason": "Urgent"})
     assert exc.value.reasons == ("2 evaluators must score the application; 1 has so far.",)
     # The second scores on their own: the first's scores stay as they were.
-    cooperation.save_scores(case.id, world.coordinator_latam, {
+    assessment.save_scores(case.id, world.coordinator_latam, {
         "smart_specialisation": (4, ""), "joint_projects": (2, "Vague"),
         "business_opportunities": (2, "")})
-    sets = cooperation.score_sets(db.session, [case.id])[case.id]
+    sets = assessment.score_sets(db.session, [case.id])[case.id]
     assert {uid: {x.criterion: x.score for x in rows} for uid, rows in sets.items()} == {
         world.coordinator.id: {"smart_specialisation": 4, "joint_projects": 3,
                                "business_opportunities": 2},
         world.coordinator_latam.id: {"smart_specialisation": 4, "joint_projects": 2,
                                      "business_opportunities": 2}}
-    found = cooperation.assessment_of(case, sets)
+    found = assessment.assessment_of(case, sets)
     assert found.criteria["joint_projects"].mean == 2.5
     assert found.criteria["joint_projects"].spread == 1
     assert (found.total.mean, found.total.spread) == (8.5, 1)
@@ -702,12 +702,12 @@ def test_selection_needs_two_evaluators_and_the_thresholds_on_their_means(world)
         "(mean 2.5 of 5, at least 3 needed), the total (mean 8.5 of 15, at least 9 needed). "
         "Give an override reason to select the application anyway.")
     with pytest.raises(Refused, match="from 0 to 5"):
-        cooperation.save_scores(case.id, world.coordinator, {"joint_projects": (6, "")})
-    cooperation.save_scores(case.id, world.coordinator_latam, {"joint_projects": (3, "Two")})
+        assessment.save_scores(case.id, world.coordinator, {"joint_projects": (6, "")})
+    assessment.save_scores(case.id, world.coordinator_latam, {"joint_projects": (3, "Two")})
     fired = cases.fire(case.id, "select", world.coordinator)
     assert fired.target == "awaiting_pairing"
     with pytest.raises(Refused, match="only while the application is being assessed"):
-        cooperation.save_scores(case.id, world.coordinator, {"joint_projects": (5, "")})
+        assessment.save_scores(case.id, world.coordinator, {"joint_projects": (5, "")})
     audit = db.session.scalars(select(AuditEvent.payload).where(
         AuditEvent.case_id == case.id, AuditEvent.action == "scores_saved")).all()
     assert audit[-1] == {"smart_specialisation": 4, "joint_projects": 3,
@@ -719,49 +719,49 @@ def test_a_call_sets_its_own_minimum_of_evaluators(world):
     case.call.settings = {"min_evaluators": 3}
     db.session.commit()
     for person in (world.coordinator, world.coordinator_latam):
-        cooperation.save_scores(case.id, person, SCORES_OK)
+        assessment.save_scores(case.id, person, SCORES_OK)
     with pytest.raises(Refused) as exc:
         cases.fire(case.id, "select", world.coordinator)
     assert exc.value.reasons == ("3 evaluators must score the application; 2 have so far.",)
-    cooperation.save_scores(case.id, world.admin, SCORES_OK)
+    assessment.save_scores(case.id, world.admin, SCORES_OK)
     assert cases.fire(case.id, "select", world.coordinator).target == "awaiting_pairing"
 
 
 def test_a_conflicted_evaluator_cannot_score_and_the_conflict_is_recorded(world):
     case = region_case_in_scoring(world)
-    cooperation.save_scores(case.id, world.admin, SCORES_OK)
+    assessment.save_scores(case.id, world.admin, SCORES_OK)
     with pytest.raises(Refused, match="Say what your interest"):
-        cooperation.declare_conflict(case.id, world.admin, "  ")
-    declared = cooperation.declare_conflict(case.id, world.admin,
+        assessment.declare_conflict(case.id, world.admin, "  ")
+    declared = assessment.declare_conflict(case.id, world.admin,
                                             "I chaired Silesia's innovation council.")
     assert declared.evaluator_id == world.admin.id
     # The scores given before the declaration no longer count.
-    assert world.admin.id not in cooperation.score_sets(db.session, [case.id]).get(case.id, {})
+    assert world.admin.id not in assessment.score_sets(db.session, [case.id]).get(case.id, {})
     with pytest.raises(Refused, match="cannot score it"):
-        cooperation.save_scores(case.id, world.admin, SCORES_OK)
+        assessment.save_scores(case.id, world.admin, SCORES_OK)
     with pytest.raises(Refused, match="already declared"):
-        cooperation.declare_conflict(case.id, world.admin, "Again.")
+        assessment.declare_conflict(case.id, world.admin, "Again.")
     event = db.session.scalar(select(AuditEvent).where(
         AuditEvent.case_id == case.id, AuditEvent.action == "conflict_declared"))
     assert event.actor_id == world.admin.id and event.payload == {
         "statement": "I chaired Silesia's innovation council.", "scores_withdrawn": 3}
-    assert [c.statement for c in cooperation.conflicts(db.session, case.id)] == [
+    assert [c.statement for c in assessment.conflicts(db.session, case.id)] == [
         "I chaired Silesia's innovation council."]
     # The two others still make the minimum.
     for person in (world.coordinator, world.coordinator_latam):
-        cooperation.save_scores(case.id, person, SCORES_OK)
+        assessment.save_scores(case.id, person, SCORES_OK)
     assert cases.fire(case.id, "select", world.coordinator).target == "awaiting_pairing"
 
 
 def test_scoring_is_for_coordinators_of_the_region(world):
     case = region_case_in_scoring(world)
     with pytest.raises(Forbidden):
-        cooperation.save_scores(case.id, world.coordinator_asia, {"joint_projects": (3, "")})
+        assessment.save_scores(case.id, world.coordinator_asia, {"joint_projects": (3, "")})
     applicant = db.session.scalar(select(Case).where(Case.id == case.id)).created_by_id
     from webapp.models import User
 
     with pytest.raises(Forbidden):
-        cooperation.save_scores(case.id, db.session.get(User, applicant),
+        assessment.save_scores(case.id, db.session.get(User, applicant),
                                 {"joint_projects": (3, "")})
 
 

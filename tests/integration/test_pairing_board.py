@@ -15,7 +15,7 @@ from tests.factories import complete_application
 from webapp.db import db
 from webapp.errors import Forbidden, OperationError
 from webapp.models import AuditEvent, Case, Notification, PartnerCity, Topic, User
-from webapp.operations import accounts, applications, backoffice, cases, pairing
+from webapp.operations import accounts, applications, assessment, backoffice, cases, pairing
 
 pytestmark = pytest.mark.integration
 
@@ -329,10 +329,9 @@ def region_call_with_a_waiting_region(world) -> tuple[Case, PartnerCity]:
     cases.fire(case.id, "submit", applicant)
     cases.fire(case.id, "declare_eligible", world.coordinator)
     # Two evaluators on their own, then selection on their means.
-    from webapp.operations import cooperation
 
     for person in (world.coordinator, world.coordinator_latam):
-        cooperation.save_scores(case.id, person, {"smart_specialisation": (4, ""),
+        assessment.save_scores(case.id, person, {"smart_specialisation": (4, ""),
                                                   "joint_projects": (4, ""),
                                                   "business_opportunities": (3, "")})
     cases.fire(case.id, "select", world.coordinator)

@@ -27,7 +27,15 @@ from webapp.models import (
     Signature,
     User,
 )
-from webapp.operations import agreements, applications, backoffice, cases, documents, privacy
+from webapp.operations import (
+    agreements,
+    applications,
+    assessment,
+    backoffice,
+    cases,
+    documents,
+    privacy,
+)
 from webapp.operations import tokens as token_ops
 
 pytestmark = pytest.mark.integration
@@ -405,12 +413,11 @@ def test_an_evaluators_conflicts_are_exported_and_erasure_keeps_them_without_the
         app, world):
     from tests.integration.test_cooperation import region_case_in_scoring
     from webapp.models import ConflictOfInterest
-    from webapp.operations import cooperation
 
     case = region_case_in_scoring(world)
     latam = world.coordinator_latam
     name = latam.name
-    cooperation.declare_conflict(case.id, latam, f"{name} advised Silesia's cluster last year.")
+    assessment.declare_conflict(case.id, latam, f"{name} advised Silesia's cluster last year.")
     exported = privacy.export_person(latam.id)
     [row] = exported["conflicts_of_interest_declared"]
     assert row["case_id"] == case.id and "advised" in row["statement"]

@@ -23,7 +23,7 @@ from webapp.coordinator.forms import BulkApplyForm, BulkForm, FilterForm
 from webapp.db import db, utcnow
 from webapp.forms import choices
 from webapp.i18n import select_timezone
-from webapp.operations import backoffice, caselist, cooperation
+from webapp.operations import assessment, backoffice, caselist
 from webapp.views import form_payload, transition_form
 from workflows import workflows
 from workflows.engine import Transition
@@ -91,7 +91,7 @@ def cases():
     keep = {**active, **({"size": size} if size != PAGE_SIZES[0] else {})}
     return render_template(
         "coordinator/cases.html", form=form, page=page, active=active, filters=filters,
-        assessments=cooperation.assessments_for(db.session, [case for case, _ in page.rows]),
+        assessments=assessment.assessments_for(db.session, [case for case, _ in page.rows]),
         size=size, sizes=PAGE_SIZES, sort_links=_sort_links(filters, keep),
         page_args={**keep, **sorting}, export_args={**active, **sorting},
         bulk_form=_bulk_form(), workflows=workflows())

@@ -19,7 +19,7 @@ from webapp.errors import OperationError
 from webapp.forms import choices
 from webapp.i18n import in_zone, select_timezone
 from webapp.models import Case, User, UserRole
-from webapp.operations import backoffice, caselist, cooperation
+from webapp.operations import assessment, backoffice, caselist
 from webapp.operations import cases as case_ops
 from webapp.views import (
     action_label,
@@ -51,11 +51,11 @@ def _assign_form(case: Case, formdata: Any = None) -> AssignForm:
 
 def _assessment(case: Case, wf: Workflow) -> dict[str, Any]:
     """The evaluators' assessment, for a call that scores its applications."""
-    if not cooperation.has_scoring(wf):
+    if not assessment.has_scoring(wf):
         return {"assessment": None, "conflicts": []}
-    sets = cooperation.score_sets(db.session, [case.id]).get(case.id, {})
-    return {"assessment": cooperation.assessment_of(case, sets),
-            "conflicts": cooperation.conflicts(db.session, case.id)}
+    sets = assessment.score_sets(db.session, [case.id]).get(case.id, {})
+    return {"assessment": assessment.assessment_of(case, sets),
+            "conflicts": assessment.conflicts(db.session, case.id)}
 
 
 def _extension_open(case: Case) -> bool:

@@ -35,7 +35,19 @@ from webapp.operations.privacy.retention import (
 )
 
 __all__ = [
-    "ERASED", "Erasure", "Retention", "Scrubber", "apply_retention", "erase_person",
-    "erasure_preview", "expired_cases", "export_json", "export_person", "people",
-    "programme_cutoffs", "pseudonym", "pseudonym_email", "unsuccessful_states",
+    "ERASED",
+    "Erasure",
+    "Retention",
+    "Scrubber",
+    "apply_retention",
+    "erase_person",
+    "erasure_preview",
+    "expired_cases",
+    "export_json",
+    "export_person",
+    "people",
+    "programme_cutoffs",
+    "pseudonym",
+    "pseudonym_email",
+    "unsuccessful_states",
 ]
