@@ -17,12 +17,20 @@ from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from babel.lists import format_list
 from flask import Flask, current_app, g, has_app_context, has_request_context, request, session
 from flask_babel import format_datetime, format_decimal, get_locale, gettext
 from flask_login import current_user
 
 from workflows import countries
-from workflows.refusal import PROGRAMME_TZ, Refusal, render, speak_with
+from workflows.refusal import (
+    PROGRAMME_TZ,
+    Refusal,
+    english_listing,
+    from_data,
+    render,
+    speak_with,
+)
 
 #: each language named in itself, as the language switcher offers it
 LANGUAGE_NAMES = {"en": "English", "fr": "Français", "es": "Español", "pt": "Português"}
@@ -208,6 +216,19 @@ def country_names(codes: Iterable[str] | None, locale: str | None = None) -> str
     return ", ".join(sorted(names, key=countries.sort_key))
 
 
+def region_name(name: str | None) -> str:
+    """A world region in the reader's language; a stored region not among the programme's
+    world regions is shown as it is."""
+    from webapp.models.programme import WORLD_REGIONS
+
+    return gettext(name) if name in WORLD_REGIONS else (name or "")
+
+
+def region_names(names: Iterable[str] | None) -> str:
+    """World regions in the reader's language, comma-separated, in their stored order."""
+    return ", ".join(region_name(n) for n in names or ())
+
+
 def is_eu27(codes: Iterable[str] | None) -> bool:
     """Whether ``codes`` are exactly the 27 EU member states."""
     return set(codes or ()) == set(countries.EU_MEMBER_STATES)
@@ -229,7 +250,7 @@ LABEL_ARGUMENTS: dict[str, tuple[str, tuple[str, ...]]] = {
     "Criterion": ("workflows.vocabulary", ("label",)),
     "Vocabulary": ("workflows.vocabulary", (
         "applicant_noun", "applicant_description", "applicant_hint", "partner_noun",
-        "partner_title", "plan_name", "plan_title", "agreement_name")),
+        "partner_title", "plan_name", "plan_title", "agreement_name", "call_name")),
     "proposal_state": ("workflows.city_to_city", ("applicant_label",)),
     "signing_state": ("workflows.city_to_city", ("sign_label", "future_label")),
     "replace": ("dataclasses", ("label",)),  # a shared transition relabelled for another kind
@@ -301,7 +322,28 @@ def say_refusal(reason: Refusal) -> str:
     an application (a worker's log, the command line)."""
     if not has_app_context():
         return reason.english
-    return render(reason, gettext, programme_time)
+    return render(reason, gettext, programme_time, number=format_decimal, lists=said_list,
+                  country=country_name)
+
+
+def said_list(items: list[str]) -> str:
+    """Items as a sentence in the reader's language lists them ("A, B et C")."""
+    locale = reader_locale()
+    if locale.startswith("en"):
+        return english_listing(items)  # "A, B and C", as the programme writes
+    return format_list(items, locale=locale)
+
+
+def verdict_sentence(result: Any) -> str:
+    """An eligibility verdict's sentence in the reader's language: a rule's result as the
+    rules give it, or as recorded (a verdict recorded before message ids were kept is
+    shown in the English it was said in)."""
+    reason = getattr(result, "reason", None)
+    if isinstance(reason, Refusal):
+        return str(reason)
+    if isinstance(reason, dict) and reason.get("msgid"):
+        return str(from_data(reason))
+    return result.message
 
 
 def programme_time(dt: datetime) -> str:
@@ -320,6 +362,9 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["capfirst"] = lambda text: text[:1].upper() + text[1:]
     app.jinja_env.filters["country_name"] = country_name
     app.jinja_env.filters["country_names"] = country_names
+    app.jinja_env.filters["verdict_sentence"] = verdict_sentence
+    app.jinja_env.filters["region_name"] = region_name
+    app.jinja_env.filters["region_names"] = region_names
     app.jinja_env.tests["eu27"] = is_eu27
     app.jinja_env.globals["get_locale"] = lambda: str(get_locale())
     app.jinja_env.globals["language_names"] = {

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from flask import abort
+from flask import abort, flash, redirect
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -15,6 +16,7 @@ from wtforms import DateTimeLocalField, SelectMultipleField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
 from webapp.db import db
+from webapp.errors import OperationError
 from webapp.forms import Form, NoScript, choices
 from webapp.i18n import in_zone, select_timezone
 from webapp.models import AuditEvent, Case, Comment, Document, Notification, UserRole
@@ -35,6 +37,35 @@ def admins_only() -> None:
     """The gate of the administration blueprints: administrators only (403 for others)."""
     if current_user.role != UserRole.ADMIN:
         abort(403)
+
+
+def refusal_messages(exc: Exception) -> list[str]:
+    """What a refusal says to people: each of its reasons (else its message), or each value
+    of a payload that was refused."""
+    if isinstance(exc, case_ops.PayloadError):
+        return exc.messages
+    if isinstance(exc, OperationError):
+        return list(exc.reasons or (exc.message,))
+    return [str(exc)]
+
+
+@contextmanager
+def refusals_flashed(to: str, *, code: int = 303,
+                     catch: tuple[type[Exception], ...] = (OperationError, case_ops.PayloadError),
+                     passing: Collection[int] = ()) -> Iterator[None]:
+    """Run an operation; if it refuses, flash why as errors and redirect to ``to``.
+
+    A refusal whose status is in ``passing`` goes on to the error pages instead: an action
+    on something that is not there, or not the person's, is not a message to flash.
+    """
+    try:
+        yield
+    except catch as exc:
+        if isinstance(exc, OperationError) and exc.status in passing:
+            raise
+        for message in refusal_messages(exc):
+            flash(message, "error")
+        abort(redirect(to, code))
 
 
 def words(subject: Any) -> Vocabulary:

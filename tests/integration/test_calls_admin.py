@@ -200,7 +200,8 @@ def test_local_times_are_read_in_the_calls_zone(world):
      "“town” is not a type of organisation"),
     # A call narrows its kind's applicant types, never widens them.
     ({"allowed_org_types": ["city", "region"]}, "allowed_org_types",
-     "A city-to-city call accepts only city, group, not “region”."),
+     "IUC city-to-city cooperation accepts only city or municipality and group of "
+     "municipalities, not “region”."),
     ({"title": "IURC call\r\nBcc: x@y.z"}, "title",
      "Remove the line breaks and other control characters from the title."),
 ])
@@ -257,8 +258,8 @@ def test_a_call_with_applications_keeps_its_kind_and_programme(world):
     data = call_ops.call_data(world.call)
     data.kind, data.programme_id = "region-to-region", other.id
     errors = invalid(call_ops.update_call, world.call.id, world.admin, data, expected_version=1)
-    assert errors["kind"] == ["This call has applications following the city-to-city "
-                              "workflow; its kind cannot change."]
+    assert errors["kind"] == ["This call has applications following the workflow of IUC "
+                              "city-to-city cooperation; its kind cannot change."]
     assert errors["programme_id"] == ["This call has applications; it stays in its programme."]
 
 

@@ -60,7 +60,7 @@ WORDS_ELSEWHERE = {
     ("templates/cooperation/plan.html", "draft"): "a plan version's purpose",
     ("templates/cooperation/plan_version.html", "draft"): "a plan version's purpose",
     ("templates/documents/lap.html", "draft"): "a plan version's purpose",
-    ("webapp/operations/privacy.py", "scores_given"): "a section of a person's data export",
+    ("webapp/operations/privacy/export.py", "scores_given"): "a section of a person's data export",
 }
 
 

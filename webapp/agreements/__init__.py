@@ -23,7 +23,7 @@ from markupsafe import Markup
 from sqlalchemy import and_, false, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
-from webapp.access import actor_for, refusal, visible_cases
+from webapp.access import case_or_abort, visible_cases
 from webapp.agreements.forms import RegenerateForm, TypedSignatureForm, UploadSignatureForm
 from webapp.db import db, utcnow
 from webapp.errors import Conflict, OperationError
@@ -34,15 +34,14 @@ from webapp.models import (
     Deadline,
     DeadlineStatus,
     Signature,
-    UserRole,
     partner_party,
 )
+from webapp.models.party import is_party, key_of, parties_of
 from webapp.operations import agreements, cases, documents
 from workflows import get_workflow
 
 bp = Blueprint("agreements", __name__, url_prefix="/agreements")
 PAGE_SIZE = 50
-PARTY_ROLES = {UserRole.APPLICANT: "applicant", UserRole.PARTNER: "partner"}
 
 
 @bp.before_request
@@ -51,14 +50,6 @@ def _signed_in() -> None:
     """Every page needs an account; each route checks the role and the case."""
 
 
-def _case(case_id: int) -> Case:
-    case = db.session.get(Case, case_id)
-    if case is None:
-        abort(404)
-    status = refusal(current_user, case)
-    if status:
-        abort(status)
-    return case
 
 
 def _page(case: Case, *, typed: TypedSignatureForm | None = None,
@@ -71,7 +62,7 @@ def _page(case: Case, *, typed: TypedSignatureForm | None = None,
     agreement = next((a for a in all_versions if a.voided_at is None), None)
     signed = agreements.live_signatures(session, [agreement.id]).get(agreement.id, {}) \
         if agreement else {}
-    party = actor_for(current_user).party if current_user.role in PARTY_ROLES else None
+    party = key_of(current_user)
     wf = get_workflow(case.workflow)
     signing = agreements.signing_transition(case)
     option = None
@@ -92,7 +83,7 @@ def _page(case: Case, *, typed: TypedSignatureForm | None = None,
     return render_template(
         "agreements/agreement.html", case=case, agreement=agreement, versions=all_versions,
         signed=signed, party=party, option=option,
-        parties=_party_names(case), typed=typed, upload=upload,
+        parties={p.key: p.name for p in parties_of(case)}, typed=typed, upload=upload,
         regenerate=regenerate or RegenerateForm(formdata=None, prefix="regenerate"),
         can_regenerate=can_regenerate, staff=staff, open_for_signature=signing is not None,
         errors=errors or [], failed=failed,
@@ -101,13 +92,6 @@ def _page(case: Case, *, typed: TypedSignatureForm | None = None,
         # The stored document was escaped when it was rendered; it is shown as it is.
         document=Markup(agreement.html) if agreement else None,  # noqa: S704
     ), status
-
-
-def _party_names(case: Case) -> dict[str, str]:
-    """Each party key of the case with the name it signs under: the applicant, then every
-    partner."""
-    return {"applicant": case.organisation.name,
-            **{partner_party(p.id): p.name for p in case.partners}}
 
 
 @bp.get("/")
@@ -155,13 +139,13 @@ def tracker():
 @bp.get("/<int:case_id>")
 def agreement(case_id: int):
     """The current version, its signatures, the forms to sign it, and earlier versions."""
-    return _page(_case(case_id))
+    return _page(case_or_abort(case_id))
 
 
 @bp.get("/<int:case_id>/agreement-v<int:version>.pdf")
 def pdf(case_id: int, version: int):
     """One version of the agreement as a PDF."""
-    case = _case(case_id)
+    case = case_or_abort(case_id)
     found = db.session.scalar(select(Agreement).where(Agreement.case_id == case.id,
                                                       Agreement.version == version))
     if found is None:
@@ -174,7 +158,7 @@ def pdf(case_id: int, version: int):
 @bp.get("/<int:case_id>/signatures/<int:signature_id>/signed.pdf")
 def signed_pdf(case_id: int, signature_id: int):
     """The signed PDF a party uploaded."""
-    case = _case(case_id)
+    case = case_or_abort(case_id)
     signature = db.session.get(Signature, signature_id)
     if signature is None or signature.case_id != case.id:
         abort(404)
@@ -186,8 +170,8 @@ def signed_pdf(case_id: int, signature_id: int):
 
 
 def _party_case(case_id: int) -> Case:
-    case = _case(case_id)
-    if current_user.role not in PARTY_ROLES:
+    case = case_or_abort(case_id)
+    if not is_party(current_user):
         abort(403)
     return case
 
@@ -227,7 +211,7 @@ def sign_typed(case_id: int):
             source_address=g.source_address)
     except OperationError as exc:
         db.session.expire_all()
-        return _page(_case(case_id), typed=form, errors=_refused(exc),
+        return _page(case_or_abort(case_id), typed=form, errors=_refused(exc),
                      stale=isinstance(exc, Conflict), status=exc.status)
     return _signed(case, outcome)
 
@@ -248,10 +232,10 @@ def sign_upload(case_id: int):
     except documents.UploadRefused as exc:
         form.signed_pdf.errors = [exc.message]
         db.session.expire_all()
-        return _page(_case(case_id), upload=form, status=400)
+        return _page(case_or_abort(case_id), upload=form, status=400)
     except OperationError as exc:
         db.session.expire_all()
-        return _page(_case(case_id), upload=form, errors=_refused(exc),
+        return _page(case_or_abort(case_id), upload=form, errors=_refused(exc),
                      stale=isinstance(exc, Conflict), status=exc.status)
     return _signed(case, outcome)
 
@@ -259,7 +243,7 @@ def sign_upload(case_id: int):
 @bp.post("/<int:case_id>/regenerate")
 def regenerate(case_id: int):
     """A coordinator issues a new version; earlier signatures become void."""
-    case = _case(case_id)
+    case = case_or_abort(case_id)
     if not current_user.is_staff:
         abort(403)
     form = RegenerateForm(prefix="regenerate")
@@ -270,7 +254,8 @@ def regenerate(case_id: int):
                                     source_address=g.source_address)
     except OperationError as exc:
         db.session.expire_all()
-        return _page(_case(case_id), regenerate=form, errors=_refused(exc), status=exc.status)
+        return _page(case_or_abort(case_id), regenerate=form, errors=_refused(exc),
+                     status=exc.status)
     flash(_("Version %(number)s of the agreement is issued. Earlier signatures are void and "
             "both parties have been asked to sign again.", number=new.version), "success")
     return redirect(url_for("agreements.agreement", case_id=case.id))

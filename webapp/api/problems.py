@@ -40,14 +40,17 @@ DETAILS = {
 def problem(status: int, detail: str | None = None, *, title: str | None = None,
             type_: str = "about:blank", errors: Any = None,
             reasons: Sequence[Refusal | str] | None = None,
-            headers: Mapping[str, str] | None = None) -> Response:
-    """A problem document with ``status``; ``errors`` and ``reasons`` only when given."""
+            headers: Mapping[str, str] | None = None, code: str = "") -> Response:
+    """A problem document with ``status``; ``errors``, ``reasons`` and ``code`` only when
+    given."""
     body: dict[str, Any] = {
         "type": type_,
         "title": title or _phrase(status),
         "status": status,
         "detail": detail or DETAILS.get(status, _phrase(status)),
     }
+    if code:
+        body["code"] = code
     if errors:
         body["errors"] = errors
     if reasons:
@@ -104,17 +107,20 @@ def from_http_exception(exc: HTTPException) -> Response:
 
 def from_operation_error(exc: OperationError) -> Response:
     """A problem for a refusal of the operations layer."""
+    # The API speaks English whatever the reader's language; ``code`` names why for programs.
+    detail, code = exc.english, exc.code
     if isinstance(exc, Conflict):
-        return problem(409, exc.message, type_=STALE_VERSION)
+        return problem(409, detail, type_=STALE_VERSION, code=code)
     if isinstance(exc, Invalid):
         # Keyed by location, as the schema's own checks are: the same shape for both.
-        return problem(422, exc.message, type_=INVALID_REQUEST, errors={"json": exc.errors})
+        return problem(422, detail, type_=INVALID_REQUEST, code=code,
+                       errors={"json": exc.english_errors})
     if isinstance(exc, Refused):
-        return problem(422, exc.message, title="Transition refused", type_=TRANSITION_REFUSED,
-                       reasons=exc.refusals or (exc.message,))
+        return problem(422, detail, title="Transition refused", type_=TRANSITION_REFUSED,
+                       reasons=exc.refusals or (exc.said,), code=code)
     if isinstance(exc, (NotFound, Forbidden)):
-        return problem(exc.status, exc.message)
-    return problem(exc.status, exc.message, reasons=exc.refusals or None)
+        return problem(exc.status, detail, code=code)
+    return problem(exc.status, detail, reasons=exc.refusals or None, code=code)
 
 
 def wants_problem() -> bool:

@@ -14,7 +14,7 @@ from sqlalchemy.orm import aliased, joinedload, selectinload
 from werkzeug.exceptions import HTTPException
 
 from webapp import authz
-from webapp.access import refusal, visible_calls, visible_cases
+from webapp.access import load_case, visible_calls, visible_cases
 from webapp.api import problems
 from webapp.api.schemas import (
     AuditListSchema,
@@ -130,16 +130,7 @@ def _user() -> User:
 
 def _case(case_id: int) -> Case:
     """A case the caller may see; parties are told other cases do not exist."""
-    user = _user()
-    case = db.session.get(Case, case_id)
-    if case is None:
-        raise NotFound("There is no such case.")
-    status = refusal(user, case)
-    if status == 403:
-        raise Forbidden("This case is outside the region you coordinate.")
-    if status:
-        raise NotFound("There is no such case.")
-    return case
+    return load_case(case_id, _user())
 
 
 def _state_label(case: Case, user: User | None) -> str:

@@ -25,12 +25,12 @@ from webapp.calls.forms import (
     show_errors,
 )
 from webapp.db import db, utcnow
-from webapp.errors import Conflict, Invalid, NotFound, OperationError
-from webapp.i18n import country_names, in_zone
+from webapp.errors import Conflict, Invalid, NotFound
+from webapp.i18n import country_names, in_zone, region_names
 from webapp.models import CallStatus
 from webapp.operations import calls as call_ops
 from webapp.operations import programmes as programme_ops
-from webapp.views import admins_only
+from webapp.views import admins_only, refusals_flashed
 from workflows import workflows
 from workflows.countries import EU_MEMBER_STATES
 from workflows.eligibility import ORGANISATION_TYPES
@@ -321,11 +321,11 @@ def _parameters(call) -> list[tuple[str, str]]:
     else:
         eligible = country_names(call.eligible_countries)
     return [
-        (_("Kind"), workflows()[call.kind].title if call.kind in workflows() else call.kind),
+        (_("Kind"), _(workflows()[call.kind].title) if call.kind in workflows() else call.kind),
         (_("Public address"), url_for("public.call", slug=call.slug)),
         (_("Opens"), _both_zones(call.opens_at, call.timezone)),
         (_("Closes"), _both_zones(call.closes_at, call.timezone)),
-        (_("Partner regions"), ", ".join(call.partner_regions)),
+        (_("Partner regions"), region_names(call.partner_regions)),
         (_("Partner countries"), country_names(call.partner_countries)
          or _("Any country of those regions")),
         (_("Who may apply"), ", ".join(_(ORGANISATION_TYPES.get(t, t))
@@ -366,14 +366,9 @@ def _act(call_id: int, action, done: str):
     if not form.validate():
         flash(" ".join(e for errors in form.errors.values() for e in errors), "error")
         return redirect(url_for("calls.detail", call_id=call.id)), 303
-    try:
+    with refusals_flashed(url_for("calls.detail", call_id=call.id), passing=(404,)):
         result = action(call.id, current_user, expected_version=int(form.version.data),
                         source_address=g.source_address)
-    except OperationError as exc:
-        if exc.status == 404:
-            abort(404)
-        flash(exc.message, "error")
-        return redirect(url_for("calls.detail", call_id=call.id)), 303
     flash(done, "success")
     return redirect(url_for("calls.detail", call_id=result.id))
 

@@ -3,7 +3,7 @@ lives in ``webapp.operations.programmes`` and ``webapp.operations.calls``, share
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from flask_babel import gettext as _
@@ -30,6 +30,7 @@ from webapp.operations import programmes as programme_ops
 from workflows import workflows
 from workflows.countries import EU_MEMBER_STATES
 from workflows.eligibility import ORGANISATION_TYPES
+from workflows.refusal import Refusal
 
 NUMBER = _l("Enter a whole number.")
 MINUTE = "%Y-%m-%dT%H:%M"
@@ -54,11 +55,12 @@ def _int(label: Any, description: Any = "") -> IntegerField:
     return WholeNumberField(label, [Optional()], description=description)
 
 
-def show_errors(form: Form, errors: Mapping[str, list[str]],
+def show_errors(form: Form, errors: Mapping[str, Sequence[Refusal | str]],
                 aliases: Mapping[str, str] | None = None) -> None:
-    """Put the operation's messages on the fields they concern (the rest above the form); a
-    field that could not even be read keeps only its own message."""
-    for name, messages in errors.items():
+    """Put the operation's messages on the fields they concern (the rest above the form), in
+    the reader's language; a field that could not even be read keeps only its own message."""
+    for name, given in errors.items():
+        messages = [str(m) for m in given]
         name = (aliases or {}).get(name, name)
         if name in form and name not in ("csrf_token", "version"):
             if not form[name].errors:
@@ -139,7 +141,7 @@ class CallForm(Form):
                                description=_l("Anything the parameters below do not say. The "
                                               "same formatting as the introduction."))
     partner_regions = SelectMultipleField(
-        _l("Partner regions offered"), choices=choices((r, r) for r in WORLD_REGIONS),
+        _l("Partner regions offered"), choices=choices((r, _l(r)) for r in WORLD_REGIONS),
         validate_choice=False)
     partner_countries = SelectMultipleField(
         _l("Partner countries offered"), choices=[], validate_choice=False,
@@ -190,7 +192,7 @@ class CallForm(Form):
         self.programme_id.choices = choices(
             [("", _("Choose a programme"))]
             + [(str(p.id), p.name) for p in programme_ops.programmes_for(user)])
-        self.kind.choices = choices((kind, wf.title) for kind, wf in workflows().items())
+        self.kind.choices = choices((kind, _(wf.title)) for kind, wf in workflows().items())
         self.timezone.choices = choices(
             ([("", _("The programme’s time zone"))] if new else [])
             + [(z, z) for z in programme_ops.timezone_names()])

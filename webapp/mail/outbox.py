@@ -25,6 +25,7 @@ from webapp.models import (
     party_partner_id,
     party_role,
 )
+from webapp.models.party import KINDS as PARTY_KINDS
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +92,7 @@ def coordinators_for(session: Session, case: Case,
 def _expand(groups: Iterable[str]) -> set[str]:
     wanted = set(groups)
     if "parties" in wanted:
-        wanted |= {"applicant", "partner"}
+        wanted |= set(PARTY_KINDS)
     return wanted
 
 

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
+    JSON,
     Column,
     ForeignKey,
     Index,
@@ -176,7 +177,11 @@ class EligibilityResult(Base):
     title: Mapped[str] = mapped_column(String(200))
     #: pass, fail or needs_review
     verdict: Mapped[str] = mapped_column(String(20))
+    #: the sentence in English, as it was said when the rule ran
     message: Mapped[str] = mapped_column(Text)
+    #: the sentence as a message id with its values (workflows.refusal.to_data), said in the
+    #: reader's language; verdicts recorded before it was kept have none
+    reason: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     #: the call kind the applicant should apply to instead (a page links its open call)
     refer_to: Mapped[str] = mapped_column(String(40), default="")
     run_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -12,11 +12,14 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from webapp.db import Base, utcnow
 from workflows import vocabulary
 from workflows.countries import EU_MEMBER_STATES
+from workflows.refusal import N_
 
 if TYPE_CHECKING:
     from webapp.models.organisation import Organisation
 
-WORLD_REGIONS = ("Asia", "Latin America and the Caribbean", "North America", "Australasia")
+#: the world regions partners lie in, stored in English and shown translated (``region_name``)
+WORLD_REGIONS = (N_("Asia"), N_("Latin America and the Caribbean"), N_("North America"),
+                 N_("Australasia"))
 
 
 class CallStatus(enum.StrEnum):

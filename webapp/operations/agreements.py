@@ -23,8 +23,9 @@ from webapp.access import actor_for, can_view_case
 from webapp.db import db, utcnow
 from webapp.errors import Conflict, Forbidden, NotFound, Refused
 from webapp.mail import outbox
-from webapp.models import Agreement, AuditEvent, Case, PartyFact, Signature, User
-from webapp.operations import cases, documents
+from webapp.models import Agreement, Case, PartyFact, Signature, User
+from webapp.models.party import partners_of
+from webapp.operations import audit, cases, documents
 from webapp.printing import pdf_from_template
 from workflows import get_workflow, vocabulary, workflows
 from workflows.engine import Purpose, Transition
@@ -124,10 +125,7 @@ def render_html(case: Case, version: int, now: datetime) -> str:
             interval=call.report_interval_months, work_plan=work_plan(case),
             shared_topics=[t for t in own if t in theirs], own_topics=own,
             partner_topics=theirs,
-            partner_contacts=[c for c in (partner.contacts or []) if isinstance(c, dict)]
-            if partner else [],
-            contacts_of={p.id: [c for c in (p.contacts or []) if isinstance(c, dict)]
-                         for p in partners},
+            contacts_of={p.partner_city_id: p.contacts for p in partners_of(case)},
         )
 
 
@@ -186,13 +184,10 @@ def regenerate(case_id: int, user: User, reason: str, *, source_address: str = "
                                                         PartyFact.fact == signing.each_party))
                 session.expire(case, ["party_facts"])
             case.updated_at = now  # bumps the version: a signature racing this one is refused
-            audit = AuditEvent(
-                case_id=case.id, at=now, actor_id=user.id, actor_role=user.role,
-                actor_label=user.display_name, source_address=source_address,
-                action="regenerate_agreement", from_state=case.state, to_state=case.state,
-                payload={"reason": reason, "version": agreement.version,
-                         "voided_signatures": voided})
-            session.add(audit)
+            audit.record(session, "regenerate_agreement", user, case=case, at=now,
+                         source_address=source_address,
+                         payload={"reason": reason, "version": agreement.version,
+                                  "voided_signatures": voided})
             session.flush()
             for party, person in outbox.recipients(session, case, ("parties",)):
                 outbox.queue(

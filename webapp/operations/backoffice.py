@@ -17,7 +17,6 @@ from webapp.db import db, utcnow
 from webapp.errors import Conflict, Forbidden, NotFound, OperationError, Refused
 from webapp.mail import outbox
 from webapp.models import (
-    AuditEvent,
     Call,
     CallExtension,
     Case,
@@ -27,7 +26,7 @@ from webapp.models import (
     User,
     UserRole,
 )
-from webapp.operations import cases
+from webapp.operations import audit, cases
 from webapp.operations.caselist import selected_cases
 from webapp.operations.cases import move_deadline
 from workflows import get_workflow, workflows
@@ -44,9 +43,7 @@ def _staff_case(session, case_id: int, user: User) -> Case:
 
 
 def _audit(session, case: Case, user: User, action: str, payload: dict) -> None:
-    session.add(AuditEvent(case_id=case.id, actor_id=user.id, actor_role=user.role,
-                           actor_label=user.display_name, action=action,
-                           from_state=case.state, to_state=case.state, payload=payload))
+    audit.record(session, action, user, case=case, payload=payload)
 
 
 def add_comment(case_id: int, user: User, body: str, *, internal: bool) -> Comment:

@@ -26,7 +26,7 @@ from sqlalchemy.orm import aliased, joinedload, selectinload
 
 from webapp.access import programme_scope, visible_calls, visible_cases
 from webapp.db import db, utcnow
-from webapp.i18n import country_name, reader_locale
+from webapp.i18n import country_name, reader_locale, region_name
 from webapp.models import (
     AuditEvent,
     Call,
@@ -509,7 +509,7 @@ def dashboard_figures(user: User, now: datetime | None = None) -> Figures:
         per_call=[(title, n) for (_id, title), n in per_call.items()],
         eligible=sum(n for a, n in decisions.items() if a in positive),
         ineligible=sum(n for a, n in decisions.items() if a in negative),
-        pairings_per_region=[(r, n) for r, n in per_region],
+        pairings_per_region=[(region_name(r), n) for r, n in per_region],
         pairings_per_topic=[(topic_labels.get(t, t), n) for t, n in per_topic],
         agreements_waiting=sum(states.get(s, 0) for s in agreement_states),
         active_cooperations=sum(states.get(s, 0) for s in active_states),
@@ -570,7 +570,7 @@ def filter_choices(user: User) -> dict[str, list[tuple[str, str]]]:
     return {
         "call": [(str(i), t) for i, t, _countries in calls],
         "state": list(states.items()),
-        "region": [(r, r) for r in regions],
+        "region": [(r, region_name(r)) for r in regions],
         "country": countries,
         "topic": [(t.slug, t.label) for t in topics],
         "coordinator": [(UNASSIGNED, _("Unassigned"))]

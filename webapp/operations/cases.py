@@ -42,6 +42,7 @@ from webapp.models import (
     partner_party,
     party_partner_id,
 )
+from webapp.operations import audit
 from webapp.operations.applications import application_facts, section_choices
 from webapp.operations.wiring import wiring
 from webapp.safety import MAX_ID
@@ -62,6 +63,7 @@ from workflows.engine import (
     Workflow,
     deadline_due,
 )
+from workflows.refusal import Refusal, to_data
 from workflows.vocabulary import referrals
 
 
@@ -418,13 +420,9 @@ def apply(
     if effects.moved:
         case.state = effects.target
         case.state_entered_at = now
-    audit = AuditEvent(
-        case_id=case.id, at=now, actor_id=user.id if user else None,
-        actor_role=actor.role.value, actor_label=user.display_name if user else "citypair",
-        source_address=source_address, action=transition, from_state=effects.source,
-        to_state=effects.target, payload=_audit_payload(declared),
-    )
-    session.add(audit)
+    event = audit.record(session, transition, user, case=case, at=now,
+                         source_address=source_address, from_state=effects.source,
+                         to_state=effects.target, payload=_audit_payload(declared))
     # Recipients are the parties as they were: leaving a pairing clears the partner.
     if effects.notifications:
         # People are not what a transition changes: finding them need not write the case yet,
@@ -457,10 +455,10 @@ def apply(
                  for kind in {n.deadline for n, _ in recipients if n.deadline}}
     # One insert for every notification of the transition.
     outbox.queue_many(session, [
-        outbox.Mail(key=f"event:{audit.id}:{n.template}:{person.id}", template=n.template,
+        outbox.Mail(key=f"event:{event.id}:{n.template}:{person.id}", template=n.template,
                     user=person, case=case, optional=n.optional,
                     deadline_id=announced.get(n.deadline) if n.deadline else None,
-                    context=_notification_context(case, audit, party, declared))
+                    context=_notification_context(case, event, party, declared))
         for n, people in recipients for party, person in people])
     return effects
 
@@ -671,6 +669,7 @@ def run_eligibility(session: Session, case: Case, now: datetime) -> None:
     for i, r in enumerate(results):
         case.eligibility_results.append(EligibilityResult(
             position=i, rule=r.rule, title=r.title, verdict=r.verdict.value, message=r.message,
+            reason=to_data(r.reason) if isinstance(r.reason, Refusal) else None,
             refer_to=r.refer_to, run_at=now))
     case.eligibility_summary = eligibility.summary(results).value
 

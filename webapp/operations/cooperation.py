@@ -21,13 +21,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
-from webapp.access import refusal
+from webapp.access import load_case
 from webapp.db import db, utcnow
 from webapp.errors import Conflict, Forbidden, NotFound, Refused
 from webapp.mail import outbox
 from webapp.models import (
     Activity,
-    AuditEvent,
     Case,
     ConflictOfInterest,
     Deadline,
@@ -38,9 +37,9 @@ from webapp.models import (
     Score,
     Signature,
     User,
-    UserRole,
 )
-from webapp.operations import cases, documents
+from webapp.models.party import is_party
+from webapp.operations import audit, cases, documents
 from workflows import get_workflow, schedule, scoring, vocabulary, workflows
 from workflows.engine import Purpose, StateKind, Workflow
 from workflows.schedule import DeliverableKind, DeliverableStatus, Health
@@ -61,32 +60,10 @@ DIRECTIONS: dict[str, str] = {
 }
 #: what may be attached to an activity: reports, agendas, photos
 ATTACHMENT_TYPES = (documents.PDF, "image/jpeg", "image/png")
-PARTIES = (UserRole.APPLICANT, UserRole.PARTNER)
-
-
 # -- access -------------------------------------------------------------------------------
 
-def load_case(session: Session, case_id: int, user: User) -> Case:
-    """The case if ``user`` may see it: another organisation's case does not exist (404), a
-    coordinator of another region is refused (403)."""
-    case = session.get(Case, case_id)
-    if case is None:
-        raise NotFound("There is no such case.")
-    status = refusal(user, case)
-    if status == 403:
-        raise Forbidden("This case belongs to another region.")
-    if status:
-        raise NotFound("There is no such case.")
-    return case
-
-
-def is_party(user: User) -> bool:
-    """A person who speaks for one of the cities (or regions) of a pair."""
-    return user.role in PARTIES
-
-
 def _party_case(session: Session, case_id: int, user: User) -> Case:
-    case = load_case(session, case_id, user)
+    case = load_case(case_id, user, session=session)
     if not is_party(user):
         raise Forbidden("Only the partners of the cooperation can do this.")
     _require_live(case)
@@ -94,7 +71,7 @@ def _party_case(session: Session, case_id: int, user: User) -> Case:
 
 
 def _staff_case(session: Session, case_id: int, user: User) -> Case:
-    case = load_case(session, case_id, user)
+    case = load_case(case_id, user, session=session)
     if not user.is_staff:
         raise Forbidden("Only coordinators can do this.")
     return case
@@ -107,11 +84,7 @@ def _require_live(case: Case) -> None:
 
 def _audit(session: Session, case: Case, user: User | None, action: str,
            payload: dict[str, Any], now: datetime) -> None:
-    session.add(AuditEvent(
-        case_id=case.id, at=now, actor_id=user.id if user else None,
-        actor_role=user.role if user else "system",
-        actor_label=user.display_name if user else "citypair", action=action,
-        from_state=case.state, to_state=case.state, payload=payload))
+    audit.record(session, action, user, case=case, at=now, payload=payload)
     case.updated_at = now
 
 

@@ -58,6 +58,7 @@ from webapp.operations import (
 from webapp.operations import cases as case_ops
 from workflows import city_to_city, get_workflow, workflows
 from workflows import vocabulary as kind_vocabulary
+from workflows.engine import Purpose
 from workflows.schedule import add_months
 
 DAY = timedelta(days=1)
@@ -413,23 +414,23 @@ class History:
             applications.save_section(case.id, self.applicant(key), section, data)
 
     def _submit(self, key: str) -> None:
-        case_ops.fire(self.case_ids[key], "submit", self.applicant(key))
+        case_ops.fire(self.case_ids[key], Purpose.SUBMIT_APPLICATION, self.applicant(key))
 
-    def fire(self, when: datetime, key: str, transition: str, who: str = "coordinator",
+    def fire(self, when: datetime, key: str, transition: Purpose, who: str = "coordinator",
              payload: dict[str, Any] | None = None) -> None:
         self.at(when, self._fire, key, transition, who, payload or {})
 
-    def _fire(self, key: str, transition: str, who: str, payload: dict[str, Any]) -> None:
+    def _fire(self, key: str, transition: Purpose, who: str, payload: dict[str, Any]) -> None:
         actor = self.coordinator() if who == "coordinator" else self.party(key, who)
         case_ops.fire(self.case_ids[key], transition, actor, payload)
 
     def request_information(self, key: str, asked: datetime, answered: datetime) -> None:
         self.at(asked, self._request_information, key)
-        self.fire(answered, key, "provide_information", "applicant",
+        self.fire(answered, key, Purpose.PROVIDE_INFORMATION, "applicant",
                   {"answer": "The council's decision of last month is now attached."})
 
     def _request_information(self, key: str) -> None:
-        case_ops.fire(self.case_ids[key], "request_information", self.coordinator(), {
+        case_ops.fire(self.case_ids[key], Purpose.REQUEST_INFORMATION, self.coordinator(), {
             "message": "Please upload the city council's decision to take part.",
             "response_deadline": self.moment + 7 * DAY})
 
@@ -471,7 +472,7 @@ class History:
             return None
         for days, who in zip(accepted, ("partner", "applicant"), strict=True):
             if days is not None:
-                self.fire(proposed + days * DAY, key, "accept_pairing", who)
+                self.fire(proposed + days * DAY, key, Purpose.ACCEPT_PARTNER, who)
         if signed is None:
             return None
         last = proposed + max(d for d in accepted if d is not None) * DAY
@@ -654,11 +655,11 @@ def _story(h: History) -> None:
     h.request_information("sevilla", n(652, 10), n(648, 11))
     for i, key in enumerate(order):
         if key in ("kamatero", "santotirso"):
-            h.fire(n(647, 14), key, "declare_ineligible", payload={
+            h.fire(n(647, 14), key, Purpose.DECLARE_INELIGIBLE, payload={
                 "reason": "The municipality has fewer than 100,000 inhabitants and applied "
                           "alone, not as a group with a lead urban authority."})
         else:
-            h.fire(n(646 - i % 6, 10 + i % 6), key, "declare_eligible")
+            h.fire(n(646 - i % 6, 10 + i % 6), key, Purpose.DECLARE_ELIGIBLE)
             h.at(n(646 - i % 6, 11 + i % 6), h.assign, key)
 
     # The first wave, paired 21 months ago: completed, its plan in review, its plan sent back.
@@ -675,10 +676,10 @@ def _story(h: History) -> None:
     h.review_plan(h.after(starts["frankfurt"], 18, 12), "frankfurt", back_for=28)
 
     # Parma withdrew while it waited; Zaragoza's first partner left before signing.
-    h.fire(n(400, 11), "parma", "withdraw", "applicant",
+    h.fire(n(400, 11), "parma", Purpose.WITHDRAW, "applicant",
            {"reason": "The new city council changed its international priorities."})
     h.pair("zaragoza", n(330, 10), partner="Chihuahua", accepted=(3, 5))
-    h.fire(n(290, 15), "zaragoza", "cancel_pairing", payload={
+    h.fire(n(290, 15), "zaragoza", Purpose.CANCEL_PAIRING, payload={
         "reason": "Chihuahua's new administration could not commit staff to the cooperation."})
 
     # The second wave, now in its 17th month: one pair on time, one behind.
@@ -721,13 +722,13 @@ def _story(h: History) -> None:
     h.pair("almada", n(13, 10), accepted=(3, 6))
     h.pair("riga", n(5, 9), accepted=(None, 2))
     h.propose(n(40, 10), "vilnius", "Panaji-Goa")
-    h.fire(n(34, 8), "vilnius", "decline_pairing", "partner", {
+    h.fire(n(34, 8), "vilnius", Purpose.DECLINE_PARTNER, "partner", {
         "reason": "Panaji's priorities this year are tourism services, not mobility."})
     h.propose(n(2, 10), "vilnius")
 
     # Today's open call: applications in review, one declared eligible, one still a draft.
     h.apply("bratislava", "open", n(15, 9), n(11, 14))
-    h.fire(n(3, 10), "bratislava", "declare_eligible")
+    h.fire(n(3, 10), "bratislava", Purpose.DECLARE_ELIGIBLE)
     h.apply("granada", "open", n(12, 9), n(6, 16))
     h.apply("murcia", "open", n(5, 10), n(2, 11))
     h.apply("karlsruhe", "open", n(4, 13), None)

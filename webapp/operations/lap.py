@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from webapp.access import actor_for
+from webapp.access import actor_for, load_case
 from webapp.db import db, utcnow
 from webapp.errors import Conflict, Forbidden, NotFound, Refused
 from webapp.models import (
@@ -29,10 +29,9 @@ from webapp.models import (
     Topic,
     User,
 )
+from webapp.models.party import is_party
 from webapp.operations import cases
 from webapp.operations.cooperation import (
-    is_party,
-    load_case,
     mark_submitted,
     rules_for_call,
     start_deliverable_deadline,
@@ -110,7 +109,7 @@ class SectionConflict(Conflict):
 
 
 def _editable_case(session: Session, case_id: int, user: User) -> Case:
-    case = load_case(session, case_id, user)
+    case = load_case(case_id, user, session=session)
     reason = edit_refusal(case, user)
     if reason:
         raise Forbidden(reason) if not is_party(user) else Refused(reason)
@@ -195,7 +194,7 @@ def submit(case_id: int, user: User, *, expected_version: int | None = None,
     now = now or utcnow()
     try:
         with db.transaction() as session:
-            case = load_case(session, case_id, user)
+            case = load_case(case_id, user, session=session)
             st = _steps(case)
             if expected_version is not None and case.version != expected_version:
                 raise Conflict("Someone else changed this case while you were looking at it. "
@@ -226,7 +225,7 @@ def review(case_id: int, user: User, *, approve: bool, comments: str = "",
     now = now or utcnow()
     try:
         with db.transaction() as session:
-            case = load_case(session, case_id, user)
+            case = load_case(case_id, user, session=session)
             st = _steps(case)
             t = st.approve if approve else st.revise
             if t is None:

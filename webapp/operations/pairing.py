@@ -41,8 +41,8 @@ from webapp.models import (
 )
 from webapp.models.organisation import PARTNER_KINDS
 from webapp.models.programme import WORLD_REGIONS
+from webapp.operations import audit, vocabulary
 from webapp.operations import cases as case_ops
-from webapp.operations import vocabulary
 from webapp.operations.accounts import find_user, make_token
 from workflows import get_workflow, workflows
 from workflows import vocabulary as call_vocabulary
@@ -909,10 +909,8 @@ def invite_partner_contact(case_id: int, user: User, email: str) -> User:
                       or case.call.programme.timezone, confirmed_at=now)
         session.add(person)
         session.flush()
-        session.add(AuditEvent(case_id=case.id, at=now, actor_id=user.id, actor_role=user.role,
-                               actor_label=user.display_name, action="invite_partner_contact",
-                               from_state=case.state, to_state=case.state,
-                               payload={"partner_city_id": partner.id, "email": email}))
+        audit.record(session, "invite_partner_contact", user, case=case, at=now,
+                     payload={"partner_city_id": partner.id, "email": email})
         outbox.queue(session, key=f"invite:{person.id}", template="invitation", user=person,
                      case=case, context={"token": make_token("invite", person),
                                          "inviter": user.display_name,

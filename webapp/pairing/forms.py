@@ -24,6 +24,7 @@ from wtforms.validators import Email, InputRequired, Length, NumberRange, Option
 
 from webapp.db import db
 from webapp.forms import Form, NoScript, choices, country_choices
+from webapp.i18n import region_name
 from webapp.models.organisation import PARTNER_KINDS
 from webapp.operations import vocabulary
 from webapp.operations.pairing import MAX_TOPICS, BoardRow, Candidate, PartnerCityData
@@ -113,7 +114,8 @@ def partner_city_form(regions: tuple[str, ...], obj: Any = None, formdata: Any =
                 "challenge_statement": obj.challenge_statement,
                 "contacts": contacts + [{}] * CONTACT_ROWS}
     form = PartnerCityForm(formdata=formdata, data=data)
-    form.region.choices = choices([("", _("Choose a world region")), *((r, r) for r in regions)])
+    form.region.choices = choices([("", _("Choose a world region")),
+                                  *((r, region_name(r)) for r in regions)])
     form.country.choices = country_choices(placeholder=_("Choose a country"))
     form.topics.choices = topic_choices(obj.topics if obj is not None else ())
     return form

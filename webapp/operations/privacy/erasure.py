@@ -1,16 +1,4 @@
-"""Personal data: a person's export, their erasure by an admin, and the retention rule.
-
-Erasure keeps every decision and record a case needs and removes the person from it: their
-name, e-mail address and network address are replaced by a stable pseudonym wherever they
-appear (cases, signatures, comments, the audit trail and its payloads, e-mails), their account
-is closed, their tokens revoked, their unsent mail dropped and the files they uploaded that no
-case needs are deleted. The audit trail is append-only and kept as hash chains
-(``webapp.models.audit``): erasure records the new digest of every event it rewrites in its
-own chained event, retention deletes whole case chains and records their last hashes, so
-``citypair audit verify`` passes after both. On PostgreSQL both go through functions owned by
-the schema owner (``webapp.operations.audit``), the only way the application's role has to
-change or delete an event.
-"""
+"""Erasure by an admin: the person's name and addresses become a stable pseudonym everywhere."""
 
 from __future__ import annotations
 
@@ -20,40 +8,28 @@ import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from decimal import Decimal
-from pathlib import Path
+from datetime import datetime
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import String, and_, cast, delete, false, func, or_, select
-from sqlalchemy import inspect as sa_inspect
+from sqlalchemy import String, cast, delete, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from webapp.db import db, utcnow
 from webapp.errors import NotFound, OperationError
 from webapp.models import (
     Activity,
-    Agreement,
-    ApiToken,
     AuditEvent,
-    Call,
     Case,
     Comment,
     ConflictOfInterest,
     Deliverable,
     Document,
-    LapVersion,
-    LocalActionPlan,
     MailingSubscriber,
     Notification,
     NotificationPreference,
     NotificationStatus,
     PartnerCity,
-    PartyFact,
-    Programme,
-    Report,
-    Score,
     Signature,
     User,
     UserRole,
@@ -61,122 +37,8 @@ from webapp.models import (
 )
 from webapp.operations import audit
 from webapp.operations.documents import blob_path
+from webapp.operations.privacy.export import _own_cases
 from webapp.operations.tokens import end_tokens
-from workflows import workflows
-from workflows.engine import StateKind
-
-# -- export ------------------------------------------------------------------------------
-
-#: what a person did on a case, beyond comments, documents and signatures: (key, model, column)
-_CONTRIBUTIONS = (
-    ("actions_on_cases", PartyFact, PartyFact.user_id),
-    ("deliverables_handed_in", Deliverable, Deliverable.submitted_by_id),
-    ("deliverables_reviewed", Deliverable, Deliverable.reviewed_by_id),
-    ("activities_recorded", Activity, Activity.created_by_id),
-    ("reports_written", Report, Report.updated_by_id),
-    ("action_plans_written", LocalActionPlan, LocalActionPlan.updated_by_id),
-    ("action_plan_versions_submitted", LapVersion, LapVersion.submitted_by_id),
-    ("scores_given", Score, Score.scored_by_id),
-    ("conflicts_of_interest_declared", ConflictOfInterest, ConflictOfInterest.evaluator_id),
-)
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
-    return value
-
-
-def _row(obj: Any, leave_out: Iterable[str] = ()) -> dict[str, Any]:
-    """An object's columns as JSON-ready values."""
-    skip = set(leave_out)
-    return {a.key: _plain(getattr(obj, a.key)) for a in sa_inspect(obj).mapper.column_attrs
-            if a.key not in skip}
-
-
-def _own_cases(session: Session, person: User) -> list[Case]:
-    """The cases a person applied for, is the contact of, or takes part in as a partner."""
-    conditions = [Case.created_by_id == person.id,
-                  func.lower(Case.contact_email) == person.email.lower(),
-                  Case.id.in_(select(Signature.case_id).where(Signature.user_id == person.id)),
-                  Case.id.in_(select(PartyFact.case_id).where(PartyFact.user_id == person.id))]
-    if person.role == UserRole.APPLICANT and person.organisation_id is not None:
-        conditions.append(Case.organisation_id == person.organisation_id)
-    if person.role == UserRole.PARTNER and person.partner_city_id is not None:
-        conditions.append(Case.partner_city_id == person.partner_city_id)
-    return list(session.scalars(select(Case).where(or_(*conditions)).order_by(Case.id)))
-
-
-def export_person(person_id: int) -> dict[str, Any]:
-    """Everything held about one person, as one JSON-ready document."""
-    session = db.session
-    person = session.get(User, person_id)
-    if person is None:
-        raise NotFound("There is no such person.")
-    references = dict(session.execute(select(Case.id, Case.reference)).all())
-
-    def rows(model: Any, column: Any, leave_out: Iterable[str] = ()) -> list[dict[str, Any]]:
-        found = session.scalars(select(model).where(column == person.id).order_by(model.id))
-        out = []
-        for obj in found:
-            item = _row(obj, leave_out)
-            if "case_id" in item:
-                item["case_reference"] = references.get(item["case_id"])
-            out.append(item)
-        return out
-
-    organisation = None
-    if person.organisation is not None:
-        organisation = _row(person.organisation)
-        organisation["members"] = [_row(m) for m in person.organisation.members]
-    partner_city = None
-    if person.partner_city is not None:
-        pc = person.partner_city
-        partner_city = {"id": pc.id, "name": pc.name, "country": pc.country,
-                        "region": pc.region,
-                        "your_contact_entry": [c for c in pc.contacts or [] if isinstance(c, dict)
-                                               and str(c.get("email", "")).lower()
-                                               == person.email.lower()]}
-    cases = []
-    for case in _own_cases(session, person):
-        item = _row(case)
-        item["call"] = case.call.title
-        item["organisation"] = case.organisation.name
-        item["partner_city"] = case.partner_city.name if case.partner_city else None
-        item["topics"] = [t.slug for t in case.topics]
-        cases.append(item)
-    data: dict[str, Any] = {
-        "exported_at": utcnow().isoformat(),
-        "about": "Everything citypair holds about you: your account, the cases you applied "
-                 "for or take part in, and what you did on them.",
-        "account": _row(person, leave_out=("password_hash",)),
-        "organisation": organisation,
-        "partner_city": partner_city,
-        "preferences": {"notifications": person.notification_preference,
-                        "language": person.locale, "time_zone": person.timezone},
-        "cases": cases,
-        "documents_uploaded": rows(Document, Document.uploaded_by_id),
-        "signatures": rows(Signature, Signature.user_id),
-        "comments": rows(Comment, Comment.author_id),
-        "notifications": rows(Notification, Notification.user_id),
-        "api_tokens": rows(ApiToken, ApiToken.user_id, leave_out=("token_hash",)),
-        "audit_events": rows(AuditEvent, AuditEvent.actor_id),
-        "mailing_list": [_row(sub, leave_out=("secret",)) for sub in session.scalars(
-            select(MailingSubscriber).where(MailingSubscriber.email == person.email.casefold()))],
-    }
-    for key, model, column in _CONTRIBUTIONS:
-        data[key] = rows(model, column)
-    return data
-
-
-def export_json(person_id: int) -> str:
-    """The export as pretty-printed JSON text."""
-    return json.dumps(export_person(person_id), indent=2, ensure_ascii=False, default=str)
-
-
-# -- erasure -----------------------------------------------------------------------------
 
 ERASED = "Erased person"
 
@@ -414,16 +276,13 @@ def erase_person(person_id: int, admin: User, *, source_address: str = "",
 
         # The erasure itself is recorded, naming only the pseudonym, with the new digest of
         # every audit event it rewrites: the trail still verifies, and says what changed.
-        record = AuditEvent(
-            case_id=None, at=now, actor_id=admin.id, actor_role=admin.role,
-            actor_label=admin.display_name, source_address=source_address,
-            action=audit.ERASURE,
+        record = audit.record(
+            session, audit.ERASURE, admin, at=now, source_address=source_address,
             payload={"person_id": person.id, "pseudonym": alias, "cases": result.cases,
                      "signatures": result.signatures, "comments": result.comments,
                      "audit_events": result.audit_events,
                      "documents_deleted": result.documents_deleted,
                      "rewritten": {str(r.event_id): r.digest for r in rewrites}})
-        session.add(record)
         session.flush()
         audit.rewrite_personal_columns(session, record.id, rewrites)
     for sha in orphans:
@@ -442,131 +301,3 @@ def people(search: str = "", limit: int = 50) -> list[User]:
     return list(db.session.scalars(q))
 
 
-# -- retention ---------------------------------------------------------------------------
-
-
-def _years_before(moment: datetime, years: int) -> datetime:
-    try:
-        return moment.replace(year=moment.year - years)
-    except ValueError:  # 29 February
-        return moment.replace(year=moment.year - years, day=28)
-
-
-def programme_cutoffs(session: Session, now: datetime) -> dict[int, datetime]:
-    """For each programme, the closing time before which its calls' unsuccessful applications
-    are deleted: its own retention period, else ``RETENTION_YEARS``."""
-    default = current_app.config["RETENTION_YEARS"]
-    return {programme_id: _years_before(now, years or default)
-            for programme_id, years in session.execute(
-                select(Programme.id, Programme.retention_years))}
-
-
-def unsuccessful_states() -> dict[str, list[str]]:
-    """Per workflow, the states an unsuccessful application rests in: ended (a closed state:
-    ineligible, not selected, withdrawn, terminated) or abandoned as a draft."""
-    return {kind: wf.states_of_kind(StateKind.CLOSED, StateKind.DRAFT)
-            for kind, wf in workflows().items()}
-
-
-def expired_cases(session: Session, now: datetime, years: int | None, *,
-                  lock: bool = False) -> list[Case]:
-    """Unsuccessful applications whose call closed more than ``years`` years before ``now``
-    (None: each programme's own retention period, else ``RETENTION_YEARS``).
-
-    A case that got as far as a Partnership Agreement (or a cooperation) is a partnership
-    record and is kept, even when it was later withdrawn or terminated.
-    """
-    if years is not None:
-        closed_long_ago = Call.closes_at < _years_before(now, years)
-    else:
-        closed_long_ago = or_(false(), *(
-            and_(Call.programme_id == programme_id, Call.closes_at < cutoff)
-            for programme_id, cutoff in programme_cutoffs(session, now).items()))
-    in_rest = or_(*(and_(Case.workflow == kind, Case.state.in_(states))
-                    for kind, states in unsuccessful_states().items()))
-    q = (select(Case).join(Call, Call.id == Case.call_id)
-         .where(closed_long_ago, in_rest, Case.cooperation_start.is_(None),
-                ~Case.id.in_(select(Agreement.case_id)))
-         .order_by(Case.id))
-    if lock:
-        # A second run at the same moment waits, then finds these gone.
-        q = q.with_for_update(of=Case)
-    return list(session.scalars(q))
-
-
-@dataclass
-class Retention:
-    """What the retention rule deleted (or would delete, on a dry run)."""
-
-    cutoff: datetime
-    cases: list[tuple[int, str, str]] = field(default_factory=list)  # id, reference, state
-    #: programmes with a retention period of their own: slug -> (years, cutoff)
-    programmes: dict[str, tuple[int, datetime]] = field(default_factory=dict)
-    documents: int = 0
-    audit_events: int = 0
-    notifications: int = 0
-    files_deleted: list[str] = field(default_factory=list)
-    dry_run: bool = False
-
-
-def apply_retention(now: datetime | None = None, years: int | None = None, *,
-                    dry_run: bool = False) -> Retention:
-    """Delete the expired unsuccessful applications with everything that hangs off them, and
-    record one audit event naming only how many went. A dry run changes nothing.
-
-    Each programme keeps them for its own ``retention_years``, else ``RETENTION_YEARS``;
-    ``years`` overrides both for this run.
-    """
-    now = now or utcnow()
-    if years is not None and years < 1:
-        raise OperationError("The retention period must be at least one year.")
-    default = current_app.config["RETENTION_YEARS"] if years is None else years
-    with db.transaction() as session:
-        found = expired_cases(session, now, years, lock=not dry_run)
-        result = Retention(_years_before(now, default), dry_run=dry_run)
-        if years is None:
-            result.programmes = {
-                slug: (own, _years_before(now, own)) for slug, own in session.execute(
-                    select(Programme.slug, Programme.retention_years).where(
-                        Programme.retention_years.is_not(None)).order_by(Programme.slug))}
-        result.cases = [(c.id, c.reference, c.state) for c in found]
-        ids = [c.id for c in found]
-        if not ids:
-            return result
-
-        def count(model: Any, column: Any) -> int:
-            return session.scalar(select(func.count()).select_from(model)
-                                  .where(column.in_(ids))) or 0
-
-        result.documents = count(Document, Document.case_id)
-        result.audit_events = count(AuditEvent, AuditEvent.case_id)
-        result.notifications = count(Notification, Notification.case_id)
-        if dry_run:
-            return result
-        shas = set(session.scalars(select(Document.sha256).where(Document.case_id.in_(ids))))
-        session.expunge_all()
-        # Recorded first, with the last hash of each case's chain: the cases' whole chains
-        # go, and this record in the chain of events of no case says which and how far.
-        record = AuditEvent(
-            case_id=None, at=now, actor_role="system", actor_label="citypair",
-            action="retention",
-            payload={"cases_deleted": len(ids), "years": default,
-                     "programme_years": {k: y for k, (y, _c) in result.programmes.items()},
-                     "calls_closed_before": result.cutoff.isoformat(),
-                     "documents": result.documents, "audit_events": result.audit_events,
-                     "notifications": result.notifications, "case_ids": ids,
-                     "chain_heads": audit.chain_heads(session, ids)})
-        session.add(record)
-        session.flush()
-        # The audit events first (their foreign key restricts); the rest cascades from the case.
-        audit.retire_cases(session, record.id, ids)
-        session.execute(delete(Document).where(Document.case_id.in_(ids)))
-        session.execute(delete(Case).where(Case.id.in_(ids)))
-        shared = set(session.scalars(select(Document.sha256).where(Document.sha256.in_(shas))))
-        orphans = sorted(shas - shared)
-    for sha in orphans:
-        path: Path = blob_path(sha)
-        if path.exists():
-            path.unlink()
-            result.files_deleted.append(str(path))
-    return result
