@@ -14,7 +14,7 @@ from enum import StrEnum
 from typing import Any
 
 from flask import abort
-from sqlalchemy import Select, exists, or_, select
+from sqlalchemy import ColumnElement, Select, exists, or_, select
 from sqlalchemy.orm import Session
 
 from webapp.db import db
@@ -31,9 +31,26 @@ def actor_for(user: User | None) -> Actor:
     return Actor(Role(user.role), party=key_of(user), user_id=user.id)
 
 
-def case_region(case: Case) -> str:
-    """The world region a case belongs to: its partner city's, else the preferred one."""
-    return case.partner_city.region if case.partner_city else case.partner_region
+def case_regions(case: Case) -> frozenset[str]:
+    """The world regions a case belongs to: every partner's, else the preferred one."""
+    partners = case.partners
+    return frozenset(p.region for p in partners) if partners else frozenset({case.partner_region})
+
+
+def in_region(case: Case, region: str) -> bool:
+    """Whether a case is in ``region`` (any region when empty): a case with partners in two
+    regions is in both, so neither region's coordinator loses sight of it."""
+    return not region or region in case_regions(case)
+
+
+def region_clause(region: str) -> ColumnElement[bool]:
+    """``in_region`` in SQL, for a region given: a partner of the case is there, or the case
+    has no partner and prefers it."""
+    partner_there = (select(CasePartner.id)
+                     .join(PartnerCity, CasePartner.partner_city_id == PartnerCity.id)
+                     .where(CasePartner.case_id == Case.id, PartnerCity.region == region)
+                     .exists())
+    return or_(partner_there, Case.partner_city_id.is_(None) & (Case.partner_region == region))
 
 
 def programme_scope(user: User) -> frozenset[int] | None:
@@ -62,7 +79,7 @@ def can_view_case(user: User, case: Case) -> bool:
     if user.role == UserRole.COORDINATOR:
         if case_hidden(user, case):
             return False
-        return not user.region_scope or case_region(case) == user.region_scope
+        return in_region(case, user.region_scope)
     if user.role == UserRole.APPLICANT:
         return user.organisation_id is not None and case.organisation_id == user.organisation_id
     if user.role == UserRole.PARTNER:
@@ -90,10 +107,7 @@ def visible_cases(user: User) -> Select[tuple[Case]]:
             q = q.where(Case.call_id.in_(select(Call.id).where(Call.programme_id.in_(scope))))
         if not user.region_scope:
             return q
-        return q.outerjoin(PartnerCity, Case.partner_city_id == PartnerCity.id).where(
-            or_(PartnerCity.region == user.region_scope,
-                (Case.partner_city_id.is_(None)) & (Case.partner_region == user.region_scope))
-        )
+        return q.where(region_clause(user.region_scope))
     if user.role == UserRole.APPLICANT:
         return q.where(Case.organisation_id == (user.organisation_id or -1))
     return q.where(exists().where(CasePartner.case_id == Case.id,

@@ -216,6 +216,12 @@ def country_names(codes: Iterable[str] | None, locale: str | None = None) -> str
     return ", ".join(sorted(names, key=countries.sort_key))
 
 
+def names_list(names: Iterable[str], locale: str | None = None) -> str:
+    """Names joined as the reader's language lists them: "Rosario and Medellín"."""
+    items = [str(n) for n in names]
+    return format_list(items, locale=locale or reader_locale()) if items else ""
+
+
 def region_name(name: str | None) -> str:
     """A world region in the reader's language; a stored region not among the programme's
     world regions is shown as it is."""
@@ -362,6 +368,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["capfirst"] = lambda text: text[:1].upper() + text[1:]
     app.jinja_env.filters["country_name"] = country_name
     app.jinja_env.filters["country_names"] = country_names
+    app.jinja_env.filters["names_list"] = names_list
     app.jinja_env.filters["verdict_sentence"] = verdict_sentence
     app.jinja_env.filters["region_name"] = region_name
     app.jinja_env.filters["region_names"] = region_names

@@ -35,7 +35,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from webapp.db import read_once, utcnow
-from webapp.i18n import country_name
+from webapp.i18n import country_name, names_list
 from webapp.models import Case, Deadline, MailWording, Notification, User, UserRole
 from workflows import get_workflow, workflows
 from workflows.engine import Purpose
@@ -199,6 +199,10 @@ EXTRAS: dict[str, Variable] = {
     "message": _said("message", _l("the coordination unit's message"), N_("(the message)")),
     "answer": _said("answer", _l("the applicant's answer"), N_("(the answer)")),
     "comment": _said("comment", _l("the comment shared"), N_("(the comment)")),
+    "partners_staying": Variable(_l("the partners that stay paired when one of several declines "
+                                    "(empty otherwise)"),
+                                 lambda s: names_list(s.get("partners_staying", []) or []),
+                                 "partners_staying", ["Medellín"]),
     "comments": _said("comments", _l("the coordination unit's comments, if any"),
                       N_("(the comments)")),
     "inviter": _said("inviter", _l("who sent the invitation"), N_("(a person's name)")),
@@ -322,7 +326,7 @@ SPECS: dict[str, Spec] = {
     "pairing_cancelled": Spec(_l("To both parties when the coordination unit cancels a "
                                  "pairing."), ("reason",)),
     "pairing_declined": Spec(_l("To both parties and the coordinators when a pairing is "
-                                "declined."), ("reason", "actor")),
+                                "declined."), ("reason", "actor", "partners_staying")),
     "pairing_proposed": Spec(_l("To both parties when a pairing is proposed."), deadline=True),
     "password_reset": Spec(_l("To a person who asked to reset their password."), case=False),
     "reminder_agreement": Spec(_l("Reminder to the parties that have not signed the "

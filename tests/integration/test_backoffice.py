@@ -22,6 +22,7 @@ from webapp.models import (
     AuditEvent,
     CallExtension,
     Case,
+    CasePartner,
     Comment,
     Deadline,
     Notification,
@@ -47,6 +48,8 @@ def add_case(world, name, *, country="FR", state="draft", region=LATAM, partner=
     case = Case(reference=f"T-{_serial[0]:05d}", call_id=world.call.id, organisation=org,
                 workflow=workflow, state=state, partner_region=region,
                 partner_city_id=partner.id if partner else None,
+                # The lead is the first of the case's partners, as pairing sets them.
+                partner_links=[CasePartner(partner_city_id=partner.id)] if partner else [],
                 coordinator_id=coordinator.id if coordinator else None, submitted_at=submitted,
                 updated_at=updated or now, created_at=now, cooperation_start=cooperation_start,
                 topics=[db.session.get(Topic, t) for t in topics])

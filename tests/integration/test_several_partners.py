@@ -5,18 +5,22 @@ and a case that ends releases all of them."""
 from __future__ import annotations
 
 from datetime import timedelta
+from types import SimpleNamespace
 
 import pytest
+from flask import render_template
 from sqlalchemy import select
 
 from tests.factories import complete_application, sign_agreement, user
+from webapp import wording
 from webapp.access import can_view_case, visible_cases
 from webapp.db import db, utcnow
 from webapp.errors import Refused
-from webapp.mail import rendering
+from webapp.mail import outbox, rendering
 from webapp.models import (
     Case,
     CasePartner,
+    Deliverable,
     Notification,
     PartnerCity,
     PartyFact,
@@ -24,8 +28,10 @@ from webapp.models import (
     Topic,
     UserRole,
 )
-from webapp.operations import agreements, applications, cases, pairing, tokens
+from webapp.operations import agreements, applications, caselist, cases, pairing, tokens
 from webapp.operations import reminders as sweeper
+from webapp.operations.caselist import CaseFilters
+from webapp.public import showcase
 
 pytestmark = pytest.mark.integration
 
@@ -151,6 +157,15 @@ def test_a_partner_declining_leaves_the_others_paired(world):
     # The mail names the partner that declined, and does not send the case back to pairing.
     text = rendering.render(told[0])[1]
     assert "with Medellín has been declined" in text and "back among" not in text
+    assert "Rosario stays in the pairing" in text
+    assert all(n.context["partners_staying"] == ["Rosario"] for n in told)
+    # In the reader's language too, and an admin's own wording may name who stays.
+    told[0].locale = "fr"
+    assert "Rosario reste dans le jumelage" in rendering.render(told[0])[1]
+    assert wording.problems("pairing_declined", "Declined",
+                            "{{ partners_staying }} stay. {{ link }}") == {}
+    assert wording.problems("pairing_proposed", "Proposed",
+                            "{{ partners_staying }} {{ link }} {{ deadline }}")
     assert cases.fire(case.id, "accept_pairing", world.applicant_a).target == "agreement_pending"
 
 
@@ -244,3 +259,132 @@ def test_the_board_of_a_call_with_two_partners_per_case_proposes_both(world, bro
     case = fresh(case.id)
     assert case.state == "pairing_proposed"
     assert {p.id for p in case.partners} == {world.partner_city.id, medellin.id}
+
+
+def test_a_case_is_in_the_region_of_every_partner(world):
+    # Rosario leads (Latin America); a second partner in Asia brings the case into Asia too.
+    case = waiting(world)
+    case.partner_region = ""  # no preferred region: partners may come from any
+    db.session.commit()
+    pairing.propose(case.id, world.coordinator, world.partner_city.id, expected_version=None)
+    pairing.propose(case.id, world.coordinator, world.partner_city_asia.id, expected_version=None)
+    case = fresh(case.id)
+    assert case.partner_city_id == world.partner_city.id
+    staff = user("na@citypair.eu", UserRole.COORDINATOR, region_scope="North America")
+    db.session.commit()
+
+    assert can_view_case(world.coordinator_asia, case)
+    assert can_view_case(world.coordinator_latam, case)
+    assert not can_view_case(staff, case)
+    assert case in db.session.scalars(visible_cases(world.coordinator_asia)).all()
+    assert case not in db.session.scalars(visible_cases(staff)).all()
+    # The case list finds it under either region, and by the second partner's name.
+    now = utcnow()
+    for filters in (CaseFilters(region="Asia"), CaseFilters(region=LATAM),
+                    CaseFilters(search=world.partner_city_asia.name.lower())):
+        assert [c.id for c, _ in caselist.list_page(world.admin, filters, now).rows] == [case.id]
+    assert caselist.list_page(world.admin, CaseFilters(region="North America"), now).rows == []
+    # Mail for the coordinators of the case's regions reaches the Asian coordinator too.
+    assert world.coordinator_asia in outbox.coordinators_for(db.session, case)
+    assert staff not in outbox.coordinators_for(db.session, case)
+
+
+def cooperating_with_two(world) -> Case:
+    """Lyon's case accepted and signed by the applicant, Rosario and Medellín."""
+    case, _medellin, mateo = proposed_to_two(world)
+    for person in (world.applicant_a, world.partner, mateo):
+        cases.fire(case.id, "accept_pairing", person)
+    for person in (world.applicant_a, world.partner, mateo):
+        sign_agreement(case.id, person)
+    case = fresh(case.id)
+    assert case.state == "cooperation_active" and case.cooperation_start is not None
+    return case
+
+
+def test_the_showcase_and_the_public_export_name_every_partner(world, browser, app):
+    case = cooperating_with_two(world)
+    [row] = showcase.current_rows()
+    assert row.partner_names == "Rosario + Medellín"
+    assert (row.partner_countries, row.regions) == (["AR", "CO"], [LATAM])
+    # Found by either partner's country; counted once in their shared region.
+    assert showcase.narrow([row], country="CO") == [row]
+    assert showcase.by_region([row]) == [(LATAM, 1)]
+    page = browser.get("/pairings?country=CO").get_data(as_text=True)
+    assert "Rosario + Medellín" in page and "Argentina, Colombia" in page
+
+    body = app.test_client().get("/api/v1/public/pairings").get_json()
+    [current] = [i for i in body["items"] if i["source"] == "current"]
+    assert current["partner_city"] == "Rosario"  # the lead, as before
+    assert current["partners"] == [
+        {"name": "Rosario", "country": "AR", "region": LATAM},
+        {"name": "Medellín", "country": "CO", "region": LATAM}]
+    assert case.organisation.name == current["eu_city"]
+
+
+def test_a_pairing_across_two_regions_counts_in_each(world, app):
+    case = waiting(world)
+    case.partner_region = ""  # no preferred region: partners may come from any
+    db.session.commit()
+    for partner in (world.partner_city, world.partner_city_asia):
+        pairing.propose(case.id, world.coordinator, partner.id, expected_version=None)
+    case = fresh(case.id)
+    case.cooperation_start = utcnow()  # only the showcase reads it here
+    db.session.commit()
+    [row] = showcase.current_rows()
+    assert dict(showcase.by_region([row])) == {"Asia": 1, LATAM: 1}
+    assert showcase.narrow([row], region="Asia") == [row]
+    asia = app.test_client().get("/api/v1/public/pairings?region=Asia").get_json()["items"]
+    assert [i["eu_city"] for i in asia if i["source"] == "current"] == ["Lyon"]
+
+
+def test_pages_and_mail_name_every_partner(world, browser, make_browser, app):
+    case = cooperating_with_two(world)
+    # The applicant's case page describes each partner under its own heading.
+    browser.login(world.applicant_a.email)
+    page = browser.get(f"/my/cases/{case.id}").get_data(as_text=True)
+    assert "Your partners" in page
+    assert '<h3 class="heading-s">Rosario</h3>' in page
+    assert '<h3 class="heading-s">Medellín</h3>' in page
+    # The cooperation pages' header names both.
+    page = browser.get(f"/cooperation/cases/{case.id}").get_data(as_text=True)
+    assert "with Rosario and Medellín" in page
+
+    browser = make_browser()
+    browser.login(world.coordinator.email)
+    page = browser.get(f"/office/cases/{case.id}").get_data(as_text=True)
+    assert "Rosario, Argentina" in page and "Medellín, Colombia" in page
+    # The list is compact: the lead and how many more, every name for screen readers.
+    page = browser.get("/office/cases").get_data(as_text=True)
+    assert "Rosario + 1 more" in page
+    assert '<span class="visually-hidden">Rosario and Medellín</span>' in page
+    assert "Rosario; Medellín" in browser.get("/office/cases/export.csv").get_data(as_text=True)
+    first = db.session.scalars(select(Deliverable).where(Deliverable.case_id == case.id)
+                               .order_by(Deliverable.due_at)).first()
+    first.due_at = utcnow() + 10 * DAY  # due soon, so the list shows it
+    db.session.commit()
+    page = browser.get("/office/deliverables").get_data(as_text=True)
+    assert first.title in page and "Rosario + 1 more" in page
+
+    # Mail about the whole pairing names every partner and party.
+    [signing] = [n for n in db.session.scalars(select(Notification).where(
+        Notification.case_id == case.id, Notification.template == "agreement_to_sign",
+        Notification.to_email == "anna@lyon.fr"))]
+    text = rendering.render(signing)[1]
+    assert "Lyon, Rosario, and Medellín have all accepted the pairing." in text
+    assert "when every party has signed" in text
+    [proposed] = [n for n in db.session.scalars(select(Notification).where(
+        Notification.case_id == case.id, Notification.template == "pairing_proposed",
+        Notification.to_email == "anna@lyon.fr"))][-1:]
+    assert "with Rosario (Argentina) and Medellín (Colombia)" in rendering.render(proposed)[1]
+    started = db.session.scalars(select(Notification).where(
+        Notification.case_id == case.id, Notification.template == "cooperation_started")).first()
+    assert "signed by every party" in rendering.render(started)[1]
+
+    # The plan's cover names both partners.
+    with app.test_request_context():
+        html = render_template("documents/lap.html", case=case, content={}, sections=[],
+                               sectors=[], sdgs={}, plan_name="Local Action Plan",
+                               version=SimpleNamespace(number=1, sha256="0" * 64,
+                                                       purpose="draft", submitted_at=utcnow(),
+                                                       submitted_by=world.applicant_a))
+    assert "in cooperation with Rosario and Medellín" in html

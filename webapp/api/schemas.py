@@ -120,6 +120,9 @@ class CallSchema(Schema):
     allowed_org_types = fields.List(fields.String())
     cooperation_months = fields.Integer()
     report_interval_months = fields.Integer()
+    max_partners_per_case = fields.Integer(
+        metadata={"description": "the most partner cities the call-wide optimum proposes for "
+                                 "one case (1: one-to-one)"})
     schedule = fields.Nested(ScheduleSchema)
     version = fields.Integer(metadata={"description": "send it back as expected_version"})
 
@@ -156,6 +159,9 @@ class CallInSchema(Schema):
                                     metadata={"description": "city, group, region, province"})
     cooperation_months = fields.Integer(allow_none=True)
     report_interval_months = fields.Integer(allow_none=True)
+    max_partners_per_case = fields.Integer(
+        allow_none=True, metadata={"description": "1 to 5, default 1: the most partner cities "
+                                                  "the call-wide optimum proposes for one case"})
     schedule = fields.Nested(ScheduleSchema)
 
 
@@ -431,13 +437,21 @@ class DeliverablePageSchema(Schema):
     pages = fields.Integer()
 
 
+class PublicPairingPartnerSchema(Schema):
+    name = fields.String()
+    country = fields.String(metadata={"description": COUNTRY_CODE})
+    region = fields.String()
+
+
 class PublicPairingSchema(Schema):
     source = fields.String(metadata={"description": "history (the 2017 table) or current"})
     eu_city = fields.String()
     eu_country = fields.String(metadata={"description": COUNTRY_CODE})
-    partner_city = fields.String()
+    partner_city = fields.String(metadata={"description": "the lead partner"})
     partner_country = fields.String(metadata={"description": COUNTRY_CODE})
     partner_region = fields.String()
+    partners = fields.List(fields.Nested(PublicPairingPartnerSchema),
+                           metadata={"description": "every partner, the lead first"})
     topics = fields.List(fields.String())
     cooperation_start = fields.Date(allow_none=True)
 

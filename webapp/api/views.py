@@ -522,29 +522,37 @@ def _history_file() -> str:
 def public_pairings(args: dict[str, Any]):
     """The programme's pairings for everyone: the 2017 history and the cooperations under
     way. No token needed."""
-    items: list[dict[str, Any]] = [{
-        "source": "history", "eu_city": row["eu_city"],
-        "eu_country": normalise_country(row["eu_country"]), "partner_city": row["partner_city"],
-        "partner_country": normalise_country(row["partner_country"]),
-        "partner_region": row["partner_region"],
-        "topics": [t.strip() for t in row["topics"].split(",") if t.strip()],
-        "cooperation_start": None,
-    } for row in read_pairings(_history_file())]
+    items: list[dict[str, Any]] = []
+    for row in read_pairings(_history_file()):
+        lead = {"name": row["partner_city"], "country": normalise_country(row["partner_country"]),
+                "region": row["partner_region"]}
+        items.append({
+            "source": "history", "eu_city": row["eu_city"],
+            "eu_country": normalise_country(row["eu_country"]), "partner_city": lead["name"],
+            "partner_country": lead["country"], "partner_region": lead["region"],
+            "partners": [lead],
+            "topics": [t.strip() for t in row["topics"].split(",") if t.strip()],
+            "cooperation_start": None})
     current = db.session.scalars(
         select(Case).where(Case.cooperation_start.is_not(None), Case.partner_city_id.is_not(None))
         .options(joinedload(Case.organisation), joinedload(Case.partner_city),
+                 selectinload(Case.partner_links).joinedload(CasePartner.partner_city),
                  selectinload(Case.topics))
         .order_by(Case.cooperation_start, Case.id)).unique()
     items += [{
         "source": "current", "eu_city": c.organisation.name, "eu_country": c.organisation.country,
         "partner_city": c.partner_city.name, "partner_country": c.partner_city.country,
-        "partner_region": c.partner_city.region, "topics": [t.label for t in c.topics],
+        "partner_region": c.partner_city.region,
+        "partners": [{"name": p.name, "country": p.country, "region": p.region}
+                     for p in c.partners],
+        "topics": [t.label for t in c.topics],
         "cooperation_start": c.cooperation_start.date() if c.cooperation_start else None,
     } for c in current]
     region = args.get("region", "").strip()
     topic = args.get("topic", "").strip().lower()
     if region:
-        items = [i for i in items if i["partner_region"] == region]
+        # A pairing is in the region of any of its partners.
+        items = [i for i in items if any(p["region"] == region for p in i["partners"])]
     if topic:
         items = [i for i in items if any(topic in t.lower() for t in i["topics"])]
     return {"items": items, "total": len(items)}

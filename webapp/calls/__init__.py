@@ -328,6 +328,8 @@ def _parameters(call) -> list[tuple[str, str]]:
         (_("Partner regions"), region_names(call.partner_regions)),
         (_("Partner countries"), country_names(call.partner_countries)
          or _("Any country of those regions")),
+        (_("Partners per case"), _("One partner each") if call.max_partners_per_case == 1
+         else _("Up to %(n)s partners each", n=call.max_partners_per_case)),
         (_("Who may apply"), ", ".join(_(ORGANISATION_TYPES.get(t, t))
                                        for t in call.allowed_org_types)),
         (_("Population threshold"), format_decimal(call.population_threshold)),

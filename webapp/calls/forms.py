@@ -177,6 +177,10 @@ class CallForm(Form):
         description=_l("Negative before, positive after, separated by commas, e.g. "
                        "-14, -7, -1, 1."))
     escalation_days = _int(_l("Tell the coordinator this many days after a missed due date"))
+    max_partners_per_case = _int(
+        _l("Partners per case, at most"),
+        _l("How many partner cities the call-wide optimum may propose for one case, from 1 to "
+           "5. Empty: one partner each."))
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -237,6 +241,7 @@ class CallForm(Form):
         self.allowed_org_types.data = list(data.allowed_org_types)
         self.cooperation_months.data = data.cooperation_months
         self.report_interval_months.data = data.report_interval_months
+        self.max_partners_per_case.data = data.max_partners_per_case
         schedule = data.schedule or {}
         for key in call_ops.SCHEDULE_RANGES:
             self[key].data = schedule.get(key)
@@ -269,7 +274,10 @@ class CallForm(Form):
             eligible_countries=eligible,
             allowed_org_types=list(self.allowed_org_types.data or []),
             cooperation_months=self.cooperation_months.data,
-            report_interval_months=self.report_interval_months.data, schedule=schedule)
+            report_interval_months=self.report_interval_months.data,
+            max_partners_per_case=(1 if self.max_partners_per_case.data is None
+                                   else self.max_partners_per_case.data),
+            schedule=schedule)
 
 
 def new_call_data(programme: Programme | None) -> call_ops.CallData:

@@ -81,11 +81,10 @@ def coordinators_for(session: Session, case: Case,
     (among ``staff`` when the caller has loaded them already)."""
     if case.coordinator is not None and case.coordinator.is_active:
         return [case.coordinator]
-    from webapp.access import case_region, sees_programme
+    from webapp.access import in_region, sees_programme
 
-    region = case_region(case)
     users = session.scalars(_COORDINATORS).all() if staff is None else staff
-    return [u for u in users if (not u.region_scope or u.region_scope == region)
+    return [u for u in users if in_region(case, u.region_scope)
             and sees_programme(u, case.call.programme_id)]
 
 

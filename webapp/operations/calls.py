@@ -62,6 +62,8 @@ STATUS_NAMES = {CallStatus.DRAFT: N_("Draft"), CallStatus.SCHEDULED: N_("Schedul
                 CallStatus.OPEN: N_("Open"), CallStatus.CLOSED: N_("Closed"),
                 CallStatus.ARCHIVED: N_("Archived")}
 MAX_MONTHS = 60
+#: the most partner cities the call-wide optimum may give one case
+MAX_PARTNERS_PER_CASE = 5
 #: the per-call schedule settings (``Call.settings["schedule"]``) and their allowed range;
 #: None means "the month of the cooperation", checked against its length
 SCHEDULE_RANGES: dict[str, tuple[int, int] | None] = {
@@ -97,6 +99,8 @@ class CallData:
     allowed_org_types: list[str] = field(default_factory=lambda: ["city", "group"])
     cooperation_months: int | None = 18
     report_interval_months: int | None = 6
+    #: how many partner cities the call-wide optimum may propose for one case
+    max_partners_per_case: int | None = 1
     schedule: dict[str, Any] = field(default_factory=dict)
 
 
@@ -104,7 +108,7 @@ class CallData:
 COLUMNS = ("programme_id", "kind", "title", "slug", "summary", "conditions", "partner_regions",
            "partner_countries", "opens_at", "closes_at", "timezone", "population_threshold",
            "eligible_countries", "allowed_org_types", "cooperation_months",
-           "report_interval_months")
+           "report_interval_months", "max_partners_per_case")
 
 
 def call_data(call: Call) -> CallData:
@@ -312,6 +316,12 @@ def check_call(session: Session, user: User, data: CallData,
         add("cooperation_months", "shorter_than_interval", N_(
             "The cooperation (%(months)s months) cannot be shorter than the report interval "
             "(%(interval)s months)."), months=months, interval=interval)
+    most = data.max_partners_per_case
+    if isinstance(most, bool) or not isinstance(most, int) or not (
+            1 <= most <= MAX_PARTNERS_PER_CASE):
+        add("max_partners_per_case", "out_of_range", N_(
+            "Give the most partners per case as a whole number from 1 to %(n)s."),
+            n=MAX_PARTNERS_PER_CASE)
     _check_schedule(data.schedule or {}, months, add)
     return errors
 
@@ -332,6 +342,7 @@ def _values(data: CallData) -> dict[str, Any]:
         "allowed_org_types": list(dict.fromkeys(data.allowed_org_types)),
         "cooperation_months": data.cooperation_months,
         "report_interval_months": data.report_interval_months,
+        "max_partners_per_case": data.max_partners_per_case,
     }
 
 

@@ -24,13 +24,14 @@ from sqlalchemy import ColumnElement, Select, String, and_, exists, func, litera
 from sqlalchemy import case as sql_case
 from sqlalchemy.orm import aliased, joinedload, selectinload
 
-from webapp.access import programme_scope, visible_calls, visible_cases
+from webapp.access import programme_scope, region_clause, visible_calls, visible_cases
 from webapp.db import db, utcnow
 from webapp.i18n import country_name, reader_locale, region_name
 from webapp.models import (
     AuditEvent,
     Call,
     Case,
+    CasePartner,
     Deadline,
     DeadlineStatus,
     Deliverable,
@@ -107,11 +108,6 @@ def health_expression(now: datetime) -> ColumnElement[str]:
     )
 
 
-def region_expression() -> ColumnElement[str]:
-    """A case's world region: its partner city's, else the region it prefers."""
-    return func.coalesce(PARTNER.region, Case.partner_region)
-
-
 def state_order() -> dict[str, int]:
     """Every state name by its place in the workflows (city-to-city first), for sorting."""
     order: dict[str, int] = {}
@@ -148,14 +144,12 @@ def filtered_cases(user: User, filters: CaseFilters, now: datetime, *,
         q = q.add_columns(health_expression(now).label("health"))
     if not narrow or filters.country or filters.search or filters.sort == "organisation":
         q = q.join(Organisation, Case.organisation_id == Organisation.id)
-    if not narrow or filters.region or filters.search:
-        q = q.outerjoin(PARTNER, Case.partner_city_id == PARTNER.id)
     if filters.call_id:
         q = q.where(Case.call_id == filters.call_id)
     if filters.state:
         q = q.where(Case.state == filters.state)
     if filters.region:
-        q = q.where(region_expression() == filters.region)
+        q = q.where(region_clause(filters.region))
     if filters.country:
         q = q.where(Organisation.country == normalise_country(filters.country))
     if filters.topic:
@@ -169,14 +163,22 @@ def filtered_cases(user: User, filters: CaseFilters, now: datetime, *,
     if filters.search:
         term = filters.search.lower()
         q = q.where(or_(func.lower(Organisation.name).contains(term, autoescape=True),
-                        func.lower(PARTNER.name).contains(term, autoescape=True),
+                        _partner_named(term),
                         func.lower(Case.reference).contains(term, autoescape=True)))
     return q.order_by(*_sort_key(filters))
+
+
+def _partner_named(term: str) -> ColumnElement[bool]:
+    # Any partner of the case, not only the lead, is found by its name.
+    return (select(CasePartner.id).join(PartnerCity, CasePartner.partner_city_id == PartnerCity.id)
+            .where(CasePartner.case_id == Case.id,
+                   func.lower(PartnerCity.name).contains(term, autoescape=True)).exists())
 
 
 def _with_related(q: Select[Any]) -> Select[Any]:
     return q.options(joinedload(Case.organisation), joinedload(Case.call),
                      joinedload(Case.partner_city), joinedload(Case.coordinator),
+                     selectinload(Case.partner_links).joinedload(CasePartner.partner_city),
                      selectinload(Case.topics))
 
 
@@ -248,8 +250,8 @@ def export_rows(user: User, filters: CaseFilters, now: datetime,
             case.reference, case.call.title, case.organisation.name, case.organisation.kind,
             country_name(case.organisation.country), case.organisation.country,
             _(wfs[case.workflow].state(case.state).staff_label),
-            case.partner_city.region if case.partner_city else case.partner_region,
-            case.partner_city.name if case.partner_city else "",
+            "; ".join(dict.fromkeys(p.region for p in case.partners)) or case.partner_region,
+            "; ".join(p.name for p in case.partners),
             "; ".join(t.label for t in case.topics),
             case.coordinator.display_name if case.coordinator else "",
             str(HEALTH_LABELS.get(health, health)),
@@ -487,8 +489,10 @@ def dashboard_figures(user: User, now: datetime | None = None) -> Figures:
     paired = _states_where(lambda wf, s: s.kind is not StateKind.CLOSED
                            and s.kind is not StateKind.DRAFT)
     pairing_scope = scope.where(Case.partner_city_id.is_not(None), Case.state.in_(paired))
+    # Each partner of a case is a pairing in its own region.
     per_region = db.session.execute(
-        pairing_scope.join(PARTNER, Case.partner_city_id == PARTNER.id)
+        pairing_scope.join(CasePartner, CasePartner.case_id == Case.id)
+        .join(PARTNER, CasePartner.partner_city_id == PARTNER.id)
         .with_only_columns(PARTNER.region, func.count()).group_by(PARTNER.region)
         .order_by(func.count().desc(), PARTNER.region)).all()
     per_topic = db.session.execute(
