@@ -13,10 +13,18 @@ from sqlalchemy import event
 from bench.common import Result, analyze, make_app, p95, scaled, sql, submitted_world
 from tests.factories import PASSWORD
 from webapp.db import db, utcnow
+from workflows import city_to_city
+from workflows.engine import Purpose
 
 #: requests per page and size; the p95 is taken over these
 REPEAT = 15
-STATES = ("eligibility_review", "awaiting_pairing", "information_requested", "ineligible")
+#: the states around the eligibility check: the check, and where each of its outcomes leads
+STATES = tuple(city_to_city.WORKFLOW.targets_of(p)[0] for p in (
+    Purpose.PROVIDE_INFORMATION, Purpose.DECLARE_ELIGIBLE, Purpose.REQUEST_INFORMATION,
+    Purpose.DECLARE_INELIGIBLE))
+#: the eligibility decisions the dashboard counts, as a list in SQL
+DECISIONS = ", ".join(f"'{city_to_city.WORKFLOW.name_for(p)}'" for p in (
+    Purpose.DECLARE_ELIGIBLE, Purpose.DECLARE_INELIGIBLE))
 TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 
@@ -105,7 +113,7 @@ def bare(url: str, call_id: int, case_id: int, page_400: int, viewer: int
             ('SELECT k.id, k.title, c.workflow, c.state, count(*) FROM "case" c JOIN call k '
              "ON k.id = c.call_id GROUP BY k.id, k.title, c.workflow, c.state", None),
             ("SELECT a.action, count(*) FROM audit_event a JOIN (SELECT max(id) AS id FROM "
-             "audit_event WHERE action IN ('declare_eligible', 'declare_ineligible') "
+             f"audit_event WHERE action IN ({DECISIONS}) "
              "GROUP BY case_id) l ON l.id = a.id GROUP BY a.action", None),
             ('SELECT p.region, count(*) FROM "case" c JOIN partner_city p ON '
              "p.id = c.partner_city_id GROUP BY p.region", None),

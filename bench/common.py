@@ -169,9 +169,10 @@ def submitted_world(now):
     """make_world plus one submitted application, the row every bulk copy starts from."""
     from tests.factories import complete_application, make_world
     from webapp.operations import applications, cases
+    from workflows.engine import Purpose
 
     world = make_world(now=now)
     case = applications.start_application(world.applicant_a, world.call.id, now=now)
     complete_application(case)
-    cases.fire(case.id, "submit", world.applicant_a, now=now)
+    cases.fire(case.id, Purpose.SUBMIT_APPLICATION, world.applicant_a, now=now)
     return world, case.id

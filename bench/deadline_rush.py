@@ -29,10 +29,15 @@ from bench.common import (
     sqlalchemy_url,
 )
 from webapp.db import utcnow
+from workflows import city_to_city
+from workflows.engine import Purpose
 
 CLIENTS = 50
 WORKERS = 4  # as the production server is started (docker-compose.yml)
 AGENT = "citypair-bench"
+#: the submission every client sends, and the state a submitted application waits in
+SUBMIT = city_to_city.WORKFLOW.name_for(Purpose.SUBMIT_APPLICATION)
+SUBMITTED = city_to_city.WORKFLOW.targets_of(Purpose.SUBMIT_APPLICATION)[0]
 
 
 def free_port() -> int:
@@ -188,7 +193,7 @@ def run(scale: float, folder: Path) -> Result:
                "CITYPAIR_ENV": "development",
                "CITYPAIR_INSTANCE": str(folder), "REDIS_URL": REDIS_URL,
                "CELERY_BROKER_URL": REDIS_URL, "SMTP_HOST": "", "BASE_URL": "http://localhost"}
-        requests = [(f"/my/cases/{case_id}/act/submit", f"session={cookie}",
+        requests = [(f"/my/cases/{case_id}/act/{SUBMIT}", f"session={cookie}",
                      {"csrf_token": token}) for case_id, cookie, token in drafts]
         server = Server("webapp:create_app()", env, folder / "gunicorn.log")
         try:
@@ -198,9 +203,9 @@ def run(scale: float, folder: Path) -> Result:
         finally:
             server.stop()
         submitted = scalar(url, 'SELECT count(*) FROM "case" WHERE reference LIKE %s '
-                                "AND state = 'eligibility_review' AND submitted_at IS NOT NULL",
-                           ("R-%",))
-        audited = scalar(url, "SELECT count(*) FROM audit_event WHERE action = 'submit'")
+                                "AND state = %s AND submitted_at IS NOT NULL",
+                           ("R-%", SUBMITTED))
+        audited = scalar(url, "SELECT count(*) FROM audit_event WHERE action = %s", (SUBMIT,))
         queued = scalar(url, "SELECT count(*) FROM notification WHERE template = "
                              "'application_submitted'")
 

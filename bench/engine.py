@@ -13,12 +13,18 @@ from bench.common import Clock, Result, analyze, clone, make_app, scalar, scaled
 from webapp.db import db, utcnow
 from webapp.mail import outbox
 from webapp.operations import cases
+from workflows import city_to_city
+from workflows.engine import Purpose
 
 #: transitions fired on each case, alternating a question and its answer
 PER_CASE = 10
 #: a tenth of the programme-scale 100,000: on this 2-core machine every commit waits for its
 #: WAL flush (about 5 ms), so 100,000 bare commits alone take longer than the whole bench may
 TRANSITIONS = 10_000
+#: the definition the bench's cases follow, and the states its question and answer move between
+WF = city_to_city.WORKFLOW
+IN_REVIEW = WF.sources_of(Purpose.REQUEST_INFORMATION)[0]
+ASKED = WF.targets_of(Purpose.REQUEST_INFORMATION)[0]
 
 
 def run(scale: float, folder: Path) -> Result:
@@ -46,17 +52,18 @@ def run(scale: float, folder: Path) -> Result:
                 for _round in range(PER_CASE // 2):
                     for case_id in ids:
                         try:
-                            cases.fire(case_id, "request_information", coordinator,
+                            cases.fire(case_id, Purpose.REQUEST_INFORMATION, coordinator,
                                        {"message": "Send the council decision",
                                         "response_deadline": due}, now=now)
-                            cases.fire(case_id, "provide_information", applicant,
+                            cases.fire(case_id, Purpose.PROVIDE_INFORMATION, applicant,
                                        {"answer": "Attached."}, now=now)
                             fired += 2
                         except Exception:
                             errors += 1
                             db.session.rollback()
-            audits = scalar(url, "SELECT count(*) FROM audit_event WHERE action IN "
-                                 "('request_information', 'provide_information')")
+            audits = scalar(url, "SELECT count(*) FROM audit_event WHERE action IN (%s, %s)",
+                            (WF.name_for(Purpose.REQUEST_INFORMATION),
+                             WF.name_for(Purpose.PROVIDE_INFORMATION)))
 
         bare = _bare(url, ids, total, coordinator.id)
     rate, bare_rate = fired / ours.seconds, total / bare
@@ -72,8 +79,7 @@ def _bare(url: str, ids: list[int], total: int, actor_id: int) -> float:
     with psycopg.connect(url) as conn, Clock() as clock:
         for i in range(total):
             case_id = ids[i // 2 % len(ids)] if len(ids) else ids[0]
-            source, target = (("eligibility_review", "information_requested") if i % 2 == 0
-                              else ("information_requested", "eligibility_review"))
+            source, target = ((IN_REVIEW, ASKED) if i % 2 == 0 else (ASKED, IN_REVIEW))
             conn.execute('UPDATE "case" SET state = %s, version = version + 1, '
                          "updated_at = now() WHERE id = %s", (target, case_id))
             conn.execute("INSERT INTO audit_event (case_id, at, actor_id, actor_role, "

@@ -38,6 +38,7 @@ from webapp.operations import (
 from webapp.operations import cases as case_ops
 from webapp.operations.accounts import hash_password
 from workflows import city_to_city, get_workflow, region_to_region, vocabulary
+from workflows.engine import Purpose, StateKind
 
 #: every this many applicants, one is a region applying to the region-to-region call
 REGION_EVERY = 5
@@ -118,7 +119,9 @@ class Script:
     region: str
     registers_at: datetime
     submits_late: bool
-    withdraws_in: str | None  # draft, awaiting_pairing, cooperation_active or None
+    #: what the case is doing when the applicant withdraws it: still a draft, waiting for a
+    #: partner, cooperating; None when it is seen through
+    withdraws_in: StateKind | None
     information_requested: bool
     declines_first: bool
     late: set[str] = field(default_factory=set)  # deliverable keys handed in late
@@ -159,6 +162,22 @@ class Simulation(Timeline):
         db.session.expire_all()
         return db.session.get(Case, script.case_id)
 
+    @staticmethod
+    def kind_of(script: Script, state: str) -> StateKind:
+        return get_workflow(script.kind).state(state).kind
+
+    def offers(self, script: Script, purpose: Purpose) -> bool:
+        """Whether the case is now where the step for ``purpose`` leaves from."""
+        return get_workflow(script.kind).offers(self.case(script).state, purpose)
+
+    def scoring(self, script: Script) -> bool:
+        """Whether the evaluators score the case now: the selection after scoring leaves it."""
+        return self.offers(script, Purpose.SELECT)
+
+    def answers_now(self, script: Script) -> bool:
+        """Whether the parties are asked to accept the proposed partner now."""
+        return self.offers(script, Purpose.ACCEPT_PARTNER)
+
     def partner(self, script: Script):
         case = self.case(script)
         return db.session.scalar(select(User).where(
@@ -175,7 +194,7 @@ class Simulation(Timeline):
     def draw_scripts(self) -> None:
         rng = self.rng
         withdrawing = set(rng.sample(range(self.cases), max(1, round(self.cases * 0.06))))
-        stages = itertools.cycle(("draft", "awaiting_pairing", "cooperation_active"))
+        stages = itertools.cycle((StateKind.DRAFT, StateKind.WAITING, StateKind.ACTIVE))
         for i in range(self.cases):
             regional = i % REGION_EVERY == REGION_EVERY - 1
             script = Script(
@@ -272,7 +291,7 @@ class Simulation(Timeline):
         case = applications.start_application(self.person(user.id),
                                               self.call_ids[script.kind])
         script.case_id = case.id
-        if script.withdraws_in == "draft":
+        if script.withdraws_in is StateKind.DRAFT:
             self.later(2, 5, self.withdraw, script)
         elif script.extended:
             self.at(self.closes_at + HOUR, self.extend, script)
@@ -310,7 +329,7 @@ class Simulation(Timeline):
         ):
             applications.save_section(script.case_id, self.person(script.user_id), section,
                                       data)
-        case_ops.fire(script.case_id, "submit", self.person(script.user_id))
+        case_ops.fire(script.case_id, Purpose.SUBMIT_APPLICATION, self.person(script.user_id))
         self.later(1, 4, self.check_eligibility, script)
 
     def extend(self, script: Script) -> None:
@@ -321,40 +340,40 @@ class Simulation(Timeline):
         self.at(self.closes_at + 6 * HOUR, self.apply, script)
 
     def withdraw(self, script: Script) -> None:
-        case_ops.fire(script.case_id, "withdraw", self.person(script.user_id),
+        case_ops.fire(script.case_id, Purpose.WITHDRAW, self.person(script.user_id),
                       {"reason": "Our council changed its priorities."})
 
     def check_eligibility(self, script: Script) -> None:
         if script.information_requested:
             script.information_requested = False
-            case_ops.fire(script.case_id, "request_information", self.coordinator(), {
+            case_ops.fire(script.case_id, Purpose.REQUEST_INFORMATION, self.coordinator(), {
                 "message": "Please send the council's decision to take part.",
                 "response_deadline": self.clock.now + 7 * DAY})
             # After the reminder three days before the deadline.
             self.later(4.5, 6, self.answer_information, script)
             return
-        case_ops.fire(script.case_id, "declare_eligible", self.coordinator())
-        if self.case(script).state == "scoring":
+        case_ops.fire(script.case_id, Purpose.DECLARE_ELIGIBLE, self.coordinator())
+        if self.scoring(script):
             self.later(1, 4, self.score, script)
-        if script.withdraws_in == "awaiting_pairing":
+        if script.withdraws_in is StateKind.WAITING:
             self.later(1, 3, self.withdraw, script)
 
     def answer_information(self, script: Script) -> None:
-        case_ops.fire(script.case_id, "provide_information", self.person(script.user_id),
+        case_ops.fire(script.case_id, Purpose.PROVIDE_INFORMATION, self.person(script.user_id),
                       {"answer": "The council's decision is attached."})
         self.later(1, 3, self.check_eligibility, script)
 
     def score(self, script: Script) -> None:
         """The region-to-region assessment: two evaluators score every criterion on their
         own, then the application is selected on their mean scores."""
-        if self.case(script).state != "scoring":
+        if not self.scoring(script):
             return
         for evaluator in (self.coordinator_id, self.evaluator_id):
             assessment.save_scores(script.case_id, self.person(evaluator), {
                 "smart_specialisation": (self.rng.randint(3, 5), "A clear RIS3 priority."),
                 "joint_projects": (self.rng.randint(3, 5), "Two project ideas."),
                 "business_opportunities": (self.rng.randint(3, 4), "A cluster on each side.")})
-        case_ops.fire(script.case_id, "select", self.coordinator())
+        case_ops.fire(script.case_id, Purpose.SELECT, self.coordinator())
 
     # -- pairing ---------------------------------------------------------------------------
 
@@ -414,28 +433,26 @@ class Simulation(Timeline):
         self.later(1, 7.5, self.partner_responds, script)
 
     def applicant_responds(self, script: Script) -> None:
-        if self.case(script).state == "pairing_proposed":
-            case_ops.fire(script.case_id, "accept_pairing", self.person(script.user_id))
+        if self.answers_now(script):
+            case_ops.fire(script.case_id, Purpose.ACCEPT_PARTNER, self.person(script.user_id))
 
     def partner_responds(self, script: Script) -> None:
-        case = self.case(script)
-        if case.state != "pairing_proposed":
+        if not self.answers_now(script):
             return
         if script.declines_first:
             script.declines_first = False
-            case_ops.fire(script.case_id, "decline_pairing", self.partner(script),
+            case_ops.fire(script.case_id, Purpose.DECLINE_PARTNER, self.partner(script),
                           {"reason": "Our priorities do not match this city's."})
             return
-        case_ops.fire(script.case_id, "accept_pairing", self.partner(script))
+        case_ops.fire(script.case_id, Purpose.ACCEPT_PARTNER, self.partner(script))
         self.after_acceptance(script)
 
     def after_acceptance(self, script: Script) -> None:
-        state = self.case(script).state
-        if state == "pairing_proposed":
+        if self.answers_now(script):
             # The applicant has not accepted yet: look again tomorrow.
             self.later(1, 1.5, self.after_acceptance, script)
             return
-        if state != "agreement_pending":
+        if not self.offers(script, Purpose.SIGN_AGREEMENT):
             return
         self.later(0.5, 6, self.sign, script, "applicant")
         self.later(0.5, 9, self.sign, script, "partner")
@@ -446,7 +463,7 @@ class Simulation(Timeline):
         signed = agreements.sign_typed(script.case_id, person,
                                        agreement_hash=current.content_hash,
                                        full_name=person.name, title="Mayor", consent=True)
-        if signed.target == "cooperation_active" and signed.moved:
+        if signed.moved and self.kind_of(script, signed.target) is StateKind.ACTIVE:
             self.plan_cooperation(script)
 
     # -- the cooperation -------------------------------------------------------------------
@@ -480,11 +497,11 @@ class Simulation(Timeline):
         content = self.plan_of(script)[0]
         self.at(within(0.3, 0.55), self.write_plan, script, tuple(content)[:3])
         self.at(within(0.75, 0.92), self.write_plan, script, tuple(content))
-        if script.withdraws_in == "cooperation_active":
+        if script.withdraws_in is StateKind.ACTIVE:
             self.later(120, 160, self.withdraw, script)
 
     def live(self, script: Script) -> bool:
-        return self.case(script).state not in ("withdrawn", "terminated", "ineligible")
+        return self.kind_of(script, self.case(script).state) is not StateKind.CLOSED
 
     def log_activity(self, script: Script) -> None:
         if not self.live(script):
