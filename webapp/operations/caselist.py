@@ -12,7 +12,7 @@ import io
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import IO, Any
 from zoneinfo import ZoneInfo
 
@@ -35,9 +35,9 @@ from webapp.models import (
     Organisation,
     PartnerCity,
     Programme,
+    Tally,
     Topic,
     User,
-    case_topic,
 )
 from webapp.models.programme import WORLD_REGIONS
 from workflows import schedule, vocabularies, workflows
@@ -430,79 +430,140 @@ def deliverable_figures(scope: Select[Any], now: datetime) -> tuple[int, int, in
     A deliverable is awaited while its deadline is open: one a closed or completed case no
     longer owes (its deadline cancelled) is neither due nor overdue.
     """
-    awaited = and_(Deliverable.status.in_([s.value for s in schedule.AWAITED]), exists().where(
-        Deadline.deliverable_id == Deliverable.id, Deadline.status == DeadlineStatus.OPEN))
+    awaited = _awaited()
     handed_in = Deliverable.status.in_([s.value for s in schedule.DONE])
-
-    def counted(condition: ColumnElement[bool]) -> ColumnElement[int]:
-        return func.coalesce(func.sum(sql_case((condition, 1), else_=0)), 0)
-
     row = db.session.execute(select(
-        counted(and_(awaited, Deliverable.due_at >= now, Deliverable.due_at < now + DUE_SOON)),
-        counted(and_(awaited, Deliverable.due_at < now)),
-        counted(handed_in),
-        counted(and_(handed_in, Deliverable.submitted_at <= Deliverable.due_at)),
+        _counted(and_(awaited, Deliverable.due_at >= now, Deliverable.due_at < now + DUE_SOON)),
+        _counted(and_(awaited, Deliverable.due_at < now)),
+        _counted(handed_in),
+        _counted(and_(handed_in, Deliverable.submitted_at <= Deliverable.due_at)),
     ).where(Deliverable.case_id.in_(scope.with_only_columns(Case.id)))).one()
     return int(row[0]), int(row[1]), int(row[2]), int(row[3])
 
 
+def _awaited() -> ColumnElement[bool]:
+    return and_(Deliverable.status.in_([s.value for s in schedule.AWAITED]), exists().where(
+        Deadline.deliverable_id == Deliverable.id, Deadline.status == DeadlineStatus.OPEN))
+
+
+def _counted(condition: ColumnElement[bool]) -> ColumnElement[int]:
+    return func.coalesce(func.sum(sql_case((condition, 1), else_=0)), 0)
+
+
+def _tally_scope(user: User) -> list[ColumnElement[bool]]:
+    """The tallies of the cases ``user`` may see: their programmes' calls, their region."""
+    where: list[ColumnElement[bool]] = []
+    programmes = programme_scope(user)
+    if programmes is not None:
+        where.append(Tally.call_id.in_(select(Call.id).where(Call.programme_id.in_(programmes))))
+    if user.region_scope and user.role == "coordinator":
+        where.append(Tally.region == user.region_scope)
+    return where
+
+
+def _day_start(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def _tallied_deliverables(user: User, now: datetime) -> tuple[int, int, int, int]:
+    """``deliverable_figures`` from the tallies by due day; the two days a boundary cuts
+    (today, and the day 30 days ahead) are counted exactly, from their own deliverables."""
+    today, last = _day_start(now), _day_start(now + DUE_SOON)
+    day = Tally.due_on
+
+    def summed(bucket: str, condition: ColumnElement[bool] | None = None):
+        test = Tally.bucket == bucket if condition is None else and_(Tally.bucket == bucket,
+                                                                     condition)
+        return _counted_n(test)
+
+    row = db.session.execute(select(
+        summed("awaited", and_(day > today.date().isoformat(),
+                               day < last.date().isoformat())),
+        summed("awaited", day < today.date().isoformat()),
+        summed("on_time"), summed("late"))
+        .where(Tally.kind == "deliverable", *_tally_scope(user))).one()
+    due_soon, overdue, on_time, late = (int(v) for v in row)
+    awaited = _awaited()
+    cut = [and_(Deliverable.due_at >= today, Deliverable.due_at < today + timedelta(days=1))]
+    if last > today:
+        cut.append(and_(Deliverable.due_at >= last, Deliverable.due_at < last + timedelta(days=1)))
+    edge = db.session.execute(select(
+        _counted(and_(Deliverable.due_at >= now, Deliverable.due_at < now + DUE_SOON)),
+        _counted(Deliverable.due_at < now))
+        .where(awaited, or_(*cut), Deliverable.case_id.in_(
+            visible_cases(user).with_only_columns(Case.id)))).one()
+    return (due_soon + int(edge[0]), overdue + int(edge[1]), on_time + late, on_time)
+
+
+def _counted_n(condition: ColumnElement[bool]) -> ColumnElement[int]:
+    return func.coalesce(func.sum(sql_case((condition, Tally.n), else_=0)), 0)
+
+
 def dashboard_figures(user: User, now: datetime | None = None) -> Figures:
-    """Every dashboard figure in a fixed number of aggregate statements."""
+    """Every dashboard figure from the tallies, in a fixed number of statements whose cost
+    follows the calls, regions, topics and days, not the cases."""
     now = now or utcnow()
-    scope = visible_cases(user)
     wfs = workflows()
     order = state_order()
-
-    by_call_state = db.session.execute(
-        scope.join(Call, Case.call_id == Call.id)
-        .with_only_columns(Call.id, Call.title, Case.workflow, Case.state, func.count())
-        .group_by(Call.id, Call.title, Case.workflow, Case.state)).all()
-    by_call_state.sort(key=lambda r: (r[1], r[0], order.get(r[3], len(order))))
-    per_call_state = [(title, wfs[kind].state(state).staff_label, n)
-                      for _id, title, kind, state, n in by_call_state]
-    per_call: dict[tuple[int, str], int] = {}
-    for call_id, title, _kind, _state, n in by_call_state:
-        per_call[(call_id, title)] = per_call.get((call_id, title), 0) + n
-    states = {}
-    for _id, _title, _kind, state, n in by_call_state:
+    scope = _tally_scope(user)
+    rows = db.session.execute(
+        select(Tally.call_id, Call.title, Call.programme_id, Call.kind, Tally.workflow,
+               Tally.state, Tally.paired, Tally.cooperating, Tally.decision, Tally.region,
+               func.sum(Tally.n))
+        .join(Call, Call.id == Tally.call_id)
+        .where(Tally.kind == "case", Tally.n != 0, *scope)
+        .group_by(Tally.call_id, Call.title, Call.programme_id, Call.kind, Tally.workflow,
+                  Tally.state, Tally.paired, Tally.cooperating, Tally.decision,
+                  Tally.region)).all()
+    paired = set(_states_where(lambda wf, s: s.kind is not StateKind.CLOSED
+                               and s.kind is not StateKind.DRAFT))
+    by_call_state: dict[tuple[int, str, str, str], int] = {}
+    states: dict[str, int] = {}
+    decisions: dict[str, int] = {}
+    regions: dict[str, int] = {}
+    reached: dict[tuple[int, str], int] = {}
+    for call_id, title, programme_id, kind, workflow, state, is_paired, cooperating, decision, \
+            region, n in rows:
+        by_call_state[(call_id, title, workflow, state)] = \
+            by_call_state.get((call_id, title, workflow, state), 0) + n
         states[state] = states.get(state, 0) + n
+        if decision:
+            decisions[decision] = decisions.get(decision, 0) + n
+        if is_paired and state in paired:
+            regions[region] = regions.get(region, 0) + n
+        if cooperating:
+            reached[(programme_id, kind)] = reached.get((programme_id, kind), 0) + n
+    ordered = sorted(by_call_state.items(),
+                     key=lambda kv: (kv[0][1], kv[0][0], order.get(kv[0][3], len(order))))
+    per_call_state = [(title, wfs[kind].state(state).staff_label, n)
+                      for (_id, title, kind, state), n in ordered if n]
+    per_call: dict[tuple[int, str], int] = {}
+    for (call_id, title, _kind, _state), n in ordered:
+        if n:
+            per_call[(call_id, title)] = per_call.get((call_id, title), 0) + n
 
     positive, negative = eligibility_decisions()
-    ids = scope.with_only_columns(Case.id)
-    last = (select(func.max(AuditEvent.id).label("id"))
-            .where(AuditEvent.action.in_(positive | negative), AuditEvent.case_id.in_(ids))
-            .group_by(AuditEvent.case_id).subquery())
-    decisions = dict(db.session.execute(
-        select(AuditEvent.action, func.count()).join(last, AuditEvent.id == last.c.id)
-        .group_by(AuditEvent.action)).all())
-
-    paired = _states_where(lambda wf, s: s.kind is not StateKind.CLOSED
-                           and s.kind is not StateKind.DRAFT)
-    pairing_scope = scope.where(Case.partner_city_id.is_not(None), Case.state.in_(paired))
-    per_region = db.session.execute(
-        pairing_scope.join(PARTNER, Case.partner_city_id == PARTNER.id)
-        .with_only_columns(PARTNER.region, func.count()).group_by(PARTNER.region)
-        .order_by(func.count().desc(), PARTNER.region)).all()
     per_topic = db.session.execute(
-        pairing_scope.join(case_topic, case_topic.c.case_id == Case.id)
-        .join(Topic, Topic.slug == case_topic.c.topic_slug)
-        .with_only_columns(Topic.label, func.count()).group_by(Topic.label)
-        .order_by(func.count().desc(), Topic.label)).all()
+        select(Topic.label, func.sum(Tally.n)).join(Topic, Topic.slug == Tally.topic)
+        .where(Tally.kind == "topic", Tally.state.in_(sorted(paired)), *scope)
+        .group_by(Topic.label).having(func.sum(Tally.n) > 0)
+        .order_by(func.sum(Tally.n).desc(), Topic.label)).all()
 
     agreement_states = _states_where(lambda wf, s: "generate_agreement" in s.on_enter)
     active_states = _states_where(lambda wf, s: s.kind is StateKind.ACTIVE)
-    due_soon, overdue, handed_in, on_time = deliverable_figures(scope, now)
+    due_soon, overdue, handed_in, on_time = _tallied_deliverables(user, now)
 
     return Figures(
         per_call_state=per_call_state,
         per_call=[(title, n) for (_id, title), n in per_call.items()],
         eligible=sum(n for a, n in decisions.items() if a in positive),
         ineligible=sum(n for a, n in decisions.items() if a in negative),
-        pairings_per_region=[(r, n) for r, n in per_region],
-        pairings_per_topic=[(t, n) for t, n in per_topic],
+        pairings_per_region=sorted(((r, n) for r, n in regions.items() if n),
+                                   key=lambda rn: (-rn[1], rn[0])),
+        pairings_per_topic=[(t, int(n)) for t, n in per_topic],
         agreements_waiting=sum(states.get(s, 0) for s in agreement_states),
         active_cooperations=sum(states.get(s, 0) for s in active_states),
-        targets=_targets(scope, programme_scope(user)),
+        targets=_targets(reached, programme_scope(user)),
         deliverables_due_soon=due_soon,
         deliverables_overdue=overdue,
         deliverables_handed_in=handed_in,
@@ -510,14 +571,11 @@ def dashboard_figures(user: User, now: datetime | None = None) -> Figures:
     )
 
 
-def _targets(scope: Select[Any], programmes: frozenset[int] | None) -> list[Target]:
-    """Each programme's targets (those the viewer works on) and how far its cases got."""
-    # A case reached cooperation once its start date is set, whatever happened after.
-    reached = {(programme_id, kind): n for programme_id, kind, n in db.session.execute(
-        scope.join(Call, Case.call_id == Call.id)
-        .where(Case.cooperation_start.is_not(None))
-        .with_only_columns(Call.programme_id, Call.kind, func.count())
-        .group_by(Call.programme_id, Call.kind)).all()}
+def _targets(reached: dict[tuple[int, str], int],
+             programmes: frozenset[int] | None) -> list[Target]:
+    """Each programme's targets (those the viewer works on) and how far its cases got: a case
+    reached cooperation once its start date is set, whatever happened after (``reached`` by
+    programme and kind of call)."""
     targets = []
     named = target_kinds()
     q = select(Programme).order_by(Programme.name)

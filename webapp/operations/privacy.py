@@ -59,7 +59,7 @@ from webapp.models import (
     UserRole,
     UserSession,
 )
-from webapp.operations import audit
+from webapp.operations import audit, tallies
 from webapp.operations.documents import blob_path
 from webapp.operations.tokens import end_tokens
 from workflows import workflows
@@ -558,6 +558,7 @@ def apply_retention(now: datetime | None = None, years: int | None = None, *,
                      "chain_heads": audit.chain_heads(session, ids)})
         session.add(record)
         session.flush()
+        tallies.touch(session, ids)  # the dashboard stops counting them in this transaction
         # The audit events first (their foreign key restricts); the rest cascades from the case.
         audit.retire_cases(session, record.id, ids)
         session.execute(delete(Document).where(Document.case_id.in_(ids)))

@@ -21,6 +21,7 @@ from webapp.db import db, read_once, utcnow
 from webapp.errors import Forbidden, NotFound, OperationError
 from webapp.models import AuditEvent, Topic, User, UserRole, case_topic, partner_city_topic
 from webapp.models.organisation import TOPIC_LANGUAGES, reader_language
+from webapp.operations import tallies
 from webapp.operations.settings_audit import record
 from workflows.topics import FAMILIES, normalize
 
@@ -171,6 +172,9 @@ def merge_topics(admin: User, merged_slug: str, survivor_slug: str,
         if survivor.retired:
             raise OperationError(_("“%(label)s” is retired: merge into a topic that is still "
                                    "offered.", label=survivor.label_en))
+        # The paired cases' topic tallies move with them.
+        tallies.touch(session, session.scalars(select(case_topic.c.case_id).where(
+            case_topic.c.topic_slug == merged.slug)))
         cases = _move(session, case_topic, "case_id", merged.slug, survivor.slug)
         cities = _move(session, partner_city_topic, "partner_city_id", merged.slug,
                        survivor.slug)
