@@ -15,6 +15,7 @@ from flask import (
     stream_with_context,
     url_for,
 )
+from flask_babel import gettext
 from flask_login import current_user
 
 from webapp.coordinator.blueprint import bp
@@ -93,7 +94,23 @@ def cases():
         assessments=cooperation.assessments_for(db.session, [case for case, _ in page.rows]),
         size=size, sizes=PAGE_SIZES, sort_links=_sort_links(filters, keep),
         page_args={**keep, **sorting}, export_args={**active, **sorting},
-        bulk_form=_bulk_form(), workflows=workflows())
+        bulk_form=_bulk_form(), workflows=workflows(), row_words=row_words())
+
+
+def row_words() -> dict[str, Any]:
+    """What every row of the list says, translated once for the page instead of per row;
+    "select" keeps its placeholder for the row's reference."""
+    return {
+        "select": gettext("Select %(ref)s"),
+        "health": {"on_track": (gettext("On track"), "green"),
+                   "at_risk": (gettext("At risk"), "yellow"),
+                   "off_track": (gettext("Off track"), "red"),
+                   None: (gettext("Unknown"), "grey")},
+        "preferred": gettext("preferred"), "not_chosen": gettext("Not chosen"),
+        "unassigned": gettext("Unassigned"), "not_yet": gettext("Not yet"),
+        # the case page's address without its id: one url_for per page, not per row
+        "case_url": url_for("coordinator.case", case_id=0)[:-1],
+    }
 
 
 @bp.get("/cases/export.csv")

@@ -12,10 +12,14 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
-from webapp.forms import Form, NoScript, choices
+from webapp.forms import Form, NoScript, RenderedOnceSelect, choices
 from webapp.operations.backoffice import MAX_BULK
 
 TEXT = [Length(max=4000, message="Keep this under 4,000 characters."), NoScript()]
+
+
+#: the filters' selects: their options written once, not on every page of the list
+ONCE = RenderedOnceSelect()
 
 
 class FilterForm(Form):
@@ -24,13 +28,13 @@ class FilterForm(Form):
     class Meta:
         csrf = False
 
-    call = SelectField("Call", choices=[], default="")
-    state = SelectField("Status", choices=[], default="")
-    region = SelectField("Region", choices=[], default="")
-    country = SelectField("Applicant's country", choices=[], default="")
-    topic = SelectField("Topic", choices=[], default="")
-    coordinator = SelectField("Responsible coordinator", choices=[], default="")
-    health = SelectField("Health", choices=[], default="")
+    call = SelectField("Call", choices=[], default="", widget=ONCE)
+    state = SelectField("Status", choices=[], default="", widget=ONCE)
+    region = SelectField("Region", choices=[], default="", widget=ONCE)
+    country = SelectField("Applicant's country", choices=[], default="", widget=ONCE)
+    topic = SelectField("Topic", choices=[], default="", widget=ONCE)
+    coordinator = SelectField("Responsible coordinator", choices=[], default="", widget=ONCE)
+    health = SelectField("Health", choices=[], default="", widget=ONCE)
     q = SearchField("City or reference", [Optional(), Length(max=100), NoScript()])
 
     def offer(self, options: dict[str, list[tuple[str, str]]]) -> None:
