@@ -11,7 +11,8 @@ import psycopg
 
 from bench.common import Clock, Result, analyze, clone, make_app, scalar, scaled, submitted_world
 from webapp.db import db, utcnow
-from webapp.operations import cases, outbox
+from webapp.mail import outbox
+from webapp.operations import cases
 
 #: transitions fired on each case, alternating a question and its answer
 PER_CASE = 10

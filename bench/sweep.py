@@ -33,7 +33,8 @@ WORKER = """
 import json, resource, sys, time
 from webapp import create_app
 from webapp.db import db
-from webapp.operations import outbox, reminders
+from webapp.mail import outbox
+from webapp.operations import reminders
 app = create_app({"DATABASE_URL": sys.argv[1], "INSTANCE_DIR": sys.argv[2],
                   "SECRET_KEY": "bench-secret", "RATELIMIT_ENABLED": False})
 db.configure(app.config["DATABASE_URL"])

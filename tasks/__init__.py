@@ -44,7 +44,7 @@ def delivery_time_limit(app: Flask) -> float:
     """How long a delivery task may run before it is told to stop: a batch goes no further
     than its first slow message, so one message's longest send, a quick exchange for each of
     the others, and a margin."""
-    from webapp.operations.delivery import longest_send
+    from webapp.mail.delivery import longest_send
 
     return longest_send(app.config) + DELIVERY_BATCH * app.config["SMTP_TIMEOUT"] + 60
 
@@ -93,7 +93,7 @@ def bind_celery(app: Flask) -> None:
         timezone="UTC",
     )
     from tasks.delivery import deliver, deliver_batch
-    from webapp.operations import outbox
+    from webapp.mail import outbox
 
     # Past the soft limit a message whose end went out is recorded as unknown and the others
     # stay claimed until the sweep revives them; the hard limit comes only after that.
@@ -114,7 +114,7 @@ def _fresh_process(**_kwargs: Any) -> None:
 
 @worker_process_shutdown.connect
 def _goodbye(**_kwargs: Any) -> None:
-    from webapp.mail import close_connections
+    from webapp.mail.sending import close_connections
 
     close_connections()
 

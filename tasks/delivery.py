@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tasks import celery, enqueue_delivery
-from webapp.operations import delivery
+from webapp.mail import delivery
 
 
 @celery.task(name="tasks.delivery.deliver", bind=True, acks_late=True,

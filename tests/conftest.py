@@ -155,7 +155,7 @@ def _restore_vocabulary(conn) -> None:
 @pytest.fixture
 def dispatched(app) -> Iterator[list[int]]:
     """Notification ids handed to the workers after each commit (instead of a broker)."""
-    from webapp.operations import outbox
+    from webapp.mail import outbox
 
     ids: list[int] = []
     outbox.set_dispatcher(ids.extend)

@@ -32,7 +32,8 @@ def build(settings: dict[str, Any]):
     from webapp import create_app
     from webapp.cli import upgrade_database
     from webapp.db import db
-    from webapp.operations import accounts, outbox
+    from webapp.mail import outbox
+    from webapp.operations import accounts
 
     # Cheap hashes: the limits are under test here, not Argon2's cost (a quarter second each).
     accounts.hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)

@@ -348,8 +348,8 @@ def tallies_check(fix: bool) -> None:
 def simulate(cases: int, months: int, seed: int, database_url: str | None) -> None:
     """Run a whole call on a scratch database under a virtual clock, through the real
     operations and tasks; the last line is completed=, reminders= and duplicates=."""
+    from simulation import simulate as run_simulation
     from webapp.errors import OperationError
-    from webapp.simulation import simulate as run_simulation
 
     try:
         summary = run_simulation(cases, months, seed, database_url, echo=click.echo)

@@ -233,6 +233,7 @@ def is_eu27(codes: Iterable[str] | None) -> bool:
 LABEL_ARGUMENTS: dict[str, tuple[tuple[int, ...], tuple[str, ...]]] = {
     "State": ((2, 3, 4), ("staff_label", "applicant_label", "stage", "future_label")),
     "Transition": ((4,), ("label",)),
+    "Workflow": ((), ("title",)),
     "Field": ((1,), ("label", "hint")),
     "DeadlineSpec": ((1,), ("label",)),
     "Section": ((1,), ("title", "hint", "row_label")),

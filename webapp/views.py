@@ -123,13 +123,12 @@ def case_timeline(case: Case, staff: bool,
             continue
         if ev.from_state != ev.to_state and ev.to_state:
             target = wf.state(ev.to_state)
-            label = target.staff_label if staff else _(target.applicant_label)
-            title = f"{_label(wf, ev.action)}: {label}"
+            label = _(target.staff_label if staff else target.applicant_label)
+            title = _("%(action)s: %(state)s", action=action_label(wf, ev.action), state=label)
         else:
-            title = _label(wf, ev.action)
-        body = "\n".join(f"{k.replace('_', ' ').capitalize()}: {v}" for k, v in ev.payload.items()
-                         if k in {"reason", "message", "answer", "comments", "override_reason",
-                                  "response_deadline"} and v)
+            title = action_label(wf, ev.action)
+        body = "\n".join(_("%(what)s: %(value)s", what=_PAYLOAD_LABELS[k], value=v)
+                         for k, v in ev.payload.items() if k in _PAYLOAD_LABELS and v)
         if ev.payload.get("sections"):
             titles = ", ".join(section_title(k) for k in ev.payload["sections"])
             body += ("\n" if body else "") + _("Sections to revise: %(titles)s", titles=titles)
@@ -143,10 +142,14 @@ def case_timeline(case: Case, staff: bool,
                       "title": _("Comment"), "body": c.body,
                       "actor": c.author.display_name if c.author else "", "internal": c.internal})
     if staff:
+        from webapp.notifications import STATUS_LABELS
+
         for n in db.session.scalars(select(Notification).where(Notification.case_id == case.id)):
             items.append({"at": n.created_at, "when": in_zone(n.created_at), "kind": "email",
-                          "title": f"E-mail “{n.template.replace('_', ' ')}” to {n.to_name} "
-                                   f"— {n.status}", "body": "", "actor": "", "internal": True})
+                          "title": _("E-mail “%(template)s” to %(name)s — %(status)s",
+                                     template=n.template.replace("_", " "), name=n.to_name,
+                                     status=STATUS_LABELS.get(n.status, n.status)),
+                          "body": "", "actor": "", "internal": True})
     for d in db.session.scalars(select(Document).where(Document.case_id == case.id)):
         items.append({"at": d.uploaded_at, "when": in_zone(d.uploaded_at), "kind": "document",
                       "title": _("Document “%(name)s” (%(kind)s)", name=d.filename,
@@ -167,9 +170,14 @@ _ACTIONS = {"start": _l("Application started"), "save_section": _l("Section save
             "comment": _l("Comment"), "assign": _l("Responsible coordinator changed"),
             "grant_extension": _l("Extension granted")}
 _STAFF_ONLY_ACTIONS = {"assign"}
+#: what a transition's recorded answers are called on the timeline
+_PAYLOAD_LABELS = {"reason": _l("Reason"), "message": _l("Message"), "answer": _l("Answer"),
+                   "comments": _l("Comments"), "override_reason": _l("Override reason"),
+                   "response_deadline": _l("Response deadline")}
 
 
-def _label(wf, action: str) -> str:
+def action_label(wf, action: str) -> str:
+    """What an audited action is called in the reader's language."""
     if wf.has_transition(action):
         return _(wf.transition(action).label)
     return str(_ACTIONS.get(action, action.replace("_", " ").capitalize()))
@@ -184,17 +192,17 @@ def case_links(case: Case, staff: bool) -> list[tuple[str, str]]:
     wf = get_workflow(case.workflow)
     links: list[tuple[str, str]] = []
     if staff and any(t.name == "propose_pairing" for t in wf.outgoing(case.state)):
-        links.append(("Find a partner: ranked suggestions", url_for("pairing.case",
-                                                                     case_id=case.id)))
+        links.append((_("Find a partner: ranked suggestions"), url_for("pairing.case",
+                                                                        case_id=case.id)))
     said = words(case)
     if agreements.current(db.session, case.id) is not None:
         # Named as the agreement page names itself.
         links.append((said.agreement_name, url_for("agreements.agreement", case_id=case.id)))
     if case.cooperation_start is not None:
-        links += [("Deliverables", url_for("cooperation.overview", case_id=case.id)),
-                  ("Activities", url_for("cooperation.activities", case_id=case.id)),
-                  ("Progress reports", url_for("cooperation.reports", case_id=case.id)),
+        links += [(_("Deliverables"), url_for("cooperation.overview", case_id=case.id)),
+                  (_("Activities"), url_for("cooperation.activities", case_id=case.id)),
+                  (_("Progress reports"), url_for("cooperation.reports", case_id=case.id)),
                   (said.plan_title, url_for("cooperation.plan", case_id=case.id))]
     if staff and any(t.name == "select" for t in wf.outgoing(case.state)):
-        links.append(("Scoring", url_for("cooperation.scoring", case_id=case.id)))
+        links.append((_("Scoring"), url_for("cooperation.scoring", case_id=case.id)))
     return links

@@ -346,7 +346,7 @@ def _compiled(source: str) -> Template:
 
 def values(template: str, n: Notification, context: Mapping[str, Any]) -> dict[str, Any]:
     """The variables' values for one notification, read from the context its shipped wording
-    gets (``webapp.mail.render`` builds it)."""
+    gets (``webapp.mail.rendering.render`` builds it)."""
     layout = current_app.jinja_env.get_template(f"emails/{template}.txt").make_module(
         dict(context))
     source = Source(n, context, layout)
@@ -532,7 +532,7 @@ def preview(session: Session, template: str, locale: str, case: Case | None, vie
             override: Override | None = None, shipped: bool = False) -> Preview:
     """The e-mail as the case's recipient would read it in ``locale``: in ``override`` (a
     wording being written), else in the shipped wording (``shipped``) or the one in force."""
-    from webapp.mail import render as render_mail
+    from webapp.mail.rendering import render as render_mail
 
     n, real = preview_notification(session, template, locale, case, viewer)
     found = Preview(based_on=real, recipient=n.to_name)
@@ -555,7 +555,7 @@ def starter(session: Session, template: str, locale: str, case: Case | None,
     added at the end."""
     from flask_babel import force_locale
 
-    from webapp.mail import render as render_mail
+    from webapp.mail.rendering import render as render_mail
 
     n, _real = preview_notification(session, template, locale, case, viewer)
     subject, text, _html, context = render_mail(n, session, shipped=True)

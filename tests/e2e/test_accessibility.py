@@ -12,8 +12,9 @@ import pytest
 from tests.e2e.test_journey import STEPS, case_state, sign_in
 from tests.factories import complete_application, sign_agreement
 from webapp.db import db
+from webapp.mail import outbox
 from webapp.models import Case
-from webapp.operations import applications, cases, outbox
+from webapp.operations import applications, cases
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.postgres]
 

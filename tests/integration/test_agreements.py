@@ -17,6 +17,7 @@ from tests.factories import complete_application
 from webapp import printing
 from webapp.db import db
 from webapp.errors import Conflict, Forbidden, Refused
+from webapp.mail import delivery
 from webapp.models import (
     Agreement,
     AuditEvent,
@@ -27,7 +28,7 @@ from webapp.models import (
     PartyFact,
     Signature,
 )
-from webapp.operations import agreements, applications, cases, delivery
+from webapp.operations import agreements, applications, cases
 
 pytestmark = pytest.mark.integration
 

@@ -10,8 +10,9 @@ from sqlalchemy import select
 
 from tests.factories import PASSWORD, complete_application
 from webapp.db import db
+from webapp.mail import delivery
 from webapp.models import Case, Notification, User
-from webapp.operations import applications, delivery
+from webapp.operations import applications
 
 pytestmark = pytest.mark.integration
 

@@ -543,7 +543,7 @@ def test_api_programmes_for_admins(world, api):
 # -- what a programme's settings drive ------------------------------------------------------
 
 def test_the_programmes_sender_name_signs_its_mail(app, world):
-    from webapp.mail import build_message
+    from webapp.mail.rendering import build_message
 
     world.programme.sender_name = "IURC Latin America"
     db.session.commit()

@@ -250,7 +250,7 @@ def test_a_kickoff_before_the_last_signature_or_years_later_is_refused_beside_th
 def test_deliverable_mails_name_the_deliverable_and_link_to_it(app, world):
     from pathlib import Path
 
-    from webapp.operations import delivery
+    from webapp.mail import delivery
 
     case = cooperating(world, utcnow() - 45 * DAY)
     d = by_kind(case.id)["work_plan", 1]

@@ -14,11 +14,12 @@ from icalendar import Calendar
 from sqlalchemy import select
 
 from tests.factories import complete_application
-from webapp.calendar import deadline_uid
 from webapp.db import db, utcnow
-from webapp.mail import local_time
+from webapp.mail import delivery
+from webapp.mail.calendar import deadline_uid
+from webapp.mail.rendering import local_time
 from webapp.models import Case, Deadline, Notification, User
-from webapp.operations import applications, backoffice, cases, delivery
+from webapp.operations import applications, backoffice, cases
 
 pytestmark = pytest.mark.integration
 
@@ -138,7 +139,7 @@ def test_an_extension_has_its_own_mail_and_moves_the_call_closing_event(world):
 
 def _reminder(deadline: Deadline):
     """The message of the deadline's reminder, as the sweep would send it."""
-    from webapp.operations import outbox
+    from webapp.mail import outbox
 
     with db.transaction() as session:
         case = session.get(Case, deadline.case_id)

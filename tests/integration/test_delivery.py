@@ -18,11 +18,11 @@ from sqlalchemy import select
 
 from tests.factories import PASSWORD, complete_application
 from tests.smtp_server import MailServer, free_port
-from webapp import mail
-from webapp.calendar import deadline_uid
 from webapp.db import db, utcnow
+from webapp.mail import delivery, outbox, rendering, sending
+from webapp.mail.calendar import deadline_uid
 from webapp.models import AuditEvent, Case, Deadline, Notification, User
-from webapp.operations import applications, cases, delivery, outbox
+from webapp.operations import applications, cases
 from webapp.operations import reminders as sweeper
 
 pytestmark = pytest.mark.integration
@@ -37,7 +37,7 @@ def smtp(app, monkeypatch):
     monkeypatch.setitem(app.config, "SMTP_TIMEOUT", 5.0)
     monkeypatch.setitem(app.config, "DELIVERY_BACKOFF_SECONDS", 1.0)
     yield server
-    mail.close_connections()
+    sending.close_connections()
     server.stop()
 
 
@@ -108,10 +108,10 @@ def test_the_message_has_both_bodies_stable_id_headers_and_calendar(app, world):
 
 def test_local_time_is_written_by_babel_in_the_recipients_language():
     at = datetime(2025, 1, 3, 13, 0, tzinfo=UTC)
-    assert mail.local_time(at, "Europe/Brussels", "fr") == "vendredi 3 janvier 2025, 14:00 CET"
-    assert mail.local_time(at.isoformat(), "Asia/Tokyo", "en") == \
+    assert rendering.local_time(at, "Europe/Brussels", "fr") == "vendredi 3 janvier 2025, 14:00 CET"
+    assert rendering.local_time(at.isoformat(), "Asia/Tokyo", "en") == \
         "Friday, January 3, 2025, 10:00\u202fPM JST"
-    assert mail.local_time(None, "Asia/Tokyo", "en") == ""
+    assert rendering.local_time(None, "Asia/Tokyo", "en") == ""
 
 
 def test_delivery_over_smtp_reuses_one_connection(smtp, world):
@@ -209,16 +209,16 @@ def test_the_schedule_doubles_from_the_base_up_to_the_cap(app, monkeypatch):
 
 
 def test_errors_read_as_the_relay_wrote_them():
-    assert mail.describe(smtplib.SMTPResponseException(451, b"4.3.0 Try again\n later")) == \
+    assert sending.describe(smtplib.SMTPResponseException(451, b"4.3.0 Try again\n later")) == \
         "451 4.3.0 Try again later"
     refused = smtplib.SMTPRecipientsRefused({"a@x.test": (550, b"5.1.1 No such mailbox")})
-    assert mail.describe(refused) == "550 5.1.1 No such mailbox"
+    assert sending.describe(refused) == "550 5.1.1 No such mailbox"
     refused.recipients["b@x.test"] = (451, b"4.3.0 Later")
-    assert mail.describe(refused) == \
+    assert sending.describe(refused) == \
         "a@x.test: 550 5.1.1 No such mailbox; b@x.test: 451 4.3.0 Later"
-    assert mail.describe(ConnectionRefusedError(111, "Connection refused")) == \
+    assert sending.describe(ConnectionRefusedError(111, "Connection refused")) == \
         "ConnectionRefusedError: [Errno 111] Connection refused"
-    assert mail.describe(smtplib.SMTPServerDisconnected()) == "SMTPServerDisconnected"
+    assert sending.describe(smtplib.SMTPServerDisconnected()) == "SMTPServerDisconnected"
 
 
 def test_550_fails_at_once_and_keeps_the_reason(smtp, world):

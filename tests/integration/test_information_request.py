@@ -17,8 +17,9 @@ from tests.factories import complete_application
 from tests.integration.test_api import api, assert_problem, submitted  # noqa: F401 (fixture)
 from webapp.db import db, utcnow
 from webapp.errors import OperationError
+from webapp.mail import delivery
 from webapp.models import AuditEvent, Case, Notification
-from webapp.operations import applications, cases, delivery
+from webapp.operations import applications, cases
 from webapp.operations.applications import SECTION_TITLES
 
 pytestmark = pytest.mark.integration

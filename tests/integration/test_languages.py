@@ -12,8 +12,9 @@ from babel.dates import format_date
 from sqlalchemy import select
 
 from webapp.db import db
+from webapp.mail import delivery
 from webapp.models import Notification, User
-from webapp.operations import accounts, applications, delivery
+from webapp.operations import accounts, applications
 
 pytestmark = pytest.mark.integration
 
@@ -236,7 +237,7 @@ def test_dates_are_written_the_way_each_language_writes_them(browser, published,
 
 
 def test_e_mail_dates_use_the_recipients_language_and_zone(app, world):
-    from webapp.mail import local_time
+    from webapp.mail.rendering import local_time
 
     moment = datetime(2026, 12, 3, 16, 0, tzinfo=UTC)
     assert local_time(moment, "Europe/Madrid", "es").startswith("jueves, 3 de diciembre de 2026")

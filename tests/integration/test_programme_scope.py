@@ -7,8 +7,9 @@ from datetime import timedelta
 from tests.factories import complete_application, user
 from webapp.access import programme_scope, visible_cases
 from webapp.db import db, utcnow
+from webapp.mail import outbox
 from webapp.models import Call, Case, Programme, UserRole
-from webapp.operations import applications, cases, outbox
+from webapp.operations import applications, cases
 
 LATAM = "Latin America and the Caribbean"
 

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 
 from tests.factories import complete_application, user
 from webapp.db import db, utcnow
+from webapp.mail import delivery
 from webapp.models import (
     Call,
     Case,
@@ -24,7 +25,7 @@ from webapp.models import (
     Notification,
     Organisation,
 )
-from webapp.operations import applications, cases, delivery, mailing_list
+from webapp.operations import applications, cases, mailing_list
 from webapp.public import closes_in, quick_check, showcase
 from workflows.countries import COUNTRY_CODES
 from workflows.pairing import read_pairings

@@ -25,6 +25,7 @@ import time_machine
 from sqlalchemy import func, select
 
 from webapp.db import db
+from webapp.mail import delivery
 from webapp.models import (
     Agreement,
     AuditEvent,
@@ -38,7 +39,7 @@ from webapp.models import (
     Signature,
     User,
 )
-from webapp.operations import delivery, reminders
+from webapp.operations import reminders
 from webapp.operations.setup import load_demo
 from workflows.lap import ROADMAP
 

@@ -14,15 +14,16 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.factories import complete_application
-from webapp.calendar import deadline_uid
 from webapp.db import UTCDateTime, db, utcnow
+from webapp.mail import delivery, outbox
+from webapp.mail.calendar import deadline_uid
 from webapp.models import (
     Case,
     Deadline,
     Notification,
     NotificationPreference,
 )
-from webapp.operations import applications, backoffice, cases, delivery, outbox, preferences
+from webapp.operations import applications, backoffice, cases, preferences
 from webapp.operations import reminders as sweeper
 from webapp.operations.cases import move_deadline
 

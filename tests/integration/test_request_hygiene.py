@@ -13,10 +13,10 @@ from sqlalchemy import select
 
 from tests.factories import complete_application
 from tests.integration.test_pairing_board import board_post, partner, waiting_case
-from webapp import mail
 from webapp.db import db
+from webapp.mail import delivery, outbox, rendering
 from webapp.models import Case, Document, Notification, User
-from webapp.operations import applications, delivery, documents, outbox, tokens
+from webapp.operations import applications, documents, tokens
 
 pytestmark = pytest.mark.integration
 
@@ -137,7 +137,7 @@ def test_a_legacy_name_with_a_line_break_still_gets_its_mail(app, world):
         outbox.queue(session, key="legacy-name", template="account_exists", user=anna)
     n = db.session.scalar(select(Notification).where(Notification.idempotency_key ==
                                                      "legacy-name"))
-    message = mail.build_message(n)
+    message = rendering.build_message(n)
     assert message["To"] == '"Anna Bcc: everyone@city.eu" <anna@lyon.fr>'
     assert "\n" not in message["To"] and bytes(message)
     assert delivery.deliver(n.id).status == "sent"

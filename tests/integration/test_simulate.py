@@ -12,10 +12,10 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import create_engine, select
 
+from simulation import simulate
 from tests.conftest import PG_ADMIN, REQUIRE, _pg_available
 from webapp.cli import main
 from webapp.models import AuditEvent, Case
-from webapp.simulation import simulate
 
 pytestmark = pytest.mark.integration
 

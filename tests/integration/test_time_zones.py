@@ -19,8 +19,9 @@ from tests.integration.test_cooperation import by_kind, cooperating
 from tests.integration.test_pairing_board import waiting_case
 from webapp.db import db, utcnow
 from webapp.i18n import guess_timezone, in_zone, timezone_choices, timezone_names, utc_offset
+from webapp.mail import delivery
 from webapp.models import MailingSubscriber, Notification, User
-from webapp.operations import accounts, cases, delivery, mailing_list, pairing
+from webapp.operations import accounts, cases, mailing_list, pairing
 from webapp.operations import reminders as sweeper
 
 pytestmark = pytest.mark.integration

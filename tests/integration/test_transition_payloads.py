@@ -9,8 +9,8 @@ from sqlalchemy import select
 
 from tests.factories import complete_application
 from tests.integration.test_api import api, paired  # noqa: F401  (api: the fixture)
-from webapp import mail
 from webapp.db import db
+from webapp.mail import rendering
 from webapp.models import AuditEvent, Case, Notification
 from webapp.operations import applications, cases
 from workflows.city_to_city import WORKFLOW
@@ -52,7 +52,7 @@ def _assert_clean(case: Case, action: str, template: str, expected: dict, actor:
         assert n.context["actor"] == actor and n.context["case_id"] == case.id
         assert n.context["transition"] == action
         assert not {"action_url", "staff_only", "note", "signature_id"} & set(n.context)
-        subject, text, html, _ = mail.render(n)
+        subject, text, html, _ = rendering.render(n)
         for forged in ("FORGED-REF", "Mallory", "evil.example"):
             assert forged not in subject + text + html, (n.template, forged)
         assert case.reference in subject + text

@@ -16,8 +16,9 @@ from sqlalchemy import event, select
 from tests.factories import complete_application, user
 from webapp import wording
 from webapp.db import db
+from webapp.mail import delivery
 from webapp.models import AuditEvent, Case, MailWording, Notification
-from webapp.operations import applications, cases, delivery
+from webapp.operations import applications, cases
 from webapp.operations import wording as wording_ops
 
 pytestmark = pytest.mark.integration

@@ -43,7 +43,7 @@ class UploadSignatureForm(Form):
 
     agreement_hash = HiddenField(validators=_HASH)
     signed_pdf = FileField(_l("The signed agreement, as a PDF"),
-                           [FileRequired("Select the signed agreement (a PDF file).")])
+                           [FileRequired(_l("Select the signed agreement (a PDF file)."))])
     full_name = _name()
     title = _title()
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import format_decimal
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from webapp.calls.forms import (
@@ -32,8 +33,8 @@ from workflows.eligibility import ORGANISATION_TYPES
 bp = Blueprint("calls", __name__, url_prefix="/office/calls")
 programmes_bp = Blueprint("programmes", __name__, url_prefix="/office/admin/programmes")
 
-STATUSES = {"draft": "Draft", "scheduled": "Scheduled", "open": "Open", "closed": "Closed",
-            "archived": "Archived"}
+STATUSES = {"draft": _l("Draft"), "scheduled": _l("Scheduled"), "open": _l("Open"),
+            "closed": _l("Closed"), "archived": _l("Archived")}
 
 
 @bp.before_request
@@ -210,9 +211,9 @@ def detail(call_id: int):
 
 
 #: how the call's history names each kind of event
-ACTIONS = {"create_call": "Created", "update_call": "Changed", "clone_call": "Cloned",
-           "publish_call": "Published", "close_call": "Closed early",
-           "archive_call": "Archived"}
+ACTIONS = {"create_call": _l("Created"), "update_call": _l("Changed"),
+           "clone_call": _l("Cloned"), "publish_call": _l("Published"),
+           "close_call": _l("Closed early"), "archive_call": _l("Archived")}
 
 
 def _parameters(call) -> list[tuple[str, str]]:

@@ -15,7 +15,7 @@ from flask import (
     stream_with_context,
     url_for,
 )
-from flask_babel import gettext
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from webapp.coordinator.blueprint import bp
@@ -97,17 +97,26 @@ def cases():
         bulk_form=_bulk_form(), workflows=workflows(), row_words=row_words())
 
 
+class _Translated(dict[str, str]):
+    """Labels translated on first use: each state's label once per page, not once per row."""
+
+    def __missing__(self, label: str) -> str:
+        self[label] = _(label)
+        return self[label]
+
+
 def row_words() -> dict[str, Any]:
     """What every row of the list says, translated once for the page instead of per row;
     "select" keeps its placeholder for the row's reference."""
     return {
-        "select": gettext("Select %(ref)s"),
-        "health": {"on_track": (gettext("On track"), "green"),
-                   "at_risk": (gettext("At risk"), "yellow"),
-                   "off_track": (gettext("Off track"), "red"),
-                   None: (gettext("Unknown"), "grey")},
-        "preferred": gettext("preferred"), "not_chosen": gettext("Not chosen"),
-        "unassigned": gettext("Unassigned"), "not_yet": gettext("Not yet"),
+        "select": _("Select %(ref)s"),
+        "states": _Translated(),
+        "health": {"on_track": (_("On track"), "green"),
+                   "at_risk": (_("At risk"), "yellow"),
+                   "off_track": (_("Off track"), "red"),
+                   None: (_("Unknown"), "grey")},
+        "preferred": _("preferred"), "not_chosen": _("Not chosen"),
+        "unassigned": _("Unassigned"), "not_yet": _("Not yet"),
         # the case page's address without its id: one url_for per page, not per row
         "case_url": url_for("coordinator.case", case_id=0)[:-1],
     }
@@ -148,8 +157,8 @@ def _bulk_form() -> BulkForm:
 
 
 def _bulk_choices():
-    return choices([("", "Choose an action"),
-                    *((name, t.label) for name, t in _bulk_transitions().items())])
+    return choices([("", _("Choose an action")),
+                    *((name, _(t.label)) for name, t in _bulk_transitions().items())])
 
 
 @bp.post("/cases/bulk")

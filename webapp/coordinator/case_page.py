@@ -7,6 +7,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Response, abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
@@ -17,11 +18,18 @@ from webapp.coordinator.forms import AssignForm, CommentForm, ExtensionForm
 from webapp.db import db, utcnow
 from webapp.errors import OperationError, Refused
 from webapp.forms import choices
-from webapp.i18n import select_timezone
+from webapp.i18n import in_zone, select_timezone
 from webapp.models import Case, Organisation, User, UserRole
 from webapp.operations import backoffice, caselist, cooperation
 from webapp.operations import cases as case_ops
-from webapp.views import case_links, case_timeline, form_payload, progress_for, transition_form
+from webapp.views import (
+    action_label,
+    case_links,
+    case_timeline,
+    form_payload,
+    progress_for,
+    transition_form,
+)
 from workflows import get_workflow
 from workflows.engine import StateKind, Workflow
 
@@ -37,7 +45,7 @@ def _coordinators(case: Case) -> list[User]:
 
 def _assign_form(case: Case, formdata: Any = None) -> AssignForm:
     form = AssignForm(formdata=formdata, data={"coordinator": str(case.coordinator_id or "")})
-    form.coordinator.choices = choices([("", "Nobody"), *((str(u.id), u.display_name)
+    form.coordinator.choices = choices([("", _("Nobody")), *((str(u.id), u.display_name)
                                                           for u in _coordinators(case))])
     return form
 
@@ -78,6 +86,7 @@ def render_case(case: Case, status: int = 200, *, failed: str | None = None,
         if _extension_open(case) else None,
         extension=case_ops.extension_for(db.session(), case),
         audit=audit, workflow=wf, links=case_links(case, staff=True),
+        action_label=lambda action: action_label(wf, action),
         **_assessment(case, wf))
     return page, status
 
@@ -122,10 +131,11 @@ def act(case_id: int, transition: str):
         flash(exc.message, "error")
         return redirect(url_for("coordinator.case", case_id=case.id), 303)
     if fired.moved:
-        flash(f"{t.label}: the case is now {wf.state(fired.target).staff_label.lower()}.",
-              "success")
+        flash(_("%(action)s: the case is now %(state)s.", action=_(t.label),
+                state=_(wf.state(fired.target).staff_label).lower()), "success")
     else:
-        flash(f"{t.label}: recorded; waiting for the other party.", "success")
+        flash(_("%(action)s: recorded; waiting for the other party.", action=_(t.label)),
+              "success")
     return redirect(url_for("coordinator.case", case_id=case.id), 303)
 
 
@@ -138,8 +148,8 @@ def comment(case_id: int):
         return render_case(case, 400, comment_form=form)
     internal = form.visibility.data != "shared"
     backoffice.add_comment(case.id, current_user, form.body.data, internal=internal)
-    flash("Your internal note is saved." if internal
-          else "Your comment is shared with the applicant.", "success")
+    flash(_("Your internal note is saved.") if internal
+          else _("Your comment is shared with the applicant."), "success")
     return redirect(url_for("coordinator.case", case_id=case.id, _anchor="timeline-title"), 303)
 
 
@@ -154,8 +164,8 @@ def assign(case_id: int):
     backoffice.assign_coordinator(case.id, current_user, chosen)
     db.session.expire_all()
     case = db.session.get(Case, case_id)
-    flash(f"{case.coordinator.display_name} is responsible for this case." if case.coordinator
-          else "Nobody is responsible for this case now.", "success")
+    flash(_("%(name)s is responsible for this case.", name=case.coordinator.display_name)
+          if case.coordinator else _("Nobody is responsible for this case now."), "success")
     return redirect(url_for("coordinator.case", case_id=case.id), 303)
 
 
@@ -164,7 +174,7 @@ def extension(case_id: int):
     """Give the applicant of a draft more time to submit after the call closed."""
     case = case_or_abort(case_id)
     if not _extension_open(case):
-        flash("Only a draft can be given more time, once its call has closed.", "error")
+        flash(_("Only a draft can be given more time, once its call has closed."), "error")
         return redirect(url_for("coordinator.case", case_id=case.id), 303)
     form = ExtensionForm()
     if form.validate():
@@ -174,8 +184,8 @@ def extension(case_id: int):
         except OperationError as exc:
             form.until.errors = [exc.message]
         else:
-            flash(f"{case.organisation.name} can submit until {form.until.data:%d %B %Y, %H:%M}.",
-                  "success")
+            flash(_("%(name)s can submit until %(when)s.", name=case.organisation.name,
+                    when=in_zone(until)), "success")
             return redirect(url_for("coordinator.case", case_id=case.id), 303)
     return render_case(case, 400, extension_form=form)
 

@@ -24,13 +24,15 @@ from wtforms import HiddenField, RadioField, SelectField, SelectMultipleField
 from wtforms.validators import InputRequired
 
 from webapp import ROOT
-from webapp import calendar as ical
 from webapp.access import refusal
 from webapp.db import db
 from webapp.errors import OperationError
 from webapp.extensions import limiter
 from webapp.forms import Form, choices
-from webapp.mail import external_url, message_id, render
+from webapp.mail import calendar as ical
+from webapp.mail import delivery
+from webapp.mail.delivery import MAYBE_DELIVERED, visible_notifications
+from webapp.mail.rendering import external_url, message_id, render
 from webapp.models import (
     Case,
     Notification,
@@ -38,8 +40,7 @@ from webapp.models import (
     NotificationStatus,
     User,
 )
-from webapp.operations import delivery, preferences
-from webapp.operations.delivery import MAYBE_DELIVERED, visible_notifications
+from webapp.operations import preferences
 from webapp.safety import safe_next
 
 bp = Blueprint("notifications", __name__)
@@ -51,13 +52,13 @@ PREFERENCE_CHOICES = (
     (NotificationPreference.OFF, _l("Do not send them")),
 )
 STATUS_LABELS = {
-    NotificationStatus.PENDING: "Waiting to be sent",
-    NotificationStatus.SENDING: "Being sent",
-    NotificationStatus.SENT: "Sent",
-    NotificationStatus.FAILED: "Failed",
-    NotificationStatus.UNKNOWN: "May have been sent",
-    NotificationStatus.SKIPPED: "Not sent (switched off)",
-    NotificationStatus.DIGEST: "Held for the daily digest",
+    NotificationStatus.PENDING: _l("Waiting to be sent"),
+    NotificationStatus.SENDING: _l("Being sent"),
+    NotificationStatus.SENT: _l("Sent"),
+    NotificationStatus.FAILED: _l("Failed"),
+    NotificationStatus.UNKNOWN: _l("May have been sent"),
+    NotificationStatus.SKIPPED: _l("Not sent (switched off)"),
+    NotificationStatus.DIGEST: _l("Held for the daily digest"),
 }
 
 
@@ -73,9 +74,9 @@ class OutboxFilterForm(Form):
     class Meta:
         csrf = False
 
-    status = SelectField("Status", choices=choices([("", "Any status"),
-                                                    *STATUS_LABELS.items()]), default="")
-    template = SelectField("Kind of e-mail", default="")
+    status = SelectField(_l("Status"), choices=choices([("", _l("Any status")),
+                                                        *STATUS_LABELS.items()]), default="")
+    template = SelectField(_l("Kind of e-mail"), default="")
 
 
 class ConfirmForm(Form):
@@ -94,8 +95,8 @@ class ResendForm(ConfirmForm):
     """The notifications ticked for sending again."""
 
     notification = SelectMultipleField(
-        "Notifications", coerce=int, validate_choice=False,
-        validators=[InputRequired("Tick the e-mails to send again.")])
+        _l("Notifications"), coerce=int, validate_choice=False,
+        validators=[InputRequired(_l("Tick the e-mails to send again."))])
 
 
 def email_templates() -> list[str]:
@@ -162,7 +163,7 @@ def calendar_feed(token: str):
 def outbox():
     user = _staff()
     form = OutboxFilterForm(request.args)
-    form.template.choices = choices([("", "Any kind"),
+    form.template.choices = choices([("", _("Any kind")),
                                      *((t, t.replace("_", " ")) for t in email_templates())])
     q = visible_notifications(user)
     failed = delivery.failed_count(user)

@@ -18,8 +18,8 @@ from webapp.db import db, utcnow
 from webapp.errors import OperationError
 from webapp.forms import has_control_characters
 from webapp.i18n import default_timezone, valid_timezone
+from webapp.mail import outbox
 from webapp.models import Organisation, User, UserRole, UserSession
-from webapp.operations import outbox
 from workflows.countries import normalise_country
 
 hasher = PasswordHasher()

@@ -22,8 +22,9 @@ from sqlalchemy.orm.exc import StaleDataError
 from webapp.access import actor_for, can_view_case
 from webapp.db import db, utcnow
 from webapp.errors import Conflict, Forbidden, NotFound, Refused
+from webapp.mail import outbox
 from webapp.models import Agreement, AuditEvent, Case, PartyFact, Signature, User
-from webapp.operations import cases, documents, outbox
+from webapp.operations import cases, documents
 from webapp.printing import pdf_from_template
 from workflows import get_workflow, vocabulary, workflows
 from workflows.engine import Transition

@@ -8,12 +8,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from webapp.access import actor_for, can_view_case
 from webapp.db import db, utcnow
 from webapp.errors import Conflict, Forbidden, NotFound, OperationError, Refused
+from webapp.mail import outbox
 from webapp.models import (
     AuditEvent,
     Call,
@@ -25,7 +27,7 @@ from webapp.models import (
     User,
     UserRole,
 )
-from webapp.operations import cases, outbox
+from webapp.operations import cases
 from webapp.operations.caselist import selected_cases
 from webapp.operations.cases import move_deadline
 from workflows import get_workflow, workflows
@@ -35,9 +37,9 @@ from workflows.engine import Role, StateKind, Transition
 def _staff_case(session, case_id: int, user: User) -> Case:
     case = session.get(Case, case_id)
     if case is None:
-        raise NotFound("There is no such case.")
+        raise NotFound(_("There is no such case."))
     if not user.is_staff or not can_view_case(user, case):
-        raise Forbidden("This case is not yours to manage.")
+        raise Forbidden(_("This case is not yours to manage."))
     return case
 
 
@@ -51,7 +53,7 @@ def add_comment(case_id: int, user: User, body: str, *, internal: bool) -> Comme
     """A comment on a case; a shared one is e-mailed to the applicant."""
     body = body.strip()
     if not body:
-        raise OperationError("Write a comment first.")
+        raise OperationError(_("Write a comment first."))
     with db.transaction() as session:
         case = _staff_case(session, case_id, user)
         comment = Comment(case_id=case.id, author_id=user.id, body=body, internal=internal)
@@ -76,9 +78,10 @@ def assign_coordinator(case_id: int, user: User, coordinator_id: int | None) -> 
             coordinator = session.get(User, coordinator_id)
             if coordinator is None or coordinator.role not in (UserRole.COORDINATOR,
                                                                UserRole.ADMIN):
-                raise OperationError("Choose a coordinator.")
+                raise OperationError(_("Choose a coordinator."))
             if not can_view_case(coordinator, case):
-                raise OperationError(f"{coordinator.display_name} works on another region.")
+                raise OperationError(_("%(name)s works on another region.",
+                                       name=coordinator.display_name))
         case.coordinator_id = coordinator_id
         case.updated_at = utcnow()
         _audit(session, case, user, "assign", {"coordinator_id": coordinator_id})
@@ -89,7 +92,7 @@ def grant_extension(call_id: int, organisation_id: int, until: datetime, reason:
                     user: User) -> CallExtension:
     """Let one named applicant submit after the call closed, until ``until``."""
     if not user.is_staff:
-        raise Forbidden("Only coordinators grant extensions.")
+        raise Forbidden(_("Only coordinators grant extensions."))
     with db.transaction() as session:
         return _grant(session, call_id, organisation_id, until, reason, user)
 
@@ -98,13 +101,13 @@ def extend_case(case_id: int, user: User, until: datetime, reason: str) -> CallE
     """Grant the applicant of a draft case an extension, recorded in the case's history."""
     reason = reason.strip()
     if not reason:
-        raise OperationError("Give a reason for the extension.")
+        raise OperationError(_("Give a reason for the extension."))
     if until <= utcnow():
-        raise OperationError("An extension must end in the future.")
+        raise OperationError(_("An extension must end in the future."))
     with db.transaction() as session:
         case = _staff_case(session, case_id, user)
         if get_workflow(case.workflow).state(case.state).kind is not StateKind.DRAFT:
-            raise OperationError("Only a draft can be given more time to submit.")
+            raise OperationError(_("Only a draft can be given more time to submit."))
         ext = _grant(session, case.call_id, case.organisation_id, until, reason, user)
         case.updated_at = utcnow()
         _audit(session, case, user, "grant_extension",
@@ -116,9 +119,9 @@ def _grant(session: Session, call_id: int, organisation_id: int, until: datetime
            user: User) -> CallExtension:
     call = session.get(Call, call_id)
     if call is None:
-        raise NotFound("There is no such call.")
+        raise NotFound(_("There is no such call."))
     if until <= call.closes_at:
-        raise OperationError("An extension must end after the call closes.")
+        raise OperationError(_("An extension must end after the call closes."))
     ext = session.scalar(select(CallExtension).where(
         CallExtension.call_id == call_id, CallExtension.organisation_id == organisation_id))
     if ext is None:
@@ -198,15 +201,15 @@ def bulk_preview(user: User, case_ids: Sequence[int], transition: str,
     for case in selected_cases(user, case_ids[:MAX_BULK]):
         wf = get_workflow(case.workflow)
         if not wf.has_transition(transition):
-            checks.append(BulkCheck(case, False, ("This call has no such action.",)))
+            checks.append(BulkCheck(case, False, (_("This call has no such action."),)))
             continue
         facts = cases.case_facts(session, case, now)
         option = next((o for o in wf.options(facts, actor, payload or {})
                        if o.transition.name == transition), None)
         if option is None:
-            state = wf.state(case.state).staff_label.lower()
-            checks.append(BulkCheck(case, False,
-                                    (f"This is not possible while the case is {state}.",)))
+            state = _(wf.state(case.state).staff_label).lower()
+            checks.append(BulkCheck(case, False, (
+                _("This is not possible while the case is %(state)s.", state=state),)))
         else:
             checks.append(BulkCheck(case, option.allowed, option.reasons))
     return checks
@@ -225,7 +228,7 @@ def bulk_fire(user: User, selection: Sequence[tuple[int, int | None]], transitio
     for case_id, version in selection:
         reference = references.get(case_id, f"#{case_id}")
         if case_id not in references:
-            results.append(BulkResult(case_id, reference, "refused", "There is no such case."))
+            results.append(BulkResult(case_id, reference, "refused", _("There is no such case.")))
             continue
         try:
             fired = cases.fire(case_id, transition, user, dict(payload),
@@ -239,6 +242,7 @@ def bulk_fire(user: User, selection: Sequence[tuple[int, int | None]], transitio
             results.append(BulkResult(case_id, reference, "refused", exc.message))
         else:
             wf = get_workflow(db.session.get(Case, case_id).workflow)
-            state = wf.state(fired.target).staff_label
-            results.append(BulkResult(case_id, reference, "done", f"Now: {state}."))
+            state = _(wf.state(fired.target).staff_label)
+            results.append(BulkResult(case_id, reference, "done",
+                                      _("Now: %(state)s.", state=state)))
     return results

@@ -18,6 +18,8 @@ from zoneinfo import ZoneInfo
 
 import xlsxwriter
 from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, Select, String, and_, exists, func, literal, or_, select
 from sqlalchemy import case as sql_case
 from sqlalchemy.orm import aliased, joinedload, selectinload
@@ -45,8 +47,11 @@ from workflows.countries import EU_MEMBER_STATES, countries_by_name, normalise_c
 from workflows.engine import Role, StateKind, Workflow
 
 #: the health a case can have, from best to worst, with the label people read
-HEALTH_LABELS: dict[str, str] = {"on_track": "On track", "at_risk": "At risk",
-                                 "off_track": "Off track"}
+HEALTH_LABELS: dict[str, str] = {"on_track": _l("On track"), "at_risk": _l("At risk"),
+                                 "off_track": _l("Off track")}
+#: what the programme targets are called, by their key
+TARGET_LABELS = {"city_partnerships": _l("City partnerships"),
+                 "regional_partnerships": _l("Regional partnerships")}
 
 #: Each provider returns a SQL expression correlated to ``Case``: 0 on track, 1 at risk,
 #: 2 off track (NULL counts as 0). A case's health is the worst any provider gives it, so a
@@ -219,15 +224,17 @@ def spreadsheet_safe(value: Any) -> Any:
     return value
 
 
-EXPORT_HEADERS = ("Reference", "Call", "Applicant", "Type", "Country", "Country code", "Status",
-                  "Region", "Partner city", "Topics", "Responsible coordinator", "Health",
-                  "Submitted", "Last change")
+#: the exports' column titles, in the reader's language like the values below them
+EXPORT_HEADERS = (_l("Reference"), _l("Call"), _l("Applicant"), _l("Type"), _l("Country"),
+                  _l("Country code"), _l("Status"), _l("Region"), _l("Partner city"),
+                  _l("Topics"), _l("Responsible coordinator"), _l("Health"), _l("Submitted"),
+                  _l("Last change"))
 _TIME_COLUMNS = (12, 13)
 
 
 def _headers(headers: Sequence[str], time_columns: Sequence[int], tz: str) -> list[str]:
     """Column titles, the time columns saying in which zone their times are."""
-    return [f"{h} ({tz})" if i in time_columns else h for i, h in enumerate(headers)]
+    return [f"{h} ({tz})" if i in time_columns else str(h) for i, h in enumerate(headers)]
 
 
 def export_rows(user: User, filters: CaseFilters, now: datetime,
@@ -240,12 +247,12 @@ def export_rows(user: User, filters: CaseFilters, now: datetime,
         yield [
             case.reference, case.call.title, case.organisation.name, case.organisation.kind,
             country_name(case.organisation.country), case.organisation.country,
-            wfs[case.workflow].state(case.state).staff_label,
+            _(wfs[case.workflow].state(case.state).staff_label),
             case.partner_city.region if case.partner_city else case.partner_region,
             case.partner_city.name if case.partner_city else "",
             "; ".join(t.label for t in case.topics),
             case.coordinator.display_name if case.coordinator else "",
-            HEALTH_LABELS.get(health, health),
+            str(HEALTH_LABELS.get(health, health)),
             case.submitted_at.astimezone(zone) if case.submitted_at else None,
             case.updated_at.astimezone(zone),
         ]
@@ -316,7 +323,8 @@ def cases_csv(user: User, filters: CaseFilters, now: datetime, tz: str) -> Itera
                      export_rows(user, filters, now, tz))
 
 
-AUDIT_HEADERS = ("Time", "Actor", "Role", "Source address", "Action", "From", "To")
+AUDIT_HEADERS = (_l("Time"), _l("Actor"), _l("Role"), _l("Source address"), _l("Action"),
+                 _l("From"), _l("To"))
 
 
 def audit_csv(events: Sequence[AuditEvent], tz: str) -> Iterator[str]:
@@ -535,7 +543,7 @@ def dashboard_figures(user: User, now: datetime | None = None) -> Figures:
             reached[(programme_id, kind)] = reached.get((programme_id, kind), 0) + n
     ordered = sorted(by_call_state.items(),
                      key=lambda kv: (kv[0][1], kv[0][0], order.get(kv[0][3], len(order))))
-    per_call_state = [(title, wfs[kind].state(state).staff_label, n)
+    per_call_state = [(title, _(wfs[kind].state(state).staff_label), n)
                       for (_id, title, kind, state), n in ordered if n]
     per_call: dict[tuple[int, str], int] = {}
     for (call_id, title, _kind, _state), n in ordered:
@@ -544,10 +552,13 @@ def dashboard_figures(user: User, now: datetime | None = None) -> Figures:
 
     positive, negative = eligibility_decisions()
     per_topic = db.session.execute(
-        select(Topic.label, func.sum(Tally.n)).join(Topic, Topic.slug == Tally.topic)
+        select(Tally.topic, func.sum(Tally.n))
         .where(Tally.kind == "topic", Tally.state.in_(sorted(paired)), *scope)
-        .group_by(Topic.label).having(func.sum(Tally.n) > 0)
-        .order_by(func.sum(Tally.n).desc(), Topic.label)).all()
+        .group_by(Tally.topic).having(func.sum(Tally.n) > 0)
+        .order_by(func.sum(Tally.n).desc(), Tally.topic)).all()
+    # Each topic named in the reader's language.
+    topic_labels = {t.slug: t.label for t in db.session.scalars(
+        select(Topic).where(Topic.slug.in_([slug for slug, _n in per_topic])))}
 
     agreement_states = _states_where(lambda wf, s: "generate_agreement" in s.on_enter)
     active_states = _states_where(lambda wf, s: s.kind is StateKind.ACTIVE)
@@ -560,7 +571,7 @@ def dashboard_figures(user: User, now: datetime | None = None) -> Figures:
         ineligible=sum(n for a, n in decisions.items() if a in negative),
         pairings_per_region=sorted(((r, n) for r, n in regions.items() if n),
                                    key=lambda rn: (-rn[1], rn[0])),
-        pairings_per_topic=[(t, int(n)) for t, n in per_topic],
+        pairings_per_topic=[(topic_labels.get(t, t), int(n)) for t, n in per_topic],
         agreements_waiting=sum(states.get(s, 0) for s in agreement_states),
         active_cooperations=sum(states.get(s, 0) for s in active_states),
         targets=_targets(reached, programme_scope(user)),
@@ -587,8 +598,8 @@ def _targets(reached: dict[tuple[int, str], int],
             kind = named.get(key, key)
             if kind not in workflows() or not isinstance(goal, int):
                 continue
-            label = key.replace("_", " ").capitalize() if key in named \
-                else workflows()[kind].title
+            label = str(TARGET_LABELS.get(key, key.replace("_", " ").capitalize())) \
+                if key in named else _(workflows()[kind].title)
             targets.append(Target(programme.name, label, reached.get((programme.id, kind), 0),
                                   goal))
     return targets
@@ -603,8 +614,7 @@ def filter_choices(user: User) -> dict[str, list[tuple[str, str]]]:
     # where reading them off the cases grows with every application.
     countries = countries_by_name(reader_locale(), {
         *EU_MEMBER_STATES, *(c for _i, _t, listed in calls for c in listed or ())})
-    topics = db.session.execute(select(Topic.slug, Topic.label)
-                                .where(Topic.merged_into.is_(None))
+    topics = db.session.scalars(select(Topic).where(Topic.merged_into.is_(None))
                                 .order_by(Topic.family.desc(), Topic.label)).all()
     staff = db.session.execute(select(User.id, User.name, User.email).where(
         User.role.in_(("coordinator", "admin")), User.erased_at.is_(None))
@@ -614,15 +624,15 @@ def filter_choices(user: User) -> dict[str, list[tuple[str, str]]]:
     states: dict[str, str] = {}
     for wf in workflows().values():
         for s in wf.states:
-            states.setdefault(s.name, s.staff_label)
+            states.setdefault(s.name, _(s.staff_label))
     return {
         "call": [(str(i), t) for i, t, _countries in calls],
         "state": list(states.items()),
         "region": [(r, r) for r in regions],
         "country": countries,
-        "topic": [(s, label) for s, label in topics],
-        "coordinator": [(UNASSIGNED, "Unassigned")]
+        "topic": [(t.slug, t.label) for t in topics],
+        "coordinator": [(UNASSIGNED, _("Unassigned"))]
                        + [(str(i), name or email) for i, name, email in staff],
-        "health": list(HEALTH_LABELS.items()),
+        "health": [(key, str(label)) for key, label in HEALTH_LABELS.items()],
     }
 

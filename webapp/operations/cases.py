@@ -25,6 +25,7 @@ from webapp.access import actor_for, can_view_case
 from webapp.db import db, utcnow
 from webapp.errors import Conflict, Forbidden, NotFound, Refused
 from webapp.forms import NoScript
+from webapp.mail import outbox
 from webapp.models import (
     AuditEvent,
     Call,
@@ -38,7 +39,6 @@ from webapp.models import (
     Reminder,
     User,
 )
-from webapp.operations import outbox
 from webapp.operations.applications import application_facts, section_choices
 from webapp.safety import MAX_ID
 from workflows import eligibility, get_workflow, vocabularies, vocabulary

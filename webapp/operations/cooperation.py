@@ -24,6 +24,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from webapp.access import refusal
 from webapp.db import db, utcnow
 from webapp.errors import Conflict, Forbidden, NotFound, Refused
+from webapp.mail import outbox
 from webapp.models import (
     Activity,
     AuditEvent,
@@ -39,7 +40,7 @@ from webapp.models import (
     User,
     UserRole,
 )
-from webapp.operations import caselist, cases, documents, outbox
+from webapp.operations import caselist, cases, documents
 from webapp.views import TIMELINE_PROVIDERS
 from workflows import get_workflow, schedule, scoring, vocabulary, workflows
 from workflows.engine import StateKind, Workflow

@@ -20,9 +20,9 @@ from sqlalchemy.exc import IntegrityError
 
 from webapp.db import db, utcnow
 from webapp.errors import NotFound, OperationError
+from webapp.mail import outbox
 from webapp.models import Call, MailingSubscriber
 from webapp.models.programme import WORLD_REGIONS
-from webapp.operations import outbox
 
 #: how long a confirmation link works
 CONFIRM_MAX_AGE = 7 * 24 * 3600

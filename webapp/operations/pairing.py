@@ -28,6 +28,7 @@ from webapp.db import db, utcnow
 from webapp.errors import Conflict, Forbidden, NotFound, OperationError, Refused
 from webapp.forms import has_control_characters, one_line
 from webapp.i18n import guess_timezone
+from webapp.mail import outbox
 from webapp.models import (
     AuditEvent,
     Call,
@@ -41,7 +42,7 @@ from webapp.models import (
 from webapp.models.organisation import PARTNER_KINDS
 from webapp.models.programme import WORLD_REGIONS
 from webapp.operations import cases as case_ops
-from webapp.operations import outbox, vocabulary
+from webapp.operations import vocabulary
 from webapp.operations.accounts import find_user, make_token
 from workflows import get_workflow
 from workflows import vocabulary as call_vocabulary

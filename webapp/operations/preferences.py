@@ -8,8 +8,8 @@ from sqlalchemy import select, update
 
 from webapp.db import db
 from webapp.errors import NotFound, OperationError
+from webapp.mail import outbox
 from webapp.models import Notification, NotificationPreference, NotificationStatus, User
-from webapp.operations import outbox
 
 
 def _signer(salt: str) -> URLSafeSerializer:

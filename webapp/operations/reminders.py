@@ -40,7 +40,9 @@ from sqlalchemy.sql.functions import FunctionElement
 from webapp.db import db, utcnow
 from webapp.errors import OperationError
 from webapp.i18n import default_timezone
-from webapp.mail import render_subject
+from webapp.mail import outbox
+from webapp.mail.delivery import due, sending_timeout
+from webapp.mail.rendering import render_subject
 from webapp.models import (
     Call,
     Case,
@@ -52,8 +54,6 @@ from webapp.models import (
     User,
     staff_programme,
 )
-from webapp.operations import outbox
-from webapp.operations.delivery import due, sending_timeout
 from workflows import workflows
 
 log = logging.getLogger(__name__)

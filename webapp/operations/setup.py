@@ -130,7 +130,7 @@ def load_demo() -> Iterator[str]:
 def load_reminder_demo() -> Iterator[str]:
     """Porto's application with an information request whose reminder falls due three minutes
     after loading, so the demo shows a reminder arriving in the mail sink."""
-    from webapp.mail import local_time
+    from webapp.mail.rendering import local_time
     from webapp.models import Case
     from webapp.operations import applications, cases
 

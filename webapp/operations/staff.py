@@ -18,9 +18,9 @@ from sqlalchemy.orm import Session, selectinload
 
 from webapp.db import db, utcnow
 from webapp.errors import Forbidden, NotFound, OperationError
+from webapp.mail import outbox
 from webapp.models import AuditEvent, Programme, User, UserRole
 from webapp.models.programme import WORLD_REGIONS
-from webapp.operations import outbox
 from webapp.operations.accounts import find_user, make_token
 from webapp.operations.settings_audit import record
 

@@ -4,6 +4,8 @@ call-wide draft board and the partner contact's invitation."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
@@ -107,7 +109,7 @@ def partner_new():
     if request.method == "POST" and form.validate():
         pc = _save(form, None)
         if pc is not None:
-            flash(f"{pc.name} is now a partner city.", "success")
+            flash(_("%(name)s is now a partner city.", name=pc.name), "success")
             return redirect(url_for("pairing.partners"))
     status = 400 if request.method == "POST" else 200
     return render_template("pairing/partner_form.html", form=form, partner=None), status
@@ -123,7 +125,7 @@ def partner_edit(partner_city_id: int):
         if form.validate():
             saved = _save(form, pc.id)
             if saved is not None:
-                flash(f"{saved.name} is saved.", "success")
+                flash(_("%(name)s is saved.", name=saved.name), "success")
                 return redirect(url_for("pairing.partners"))
         return render_template("pairing/partner_form.html", form=form, partner=pc), 400
     form = forms.partner_city_form(regions, obj=pc)
@@ -142,7 +144,8 @@ def partner_import():
             form.form_errors.append(exc.message)
             problems = exc.reasons
         else:
-            flash(f"{count} partner {'city' if count == 1 else 'cities'} imported.", "success")
+            flash(ngettext("%(num)d partner city imported.", "%(num)d partner cities imported.",
+                           count), "success")
             return redirect(url_for("pairing.partners"))
     status = 400 if request.method == "POST" else 200
     return render_template("pairing/import.html", form=form, problems=problems,
@@ -183,8 +186,8 @@ def propose(case_id: int):
             raise
         flash(exc.message, "error")
         return redirect(url_for("pairing.case", case_id=case.id), 303)
-    label = get_workflow(case.workflow).state(fired.target).staff_label.lower()
-    flash(f"Partner proposed: the case is now {label}.", "success")
+    label = _(get_workflow(case.workflow).state(fired.target).staff_label).lower()
+    flash(_("Partner proposed: the case is now %(state)s.", state=label), "success")
     return redirect(url_for("pairing.case", case_id=case.id), 303)
 
 
@@ -202,7 +205,7 @@ def invite(case_id: int):
             raise
         flash(exc.message, "error")
     else:
-        flash(f"We have sent an invitation to {person.email}.", "success")
+        flash(_("We have sent an invitation to %(email)s.", email=person.email), "success")
     return redirect(url_for("pairing.case", case_id=case.id), 303)
 
 
@@ -247,9 +250,9 @@ def board_submit(call_id: int):
                                chosen=chosen, has_errors=True), status
 
     if unreadable:
-        errors = {cid: ["Choose one of the partner cities offered for this case."]
+        errors = {cid: [_("Choose one of the partner cities offered for this case.")]
                   for cid in unreadable}
-        form.form_errors.append("Some choices are not partner cities on this board.")
+        form.form_errors.append(_("Some choices are not partner cities on this board."))
     if not form.validate() or unreadable:
         return again(400)
     rows = [r.case.id for r in drawn.rows]
@@ -273,6 +276,6 @@ def board_submit(call_id: int):
     except Refused as exc:
         form.form_errors.append(exc.message)
         return again(400)
-    flash(f"{count} pairing{'s' if count != 1 else ''} proposed. The parties have been told.",
-          "success")
+    flash(ngettext("%(num)d pairing proposed. The parties have been told.",
+                   "%(num)d pairings proposed. The parties have been told.", count), "success")
     return redirect(url_for("pairing.board", call_id=call.id), 303)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField, FileRequired, FileSize
 from wtforms import (
     BooleanField,
@@ -31,6 +32,8 @@ from webapp.safety import as_id
 CONTACT_ROWS = 2  # empty contact rows offered below the existing ones
 MAX_CONTACTS = 20
 MAX_CSV_BYTES = 2 * 1024 * 1024
+#: each kind of partner as people read it
+KIND_LABELS = {"city": _l("City"), "region": _l("Region")}
 
 
 def topic_choices(keep: Any = ()) -> list:
@@ -45,44 +48,46 @@ class ContactRowForm(Form):
     class Meta:
         csrf = False
 
-    name = StringField("Name", [Optional(), Length(max=200), NoScript()])
-    email = EmailField("E-mail address",
-                       [Optional(), Email("Enter an e-mail address like name@city.org.")])
-    role = StringField("Role", [Optional(), Length(max=200), NoScript()])
+    name = StringField(_l("Name"), [Optional(), Length(max=200), NoScript()])
+    email = EmailField(_l("E-mail address"),
+                       [Optional(), Email(_l("Enter an e-mail address like name@city.org."))])
+    role = StringField(_l("Role"), [Optional(), Length(max=200), NoScript()])
 
     def validate_name(self, field) -> None:
         if not field.data and (self.email.data or self.role.data):
-            raise ValidationError("Enter the contact's name.")
+            raise ValidationError(_l("Enter the contact's name."))
 
 
 class PartnerCityForm(Form):
     # A form sent without the field registers a city, as partners were before regions.
-    kind = SelectField("Kind of partner", choices=choices(PARTNER_KINDS.items()), default="city",
-                       description="A city call pairs with cities, a region call with regions.")
-    name = StringField("Name", [InputRequired("Enter the partner's name."),
+    kind = SelectField(_l("Kind of partner"),
+                       choices=choices((k, KIND_LABELS.get(k, k)) for k in PARTNER_KINDS),
+                       default="city",
+                       description=_l("A city call pairs with cities, a region call with regions."))
+    name = StringField(_l("Name"), [InputRequired(_l("Enter the partner's name.")),
                                 Length(max=300), NoScript()])
-    country = SelectField("Country", choices=[],
-                          validators=[InputRequired("Choose the country.")])
-    region = SelectField("World region", choices=[],
-                         validators=[InputRequired("Choose the world region.")])
+    country = SelectField(_l("Country"), choices=[],
+                          validators=[InputRequired(_l("Choose the country."))])
+    region = SelectField(_l("World region"), choices=[],
+                         validators=[InputRequired(_l("Choose the world region."))])
     population = IntegerField(
-        "Population (inhabitants)",
+        _l("Population (inhabitants)"),
         [Optional(), NumberRange(min=1, max=100_000_000,
-                                 message="Enter a whole number of inhabitants.")])
-    topics = SelectMultipleField("Priority topics", choices=[],
-                                 description="Choose between one and five topics.")
+                                 message=_l("Enter a whole number of inhabitants."))])
+    topics = SelectMultipleField(_l("Priority topics"), choices=[],
+                                 description=_l("Choose between one and five topics."))
     challenge_statement = TextAreaField(
-        "Challenge statement",
-        [Length(max=4000, message="Keep this under 4,000 characters."), NoScript()],
-        description="The urban challenge the city wants to work on with an EU city.")
+        _l("Challenge statement"),
+        [Length(max=4000, message=_l("Keep this under 4,000 characters.")), NoScript()],
+        description=_l("The urban challenge the city wants to work on with an EU city."))
     contacts = FieldList(FormField(ContactRowForm), min_entries=CONTACT_ROWS,
                          max_entries=MAX_CONTACTS)
 
     def validate_topics(self, field) -> None:
         if not field.data:
-            raise ValidationError("Choose at least one topic.")
+            raise ValidationError(_l("Choose at least one topic."))
         if len(field.data) > MAX_TOPICS:
-            raise ValidationError("Choose at most five topics.")
+            raise ValidationError(_l("Choose at most five topics."))
 
     def data_for_save(self) -> PartnerCityData:
         """The validated form as the operation takes it."""
@@ -108,15 +113,16 @@ def partner_city_form(regions: tuple[str, ...], obj: Any = None, formdata: Any =
                 "challenge_statement": obj.challenge_statement,
                 "contacts": contacts + [{}] * CONTACT_ROWS}
     form = PartnerCityForm(formdata=formdata, data=data)
-    form.region.choices = choices([("", "Choose a world region"), *((r, r) for r in regions)])
+    form.region.choices = choices([("", _("Choose a world region")), *((r, r) for r in regions)])
     form.country.choices = country_choices(placeholder=_("Choose a country"))
     form.topics.choices = topic_choices(obj.topics if obj is not None else ())
     return form
 
 
 class ImportForm(Form):
-    file = FileField("CSV file", [FileRequired("Choose a CSV file."),
-                                  FileSize(MAX_CSV_BYTES, message="The file is larger than 2 MB.")])
+    file = FileField(_l("CSV file"), [
+        FileRequired(_l("Choose a CSV file.")),
+        FileSize(MAX_CSV_BYTES, message=_l("The file is larger than 2 MB."))])
 
 
 class ProposeForm(Form):
@@ -157,7 +163,7 @@ def board_form(rows: list[BoardRow], ruled_out: str, formdata: Any = None) -> Fo
         setattr(BoardForm, f"version_{row.case.id}",
                 HiddenField(default=str(row.case.version)))
         setattr(BoardForm, f"rule_out_{row.case.id}",
-                BooleanField(f"Rule out this pair for {row.case.reference}"))
+                BooleanField(_("Rule out this pair for %(ref)s", ref=row.case.reference)))
     form = BoardForm(formdata=formdata)
     if formdata is None:
         form.case_ids.data = ",".join(str(r.case.id) for r in rows)

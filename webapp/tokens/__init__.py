@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, abort, flash, make_response, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from wtforms import IntegerField, RadioField, StringField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
@@ -18,21 +20,21 @@ bp = Blueprint("tokens", __name__, url_prefix="/account/tokens")
 
 class TokenForm(Form):
     name = StringField(
-        "Token name",
-        [InputRequired("Give the token a name, so you recognise it later."),
-         Length(max=100, message="The name can be at most 100 characters."), NoScript()])
-    scope = RadioField("What may it do?", default="read", choices=choices([
-        ("read", "Read only: see what you can see"),
-        ("write", "Read and write: also act on cases as you")]))
+        _l("Token name"),
+        [InputRequired(_l("Give the token a name, so you recognise it later.")),
+         Length(max=100, message=_l("The name can be at most 100 characters.")), NoScript()])
+    scope = RadioField(_l("What may it do?"), default="read", choices=choices([
+        ("read", _l("Read only: see what you can see")),
+        ("write", _l("Read and write: also act on cases as you"))]))
     # Left empty, a token lasts the default number of days.
-    days = IntegerField("Valid for (days)", [Optional()])
+    days = IntegerField(_l("Valid for (days)"), [Optional()])
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         default, longest = tokens.lifetimes()
         kwargs.setdefault("data", {}).setdefault("days", default)
         super().__init__(*args, **kwargs)
         self.days.validators = [*self.days.validators, NumberRange(
-            min=1, max=longest, message=f"A token lasts from 1 to {longest} days.")]
+            min=1, max=longest, message=_("A token lasts from 1 to %(n)s days.", n=longest))]
 
 
 def _page(form: TokenForm, created: tokens.NewToken | None = None, status: int = 200):
@@ -69,6 +71,6 @@ def revoke(token_id: int):
         token = tokens.revoke_token(current_user, token_id)
     except NotFound:
         abort(404)
-    flash(f"The token “{token.name}” is revoked: anything still using it is refused now.",
-          "success")
+    flash(_("The token “%(name)s” is revoked: anything still using it is refused now.",
+            name=token.name), "success")
     return redirect(url_for("tokens.index"))

@@ -1,47 +1,22 @@
-"""A whole call run on a scratch database under a virtual clock, through the same operations
-and Celery tasks the app uses.
-
-Cities register, apply and sometimes withdraw (every fifth applicant is a region, applying to
-a region-to-region call with its scoring step, 12 months and a joint roadmap); a coordinator
-checks eligibility, pairs cases on the draft board or one by one; partner contacts are invited,
-accept or decline; both sides sign; the pair logs activities and hands in the work plan,
-progress reports (some late, some sent back), the draft plan, and once the period ends the
-final report and the final plan; the sweep closes each cooperation at its end and the
-coordinator approves (or sends back) the plan. Two evaluators score each region's application.
-Between steps the clock moves on and the real sweep and delivery tasks run, and every e-mail
-they send is recorded, so the summary counts what was delivered, not what was meant to be.
-One applicant misses the closing and is given an extension, which moves its deadline in the
-calendars of the mail it already had.
-"""
+"""The scripted parties of a simulation: what each applicant will do, drawn from the seed, and
+what the programme team, the partner contacts and the evaluators do in reply, all through the
+app's own operations."""
 
 from __future__ import annotations
 
-import heapq
 import itertools
-import random
-import tempfile
-import time
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from email.message import EmailMessage
-from pathlib import Path
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import event, func, select
+from sqlalchemy import select
 
-from tasks.delivery import deliver as deliver_task
-from tasks.sweep import sweep as sweep_task
-from webapp import create_app
-from webapp.cli import upgrade_database
-from webapp.db import db, use_clock
-from webapp.errors import OperationError
-from webapp.mail import use_sender
+from simulation.clock import DAY, HOUR, START, Timeline
+from webapp.db import db
 from webapp.models import (
     Call,
     Case,
-    Deadline,
     Deliverable,
     Notification,
     NotificationPreference,
@@ -56,22 +31,13 @@ from webapp.operations import (
     backoffice,
     cooperation,
     lap,
-    outbox,
     pairing,
     preferences,
 )
 from webapp.operations import cases as case_ops
 from webapp.operations.accounts import hash_password
-from webapp.operations.setup import load_topics
 from workflows import city_to_city, get_workflow, region_to_region, vocabulary
-from workflows.schedule import add_months
 
-DAY = timedelta(days=1)
-HOUR = timedelta(hours=1)
-#: the simulated call opens on a Monday morning; nothing depends on the real date
-START = datetime(2030, 1, 7, 8, 0, tzinfo=UTC)
-#: the sweep runs at these UTC hours every simulated day (the beat runs it every minute)
-SWEEP_HOURS = (6, 18)
 #: every this many applicants, one is a region applying to the region-to-region call
 REGION_EVERY = 5
 PASSWORD = "simulated city password"  # noqa: S105 — accounts of a throw-away database
@@ -141,31 +107,6 @@ PLANS: dict[str, tuple[dict[str, Any], str, dict[str, Any]]] = {
 CITY_CALL, REGION_CALL = city_to_city.WORKFLOW.kind, region_to_region.WORKFLOW.kind
 
 
-class VirtualClock:
-    """The simulated time; the app reads it through ``webapp.db.utcnow``."""
-
-    def __init__(self, start: datetime):
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-class RecordingSender:
-    """The mail sink of the simulation: keeps one entry per message actually sent, and the
-    calendar file each one carries."""
-
-    def __init__(self) -> None:
-        self.sent: list[tuple[int, str]] = []
-        self.calendars: dict[int, bytes] = {}
-
-    def send(self, message: EmailMessage) -> None:
-        notification_id = int(message["X-Citypair-Notification"])
-        self.sent.append((notification_id, str(message["To"])))
-        for part in message.iter_attachments():
-            if part.get_content_type() == "text/calendar":
-                self.calendars[notification_id] = part.get_payload(decode=True)
-
 
 @dataclass
 class Script:
@@ -187,73 +128,13 @@ class Script:
     user_id: int | None = None
 
 
-@dataclass(frozen=True)
-class SentMail:
-    """One delivered e-mail as the recipient got it: its kind, the deadline it announces (if
-    any) and its calendar file (if any)."""
 
-    notification_id: int
-    template: str
-    deadline_id: int | None
-    calendar: bytes | None
-
-
-@dataclass
-class Summary:
-    """What the simulation ends with, counted from the database and the recorded mail."""
-
-    states: Counter[str]
-    on_time: int
-    late: int
-    revisions: int
-    reminders: int
-    delivered: int
-    duplicates: int
-    refused: list[str]
-    #: every delivered mail, in the order it was sent
-    mail: list[SentMail] = field(default_factory=list)
-    seconds: float = 0.0
-
-    def count(self, state: str) -> int:
-        """Cases in ``state``, whatever their call."""
-        return sum(n for key, n in self.states.items() if key.split()[-1] == state)
-
-    @property
-    def completed(self) -> int:
-        return self.count("completed")
-
-    def lines(self) -> list[str]:
-        """The report, the machine-readable line last."""
-        out = ["cases per final state:"]
-        out += [f"  {state}: {n}" for state, n in sorted(self.states.items())]
-        out.append(f"deliverables handed in: {self.on_time} on time, {self.late} late "
-                   f"(first hand-in against the first due date); "
-                   f"{self.revisions} sent back for revision")
-        out.append(f"e-mails delivered: {self.delivered}, of which reminders and "
-                   f"escalations: {self.reminders}")
-        announcing = [m for m in self.mail if m.deadline_id]
-        out.append(f"e-mails announcing a deadline: {len(announcing)}, with its calendar "
-                   f"event: {sum(1 for m in announcing if m.calendar)}")
-        for problem in self.refused:
-            out.append(f"refused: {problem}")
-        out.append(f"completed={self.completed} reminders={self.reminders} "
-                   f"duplicates={self.duplicates}")
-        return out
-
-
-class Simulation:
+class Simulation(Timeline):
     """The calls of one programme, ``cases`` applicants, ``months`` of virtual time."""
 
     def __init__(self, cases: int, months: int, seed: int):
-        self.rng = random.Random(seed)
+        super().__init__(months, seed)
         self.cases = cases
-        self.end = add_months(START, months)
-        self.clock = VirtualClock(START)
-        self.mail = RecordingSender()
-        self.handed_over: list[int] = []  # notification ids committed, waiting for a worker
-        self.events: list[tuple[datetime, int, Callable[..., None], tuple[Any, ...]]] = []
-        self.sequence = itertools.count()
-        self.refused: list[str] = []
         self.scripts: list[Script] = []
         self.call_ids: dict[str, int] = {}
         self.coordinator_id = 0
@@ -261,69 +142,8 @@ class Simulation:
         self.evaluator_id = 0
         self.closes_at = START + 21 * DAY + 8 * HOUR
 
-    # -- the machinery -------------------------------------------------------------------
-
-    def at(self, when: datetime, action: Callable[..., None], *args: Any) -> None:
-        """Do ``action`` at virtual time ``when`` (never in the past)."""
-        heapq.heappush(self.events, (max(when, self.clock.now), next(self.sequence), action,
-                                     args))
-
-    def later(self, low: float, high: float, action: Callable[..., None], *args: Any) -> None:
-        """Do ``action`` between ``low`` and ``high`` days from now, in working hours."""
-        self.at(self.working_time(self.clock.now + self.rng.uniform(low, high) * DAY),
-                action, *args)
-
-    def working_time(self, moment: datetime) -> datetime:
-        hour = self.rng.randint(8, 16)
-        return moment.replace(hour=hour, minute=self.rng.randint(0, 59), second=0,
-                              microsecond=0)
-
-    def deliver(self) -> None:
-        """What a worker does with the ids handed over after each commit."""
-        while self.handed_over:
-            batch, self.handed_over[:] = list(self.handed_over), []
-            for nid in batch:
-                deliver_task.apply(args=(nid,), throw=True)
-
-    def sweep(self) -> None:
-        sweep_task.apply(throw=True)
-        self.deliver()
-
-    def run(self) -> None:
-        """Play every event and sweep in time order until the end."""
-        ticks = self.sweep_times()
-        tick = next(ticks)
-        while True:
-            if self.events and self.events[0][0] <= tick:
-                when, _, action, args = heapq.heappop(self.events)
-                if when > self.end:
-                    break
-                self.clock.now = when
-                try:
-                    action(*args)
-                except OperationError as exc:
-                    who = next((f" of applicant {a.index + 1}" for a in args
-                                if isinstance(a, Script)), "")
-                    self.refused.append(f"{action.__name__}{who}: {exc.message} "
-                                        f"{' '.join(exc.reasons)}".strip())
-                finally:
-                    db.session.remove()
-                self.deliver()
-            else:
-                if tick > self.end:
-                    break
-                self.clock.now = tick
-                self.sweep()
-                tick = next(ticks)
-
-    def sweep_times(self):
-        day = START.replace(hour=0, minute=0)
-        while True:
-            for hour in SWEEP_HOURS:
-                moment = day + hour * HOUR
-                if moment >= START:
-                    yield moment
-            day += DAY
+    def who(self, args: tuple[Any, ...]) -> str:
+        return next((f" of applicant {a.index + 1}" for a in args if isinstance(a, Script)), "")
 
     # -- people and the scripts ----------------------------------------------------------
 
@@ -788,95 +608,3 @@ class Simulation:
                          {"rows": [*content[key]["rows"], row]},
                          expected_revision=(working.revisions or {}).get(key, 0))
         self.submit_plan(script)
-
-    # -- the count -------------------------------------------------------------------------
-
-    def summary(self) -> Summary:
-        session = db.session
-        states = Counter({f"{kind} {state}": n for kind, state, n in session.execute(
-            select(Case.workflow, Case.state, func.count())
-            .where(Case.call_id.in_(self.call_ids.values()))
-            .group_by(Case.workflow, Case.state)).all()})
-        first = (select(func.min(Deadline.id).label("id")).where(
-            Deadline.deliverable_id.is_not(None)).group_by(Deadline.deliverable_id).subquery())
-        handed = session.execute(
-            select(Deadline.due_at, Deadline.ended_at).join(first, Deadline.id == first.c.id)
-            .where(Deadline.status == "met")).all()
-        late = sum(1 for due, ended in handed if ended > due)
-        revisions = session.scalar(select(func.count()).select_from(Deadline).join(
-            Deliverable, Deliverable.id == Deadline.deliverable_id).where(
-            Deadline.id.not_in(select(first.c.id)))) or 0
-        rows = {n.id: n for n in session.scalars(select(Notification).where(
-            Notification.id.in_({nid for nid, _ in self.mail.sent})))}
-        deadlines = {d.id: d for d in session.scalars(select(Deadline).where(
-            Deadline.id.in_({n.deadline_id for n in rows.values() if n.deadline_id})))}
-        identities: Counter[tuple[Any, ...]] = Counter()
-        reminders = 0
-        for nid, to in self.mail.sent:
-            n = rows[nid]
-            if n.idempotency_key.startswith("reminder:"):
-                reminders += 1
-                deadline = deadlines.get(n.deadline_id)
-                what = (deadline.deliverable_id or f"deadline {deadline.id}", deadline.due_at) \
-                    if deadline else n.deadline_id
-                identities[(to, n.template, what, (n.context or {}).get("offset_minutes"))] += 1
-            else:
-                identities[(to, n.idempotency_key)] += 1
-        duplicates = sum(count - 1 for count in identities.values())
-        mail = [SentMail(nid, rows[nid].template, rows[nid].deadline_id,
-                         self.mail.calendars.get(nid)) for nid, _ in self.mail.sent]
-        return Summary(states=states, on_time=len(handed) - late, late=late,
-                       revisions=revisions, reminders=reminders, delivered=len(self.mail.sent),
-                       duplicates=duplicates, refused=self.refused, mail=mail)
-
-
-def _unflushed(dbapi_connection: Any, _record: Any) -> None:
-    cur = dbapi_connection.cursor()
-    cur.execute("PRAGMA synchronous=OFF")
-    cur.close()
-
-
-def simulate(cases: int, months: int, seed: int = 1, database_url: str | None = None,
-             echo: Callable[[str], None] | None = None) -> Summary:
-    """Run a whole call on a scratch database (a temporary SQLite file unless ``database_url``
-    names an empty one) and count what happened."""
-    started = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="citypair-simulation-") as tmp:
-        folder = Path(tmp)
-        url = database_url or f"sqlite:///{folder / 'simulation.sqlite'}"
-        app = create_app({
-            "DATABASE_URL": url, "INSTANCE_DIR": str(folder), "SECRET_KEY": "simulation",
-            "MAIL_SINK_DIR": str(folder / "mail"), "UPLOAD_DIR": str(folder / "uploads"),
-            "SMTP_HOST": "", "CELERY_BROKER_URL": "memory://", "RATELIMIT_ENABLED": False,
-            "BASE_URL": "http://simulation.invalid"})
-        if db.dialect == "sqlite":
-            # A scratch database need not survive a power cut: no disk flush at each commit.
-            event.listen(db.engine, "connect", _unflushed)
-        sim = Simulation(cases, months, seed)
-        previous = outbox.dispatcher
-        with app.app_context():
-            upgrade_database(app)
-            load_topics()
-            if db.session.scalar(select(func.count(Case.id))):
-                raise OperationError("The simulation needs an empty database.")
-            db.session.remove()
-            use_clock(sim.clock)
-            use_sender(sim.mail)
-            outbox.set_dispatcher(sim.handed_over.extend)
-            try:
-                sim.draw_scripts()
-                sim.set_up()
-                sim.run()
-                summary = sim.summary()
-            finally:
-                use_clock(None)
-                use_sender(None)
-                outbox.set_dispatcher(previous)
-                db.session.remove()
-                if db.engine is not None:
-                    db.engine.dispose()
-        summary.seconds = time.perf_counter() - started
-        if echo:
-            echo(f"simulated {cases} cases over {months} months from {START:%Y-%m-%d} in "
-                 f"{summary.seconds:.1f} s")
-        return summary

@@ -48,9 +48,10 @@ from sqlalchemy import (
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from webapp import calendar
 from webapp.db import db, utcnow
-from webapp.mail import DeliveryUncertain, build_message, case_of, describe, external_url, sender
+from webapp.mail import calendar
+from webapp.mail.rendering import build_message, case_of, external_url
+from webapp.mail.sending import DeliveryUncertain, describe, sender
 from webapp.models import (
     AuditEvent,
     Case,
@@ -463,7 +464,7 @@ def _requeue(session: Session, which: ColumnElement[bool], again: bool = False) 
     One being sent right now is left alone: it is on its way. So is one that was sent, or may
     have been, unless ``again`` says a second copy is wanted.
     """
-    from webapp.operations.outbox import enqueue_after_commit
+    from webapp.mail.outbox import enqueue_after_commit
 
     now = utcnow()
     grace = timedelta(seconds=current_app.config["STALE_PENDING_SECONDS"])
