@@ -11,8 +11,11 @@ from celery import Celery, Task
 from celery.signals import worker_process_init, worker_process_shutdown
 from flask import Flask
 
+from tasks import file_broker
 from webapp.safety import private_dir
 
+# The embedded broker's messages appear whole or not at all (see tasks/file_broker.py).
+file_broker.install()
 celery = Celery("citypair", include=["tasks.delivery", "tasks.sweep", "tasks.privacy"])
 _flask_app: Flask | None = None
 

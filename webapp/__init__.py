@@ -59,10 +59,14 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
                    timezone_selector=i18n.select_timezone)
     i18n.init_app(app)
     from webapp import richtext
-    from webapp.views import words
+    from webapp.views import flow, words
+    from workflows.engine import Purpose
 
-    # Pages and e-mails ask a case's or a call's vocabulary how to name things.
+    # Pages and e-mails ask a case's or a call's vocabulary how to name things, and its
+    # definition which transition serves which purpose.
     app.jinja_env.globals["words"] = words
+    app.jinja_env.globals["flow"] = flow
+    app.jinja_env.globals["purposes"] = Purpose
     app.jinja_env.filters["rich"] = richtext.render
 
     from webapp.agreements import bp as agreements_bp

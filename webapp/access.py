@@ -8,9 +8,19 @@ every programme or region; admins see everything.
 
 from __future__ import annotations
 
-from sqlalchemy import Select, or_, select
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
 
-from webapp.models import Call, Case, PartnerCity, User, UserRole
+from flask import abort
+from sqlalchemy import ColumnElement, Select, exists, or_, select
+from sqlalchemy.orm import Session
+
+from webapp.db import db
+from webapp.errors import Forbidden, NotFound, OperationError
+from webapp.models import Call, Case, CasePartner, PartnerCity, User, UserRole
+from webapp.models.party import key_of
 from workflows.engine import Actor, Role
 
 
@@ -18,14 +28,29 @@ def actor_for(user: User | None) -> Actor:
     """The engine's view of a person (None is the system)."""
     if user is None:
         return Actor(Role.SYSTEM)
-    role = Role(user.role)
-    party = {Role.APPLICANT: "applicant", Role.PARTNER: "partner"}.get(role)
-    return Actor(role, party=party, user_id=user.id)
+    return Actor(Role(user.role), party=key_of(user), user_id=user.id)
 
 
-def case_region(case: Case) -> str:
-    """The world region a case belongs to: its partner city's, else the preferred one."""
-    return case.partner_city.region if case.partner_city else case.partner_region
+def case_regions(case: Case) -> frozenset[str]:
+    """The world regions a case belongs to: every partner's, else the preferred one."""
+    partners = case.partners
+    return frozenset(p.region for p in partners) if partners else frozenset({case.partner_region})
+
+
+def in_region(case: Case, region: str) -> bool:
+    """Whether a case is in ``region`` (any region when empty): a case with partners in two
+    regions is in both, so neither region's coordinator loses sight of it."""
+    return not region or region in case_regions(case)
+
+
+def region_clause(region: str) -> ColumnElement[bool]:
+    """``in_region`` in SQL, for a region given: a partner of the case is there, or the case
+    has no partner and prefers it."""
+    partner_there = (select(CasePartner.id)
+                     .join(PartnerCity, CasePartner.partner_city_id == PartnerCity.id)
+                     .where(CasePartner.case_id == Case.id, PartnerCity.region == region)
+                     .exists())
+    return or_(partner_there, Case.partner_city_id.is_(None) & (Case.partner_region == region))
 
 
 def programme_scope(user: User) -> frozenset[int] | None:
@@ -54,12 +79,13 @@ def can_view_case(user: User, case: Case) -> bool:
     if user.role == UserRole.COORDINATOR:
         if case_hidden(user, case):
             return False
-        return not user.region_scope or case_region(case) == user.region_scope
+        return in_region(case, user.region_scope)
     if user.role == UserRole.APPLICANT:
         return user.organisation_id is not None and case.organisation_id == user.organisation_id
     if user.role == UserRole.PARTNER:
         # A partner city is set on a case only while it is proposed or paired.
-        return user.partner_city_id is not None and case.partner_city_id == user.partner_city_id
+        return user.partner_city_id is not None and any(
+            link.partner_city_id == user.partner_city_id for link in case.partner_links)
     return False
 
 
@@ -81,20 +107,84 @@ def visible_cases(user: User) -> Select[tuple[Case]]:
             q = q.where(Case.call_id.in_(select(Call.id).where(Call.programme_id.in_(scope))))
         if not user.region_scope:
             return q
-        return q.outerjoin(PartnerCity, Case.partner_city_id == PartnerCity.id).where(
-            or_(PartnerCity.region == user.region_scope,
-                (Case.partner_city_id.is_(None)) & (Case.partner_region == user.region_scope))
-        )
+        return q.where(region_clause(user.region_scope))
     if user.role == UserRole.APPLICANT:
         return q.where(Case.organisation_id == (user.organisation_id or -1))
-    return q.where(Case.partner_city_id == (user.partner_city_id or -1))
+    return q.where(exists().where(CasePartner.case_id == Case.id,
+                                  CasePartner.partner_city_id == (user.partner_city_id or -1)))
 
 
+class Denial(StrEnum):
+    """Why a person may not see a case."""
 
-def refusal(user: User, case: Case) -> int | None:
-    """How a case ``user`` may not see is refused: None when they may see it; 404 when it
-    must not exist for them (another organisation's case, another programme's); 403 when
-    it is staff's of another world region."""
+    #: a coordinator's case of a programme outside their scope
+    OTHER_PROGRAMME = "other_programme"
+    #: staff's case of another world region, in a programme they work on
+    OTHER_REGION = "other_region"
+    #: an applicant's or a partner's case of another organisation or city
+    NOT_THEIRS = "not_theirs"
+
+
+def denial(user: User, case: Case) -> Denial | None:
+    """Why ``user`` may not see ``case``; None when they may."""
     if can_view_case(user, case):
         return None
-    return 403 if user.is_staff and not case_hidden(user, case) else 404
+    if case_hidden(user, case):
+        return Denial.OTHER_PROGRAMME
+    return Denial.OTHER_REGION if user.is_staff else Denial.NOT_THEIRS
+
+
+@dataclass(frozen=True)
+class CasePolicy:
+    """How a case someone may not see is answered: an HTTP status for each denial."""
+
+    name: str
+    statuses: Mapping[Denial, int]
+    #: what the answer says when the case does not exist for the person
+    not_found: str = "There is no such case."
+    #: what it says when the case exists but is refused
+    forbidden: str = "This case is outside the region you coordinate."
+
+    def status(self, denial: Denial | None) -> int | None:
+        """The status a denial is answered with; None when there is none."""
+        return None if denial is None else self.statuses[denial]
+
+
+#: What must not exist for the person is not found (another programme's case, another
+#: organisation's or city's); a case of their programme in another region is forbidden, so
+#: staff learn that it is a matter of region. Back office, cooperation, agreements, API.
+SCOPED = CasePolicy("scoped", {Denial.OTHER_PROGRAMME: 404, Denial.OTHER_REGION: 403,
+                               Denial.NOT_THEIRS: 404})
+#: Every case not one's own does not exist, whoever asks: the applicant's portal.
+HIDDEN = CasePolicy("hidden", dict.fromkeys(Denial, 404))
+
+
+def refusal(user: User, case: Case, policy: CasePolicy = SCOPED) -> int | None:
+    """The status a case ``user`` may not see is refused with under ``policy``; None when
+    they may see it."""
+    return policy.status(denial(user, case))
+
+
+def load_case(case_id: int, user: User, *, policy: CasePolicy = SCOPED,
+              session: Session | None = None, options: Sequence[Any] = ()) -> Case:
+    """The case ``user`` may see, for operations and the API: a case there is none of, or
+    one the policy hides, raises NotFound; one it refuses raises Forbidden."""
+    case = (session or db.session).get(Case, case_id, options=list(options))
+    status = 404 if case is None else refusal(user, case, policy)
+    if status == 404 or case is None:
+        raise NotFound(policy.not_found)
+    if status:
+        raise Forbidden(policy.forbidden)
+    return case
+
+
+def case_or_abort(case_id: int, *, policy: CasePolicy = SCOPED,
+                  options: Sequence[Any] = ()) -> Case:
+    """The case the signed-in person may see, for pages: refusals become the site's own
+    404 and 403 pages."""
+    from flask_login import current_user
+
+    try:
+        return load_case(case_id, current_user, policy=policy, options=options)
+    except OperationError as exc:
+        abort(exc.status)

@@ -193,6 +193,7 @@ MATRIX: dict[str, Access] = {
     "pairing.partner_import": Access(STAFF),
     "pairing.case": Access(STAFF, "region"),
     "pairing.propose": Access(STAFF, "region"),
+    "pairing.remove": Access(STAFF, "region"),
     "pairing.invite": Access(STAFF, "region"),
     "pairing.board": Access(STAFF, "programme"),
     "pairing.board_submit": Access(STAFF, "programme"),

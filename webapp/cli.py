@@ -63,8 +63,13 @@ def init_db() -> None:
 @main.command()
 @click.option("--reset", is_flag=True, help="Drop everything first (embedded SQLite only).")
 def demo(reset: bool) -> None:
-    """Load the demo: an open call, partner cities, sample applicants, the 2017 pairings."""
+    """Load the demo: open calls, partner cities, sample applicants, and last year's call
+    played through the real operations up to now (nothing twice when run again)."""
+    import time
+
     from webapp.operations.setup import load_demo, load_topics
+
+    started = time.perf_counter()
 
     app = _app()
     url = app.config["DATABASE_URL"]
@@ -78,6 +83,7 @@ def demo(reset: bool) -> None:
         load_topics()
         for line in load_demo():
             click.echo(line)
+    click.echo(f"demo loaded in {time.perf_counter() - started:.1f} s")
 
 
 @main.group()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import importlib
+import inspect
 import io
 import os
 from collections.abc import Iterable, Iterator
@@ -16,11 +18,20 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel import dates
-from flask import Flask, current_app, g, has_request_context, request, session
-from flask_babel import format_datetime, format_decimal, get_locale
+from babel.lists import format_list
+from flask import Flask, current_app, g, has_app_context, has_request_context, request, session
+from flask_babel import format_datetime, format_decimal, get_locale, gettext
 from flask_login import current_user
 
 from workflows import countries
+from workflows.refusal import (
+    PROGRAMME_TZ,
+    Refusal,
+    english_listing,
+    from_data,
+    render,
+    speak_with,
+)
 
 #: each language named in itself, as the language switcher offers it
 LANGUAGE_NAMES = {"en": "English", "fr": "Français", "es": "Español", "pt": "Português"}
@@ -223,33 +234,63 @@ def country_names(codes: Iterable[str] | None, locale: str | None = None) -> str
     return ", ".join(sorted(names, key=countries.sort_key))
 
 
+def names_list(names: Iterable[str], locale: str | None = None) -> str:
+    """Names joined as the reader's language lists them: "Rosario and Medellín"."""
+    items = [str(n) for n in names]
+    return format_list(items, locale=locale or reader_locale()) if items else ""
+
+
+def region_name(name: str | None) -> str:
+    """A world region in the reader's language; a stored region not among the programme's
+    world regions is shown as it is."""
+    from webapp.models.programme import WORLD_REGIONS
+
+    return gettext(name) if name in WORLD_REGIONS else (name or "")
+
+
+def region_names(names: Iterable[str] | None) -> str:
+    """World regions in the reader's language, comma-separated, in their stored order."""
+    return ", ".join(region_name(n) for n in names or ())
+
+
 def is_eu27(codes: Iterable[str] | None) -> bool:
     """Whether ``codes`` are exactly the 27 EU member states."""
     return set(codes or ()) == set(countries.EU_MEMBER_STATES)
 
 
 #: the labels people read in the programme's definitions, which stay free of Flask: for each
-#: constructor, the positions and keywords of its label arguments. Pages translate them on show.
-LABEL_ARGUMENTS: dict[str, tuple[tuple[int, ...], tuple[str, ...]]] = {
-    "State": ((2, 3, 4), ("staff_label", "applicant_label", "stage", "future_label")),
-    "Transition": ((4,), ("label",)),
-    "Workflow": ((), ("title",)),
-    "Field": ((1,), ("label", "hint")),
-    "DeadlineSpec": ((1,), ("label",)),
-    "Section": ((1,), ("title", "hint", "row_label")),
-    "TextField": ((1, 2), ("label", "hint")),
-    "Column": ((1,), ("label",)),
-    "Commitment": ((1,), ("label",)),
-    "Criterion": ((1,), ("label",)),
-    "Vocabulary": ((), ("applicant_noun", "applicant_description", "applicant_hint",
-                        "partner_noun", "partner_title", "plan_name", "plan_title",
-                        "agreement_name")),
-    "pairing_proposed": ((0,), ()),
-    "agreement_pending": ((0, 1), ()),
+#: constructor (where it is defined), the names of its label arguments. Pages translate them on
+#: show. A label given by position is found from the constructor's own signature.
+LABEL_ARGUMENTS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "State": ("workflows.engine", ("staff_label", "applicant_label", "stage", "future_label")),
+    "Transition": ("workflows.engine", ("label",)),
+    "Workflow": ("workflows.engine", ("title",)),
+    "Field": ("workflows.engine", ("label", "hint")),
+    "DeadlineSpec": ("workflows.engine", ("label",)),
+    "Section": ("workflows.lap", ("title", "hint", "row_label")),
+    "TextField": ("workflows.lap", ("label", "hint")),
+    "Column": ("workflows.lap", ("label",)),
+    "Commitment": ("workflows.vocabulary", ("label",)),
+    "Criterion": ("workflows.vocabulary", ("label",)),
+    "Vocabulary": ("workflows.vocabulary", (
+        "applicant_noun", "applicant_description", "applicant_hint", "partner_noun",
+        "partner_title", "plan_name", "plan_title", "agreement_name", "call_name")),
+    "proposal_state": ("workflows.city_to_city", ("applicant_label",)),
+    "signing_state": ("workflows.city_to_city", ("sign_label", "future_label")),
+    "replace": ("dataclasses", ("label",)),  # a shared transition relabelled for another kind
 }
 #: module-level tables whose values are labels
 LABEL_TABLES = frozenset({"ORGANISATION_TYPES", "TITLES", "SECTORS", "ROADMAP_SECTORS",
                           "FRAMEWORKS", "ACTIVITY_TYPES", "DIRECTIONS"})
+
+
+def _label_positions(name: str) -> tuple[int, ...]:
+    """Where a constructor takes its label arguments by position (none when keyword-only)."""
+    module, names = LABEL_ARGUMENTS[name]
+    params = list(inspect.signature(getattr(importlib.import_module(module), name))
+                  .parameters.values())
+    return tuple(i for i, p in enumerate(params)
+                 if p.name in names and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD))
 
 
 def extract_labels(fileobj: Any, keywords: Any, comment_tags: Any, options: Any) -> Iterator:
@@ -264,8 +305,8 @@ def extract_labels(fileobj: Any, keywords: Any, comment_tags: Any, options: Any)
             func = node.func
             name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
             if name in LABEL_ARGUMENTS:
-                positions, names = LABEL_ARGUMENTS[name]
-                values = [node.args[i] for i in positions if i < len(node.args)]
+                names = LABEL_ARGUMENTS[name][1]
+                values = [node.args[i] for i in _label_positions(name) if i < len(node.args)]
                 values += [kw.value for kw in node.keywords if kw.arg in names]
         elif isinstance(node, (ast.Assign, ast.AnnAssign)) and isinstance(node.value, ast.Dict):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
@@ -300,13 +341,55 @@ def compile_catalogues(directory: Path) -> list[Path]:
     return built
 
 
+def say_refusal(reason: Refusal) -> str:
+    """A refusal in the reader's language, its times in the reader's zone; English outside
+    an application (a worker's log, the command line)."""
+    if not has_app_context():
+        return reason.english
+    return render(reason, gettext, programme_time, number=format_decimal, lists=said_list,
+                  country=country_name)
+
+
+def said_list(items: list[str]) -> str:
+    """Items as a sentence in the reader's language lists them ("A, B et C")."""
+    locale = reader_locale()
+    if locale.startswith("en"):
+        return english_listing(items)  # "A, B and C", as the programme writes
+    return format_list(items, locale=locale)
+
+
+def verdict_sentence(result: Any) -> str:
+    """An eligibility verdict's sentence in the reader's language: a rule's result as the
+    rules give it, or as recorded (a verdict recorded before message ids were kept is
+    shown in the English it was said in)."""
+    reason = getattr(result, "reason", None)
+    if isinstance(reason, Refusal):
+        return str(reason)
+    if isinstance(reason, dict) and reason.get("msgid"):
+        return str(from_data(reason))
+    return result.message
+
+
+def programme_time(dt: datetime) -> str:
+    """A time as the programme states its deadlines: Brussels time, in the reader's words."""
+    local = dt.astimezone(PROGRAMME_TZ).replace(tzinfo=None)
+    return gettext("%(time)s Brussels time") % {
+        "time": format_datetime(local, "dd MMMM yyyy, HH:mm", rebase=False)}
+
+
 def init_app(app: Flask) -> None:
+    # Guards and the engine give refusals as message ids; they are said where they are shown.
+    speak_with(say_refusal)
     app.jinja_env.filters["when"] = in_zone
     app.jinja_env.filters["number"] = format_decimal  # 100,000 / 100 000 / 100.000
     # Translated names start a sentence or a heading: "plan d’action local" -> "Plan ..."
     app.jinja_env.filters["capfirst"] = lambda text: text[:1].upper() + text[1:]
     app.jinja_env.filters["country_name"] = country_name
     app.jinja_env.filters["country_names"] = country_names
+    app.jinja_env.filters["names_list"] = names_list
+    app.jinja_env.filters["verdict_sentence"] = verdict_sentence
+    app.jinja_env.filters["region_name"] = region_name
+    app.jinja_env.filters["region_names"] = region_names
     app.jinja_env.tests["eu27"] = is_eu27
     app.jinja_env.globals["get_locale"] = lambda: str(get_locale())
     app.jinja_env.globals["language_names"] = {

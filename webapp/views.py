@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Collection, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
-from flask import abort
+from flask import abort, flash, redirect
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -14,13 +16,15 @@ from wtforms import DateTimeLocalField, SelectMultipleField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
 from webapp.db import db
+from webapp.errors import OperationError
 from webapp.forms import Form, NoScript, choices
 from webapp.i18n import in_zone, select_timezone
 from webapp.models import AuditEvent, Case, Comment, Document, Notification, UserRole
 from webapp.operations import cases as case_ops
 from webapp.operations.applications import section_title
+from webapp.operations.wiring import wiring
 from workflows import get_workflow, vocabulary
-from workflows.engine import FieldSource, StateKind, Transition
+from workflows.engine import FieldSource, Purpose, StateKind, Transition, Workflow
 from workflows.vocabulary import Vocabulary
 
 #: the page that fires a transition with a dedicated screen (Transition.screen)
@@ -35,12 +39,49 @@ def admins_only() -> None:
         abort(403)
 
 
+def refusal_messages(exc: Exception) -> list[str]:
+    """What a refusal says to people: each of its reasons (else its message), or each value
+    of a payload that was refused."""
+    if isinstance(exc, case_ops.PayloadError):
+        return exc.messages
+    if isinstance(exc, OperationError):
+        return list(exc.reasons or (exc.message,))
+    return [str(exc)]
+
+
+@contextmanager
+def refusals_flashed(to: str, *, code: int = 303,
+                     catch: tuple[type[Exception], ...] = (OperationError, case_ops.PayloadError),
+                     passing: Collection[int] = ()) -> Iterator[None]:
+    """Run an operation; if it refuses, flash why as errors and redirect to ``to``.
+
+    A refusal whose status is in ``passing`` goes on to the error pages instead: an action
+    on something that is not there, or not the person's, is not a message to flash.
+    """
+    try:
+        yield
+    except catch as exc:
+        if isinstance(exc, OperationError) and exc.status in passing:
+            raise
+        for message in refusal_messages(exc):
+            flash(message, "error")
+        abort(redirect(to, code))
+
+
 def words(subject: Any) -> Vocabulary:
     """The vocabulary of a case, a call or a call kind: what its plan, agreement and partners
     are called, what it asks for (``words(case).plan_title`` in a template)."""
     if isinstance(subject, str):
         return vocabulary(subject)
     return vocabulary(subject.workflow if isinstance(subject, Case) else subject.kind)
+
+
+def flow(subject: Any) -> Workflow:
+    """The workflow definition of a case, a call or a call kind: templates ask it which step
+    serves which purpose (``flow(case).offers(case.state, purposes.ACCEPT_PARTNER)``)."""
+    if isinstance(subject, str):
+        return get_workflow(subject)
+    return get_workflow(subject.workflow if isinstance(subject, Case) else subject.kind)
 
 
 def transition_form(t: Transition, formdata: Any = None, case: Case | None = None) -> Form:
@@ -127,8 +168,14 @@ def case_timeline(case: Case, staff: bool,
             title = _("%(action)s: %(state)s", action=action_label(wf, ev.action), state=label)
         else:
             title = action_label(wf, ev.action)
-        body = "\n".join(_("%(what)s: %(value)s", what=_PAYLOAD_LABELS[k], value=v)
+        body = "\n".join(_("%(what)s: %(value)s", what=_PAYLOAD_LABELS[k],
+                            value=_shown_value(k, v))
                          for k, v in ev.payload.items() if k in _PAYLOAD_LABELS and v)
+        if staff and "verdict_after" in ev.payload:
+            body += ("\n" if body else "") + _(
+                "Eligibility rules: %(before)s → %(after)s",
+                before=_verdict(ev.payload.get("verdict_before")),
+                after=_verdict(ev.payload.get("verdict_after")))
         if ev.payload.get("sections"):
             titles = ", ".join(section_title(k) for k in ev.payload["sections"])
             body += ("\n" if body else "") + _("Sections to revise: %(titles)s", titles=titles)
@@ -155,25 +202,39 @@ def case_timeline(case: Case, staff: bool,
                       "title": _("Document “%(name)s” (%(kind)s)", name=d.filename,
                                  kind=d.kind.replace("_", " ")),
                       "body": "", "actor": "", "internal": False})
-    for provider in TIMELINE_PROVIDERS:
+    for provider in wiring().timeline:
         items.extend(provider(case, staff))
     items.sort(key=lambda i: i["at"], reverse=True)
     return items
 
 
-#: features add their own items to the case timeline: (case, staff) -> items
-TIMELINE_PROVIDERS: list[Callable[[Case, bool], list[dict[str, Any]]]] = []
-
 
 _ACTIONS = {"start": _l("Application started"), "save_section": _l("Section saved"),
             "add_member": _l("Group member added"), "remove_member": _l("Group member removed"),
             "comment": _l("Comment"), "assign": _l("Responsible coordinator changed"),
-            "grant_extension": _l("Extension granted")}
+            "grant_extension": _l("Extension granted"),
+            "rerun_eligibility": _l("Eligibility rules run again")}
 _STAFF_ONLY_ACTIONS = {"assign"}
 #: what a transition's recorded answers are called on the timeline
 _PAYLOAD_LABELS = {"reason": _l("Reason"), "message": _l("Message"), "answer": _l("Answer"),
                    "comments": _l("Comments"), "override_reason": _l("Override reason"),
                    "response_deadline": _l("Response deadline")}
+_VERDICTS = {"pass": _l("passed"), "fail": _l("a rule failed"),
+             "needs_review": _l("needs review")}
+
+
+def _verdict(summary: str | None) -> str:
+    return str(_VERDICTS.get(summary or "", summary or "–"))
+
+
+def _shown_value(key: str, value: Any) -> str:
+    # A recorded time (a response deadline) reads in the reader's zone, not as stored.
+    if key == "response_deadline" and isinstance(value, str):
+        try:
+            return in_zone(datetime.fromisoformat(value))
+        except ValueError:
+            return value
+    return str(value)
 
 
 def action_label(wf, action: str) -> str:
@@ -191,7 +252,7 @@ def case_links(case: Case, staff: bool) -> list[tuple[str, str]]:
 
     wf = get_workflow(case.workflow)
     links: list[tuple[str, str]] = []
-    if staff and any(t.name == "propose_pairing" for t in wf.outgoing(case.state)):
+    if staff and wf.offers(case.state, Purpose.PROPOSE_PARTNER):
         links.append((_("Find a partner: ranked suggestions"), url_for("pairing.case",
                                                                         case_id=case.id)))
     said = words(case)
@@ -203,6 +264,6 @@ def case_links(case: Case, staff: bool) -> list[tuple[str, str]]:
                   (_("Activities"), url_for("cooperation.activities", case_id=case.id)),
                   (_("Progress reports"), url_for("cooperation.reports", case_id=case.id)),
                   (said.plan_title, url_for("cooperation.plan", case_id=case.id))]
-    if staff and any(t.name == "select" for t in wf.outgoing(case.state)):
+    if staff and wf.offers(case.state, Purpose.SELECT):
         links.append((_("Scoring"), url_for("cooperation.scoring", case_id=case.id)))
     return links

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import current_app, render_template
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from jinja2 import StrictUndefined, Template, TemplateError, meta
@@ -34,9 +35,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from webapp.db import read_once, utcnow
-from webapp.i18n import country_name
+from webapp.i18n import country_name, names_list
 from webapp.models import Case, Deadline, MailWording, Notification, User, UserRole
-from workflows import get_workflow
+from workflows import get_workflow, workflows
+from workflows.engine import Purpose
+from workflows.refusal import N_
+
+#: the state a previewed status mail names: where a case goes once found eligible
+_SAMPLE_STATE = next(t.target for wf in workflows().values()
+                     if (t := wf.for_purpose(Purpose.DECLARE_ELIGIBLE)))
 
 LANGUAGES = ("en", "fr", "es", "pt")
 MAX_SUBJECT = 300
@@ -170,24 +177,39 @@ DEADLINE = Variable(_l("the deadline, in the recipient's language and time zone"
 UNSUBSCRIBE = Variable(_l("the link that switches this kind of e-mail off"), _unsubscribe_link)
 
 
+def _sample(value: Any) -> Any:
+    """A preview's made-up value in the current language (its texts are message ids)."""
+    if isinstance(value, str) and value.startswith("("):
+        return _(value)
+    if isinstance(value, list):
+        return [_sample(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _sample(v) for k, v in value.items()}
+    return value
+
+
 def _said(key: str, description: Any, sample: str) -> Variable:
     return Variable(description, lambda s: s.get(key), key, sample)
 
 
 #: what some templates' context holds besides
 EXTRAS: dict[str, Variable] = {
-    "reason": _said("reason", _l("the reason given, if any"), "(the reason given)"),
-    "actor": _said("actor", _l("the person who acted"), "(a person's name)"),
-    "message": _said("message", _l("the coordination unit's message"), "(the message)"),
-    "answer": _said("answer", _l("the applicant's answer"), "(the answer)"),
-    "comment": _said("comment", _l("the comment shared"), "(the comment)"),
+    "reason": _said("reason", _l("the reason given, if any"), N_("(the reason given)")),
+    "actor": _said("actor", _l("the person who acted"), N_("(a person's name)")),
+    "message": _said("message", _l("the coordination unit's message"), N_("(the message)")),
+    "answer": _said("answer", _l("the applicant's answer"), N_("(the answer)")),
+    "comment": _said("comment", _l("the comment shared"), N_("(the comment)")),
+    "partners_staying": Variable(_l("the partners that stay paired when one of several declines "
+                                    "(empty otherwise)"),
+                                 lambda s: names_list(s.get("partners_staying", []) or []),
+                                 "partners_staying", ["Medellín"]),
     "comments": _said("comments", _l("the coordination unit's comments, if any"),
-                      "(the comments)"),
-    "inviter": _said("inviter", _l("who sent the invitation"), "(a person's name)"),
+                      N_("(the comments)")),
+    "inviter": _said("inviter", _l("who sent the invitation"), N_("(a person's name)")),
     "organisation": _said("organisation", _l("the organisation the person is invited to "
                                              "join (empty for staff)"), ""),
     "status": Variable(_l("the application's new status, as the applicant reads it"), _status,
-                       "to_state", "awaiting_pairing"),
+                       "to_state", _SAMPLE_STATE),
     "deliverable": Variable(_l("the deliverable's title"),
                             lambda s: s.get("title") or (s.context["deadline"].label
                                                          if s.context.get("deadline") else ""),
@@ -199,8 +221,8 @@ EXTRAS: dict[str, Variable] = {
                              lambda s: int(s.get("offset_minutes", 0) or 0) // 1440,
                              "offset_minutes", 1440 * 14, example=14),
     "items": Variable(_l("the digest's list, one e-mail a line"), _items, "items",
-                      [{"reference": "IUC-2026-0001", "subject": "(an e-mail's subject)"}]),
-    "call_title": _said("call_title", _l("the title of the call"), "(the call's title)"),
+                      [{"reference": "IUC-2026-0001", "subject": N_("(an e-mail's subject)")}]),
+    "call_title": _said("call_title", _l("the title of the call"), N_("(the call's title)")),
     "sections": Variable(_l("the sections of the application to revise, if any"),
                          lambda s: ", ".join(_section_title(k) for k in s.get("sections", [])),
                          "sections", ["contact"]),
@@ -304,7 +326,7 @@ SPECS: dict[str, Spec] = {
     "pairing_cancelled": Spec(_l("To both parties when the coordination unit cancels a "
                                  "pairing."), ("reason",)),
     "pairing_declined": Spec(_l("To both parties and the coordinators when a pairing is "
-                                "declined."), ("reason", "actor")),
+                                "declined."), ("reason", "actor", "partners_staying")),
     "pairing_proposed": Spec(_l("To both parties when a pairing is proposed."), deadline=True),
     "password_reset": Spec(_l("To a person who asked to reset their password."), case=False),
     "reminder_agreement": Spec(_l("Reminder to the parties that have not signed the "
@@ -492,8 +514,10 @@ def preview_notification(session: Session, template: str, locale: str, case: Cas
                             timezone=real.timezone, deadline_id=real.deadline_id,
                             created_at=real.created_at), real
     recipient = _recipient(session, spec, case, viewer)
-    context: dict[str, Any] = {v.context_key: v.context_sample
-                               for v in spec.variables().values() if v.context_key}
+    # The made-up values are message ids, said in the previewed language.
+    with force_locale(locale):
+        context: dict[str, Any] = {v.context_key: _sample(v.context_sample)
+                                   for v in spec.variables().values() if v.context_key}
     deadline_id = None
     if case is not None and spec.case:
         context.update(case_id=case.id, reference=case.reference,

@@ -11,7 +11,9 @@ from workflows.engine import (
     DeadlineSpec,
     Field,
     FieldSource,
+    Hook,
     Notify,
+    Purpose,
     Reminder,
     Role,
     State,
@@ -28,17 +30,8 @@ PARTIES = (Role.APPLICANT, Role.PARTNER)
 STAFF = (Role.COORDINATOR, Role.ADMIN)
 STAFF_OR_SYSTEM = (Role.COORDINATOR, Role.ADMIN, Role.SYSTEM)
 
-#: Hooks the operations layer runs when a case enters a state.
-HOOKS = frozenset({
-    "run_eligibility",  # store the automatic eligibility verdicts
-    "reset_pairing",  # the pairing is void: forget acceptances and signatures
-    "generate_agreement",  # render the Partnership Agreement, version it, hash it
-    "start_cooperation",  # fix the start date and create the deliverable schedule
-    "start_follow_up",  # open the follow-up report deadline
-    "stamp_submission",  # record when the application was submitted
-    "set_partner",  # attach the proposed partner city to the case
-    "flag_sections",  # open the sections an information request names for editing
-})
+#: the hooks this kind names, which the operations layer implements
+HOOKS = frozenset(Hook)
 
 #: the declarations of seed 003 ("What are European cities committing to?")
 COMMITMENTS = (
@@ -84,10 +77,11 @@ PLAN_VERSION = tuple(Field(name, label, required=False, source=FieldSource.RECOR
                      for name, label in (("plan_version", "Plan version"),
                                          ("plan_hash", "Plan hash")))
 
-def pairing_proposed(applicant_label: str) -> State:
+def proposal_state(*, applicant_label: str) -> State:
     """Both parties have ten days to accept a proposed partner, then the coordinator is told."""
     return State(
-        "pairing_proposed", StateKind.WAITING, "Pairing proposed", applicant_label, "Pairing",
+        name="pairing_proposed", kind=StateKind.WAITING, stage="Pairing",
+        staff_label="Pairing proposed", applicant_label=applicant_label,
         deadlines=(DeadlineSpec(
             "pairing_response", "Accept the proposed pairing", Anchor.ENTERED, after=10 * DAY,
             reminders=(Reminder(-5 * DAY, ("parties",), "reminder_pairing_proposed",
@@ -96,11 +90,12 @@ def pairing_proposed(applicant_label: str) -> State:
         ),))
 
 
-def agreement_pending(sign_label: str, future_label: str) -> State:
+def signing_state(*, sign_label: str, future_label: str) -> State:
     """Thirty days to sign, with a weekly reminder to each party that has not signed yet."""
     return State(
-        "agreement_pending", StateKind.WAITING, "Agreement awaiting signatures", sign_label,
-        "Agreement", future_label=future_label, on_enter=("generate_agreement",),
+        name="agreement_pending", kind=StateKind.WAITING, stage="Agreement",
+        staff_label="Agreement awaiting signatures", applicant_label=sign_label,
+        future_label=future_label, on_enter=(Hook.GENERATE_AGREEMENT,),
         deadlines=(DeadlineSpec(
             "agreement_signature", sign_label, Anchor.ENTERED, after=30 * DAY,
             reminders=tuple(
@@ -112,41 +107,50 @@ def agreement_pending(sign_label: str, future_label: str) -> State:
 
 
 STATES = (
-    State("draft", StateKind.DRAFT, "Draft", "Draft — not yet submitted", "Application",
+    State(name="draft", kind=StateKind.DRAFT, stage="Application",
+          staff_label="Draft", applicant_label="Draft — not yet submitted",
           future_label="Apply", editable_by_applicant=True,
           deadlines=(DeadlineSpec(
               "call_closing", "Call closes", Anchor.CALL_CLOSES,
               reminders=(Reminder(-7 * DAY, ("applicant",), "reminder_call_closing"),
                          Reminder(-1 * DAY, ("applicant",), "reminder_call_closing")),
           ),)),
-    State("eligibility_review", StateKind.REVIEW, "Eligibility review",
-          "Submitted — eligibility being checked", "Eligibility",
-          future_label="Eligibility check", on_enter=("run_eligibility",)),
-    State("information_requested", StateKind.APPLICANT_ACTION, "Information requested",
-          "Information requested from you", "Eligibility", editable_by_applicant=True,
+    State(name="eligibility_review", kind=StateKind.REVIEW, stage="Eligibility",
+          staff_label="Eligibility review", applicant_label="Submitted — eligibility being checked",
+          future_label="Eligibility check", on_enter=(Hook.RUN_ELIGIBILITY,)),
+    State(name="information_requested", kind=StateKind.APPLICANT_ACTION, stage="Eligibility",
+          staff_label="Information requested", applicant_label="Information requested from you",
+          editable_by_applicant=True,
           deadlines=(DeadlineSpec(
               "information_response", "Answer the information request", Anchor.PAYLOAD,
               payload_field="response_deadline",
               reminders=(Reminder(-3 * DAY, ("applicant",), "reminder_information_requested"),),
           ),)),
-    State("awaiting_pairing", StateKind.WAITING, "Eligible — awaiting pairing",
-          "Eligible — we are finding your partner city", "Pairing",
-          future_label="Pairing", on_enter=("reset_pairing",)),
-    pairing_proposed("A partner city is proposed — please respond"),
-    agreement_pending("Sign the Partnership Agreement", "Partnership Agreement"),
-    State("cooperation_active", StateKind.ACTIVE, "Cooperation active",
-          "Cooperation under way", "Cooperation",
-          future_label="18 months of cooperation", on_enter=("start_cooperation",)),
-    State("lap_submission", StateKind.APPLICANT_ACTION, "Local Action Plan due",
-          "Submit your Local Action Plan", "Local Action Plan",
+    State(name="awaiting_pairing", kind=StateKind.WAITING, stage="Pairing",
+          staff_label="Eligible — awaiting pairing",
+          applicant_label="Eligible — we are finding your partner city",
+          future_label="Pairing", on_enter=(Hook.RESET_PAIRING,)),
+    proposal_state(applicant_label="A partner city is proposed — please respond"),
+    signing_state(sign_label="Sign the Partnership Agreement",
+                      future_label="Partnership Agreement"),
+    State(name="cooperation_active", kind=StateKind.ACTIVE, stage="Cooperation",
+          staff_label="Cooperation active", applicant_label="Cooperation under way",
+          future_label="18 months of cooperation", on_enter=(Hook.START_COOPERATION,)),
+    State(name="lap_submission", kind=StateKind.APPLICANT_ACTION, stage="Local Action Plan",
+          staff_label="Local Action Plan due", applicant_label="Submit your Local Action Plan",
           future_label="Local Action Plan"),
-    State("lap_review", StateKind.REVIEW, "Local Action Plan in review",
-          "Local Action Plan submitted — in review", "Local Action Plan"),
-    State("completed", StateKind.SUCCESS, "Completed", "Completed", "Completed",
-          future_label="Completed", on_enter=("start_follow_up",)),
-    State("ineligible", StateKind.CLOSED, "Ineligible", "Not eligible", "Eligibility"),
-    State("withdrawn", StateKind.CLOSED, "Withdrawn", "Withdrawn", "Application"),
-    State("terminated", StateKind.CLOSED, "Terminated", "Cooperation ended early", "Cooperation"),
+    State(name="lap_review", kind=StateKind.REVIEW, stage="Local Action Plan",
+          staff_label="Local Action Plan in review",
+          applicant_label="Local Action Plan submitted — in review"),
+    State(name="completed", kind=StateKind.SUCCESS, stage="Completed",
+          staff_label="Completed", applicant_label="Completed",
+          future_label="Completed", on_enter=(Hook.START_FOLLOW_UP,)),
+    State(name="ineligible", kind=StateKind.CLOSED, stage="Eligibility",
+          staff_label="Ineligible", applicant_label="Not eligible"),
+    State(name="withdrawn", kind=StateKind.CLOSED, stage="Application",
+          staff_label="Withdrawn", applicant_label="Withdrawn"),
+    State(name="terminated", kind=StateKind.CLOSED, stage="Cooperation",
+          staff_label="Terminated", applicant_label="Cooperation ended early"),
 )
 
 _LIVE = tuple(s.name for s in STATES if not s.kind.terminal)
@@ -154,79 +158,114 @@ _PAIRED_ONWARDS = ("pairing_proposed", "agreement_pending", "cooperation_active"
                    "lap_submission", "lap_review")
 
 TRANSITIONS = (
-    Transition("submit", ("draft",), "eligibility_review", APPLICANT, "Submit application",
+    Transition(name="submit", purpose=Purpose.SUBMIT_APPLICATION,
+               sources=("draft",), target="eligibility_review", roles=APPLICANT,
+               label="Submit application",
                guards=("call_open", "sections_complete", "commitments_given"),
-               effects=("stamp_submission",),
+               effects=(Hook.STAMP_SUBMISSION,),
                notify=(Notify("application_submitted", ("applicant",)),)),
-    Transition("declare_eligible", ("eligibility_review",), "awaiting_pairing", STAFF,
-               "Declare eligible", guards=("failed_rules_overridden",),
+    Transition(name="declare_eligible", purpose=Purpose.DECLARE_ELIGIBLE,
+               sources=("eligibility_review",), target="awaiting_pairing", roles=STAFF,
+               label="Declare eligible", guards=("failed_rules_overridden",),
                fields=(Field("override_reason", "Override reason", required=False,
                              hint="Needed only when an automatic rule failed."),),
                notify=(Notify("declared_eligible", ("applicant",)),)),
-    Transition("declare_ineligible", ("eligibility_review",), "ineligible", STAFF,
-               "Declare ineligible", fields=(REASON,), style="warning",
+    Transition(name="declare_ineligible", purpose=Purpose.DECLARE_INELIGIBLE,
+               sources=("eligibility_review",), target="ineligible", roles=STAFF,
+               label="Declare ineligible", fields=(REASON,), style="warning",
                notify=(Notify("declared_ineligible", ("applicant",)),)),
-    Transition("request_information", ("eligibility_review",), "information_requested", STAFF,
-               "Request information", guards=("response_deadline_ahead",), style="secondary",
-               effects=("flag_sections",),
+    Transition(name="request_information", purpose=Purpose.REQUEST_INFORMATION,
+               sources=("eligibility_review",), target="information_requested", roles=STAFF,
+               label="Request information", guards=("response_deadline_ahead",),
+               style="secondary", effects=(Hook.FLAG_SECTIONS,),
                fields=(Field("message", "What do you need from the applicant?"),
                        Field("response_deadline", "Response deadline", type="datetime"),
                        SECTIONS),
                notify=(Notify("information_requested", ("applicant",),
                               deadline="information_response"),)),
-    Transition("provide_information", ("information_requested",), "eligibility_review",
-               APPLICANT, "Send my answer", fields=(Field("answer", "Your answer"),),
+    Transition(name="provide_information", purpose=Purpose.PROVIDE_INFORMATION,
+               sources=("information_requested",), target="eligibility_review",
+               roles=APPLICANT, label="Send my answer", fields=(Field("answer", "Your answer"),),
                notify=(Notify("information_provided", ("coordinator",)),)),
-    Transition("propose_pairing", ("awaiting_pairing",), "pairing_proposed", STAFF,
-               "Propose a partner city", guards=("partner_available",), effects=("set_partner",),
-               fields=(PARTNER_CITY,),
+    Transition(name="propose_pairing", purpose=Purpose.PROPOSE_PARTNER,
+               sources=("awaiting_pairing",), target="pairing_proposed", roles=STAFF,
+               label="Propose a partner city", guards=("partner_available",),
+               effects=(Hook.SET_PARTNER,), fields=(PARTNER_CITY,),
                notify=(Notify("pairing_proposed", ("parties",), deadline="pairing_response"),),
                screen="pairing"),
-    Transition("accept_pairing", ("pairing_proposed",), "agreement_pending", PARTIES,
-               "Accept the pairing", each_party="accepted_pairing",
+    # A further partner restarts the time to respond: the newcomer gets the full ten days.
+    Transition(name="add_partner", purpose=Purpose.ADD_PARTNER,
+               sources=("pairing_proposed",), target="pairing_proposed", roles=STAFF,
+               label="Add another partner city", guards=("partner_available",),
+               effects=(Hook.ADD_PARTNER,), fields=(PARTNER_CITY,),
+               notify=(Notify("pairing_proposed", ("parties",), deadline="pairing_response"),),
+               screen="pairing", style="secondary"),
+    Transition(name="remove_partner", purpose=Purpose.REMOVE_PARTNER,
+               sources=("pairing_proposed",), target="awaiting_pairing", roles=STAFF,
+               label="Remove a partner city", guards=("partner_on_case",),
+               fields=(PARTNER_CITY,), drops_party=True,
+               notify=(Notify("pairing_declined", ("parties",)),),
+               screen="pairing", style="warning"),
+    Transition(name="accept_pairing", purpose=Purpose.ACCEPT_PARTNER,
+               sources=("pairing_proposed",), target="agreement_pending", roles=PARTIES,
+               label="Accept the pairing", each_party="accepted_pairing",
                notify=(Notify("agreement_to_sign", ("parties",),
                               deadline="agreement_signature"),)),
-    Transition("decline_pairing", ("pairing_proposed",), "awaiting_pairing", PARTIES,
-               "Decline the pairing", fields=(REASON,), style="warning",
+    # One of several partners declining leaves the others paired; the last one ends it.
+    Transition(name="decline_pairing", purpose=Purpose.DECLINE_PARTNER,
+               sources=("pairing_proposed",), target="awaiting_pairing", roles=PARTIES,
+               label="Decline the pairing", fields=(REASON,), style="warning",
+               drops_party=True,
                notify=(Notify("pairing_declined", ("parties", "coordinator")),)),
-    Transition("sign", ("agreement_pending",), "cooperation_active", PARTIES,
-               "Sign the Partnership Agreement", each_party="signed_agreement",
+    Transition(name="sign", purpose=Purpose.SIGN_AGREEMENT,
+               sources=("agreement_pending",), target="cooperation_active", roles=PARTIES,
+               label="Sign the Partnership Agreement", each_party="signed_agreement",
                guards=("signature_recorded",), fields=SIGNATURE,
                notify=(Notify("cooperation_started", ("parties",)),),
                screen="agreement"),
-    Transition("cancel_pairing", ("agreement_pending",), "awaiting_pairing", STAFF,
-               "Cancel the pairing", fields=(REASON,), style="warning",
+    Transition(name="cancel_pairing", purpose=Purpose.CANCEL_PAIRING,
+               sources=("agreement_pending",), target="awaiting_pairing", roles=STAFF,
+               label="Cancel the pairing", fields=(REASON,), style="warning",
                notify=(Notify("pairing_cancelled", ("parties",)),)),
-    Transition("close_cooperation", ("cooperation_active",), "lap_submission", STAFF_OR_SYSTEM,
-               "Close the cooperation period", automatic=True,
+    Transition(name="close_cooperation", purpose=Purpose.CLOSE_COOPERATION,
+               sources=("cooperation_active",), target="lap_submission", roles=STAFF_OR_SYSTEM,
+               label="Close the cooperation period", automatic=True,
                guards=("cooperation_period_elapsed", "periodic_reports_submitted"),
                notify=(STATE_CHANGED,)),
     # The plan can be handed in as soon as the period ends, before the sweep closes it.
-    Transition("submit_lap", ("cooperation_active", "lap_submission"), "lap_review", APPLICANT,
-               "Submit the Local Action Plan",
+    Transition(name="submit_lap", purpose=Purpose.SUBMIT_PLAN,
+               sources=("cooperation_active", "lap_submission"), target="lap_review",
+               roles=APPLICANT, label="Submit the Local Action Plan",
                guards=("cooperation_period_elapsed", "periodic_reports_submitted",
                        "plan_complete", "final_report_submitted", "plan_version_given"),
                fields=PLAN_VERSION,
                notify=(Notify("lap_submitted", ("applicant", "coordinator")),),
                screen="plan"),
-    Transition("approve_lap", ("lap_review",), "completed", STAFF, "Approve the Local Action Plan",
+    Transition(name="approve_lap", purpose=Purpose.APPROVE_PLAN,
+               sources=("lap_review",), target="completed", roles=STAFF,
+               label="Approve the Local Action Plan",
                notify=(Notify("lap_approved", ("parties",)),),
                screen="plan"),
-    Transition("request_lap_revision", ("lap_review",), "lap_submission", STAFF,
-               "Ask for a revision", style="secondary",
+    Transition(name="request_lap_revision", purpose=Purpose.REVISE_PLAN,
+               sources=("lap_review",), target="lap_submission", roles=STAFF,
+               label="Ask for a revision", style="secondary",
                fields=(Field("comments", "What should change?"),
                        Field("response_deadline", "New deadline", type="datetime")),
                guards=("response_deadline_ahead",),
                notify=(Notify("lap_revision_requested", ("applicant",),
                               deadline=DELIVERABLE_DEADLINE),),
                screen="plan"),
-    Transition("withdraw", _LIVE, "withdrawn", APPLICANT, "Withdraw", fields=(REASON,),
-               style="warning", notify=(Notify("case_withdrawn", ("applicant", "coordinator")),)),
-    Transition("terminate", _PAIRED_ONWARDS, "terminated", STAFF, "Terminate",
-               fields=(REASON,), style="warning",
+    Transition(name="withdraw", purpose=Purpose.WITHDRAW,
+               sources=_LIVE, target="withdrawn", roles=APPLICANT,
+               label="Withdraw", fields=(REASON,), style="warning",
+               notify=(Notify("case_withdrawn", ("applicant", "coordinator")),)),
+    Transition(name="terminate", purpose=Purpose.TERMINATE,
+               sources=_PAIRED_ONWARDS, target="terminated", roles=STAFF,
+               label="Terminate", fields=(REASON,), style="warning",
                notify=(Notify("case_terminated", ("parties",)),)),
-    Transition("reopen", ("ineligible",), "eligibility_review", (Role.ADMIN,), "Re-open",
-               fields=(REASON,), style="secondary", notify=(STATE_CHANGED,)),
+    Transition(name="reopen", purpose=Purpose.REOPEN,
+               sources=("ineligible",), target="eligibility_review", roles=(Role.ADMIN,),
+               label="Re-open", fields=(REASON,), style="secondary", notify=(STATE_CHANGED,)),
 )
 
 WORKFLOW = Workflow(

@@ -44,6 +44,8 @@ KIND_LABELS: dict[StateKind, str] = {
 CHAR_WIDTH = 7.2  # of the 13px sans-serif the labels use, on average
 NODE_HEIGHT = 38
 EDGE_FONT = 11
+STEP_FONT = 11
+STEP_LINE = 14
 MARGIN = 24
 
 
@@ -58,6 +60,7 @@ class Box:
     y: float = 0.0
     width: float = 0.0
     height: float = NODE_HEIGHT
+    steps: list[str] = field(default_factory=list)  # actions that stay here, and who takes them
 
 
 @dataclass
@@ -121,18 +124,22 @@ def layout(wf: Workflow, gettext: Callable[[str], str] = str,
             boxes[key] = Box(key, _say(gettext, N_("Any of %(n)s states"), n=len(sources)), None)
             sources = [key]
         for source in sources:
+            if source == t.target:
+                # A step that stays in its state has no arrow: the box itself names it.
+                boxes[source].steps += _label(t, roles, gettext)
+                continue
             arrow = pairs.setdefault((source, t.target), Arrow(source, t.target, []))
             arrow.labels += _label(t, roles, gettext)
     for box in boxes.values():
-        box.width = _box_width(box.label)
+        box.width = max(_box_width(box.label), *(len(s) * STEP_FONT * 0.56 + 16
+                                                 for s in box.steps), 0)
+        box.height = NODE_HEIGHT + STEP_LINE * len(box.steps)
 
     vertices = {key: Vertex(key) for key in boxes}
     for key, v in vertices.items():
         v.view = _View(boxes[key].width, boxes[key].height)
     edges = []
     for (source, target), arrow in pairs.items():
-        if source == target:
-            continue  # a step that stays in its state has no arrow to draw
         e = Edge(vertices[source], vertices[target], data=arrow)
         e.view = _View()
         edges.append(e)
@@ -327,8 +334,14 @@ def svg(wf: Workflow, *, id_prefix: str = "wf", gettext: Callable[[str], str] = 
         out.append(f'<rect x="{b.x - b.width / 2:.1f}" y="{b.y - b.height / 2:.1f}" '
                    f'width="{b.width:.1f}" height="{b.height}" rx="6" fill="{fill}" '
                    f'stroke="{stroke}" stroke-width="{width_}"{dash}/>')
-        out.append(f'<text x="{b.x:.1f}" y="{b.y + 4.5:.1f}" font-size="13" '
+        top = b.y - b.height / 2
+        out.append(f'<text x="{b.x:.1f}" y="{top + NODE_HEIGHT / 2 + 4.5:.1f}" font-size="13" '
                    f'text-anchor="middle" fill="#0b0c0c">{escape(b.label)}</text>')
+        for i, step in enumerate(b.steps):
+            weight = ' font-weight="bold"' if i % 2 == 0 else ""
+            out.append(f'<text x="{b.x:.1f}" y="{top + NODE_HEIGHT - 4 + STEP_LINE * i:.1f}" '
+                       f'font-size="{STEP_FONT}"{weight} text-anchor="middle" '
+                       f'fill="#0b0c0c">{escape(step)}</text>')
     out.append(f'<text x="{MARGIN}" y="{legend_y + 14}" font-size="13" font-weight="bold" '
                f'fill="#0b0c0c">{escape(legend_title)}</text>')
     for i, kind in enumerate(kinds):

@@ -2,10 +2,11 @@
 
 Each rule is a small pure function: it takes the application (``Applicant``) and the call's
 parameters (``CallRules``) and returns a ``RuleResult`` — pass, fail or needs review — with a
-sentence the applicant understands. The parameters come from the call and from its kind's
-vocabulary (the organisation types it accepts and reviews, where other types are pointed, the
-commitments it asks for). The operations layer builds the inputs from the database and stores
-the results; a coordinator takes the decision.
+sentence the applicant understands, as a message id with its values (``workflows.refusal``)
+said in the reader's language where it is shown. The parameters come from the call and from
+its kind's vocabulary (the organisation types it accepts and reviews, where other types are
+pointed, the commitments it asks for). The operations layer builds the inputs from the
+database and stores the results; a coordinator takes the decision.
 """
 
 from __future__ import annotations
@@ -14,9 +15,21 @@ import enum
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from workflows.countries import EU_MEMBER_STATES, country_name, normalise_country
+from workflows.refusal import (
+    N_,
+    Country,
+    LowerTerm,
+    Refusal,
+    Term,
+    listing,
+    refusal,
+    render,
+    terms,
+)
 from workflows.vocabulary import Commitment, Vocabulary, referrals
 
 # The programme states every deadline in Brussels time.
@@ -117,9 +130,22 @@ class RuleResult:
     rule: str  # slug, e.g. "country"
     title: str  # short title, e.g. "Eligible country"
     verdict: Verdict
-    message: str  # a sentence the applicant understands
+    #: a sentence the applicant understands: a message id and its values, said where shown
+    reason: Refusal | str
     #: the call kind the applicant should apply to instead, when the rule points elsewhere
     refer_to: str = ""
+
+    @property
+    def message(self) -> str:
+        """The sentence in English, as the programme states times."""
+        return english(self.reason)
+
+
+def english(reason: Refusal | str) -> str:
+    """A verdict's sentence in English, its times as the programme states them."""
+    if isinstance(reason, str):
+        return reason
+    return render(reason, lambda s: s, brussels_time)
 
 
 @dataclass(frozen=True)
@@ -142,21 +168,11 @@ TITLES: dict[str, str] = {
 }
 
 
-def _result(slug: str, verdict: Verdict, message: str, refer_to: str = "") -> RuleResult:
-    return RuleResult(rule=slug, title=TITLES[slug], verdict=verdict, message=message,
-                      refer_to=refer_to)
-
-
-def _number(n: int) -> str:
-    return f"{n:,}"
-
-
-def _listing(items: Iterable[str]) -> str:
-    """'A', 'A and B', 'A, B and C'."""
-    items = list(items)
-    if len(items) <= 1:
-        return "".join(items)
-    return ", ".join(items[:-1]) + " and " + items[-1]
+def _result(slug: str, verdict: Verdict, code: str, msgid: str, refer_to: str = "",
+            **params: Any) -> RuleResult:
+    """A verdict whose sentence is ``msgid`` (marked with ``N_`` where written)."""
+    return RuleResult(rule=slug, title=TITLES[slug], verdict=verdict,
+                      reason=refusal(code, msgid, **params), refer_to=refer_to)
 
 
 def _utc(dt: datetime) -> datetime:
@@ -183,51 +199,71 @@ def group_population(applicant: Applicant) -> int | None:
     return sum(m.population or 0 for m in applicant.members)
 
 
+def _type_label(org_type: str, lower: bool = False) -> str:
+    """An organisation type's label, translated where shown."""
+    label = ORGANISATION_TYPES.get(org_type)
+    if label is None:
+        return org_type or (LowerTerm if lower else Term)(N_("not given"))
+    return (LowerTerm if lower else Term)(label)
+
+
 def check_country(applicant: Applicant, call: CallRules) -> RuleResult:
     """Rule 1: the organisation is in one of the call's eligible countries."""
     country = normalise_country(applicant.country)
     eligible = {normalise_country(c) for c in call.eligible_countries}
     eu_call = eligible == set(EU_MEMBER_STATES)
-    kind = "an EU member state" if eu_call else "an eligible country of this call"
-    name = country_name(country)
     if country in eligible:
-        return _result("country", Verdict.PASS, f"{applicant.name} is in {name}, {kind}.")
+        if eu_call:
+            return _result("country", Verdict.PASS, "in_eu",
+                           N_("%(name)s is in %(country)s, an EU member state."),
+                           name=applicant.name, country=Country(country))
+        return _result("country", Verdict.PASS, "in_eligible_country",
+                       N_("%(name)s is in %(country)s, an eligible country of this call."),
+                       name=applicant.name, country=Country(country))
     # "Other" was the forms' choice for a country outside the list.
-    if country.casefold() in ("", "other"):
-        where = "Your organisation's country is"
-    else:
-        where = f"{name} is"
+    unnamed = country.casefold() in ("", "other")
     if eu_call:
-        return _result("country", Verdict.FAIL,
-                       f"{where} not an EU member state; only organisations in the 27 EU "
-                       "member states can apply to this call.")
-    listed = sorted(country_name(c) for c in call.eligible_countries)
-    return _result("country", Verdict.FAIL,
-                   f"{where} not among this call's eligible countries ({_listing(listed)}).")
+        if unnamed:
+            return _result("country", Verdict.FAIL, "outside_eu", N_(
+                "Your organisation's country is not an EU member state; only organisations in "
+                "the 27 EU member states can apply to this call."))
+        return _result("country", Verdict.FAIL, "outside_eu", N_(
+            "%(country)s is not an EU member state; only organisations in the 27 EU member "
+            "states can apply to this call."), country=Country(country))
+    listed = listing(Country(c) for c in sorted(call.eligible_countries, key=country_name))
+    if unnamed:
+        return _result("country", Verdict.FAIL, "outside_eligible_countries", N_(
+            "Your organisation's country is not among this call's eligible countries "
+            "(%(countries)s)."), countries=listed)
+    return _result("country", Verdict.FAIL, "outside_eligible_countries", N_(
+        "%(country)s is not among this call's eligible countries (%(countries)s)."),
+        country=Country(country), countries=listed)
 
 
 def check_organisation_type(applicant: Applicant, call: CallRules) -> RuleResult:
     """Rule 2: a type of organisation the call accepts; a metropolitan or inter-municipal body
     goes to a coordinator, and a type another kind of call accepts is pointed there."""
-    label = ORGANISATION_TYPES.get(applicant.org_type, applicant.org_type or "not given")
-    if applicant.org_type in call.allowed_types:
-        return _result("organisation_type", Verdict.PASS,
-                       f"{label} is a type of organisation this call accepts.")
-    if applicant.org_type in call.review_types:
-        return _result("organisation_type", Verdict.REVIEW,
-                       f"A {label.lower()} is not named among this call's applicants; a "
-                       f"coordinator will check whether {applicant.name} can apply as an urban "
-                       "authority, or as a group of municipalities with a lead urban "
-                       "authority.")
-    if applicant.org_type in call.referrals:
-        kind, call_name = call.referrals[applicant.org_type]
-        return _result("organisation_type", Verdict.FAIL,
-                       f"A {label.lower()} cannot apply to this call; {applicant.name} should "
-                       f"apply to {call_name} instead.", refer_to=kind)
-    accepted = _listing(ORGANISATION_TYPES.get(t, t).lower() for t in call.allowed_types)
-    return _result("organisation_type", Verdict.FAIL,
-                   f"This call accepts only these types of organisation: {accepted}; "
-                   f"yours is: {label.lower()}.")
+    kind = applicant.org_type
+    if kind in call.allowed_types:
+        return _result("organisation_type", Verdict.PASS, "type_accepted",
+                       N_("%(type)s is a type of organisation this call accepts."),
+                       type=_type_label(kind))
+    if kind in call.review_types:
+        return _result("organisation_type", Verdict.REVIEW, "type_reviewed", N_(
+            "A %(type)s is not named among this call's applicants; a coordinator will check "
+            "whether %(name)s can apply as an urban authority, or as a group of municipalities "
+            "with a lead urban authority."), type=_type_label(kind, lower=True),
+            name=applicant.name)
+    if kind in call.referrals:
+        other, call_name = call.referrals[kind]
+        return _result("organisation_type", Verdict.FAIL, "type_referred", N_(
+            "A %(type)s cannot apply to this call; %(name)s should apply to %(call)s instead."),
+            refer_to=other, type=_type_label(kind, lower=True), name=applicant.name,
+            call=Term(call_name))
+    return _result("organisation_type", Verdict.FAIL, "type_refused", N_(
+        "This call accepts only these types of organisation: %(accepted)s; yours is: "
+        "%(type)s."), accepted=listing(_type_label(t, lower=True) for t in call.allowed_types),
+        type=_type_label(kind, lower=True))
 
 
 def check_population(applicant: Applicant, call: CallRules) -> RuleResult:
@@ -237,105 +273,125 @@ def check_population(applicant: Applicant, call: CallRules) -> RuleResult:
     to a coordinator unless the call makes the threshold a condition; a group is eligible "only
     if their total population still exceeds" it.
     """
-    threshold = _number(call.population_threshold)
+    threshold = call.population_threshold
     if applicant.org_type == "group":
         return _group_population_result(applicant, call)
     if applicant.population is None:
-        return _result("population", Verdict.REVIEW,
-                       f"The population of {applicant.name} is not given; a coordinator will "
-                       f"check it against the threshold of {threshold} inhabitants.")
-    has = f"{applicant.name} has {_number(applicant.population)} inhabitants"
-    if applicant.population > call.population_threshold:
-        return _result("population", Verdict.PASS,
-                       f"{has}, more than this call's threshold of {threshold}.")
+        return _result("population", Verdict.REVIEW, "population_unknown", N_(
+            "The population of %(name)s is not given; a coordinator will check it against the "
+            "threshold of %(threshold)s inhabitants."), name=applicant.name, threshold=threshold)
+    said = {"name": applicant.name, "population": applicant.population, "threshold": threshold}
+    if applicant.population > threshold:
+        return _result("population", Verdict.PASS, "population_above", N_(
+            "%(name)s has %(population)s inhabitants, more than this call's threshold of "
+            "%(threshold)s."), **said)
     if call.population_below == "fail":
-        return _result("population", Verdict.FAIL,
-                       f"{has}, not more than this call's threshold of {threshold}; this call "
-                       f"accepts only cities of more than {threshold} inhabitants. A group of "
-                       "municipalities that together exceed it may apply.")
-    return _result("population", Verdict.REVIEW,
-                   f"{has}, not more than this call's threshold of {threshold}. The programme "
-                   f"encourages cities of more than {threshold} inhabitants to apply, so a "
-                   f"coordinator will decide whether {applicant.name} can take part. A group of "
-                   "municipalities that together exceed the threshold may also apply.")
+        return _result("population", Verdict.FAIL, "population_below", N_(
+            "%(name)s has %(population)s inhabitants, not more than this call's threshold of "
+            "%(threshold)s; this call accepts only cities of more than %(threshold)s "
+            "inhabitants. A group of municipalities that together exceed it may apply."),
+            **said)
+    return _result("population", Verdict.REVIEW, "population_below", N_(
+        "%(name)s has %(population)s inhabitants, not more than this call's threshold of "
+        "%(threshold)s. The programme encourages cities of more than %(threshold)s inhabitants "
+        "to apply, so a coordinator will decide whether %(name)s can take part. A group of "
+        "municipalities that together exceed the threshold may also apply."), **said)
 
 
 def _group_population_result(applicant: Applicant, call: CallRules) -> RuleResult:
-    threshold = _number(call.population_threshold)
+    threshold = call.population_threshold
     if not applicant.members:
-        return _result("population", Verdict.REVIEW,
-                       "The group lists no member municipalities, so its population is not "
-                       f"known; a coordinator will check it against {threshold} inhabitants.")
+        return _result("population", Verdict.REVIEW, "population_unknown", N_(
+            "The group lists no member municipalities, so its population is not known; a "
+            "coordinator will check it against %(threshold)s inhabitants."), threshold=threshold)
     total = group_population(applicant)
     known = sum(m.population or 0 for m in applicant.members)
-    if total is None and known <= call.population_threshold:
-        unknown = _listing(m.name for m in applicant.members if m.population is None)
-        return _result("population", Verdict.REVIEW,
-                       f"The population of {unknown} is not given; the other members total "
-                       f"{_number(known)} inhabitants. A coordinator will check the group "
-                       f"against the threshold of {threshold}.")
+    if total is None and known <= threshold:
+        return _result("population", Verdict.REVIEW, "population_unknown", N_(
+            "The population of %(unknown)s is not given; the other members total %(known)s "
+            "inhabitants. A coordinator will check the group against the threshold of "
+            "%(threshold)s."), threshold=threshold, known=known,
+            unknown=listing(m.name for m in applicant.members if m.population is None))
+    # A member and its population: a pattern, not a sentence, so not offered for translation.
+    parts = listing(refusal("member", "%(name)s %(population)s", name=m.name,
+                            population=m.population)
+                    for m in applicant.members if m.population is not None)
+    said = {"known": known, "parts": parts, "threshold": threshold}
     # With some members unknown, the known ones alone may already reach the threshold.
-    parts = _listing(f"{m.name} {_number(m.population)}" for m in applicant.members
-                     if m.population is not None)
-    whose = "The group's members" if total is not None else "The members with a known population"
-    totals = f"{whose} total {_number(known)} inhabitants ({parts})"
-    if known > call.population_threshold:
-        return _result("population", Verdict.PASS,
-                       f"{totals}, more than this call's threshold of {threshold}.")
-    return _result("population", Verdict.FAIL,
-                   f"{totals}, not more than this call's threshold of {threshold}; a group "
-                   "must total more than it.")
+    if known > threshold:
+        if total is not None:
+            return _result("population", Verdict.PASS, "population_above", N_(
+                "The group's members total %(known)s inhabitants (%(parts)s), more than this "
+                "call's threshold of %(threshold)s."), **said)
+        return _result("population", Verdict.PASS, "population_above", N_(
+            "The members with a known population total %(known)s inhabitants (%(parts)s), "
+            "more than this call's threshold of %(threshold)s."), **said)
+    return _result("population", Verdict.FAIL, "population_below", N_(
+        "The group's members total %(known)s inhabitants (%(parts)s), not more than this "
+        "call's threshold of %(threshold)s; a group must total more than it."), **said)
 
 
 def check_group_commitment(applicant: Applicant, call: CallRules) -> RuleResult:
     """Rule 4: a group has one lead urban authority with a named administrative contact, and
     every other member's commitment."""
     if applicant.org_type != "group":
-        return _result("group_commitment", Verdict.PASS, "Not a group — does not apply.")
-    problems: list[str] = []
+        return _result("group_commitment", Verdict.PASS, "not_a_group",
+                       N_("Not a group — does not apply."))
+    problems: list[Refusal] = []
     members = applicant.members
     if len(members) < 2:
-        problems.append(f"a group needs at least two member municipalities; {len(members)} "
-                        "listed")
+        problems.append(refusal("too_few_members", N_(
+            "A group needs at least two member municipalities; %(count)s listed."),
+            count=len(members)))
     leads = [m.name for m in members if m.is_lead]
     if not leads:
-        problems.append("name one member as the lead urban authority")
+        problems.append(refusal("no_lead", N_("Name one member as the lead urban authority.")))
     elif len(leads) > 1:
-        problems.append(f"only one member can be the lead urban authority, not {_listing(leads)}")
+        problems.append(refusal("several_leads", N_(
+            "Only one member can be the lead urban authority, not %(leads)s."),
+            leads=listing(leads)))
     if not applicant.lead_contact_name.strip():
-        problems.append("name the lead urban authority's administrative contact")
+        problems.append(refusal("no_contact", N_(
+            "Name the lead urban authority's administrative contact.")))
     if not applicant.lead_contact_email.strip():
-        problems.append("give the administrative contact's e-mail address")
+        problems.append(refusal("no_contact_email", N_(
+            "Give the administrative contact's e-mail address.")))
     missing = [m.name for m in members if not m.is_lead and not m.commitment]
     if missing:
-        problems.append("upload a commitment letter or record a declaration for "
-                        + _listing(missing))
+        problems.append(refusal("commitment_missing", N_(
+            "Upload a commitment letter or record a declaration for %(members)s."),
+            members=listing(missing)))
     if problems:
-        text = "; ".join(problems)
-        return _result("group_commitment", Verdict.FAIL, text[0].upper() + text[1:] + ".")
-    return _result("group_commitment", Verdict.PASS,
-                   f"{leads[0]} leads the group with {applicant.lead_contact_name.strip()} as "
-                   "administrative contact, and every other member has committed.")
+        return _result("group_commitment", Verdict.FAIL, "group_incomplete", "%(problems)s",
+                       problems=terms(problems, " "))
+    return _result("group_commitment", Verdict.PASS, "group_complete", N_(
+        "%(lead)s leads the group with %(contact)s as administrative contact, and every other "
+        "member has committed."), lead=leads[0], contact=applicant.lead_contact_name.strip())
 
 
 def check_commitments(applicant: Applicant, call: CallRules) -> RuleResult:
     """Rule 5: the call's commitments are declared and the staff time and resources stated."""
-    labels = commitment_labels(call)
-    missing = [label for key, label in labels.items() if not applicant.commitments.get(key)]
+    months = call.cooperation_months
+    missing = [refusal(c.key, c.label, n=months) for c in call.commitments
+               if not applicant.commitments.get(c.key)]
     resources = applicant.resources_committed.strip()
-    problems: list[str] = []
+    problems: list[Refusal] = []
     if missing:
-        problems.append("Declare these commitments: " + "; ".join(missing) + ".")
+        problems.append(refusal("commitments_missing", N_(
+            "Declare these commitments: %(commitments)s."), commitments=terms(missing, "; ")))
     if not resources:
-        problems.append("State the staff time and resources you will allocate.")
+        problems.append(refusal("resources_missing", N_(
+            "State the staff time and resources you will allocate.")))
     if problems:
-        return _result("commitments", Verdict.FAIL, " ".join(problems))
+        return _result("commitments", Verdict.FAIL, "commitments_incomplete", "%(problems)s",
+                       problems=terms(problems, " "))
     if len(resources) < MIN_RESOURCES_STATEMENT:
-        return _result("commitments", Verdict.REVIEW,
-                       f'All commitments are declared, but the statement of staff time and '
-                       f'resources ("{resources}") is very short; a coordinator will check it.')
-    return _result("commitments", Verdict.PASS,
-                   "All commitments are declared and the staff time and resources are stated.")
+        return _result("commitments", Verdict.REVIEW, "resources_short", N_(
+            'All commitments are declared, but the statement of staff time and resources '
+            '("%(resources)s") is very short; a coordinator will check it.'),
+            resources=resources)
+    return _result("commitments", Verdict.PASS, "commitments_complete", N_(
+        "All commitments are declared and the staff time and resources are stated."))
 
 
 def check_deadline(applicant: Applicant, call: CallRules) -> RuleResult:
@@ -344,39 +400,59 @@ def check_deadline(applicant: Applicant, call: CallRules) -> RuleResult:
     extension = _utc(applicant.extension_until) if applicant.extension_until else None
     if applicant.submitted_at is None:
         due = extension if extension and (closes is None or extension > closes) else closes
-        when = f"; the deadline is {brussels_time(due)}" if due else ""
-        return _result("deadline", Verdict.REVIEW, f"Not yet submitted{when}.")
-    submitted = _utc(applicant.submitted_at)
-    on = f"Submitted on {brussels_time(submitted)}"
-    if call.opens_at and submitted < _utc(call.opens_at):
-        return _result("deadline", Verdict.FAIL,
-                       f"{on}, before the call opened on {brussels_time(call.opens_at)}.")
+        if due:
+            return _result("deadline", Verdict.REVIEW, "not_submitted",
+                           N_("Not yet submitted; the deadline is %(deadline)s."), deadline=due)
+        return _result("deadline", Verdict.REVIEW, "not_submitted", N_("Not yet submitted."))
+    on = _utc(applicant.submitted_at)
+    if call.opens_at and on < _utc(call.opens_at):
+        return _result("deadline", Verdict.FAIL, "before_opening", N_(
+            "Submitted on %(submitted)s, before the call opened on %(opens)s."),
+            submitted=on, opens=_utc(call.opens_at))
     if closes is None:
-        return _result("deadline", Verdict.PASS, f"{on}; the call has no closing date.")
-    if submitted <= closes:
-        relation = "exactly at" if submitted == closes else "before"
-        return _result("deadline", Verdict.PASS,
-                       f"{on}, {relation} the deadline of {brussels_time(closes)}.")
-    if extension and submitted <= extension:
-        return _result("deadline", Verdict.PASS,
-                       f"{on}, after the call closed on {brussels_time(closes)} but within "
-                       f"your extension until {brussels_time(extension)}.")
+        return _result("deadline", Verdict.PASS, "on_time", N_(
+            "Submitted on %(submitted)s; the call has no closing date."), submitted=on)
+    if on == closes:
+        return _result("deadline", Verdict.PASS, "on_time", N_(
+            "Submitted on %(submitted)s, exactly at the deadline of %(deadline)s."),
+            submitted=on, deadline=closes)
+    if on < closes:
+        return _result("deadline", Verdict.PASS, "on_time", N_(
+            "Submitted on %(submitted)s, before the deadline of %(deadline)s."),
+            submitted=on, deadline=closes)
+    if extension and on <= extension:
+        return _result("deadline", Verdict.PASS, "within_extension", N_(
+            "Submitted on %(submitted)s, after the call closed on %(closed)s but within your "
+            "extension until %(extension)s."), submitted=on, closed=closes, extension=extension)
     if extension:
-        return _result("deadline", Verdict.FAIL,
-                       f"{on}, after your extension ended on {brussels_time(extension)}.")
-    return _result("deadline", Verdict.FAIL,
-                   f"{on}, after the deadline of {brussels_time(closes)}.")
+        return _result("deadline", Verdict.FAIL, "after_extension", N_(
+            "Submitted on %(submitted)s, after your extension ended on %(extension)s."),
+            submitted=on, extension=extension)
+    return _result("deadline", Verdict.FAIL, "late", N_(
+        "Submitted on %(submitted)s, after the deadline of %(deadline)s."),
+        submitted=on, deadline=closes)
 
 
 def check_single_application(applicant: Applicant, call: CallRules) -> RuleResult:
     """Rule 7: no other live application of the organisation for the same partner region."""
-    region = applicant.partner_region.strip() or "the same partner region"
+    region = applicant.partner_region.strip()
     if not applicant.other_live_applications:
-        return _result("single_application", Verdict.PASS,
-                       f"This is {applicant.name}'s only application for {region} in this call.")
-    return _result("single_application", Verdict.FAIL,
-                   f"{applicant.name} already has a live application for {region} in this "
-                   f"call ({_listing(applicant.other_live_applications)}); withdraw one of them.")
+        if region:
+            return _result("single_application", Verdict.PASS, "single", N_(
+                "This is %(name)s's only application for %(region)s in this call."),
+                name=applicant.name, region=Term(region))
+        return _result("single_application", Verdict.PASS, "single", N_(
+            "This is %(name)s's only application for the same partner region in this call."),
+            name=applicant.name)
+    others = listing(applicant.other_live_applications)
+    if region:
+        return _result("single_application", Verdict.FAIL, "several", N_(
+            "%(name)s already has a live application for %(region)s in this call "
+            "(%(others)s); withdraw one of them."), name=applicant.name, region=Term(region),
+            others=others)
+    return _result("single_application", Verdict.FAIL, "several", N_(
+        "%(name)s already has a live application for the same partner region in this call "
+        "(%(others)s); withdraw one of them."), name=applicant.name, others=others)
 
 
 RULES: tuple[Rule, ...] = tuple(Rule(slug, TITLES[slug], check) for slug, check in (

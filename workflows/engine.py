@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from workflows.refusal import N_, Refusal, Term, refusal
+
 if TYPE_CHECKING:
     from workflows.vocabulary import Vocabulary
 
@@ -43,6 +45,49 @@ class Role(enum.StrEnum):
     COORDINATOR = "coordinator"
     ADMIN = "admin"
     SYSTEM = "system"
+
+
+class Purpose(enum.StrEnum):
+    """What a transition is for, so the shell finds "the plan's submission" or "the
+    signature" by asking the definition, never by a transition's or a guard's name. A
+    definition gives each purpose to at most one transition."""
+
+    SUBMIT_APPLICATION = "submit_application"
+    REQUEST_INFORMATION = "ask_for_information"
+    PROVIDE_INFORMATION = "answer_information_request"
+    DECLARE_ELIGIBLE = "find_eligible"
+    DECLARE_INELIGIBLE = "find_ineligible"
+    SELECT = "select_after_scoring"  # needs the evaluators' scores
+    REJECT = "reject_after_scoring"
+    PROPOSE_PARTNER = "propose_partner"
+    ACCEPT_PARTNER = "accept_partner"
+    DECLINE_PARTNER = "decline_partner"
+    ADD_PARTNER = "add_partner_city"  # one more partner beside those proposed
+    REMOVE_PARTNER = "remove_partner_city"  # take one out before they all accepted
+    CANCEL_PAIRING = "cancel_partnership"
+    SIGN_AGREEMENT = "sign_agreement"
+    CLOSE_COOPERATION = "end_cooperation_period"
+    SUBMIT_PLAN = "submit_plan"
+    APPROVE_PLAN = "approve_plan"
+    REVISE_PLAN = "send_plan_back"
+    WITHDRAW = "withdraw_application"
+    TERMINATE = "end_cooperation_early"
+    REOPEN = "reopen_case"
+
+
+class Hook(enum.StrEnum):
+    """The hooks the operations layer implements; definitions name them on a state (run on
+    entering) or a transition (run before the move)."""
+
+    RUN_ELIGIBILITY = "run_eligibility"  # store the automatic eligibility verdicts
+    RESET_PAIRING = "reset_pairing"  # the pairing is void: forget acceptances and signatures
+    GENERATE_AGREEMENT = "generate_agreement"  # render the agreement, version it, hash it
+    START_COOPERATION = "start_cooperation"  # fix the start date, create the schedule
+    START_FOLLOW_UP = "start_follow_up"  # open the follow-up report deadline
+    STAMP_SUBMISSION = "stamp_submission"  # record when the application was submitted
+    SET_PARTNER = "set_partner"  # attach the proposed partner to the case, as its lead
+    ADD_PARTNER = "add_partner"  # attach one more partner to a proposed pairing
+    FLAG_SECTIONS = "flag_sections"  # open the sections an information request names
 
 
 class Anchor(enum.StrEnum):
@@ -91,7 +136,7 @@ class Notify:
     deadline: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class State:
     """One state of a case, with a label for staff, one for applicants, and its kind."""
 
@@ -102,7 +147,7 @@ class State:
     stage: str  # the step of the progress bar this state belongs to
     future_label: str = ""  # shown before the case gets here
     deadlines: tuple[DeadlineSpec, ...] = ()
-    on_enter: tuple[str, ...] = ()  # hook names the operations layer runs on entering
+    on_enter: tuple[Hook, ...] = ()  # hooks the operations layer runs on entering
     editable_by_applicant: bool = False
 
 
@@ -140,15 +185,22 @@ class Field:
     source: FieldSource = FieldSource.FORM
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Transition:
     """A named move from one of ``sources`` to ``target``.
 
     ``each_party`` transitions are fired once by every party (e.g. accepting a pairing); the
     case moves to ``target`` only when the last party has fired it.
+
+    ``drops_party`` transitions take one partner out of a case that has several (the actor's
+    own party, or the one the payload names as ``party``) without moving it; the case moves to
+    ``target`` only when no partner would be left. When every party that stays has already
+    done what an each-party transition out of the state waits for, the case moves on as that
+    transition would have.
     """
 
     name: str
+    purpose: Purpose | None = None  # what the shell asks the definition for
     sources: tuple[str, ...]
     target: str
     roles: tuple[Role, ...]
@@ -158,9 +210,10 @@ class Transition:
     notify: tuple[Notify, ...] = ()
     each_party: str | None = None  # the party fact recorded per party, e.g. "accepted_pairing"
     automatic: bool = False  # the system fires it by itself when its guards hold
-    effects: tuple[str, ...] = ()  # hook names the operations layer runs before the move
+    effects: tuple[Hook, ...] = ()  # hooks the operations layer runs before the move
     screen: str | None = None  # the dedicated page that fires it (agreement, plan, pairing)
     style: str = "primary"  # how a button shows it: primary, secondary, warning
+    drops_party: bool = False  # with several partners, takes one out instead of moving
 
     @property
     def form_fields(self) -> tuple[Field, ...]:
@@ -186,9 +239,10 @@ class CaseFacts:
     call_closes_at: datetime | None = None
     extension_until: datetime | None = None
     missing_sections: list[str] = field(default_factory=list)
-    missing_commitments: list[str] = field(default_factory=list)
+    missing_commitments: list[Any] = field(default_factory=list)  # labels or Refusals
     failed_rules: list[str] = field(default_factory=list)
-    parties: tuple[str, ...] = ()  # party keys, e.g. ("applicant", "partner")
+    #: party keys, the applicant first, then each partner, e.g. ("applicant", "partner:3")
+    parties: tuple[str, ...] = ()
     party_facts: dict[str, set[str]] = field(default_factory=dict)  # party -> facts done
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -202,18 +256,21 @@ class Actor:
     user_id: int | None = None
 
 
-GuardFn = Callable[[CaseFacts, Mapping[str, Any]], str | None]
+#: a guard says why it fails (one Refusal, or several sentences), or None when it holds
+GuardFn = Callable[[CaseFacts, Mapping[str, Any]], "Refusal | tuple[Refusal, ...] | None"]
 
 
 @dataclass(frozen=True)
 class Guard:
-    """A named precondition; ``check`` returns None when it holds, else a human reason."""
+    """A named precondition; ``check`` returns None when it holds, else the Refusal."""
 
     name: str
     check: GuardFn
     description: str
     #: judged on what the actor sends (a reason, a partner ...), so unknown before the form
     needs_input: bool = False
+    #: the keys of ``CaseFacts.extra`` it reads, which the operations layer must provide
+    needs: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -222,7 +279,7 @@ class Option:
 
     transition: Transition
     allowed: bool
-    reasons: tuple[str, ...] = ()
+    reasons: tuple[Refusal, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -237,17 +294,18 @@ class Effects:
     deadlines_started: tuple[DeadlineSpec, ...]
     deadlines_ended: tuple[DeadlineSpec, ...]
     notifications: tuple[Notify, ...]
-    hooks: tuple[str, ...]
-    effects: tuple[str, ...] = ()
+    hooks: tuple[Hook, ...]
+    effects: tuple[Hook, ...] = ()
+    dropped_party: str | None = None  # the partner a drops-party transition takes out
 
 
 class TransitionRefused(Exception):
     """Raised when a transition may not be fired; ``reasons`` are for people."""
 
-    def __init__(self, transition: str, reasons: Iterable[str]):
+    def __init__(self, transition: str, reasons: Iterable[Refusal]):
         self.transition = transition
         self.reasons = tuple(reasons)
-        super().__init__(f"{transition}: " + "; ".join(self.reasons))
+        super().__init__(f"{transition}: " + "; ".join(r.english for r in self.reasons))
 
 
 class DefinitionError(Exception):
@@ -264,7 +322,7 @@ class Workflow:
     states: tuple[State, ...]
     transitions: tuple[Transition, ...]
     guards: Mapping[str, Guard]
-    hooks: frozenset[str] = frozenset()
+    hooks: frozenset[Hook] = frozenset()
     #: what this kind of call calls things and asks for; every shipped definition has one
     vocabulary: Vocabulary | None = None
     _by_name: dict[str, State] = field(init=False, repr=False)
@@ -283,8 +341,57 @@ class Workflow:
         """The transition called ``name``; KeyError for an undeclared one."""
         return self._transitions[name]
 
+    def has_state(self, name: str) -> bool:
+        return name in self._by_name
+
     def has_transition(self, name: str) -> bool:
         return name in self._transitions
+
+    def for_purpose(self, purpose: Purpose) -> Transition | None:
+        """The transition declared for ``purpose``, or None when this kind has none."""
+        return next((t for t in self.transitions if t.purpose is purpose), None)
+
+    def name_for(self, transition: str | Purpose) -> str:
+        """A transition's name, given it or its purpose (an undeclared purpose stays as it is,
+        naming no transition)."""
+        if isinstance(transition, Purpose):
+            found = self.for_purpose(transition)
+            return found.name if found else transition.value
+        return transition
+
+    def serves(self, transition: str, *purposes: Purpose) -> bool:
+        """Whether the transition called ``transition`` is declared for one of ``purposes``."""
+        t = self._transitions.get(transition)
+        return t is not None and t.purpose in purposes
+
+    def offers(self, state: str, purpose: Purpose) -> bool:
+        """Whether the transition for ``purpose`` leaves ``state``."""
+        found = self.for_purpose(purpose)
+        return found is not None and state in found.sources
+
+    def sources_of(self, *purposes: Purpose) -> list[str]:
+        """The states the transitions for ``purposes`` leave, in declaration order."""
+        sources = {s for p in purposes if (t := self.for_purpose(p)) for s in t.sources}
+        return [s.name for s in self.states if s.name in sources]
+
+    def targets_of(self, *purposes: Purpose) -> list[str]:
+        """The states the transitions for ``purposes`` lead to, in declaration order."""
+        targets = {t.target for p in purposes if (t := self.for_purpose(p))}
+        return [s.name for s in self.states if s.name in targets]
+
+    def states_entering(self, hook: Hook) -> list[str]:
+        """The states that run ``hook`` on entering."""
+        return [s.name for s in self.states if hook in s.on_enter]
+
+    def facts_needed(self, state: str) -> set[str]:
+        """The facts the guards of the ways out of ``state`` read."""
+        return {n for t in self.outgoing(state) for g in t.guards if g in self.guards
+                for n in self.guards[g].needs}
+
+    @property
+    def scores_applications(self) -> bool:
+        """Whether evaluators score applications before one is selected."""
+        return self.for_purpose(Purpose.SELECT) is not None
 
     def stages(self) -> list[str]:
         """The progress-bar steps, in declaration order, without terminal failure states."""
@@ -321,18 +428,22 @@ class Workflow:
     def _check(
         self, t: Transition, facts: CaseFacts, actor: Actor, payload: Mapping[str, Any],
         skip_input: bool = False,
-    ) -> tuple[bool, tuple[str, ...]]:
-        reasons: list[str] = []
+    ) -> tuple[bool, tuple[Refusal, ...]]:
+        reasons: list[Refusal] = []
         if t.each_party:
             if actor.role is not Role.SYSTEM and actor.party not in facts.parties:
-                reasons.append("Only a party to this pairing can do this.")
+                reasons.append(refusal("not_a_party",
+                                       N_("Only a party to this pairing can do this.")))
             elif t.each_party in facts.party_facts.get(actor.party or "", set()):
-                reasons.append("You have already done this; waiting for the other party.")
+                reasons.append(refusal("already_done", N_(
+                    "You have already done this; waiting for the other party.")))
         for name in t.guards:
             if skip_input and self.guards[name].needs_input:
                 continue
             reason = self.guards[name].check(facts, payload)
-            if reason:
+            if isinstance(reason, tuple):
+                reasons.extend(reason)
+            elif reason:
                 reasons.append(reason)
         return (not reasons, tuple(reasons))
 
@@ -354,20 +465,36 @@ class Workflow:
         """The effects of ``actor`` firing ``transition`` now, or TransitionRefused."""
         payload = payload or {}
         if not self.has_transition(transition):
-            raise TransitionRefused(transition, [f"There is no action called {transition!r}."])
+            raise TransitionRefused(transition, [refusal(
+                "no_such_action", N_("There is no action called %(action)s."),
+                action=repr(transition))])
         t = self.transition(transition)
         if facts.state not in t.sources:
-            current = self.state(facts.state).staff_label
-            raise TransitionRefused(transition, [f"This is not possible while the case is "
-                                                 f"{current.lower()}."])
+            current = self.state(facts.state)
+            raise TransitionRefused(transition, [refusal(
+                "wrong_state", N_("This is not possible now: the case is at “%(state)s”."),
+                state=Term(current.staff_label))])
         if actor.role not in t.roles:
-            raise TransitionRefused(transition, ["Your role does not allow this action."])
+            raise TransitionRefused(transition, [refusal(
+                "role_not_allowed", N_("Your role does not allow this action."))])
         missing = self.missing_fields(t, payload)
         if missing:
-            raise TransitionRefused(transition, [f"Please give: {label}." for label in missing])
+            raise TransitionRefused(transition, [
+                refusal("field_missing", N_("Please give: %(field)s."), field=Term(label))
+                for label in missing])
         allowed, reasons = self._check(t, facts, actor, payload)
         if not allowed:
             raise TransitionRefused(transition, reasons)
+
+        if t.drops_party:
+            named = payload.get("party")
+            dropped = named or actor.party
+            partners = facts.parties[1:]
+            if named and named not in partners:
+                raise TransitionRefused(transition, ["That partner is not part of this "
+                                                     "pairing."])
+            if dropped in partners and len(partners) > 1:
+                return self._drop(t, facts, dropped)
 
         party_fact = None
         moved = True
@@ -399,6 +526,20 @@ class Workflow:
             effects=t.effects,
         )
 
+    def _drop(self, t: Transition, facts: CaseFacts, dropped: str) -> Effects:
+        source = self.state(facts.state)
+        staying = [p for p in facts.parties if p != dropped]
+        for done in self.outgoing(facts.state):
+            # The one who left was the last the others waited for: they go on without it.
+            if done.each_party and all(done.each_party in facts.party_facts.get(p, set())
+                                       for p in staying):
+                target = self.state(done.target)
+                return Effects(t, source.name, target.name, True, None, target.deadlines,
+                               source.deadlines, t.notify + done.notify, target.on_enter,
+                               t.effects, dropped_party=dropped)
+        return Effects(t, source.name, source.name, False, None, (), (), t.notify, (),
+                       t.effects, dropped_party=dropped)
+
     def automatic_due(self, facts: CaseFacts) -> Transition | None:
         """The first automatic transition out of the current state whose guards hold now."""
         system = Actor(Role.SYSTEM)
@@ -424,6 +565,9 @@ class Workflow:
         tnames = [t.name for t in self.transitions]
         for dup in {n for n in tnames if tnames.count(n) > 1}:
             problems.append(f"transition {dup!r} is declared twice")
+        purposes = [t.purpose for t in self.transitions if t.purpose is not None]
+        for dup in {p for p in purposes if purposes.count(p) > 1}:
+            problems.append(f"purpose {dup.value!r} is given to more than one transition")
         if self.initial not in self._by_name:
             problems.append(f"initial state {self.initial!r} is not declared")
         for t in self.transitions:
@@ -492,8 +636,7 @@ class Workflow:
         if words is None:
             return ["the definition declares no vocabulary"]
         problems = []
-        guards = {g for t in self.transitions for g in t.guards}
-        if "scores_given" in guards and not words.criteria:
+        if self.scores_applications and not words.criteria:
             problems.append("the definition scores applications but its vocabulary has no "
                             "criteria")
         for c in words.criteria:

@@ -547,6 +547,14 @@ def suggest(
     return scorer.explain_all([(case, candidates[j]) for j in best])
 
 
+#: a further partner of one case is proposed only when it scores at least this share of the
+#: case's best partner: a weak second partner is worse than none
+EXTRA_PARTNER_SHARE = 0.75
+#: what a further partner of one case counts in the total: a partner city another case would
+#: take as its first partner goes to that case unless the second pairing is worth twice as much
+EXTRA_PARTNER_WEIGHT = 0.5
+
+
 def optimum(
     cases: Sequence[Profile],
     partners: Sequence[Profile],
@@ -554,13 +562,18 @@ def optimum(
     forbidden: Collection[tuple[Hashable, Hashable]] = (),
     regions_of: Mapping[Hashable, Collection[str]] | None = None,
     min_score: float = 0.0,
+    max_per_case: int = 1,
 ) -> list[Assignment]:
-    """The pairing of ``cases`` with ``partners`` (each used at most once) that maximises the
-    total score, in case order.
+    """The pairing of ``cases`` with ``partners`` (each partner used at most once, each case
+    given up to ``max_per_case``) that maximises the total score, in case order and, within a
+    case, best first (its lead partner).
 
     A pair is never proposed when it is in ``forbidden`` (as ``(case.key, partner.key)``), when
     ``regions_of[case.key]`` is given and the partner's region is not in it, or when its score
     is at most ``min_score`` (and never at 0); cases left without a partner are simply absent.
+    A case's further partners must score at least ``EXTRA_PARTNER_SHARE`` of its best one and
+    count ``EXTRA_PARTNER_WEIGHT`` of their score, so every case gets its first partner before
+    any case gets a second one it does not clearly deserve.
     """
     if not cases or not partners:
         return []
@@ -576,7 +589,18 @@ def optimum(
     for case_key, partner_key in forbidden:
         if case_key in row_of and partner_key in col_of:
             allowed[row_of[case_key], col_of[partner_key]] = False
-    pairs = assign(scores, allowed)
+    copies = max(1, max_per_case)
+    if copies == 1:
+        pairs = assign(scores, allowed)
+    else:
+        # Each case is a row once per partner it may get; the rows after its first are its
+        # further partners, which only good pairs may fill and which count less.
+        best = np.where(allowed, scores, 0.0).max(axis=1, keepdims=True)
+        extra = allowed & (scores >= EXTRA_PARTNER_SHARE * best)
+        stacked = assign(np.vstack([scores] + [scores * EXTRA_PARTNER_WEIGHT] * (copies - 1)),
+                         np.vstack([allowed] + [extra] * (copies - 1)))
+        pairs = sorted(((i % len(cases), j) for i, j in stacked),
+                       key=lambda ij: (ij[0], -scores[ij]))
     suggestions = scorer.explain_all([(cases[i], partners[j]) for i, j in pairs])
     return [
         Assignment(cases[i], partners[j], suggestion)

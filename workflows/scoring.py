@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from workflows.refusal import N_, Refusal, Term, refusal
 from workflows.vocabulary import Criterion
 
 MAX_SCORE = 5
@@ -40,10 +41,10 @@ class Assessment:
     #: evaluators who scored every criterion
     evaluators: int
     min_evaluators: int
-    #: what must still happen before a decision, as sentences
-    missing: list[str]
-    #: the means below their threshold, as phrases
-    below: list[str]
+    #: what must still happen before a decision, as sentences said in the reader's language
+    missing: list[Refusal]
+    #: the means below their threshold, as phrases said in the reader's language
+    below: list[Refusal]
 
     @property
     def ready(self) -> bool:
@@ -62,25 +63,33 @@ def assess(criteria: Sequence[Criterion], total_threshold: float,
     """
     keys = [c.key for c in criteria]
     complete = {who: s for who, s in score_sets.items() if all(k in s for k in keys)}
-    missing: list[str] = []
+    missing: list[Refusal] = []
     partial = sorted(who for who in score_sets if who not in complete)
     if partial:
-        missing.append(f"Not every criterion is scored by {', '.join(partial)}.")
+        missing.append(refusal("scores_partial", N_("Not every criterion is scored by "
+                                                    "%(evaluators)s."),
+                               evaluators=", ".join(partial)))
     if len(complete) < min_evaluators:
         done = len(complete)
-        missing.append(f"{min_evaluators} evaluators must score the application; "
-                       f"{done} {'has' if done == 1 else 'have'} so far.")
+        missing.append(refusal("too_few_evaluators", N_(
+            "%(needed)s evaluators must score the application; %(done)s has so far.")
+            if done == 1 else N_(
+            "%(needed)s evaluators must score the application; %(done)s have so far."),
+            needed=min_evaluators, done=done))
     tallies = {c.key: Tally.of([s[c.key] for s in complete.values()]) for c in criteria}
     total = Tally.of([sum(s[k] for k in keys) for s in complete.values()])
-    below: list[str] = []
+    below: list[Refusal] = []
     if complete:
         for c in criteria:
             mean = tallies[c.key].mean or 0
             if mean < c.threshold:
-                below.append(f"{c.label} (mean {_number(mean)} of {MAX_SCORE}, at least "
-                             f"{_number(c.threshold)} needed)")
+                below.append(refusal("criterion_below_threshold", N_(
+                    "%(criterion)s (mean %(mean)s of %(max)s, at least %(threshold)s needed)"),
+                    criterion=Term(c.label), mean=_number(mean), max=MAX_SCORE,
+                    threshold=_number(c.threshold)))
         if (total.mean or 0) < total_threshold:
-            below.append(f"the total (mean {_number(total.mean or 0)} of "
-                         f"{MAX_SCORE * len(criteria)}, at least {_number(total_threshold)} "
-                         "needed)")
+            below.append(refusal("total_below_threshold", N_(
+                "the total (mean %(mean)s of %(max)s, at least %(threshold)s needed)"),
+                mean=_number(total.mean or 0), max=MAX_SCORE * len(criteria),
+                threshold=_number(total_threshold)))
     return Assessment(tallies, total, len(complete), min_evaluators, missing, below)

@@ -67,6 +67,10 @@ class _Phrase:
 
     words: tuple[tuple[str, bool, int], ...]  # (stem or prefix, is_prefix, length of the word)
     targets: tuple[str, ...]
+    surface: tuple[str, ...] = ()  # the words as the lexicon spells them, folded
+    #: a phrase whose meaning rests on a stop word ("sea level", "start up", "sin hogar") is
+    #: matched word for word on the text with its stop words, never as its one content word
+    literal: bool = False
 
 
 @dataclass
@@ -78,13 +82,15 @@ class _Lexicon:
     chinese: dict[str, list[str]]
 
 
-def _phrase_words(phrase: str, lang: str) -> tuple[tuple[str, bool, int], ...]:
+def _phrase_words(phrase: str, lang: str) -> tuple[tuple[tuple[str, bool, int], ...], bool]:
+    """The phrase's words to match, and whether they must be matched with the stop words."""
     words = [w for w in re.findall(r"[a-z0-9&]+\*?", fold(phrase)) if w.rstrip("*")]
-    kept = [w for w in words if w.rstrip("*") not in stop_words()] or words
+    kept = [w for w in words if w.rstrip("*") not in stop_words()]
+    literal = len(kept) < len(words) and len(kept) <= 1
     return tuple(
         (w[:-1], True, len(w) - 1) if w.endswith("*") else (stem(w, lang), False, len(w))
-        for w in kept
-    )
+        for w in (words if literal else kept)
+    ), literal
 
 
 @cache
@@ -110,13 +116,15 @@ def lexicon() -> dict[str, _Lexicon]:
         if lang == "zh":
             found[lang].chinese.setdefault(phrase, []).extend(ordered)
             continue
-        words = _phrase_words(phrase, lang)
+        words, literal = _phrase_words(phrase, lang)
         if not words:
             continue
         key, prefix, _ = words[0]
         index = found[lang].prefixed if prefix else found[lang].exact
+        surface = tuple(w for w in re.findall(r"[a-z0-9&]+", fold(phrase))
+                        if literal or w not in stop_words())
         index.setdefault(key[:_PREFIX_KEY] if prefix else key, []).append(
-            _Phrase(words, ordered)
+            _Phrase(words, ordered, surface, literal)
         )
     return found
 
@@ -142,30 +150,40 @@ def _starting(word: str, lang: str) -> tuple[_Phrase, ...]:
     )
 
 
+#: how closely a phrase matched: word for word as the lexicon spells it, by stems, or by a
+#: word's beginning; on the same words whole words beat beginnings, and within a language the
+#: spelling beats a shared stem ("parking" is transport, not "park")
+SURFACE, STEMS, PREFIX = 2, 1, 0
+
+
 def _latin_matches(
     text: str, langs: tuple[str, ...]
-) -> Iterator[tuple[int, int, bool, tuple[str, ...]]]:
-    """(start, end, exact, targets) of each lexicon phrase found in folded ``text``."""
-    spans = [(m.start(), m.end(), m.group()) for m in _LATIN.finditer(text)]
-    spans = [s for s in spans if s[2] not in stop_words()]
-    words = [w for _, _, w in spans]
-    for lang in langs:
-        for i, word in enumerate(words):
-            for phrase in _starting(word, lang):
-                n = len(phrase.words)
-                if i + n <= len(words) and all(
-                    _word_matches(e, words[i + k], stem(words[i + k], lang))
-                    for k, e in enumerate(phrase.words[1:], start=1)
-                ):
-                    exact = not any(prefix for _, prefix, _ in phrase.words)
-                    yield spans[i][0], spans[i + n - 1][1], exact, phrase.targets
+) -> Iterator[tuple[int, int, int, str, tuple[str, ...]]]:
+    """(start, end, closeness, language, targets) of each lexicon phrase found in folded
+    ``text``."""
+    every = [(m.start(), m.end(), m.group()) for m in _LATIN.finditer(text)]
+    content = [s for s in every if s[2] not in stop_words()]
+    for spans, literal in ((content, False), (every, True)):
+        words = [w for _, _, w in spans]
+        for lang in langs:
+            for i, word in enumerate(words):
+                for phrase in _starting(word, lang):
+                    n = len(phrase.words)
+                    if phrase.literal != literal or i + n > len(words) or not all(
+                        _word_matches(e, words[i + k], stem(words[i + k], lang))
+                        for k, e in enumerate(phrase.words[1:], start=1)
+                    ):
+                        continue
+                    closeness = PREFIX if any(p for _, p, _ in phrase.words) else \
+                        SURFACE if tuple(words[i:i + n]) == phrase.surface else STEMS
+                    yield spans[i][0], spans[i + n - 1][1], closeness, lang, phrase.targets
 
 
-def _chinese_matches(text: str) -> Iterator[tuple[int, int, bool, tuple[str, ...]]]:
+def _chinese_matches(text: str) -> Iterator[tuple[int, int, int, str, tuple[str, ...]]]:
     for phrase, targets in lexicon()["zh"].chinese.items():
         start = text.find(phrase)
         while start >= 0:
-            yield start, start + len(phrase), True, tuple(targets)
+            yield start, start + len(phrase), SURFACE, "zh", tuple(targets)
             start = text.find(phrase, start + 1)
 
 
@@ -175,22 +193,25 @@ def _mapped(text: str) -> tuple[str, ...]:
     lang = guess_language(text)
     # A language told apart, and English, which staff mix in; all four when it cannot be told.
     langs = LANGUAGES if lang in (None, "zh") else tuple(dict.fromkeys((lang, "en")))
-    found = [(m.start(), m.end(), True, (f"sdg-{m.group(1)}",)) for m in _GOAL.finditer(plain)]
+    found = [(m.start(), m.end(), SURFACE, "", (f"sdg-{m.group(1)}",))
+             for m in _GOAL.finditer(plain)]
     found += _latin_matches(plain, langs)
     if has_cjk(text):
         found += _chinese_matches(plain)
-    # Same span: exact words beat open endings; overlapping spans: the longest wins.
-    by_span: dict[tuple[int, int], tuple[bool, list[str]]] = {}
-    for start, end, exact, targets in found:
-        was_exact, slugs = by_span.get((start, end), (False, []))
-        if exact and not was_exact:
-            slugs = []
-        if exact or not was_exact:
-            by_span[(start, end)] = (exact or was_exact, [*slugs, *targets])
+    matches: dict[tuple[int, int], list[tuple[int, str, tuple[str, ...]]]] = {}
+    for start, end, closeness, lang, targets in found:
+        matches.setdefault((start, end), []).append((closeness, lang, targets))
+    # Same span: the closest matches win, their targets together; overlapping: the longest.
+    by_span: dict[tuple[int, int], list[str]] = {}
+    for span, candidates in matches.items():
+        whole = [c for c in candidates if c[0] > PREFIX] or candidates
+        spelled = {lang for closeness, lang, _ in whole if closeness == SURFACE}
+        by_span[span] = [slug for closeness, lang, targets in whole
+                         if closeness == SURFACE or lang not in spelled for slug in targets]
     taken: list[tuple[int, int, list[str]]] = []
     covered = bytearray(len(plain) + 1)  # 1 where a longer phrase was already taken
-    for (start, end), (_, slugs) in sorted(by_span.items(), key=lambda s: (s[0][0] - s[0][1],
-                                                                           s[0][0])):
+    for (start, end), slugs in sorted(by_span.items(), key=lambda s: (s[0][0] - s[0][1],
+                                                                      s[0][0])):
         if covered.find(1, start, end) < 0:
             taken.append((start, end, slugs))
             covered[start:end] = b"\x01" * (end - start)

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 # revision identifiers, used by Alembic.
 revision: str = 'c3a7f1d2e9b8'
-down_revision: str | Sequence[str] | None = ('5ab5c41be7a1','a1b2c3d4e5f6','b3e7c5a9d2f1','15e8beadc499','188b66bb4235','42ea69a48a8f','4f1c2a9e7b30','56a6d481468e','987aecdc9231','a22bf5ebfa3a','acc312f7f202','ec0fc7ee7111','f521b0d707e7','febd845b391c')
+down_revision: str | Sequence[str] | None = ('5ab5c41be7a1','9c4e2b7d1a60','b3e7c5a9d2f1','15e8beadc499','188b66bb4235','42ea69a48a8f','4f1c2a9e7b30','56a6d481468e','987aecdc9231','a22bf5ebfa3a','acc312f7f202','ec0fc7ee7111','f521b0d707e7','c7d1e2f3a4b5')
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

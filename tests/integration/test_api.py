@@ -382,6 +382,8 @@ def test_public_pairings_need_no_token_and_include_history(world, api):
     assert current == [{"source": "current", "eu_city": "Lyon", "eu_country": "FR",
                         "partner_city": "Rosario", "partner_country": "AR",
                         "partner_region": "Latin America and the Caribbean",
+                        "partners": [{"name": "Rosario", "country": "AR",
+                                      "region": "Latin America and the Caribbean"}],
                         "topics": [t.label for t in case.topics],
                         "cooperation_start": utcnow().date().isoformat()}]
 

@@ -287,3 +287,21 @@ def test_saving_a_section_as_complete_names_what_is_missing_and_keeps_the_draft(
     assert group.status_code == 302
     page = browser.get(url).get_data(as_text=True)
     assert " required" not in _input_tag(page, "population")
+
+
+def test_saving_the_declarations_as_complete_with_one_box_left_names_it(browser, world):
+    case_id = _start(browser, world)
+    url = f"/my/cases/{case_id}/sections/commitments"
+    browser.get(url)
+    case = db.session.get(Case, case_id)
+    boxes = list(applications.section_answers(case, "commitments"))
+    given = {name: "y" for name in boxes[:-1]}
+    resp = browser.post(url, {**given, "action": "continue"})
+    body = resp.get_data(as_text=True)
+    assert resp.status_code == 400, body[:500]
+    assert f'<a href="#{boxes[-1]}">Still missing: every commitment declaration.</a>' in body
+    # The boxes that were ticked are kept, in the application and on the page.
+    db.session.expire_all()
+    answers = applications.section_answers(db.session.get(Case, case_id), "commitments")
+    assert [answers[name] for name in boxes] == [True] * (len(boxes) - 1) + [False]
+    assert all(re.search(r"\bchecked\b", _input_tag(body, name)) for name in boxes[:-1])

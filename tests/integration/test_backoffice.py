@@ -4,6 +4,7 @@ filters, sorting, exports and bulk actions, the case page, the dashboard and the
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import re
 import zipfile
@@ -21,6 +22,7 @@ from webapp.models import (
     AuditEvent,
     CallExtension,
     Case,
+    CasePartner,
     Comment,
     Deadline,
     Notification,
@@ -46,6 +48,8 @@ def add_case(world, name, *, country="FR", state="draft", region=LATAM, partner=
     case = Case(reference=f"T-{_serial[0]:05d}", call_id=world.call.id, organisation=org,
                 workflow=workflow, state=state, partner_region=region,
                 partner_city_id=partner.id if partner else None,
+                # The lead is the first of the case's partners, as pairing sets them.
+                partner_links=[CasePartner(partner_city_id=partner.id)] if partner else [],
                 coordinator_id=coordinator.id if coordinator else None, submitted_at=submitted,
                 updated_at=updated or now, created_at=now, cooperation_start=cooperation_start,
                 topics=[db.session.get(Topic, t) for t in topics])
@@ -204,10 +208,11 @@ def _overdue_deliverables(now):
 
 
 @pytest.fixture
-def deliverables_health():
-    caselist.HEALTH_PROVIDERS.append(_overdue_deliverables)
-    yield
-    caselist.HEALTH_PROVIDERS.remove(_overdue_deliverables)
+def deliverables_health(monkeypatch):
+    # The case list asks the wiring for its health providers; this one is added beside them.
+    wired = caselist.wiring()
+    monkeypatch.setattr(caselist, "wiring", lambda: dataclasses.replace(
+        wired, health=(*wired.health, _overdue_deliverables)))
 
 
 def test_health_filter_follows_what_the_providers_compute(browser, world, deliverables_health):
@@ -423,7 +428,7 @@ def test_bulk_action_confirms_the_selection_then_reports_on_each_case(browser, w
     assert resp.status_code == 200
     report = resp.get_data(as_text=True)
     assert ">Done<" in report and ">Refused<" in report
-    assert "This is not possible while the case is draft." in report
+    assert "This is not possible now: the case is at “Draft”." in report
     db.session.expire_all()
     assert db.session.get(Case, ready.id).state == "ineligible"
     assert db.session.get(Case, draft.id).state == "draft"

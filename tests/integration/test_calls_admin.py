@@ -200,9 +200,16 @@ def test_local_times_are_read_in_the_calls_zone(world):
      "“town” is not a type of organisation"),
     # A call narrows its kind's applicant types, never widens them.
     ({"allowed_org_types": ["city", "region"]}, "allowed_org_types",
-     "A city-to-city call accepts only city, group, not “region”."),
+     "IUC city-to-city cooperation accepts only city or municipality and group of "
+     "municipalities, not “region”."),
     ({"title": "IURC call\r\nBcc: x@y.z"}, "title",
      "Remove the line breaks and other control characters from the title."),
+    ({"max_partners_per_case": 0}, "max_partners_per_case",
+     "Give the most partners per case as a whole number from 1 to 5."),
+    ({"max_partners_per_case": 6}, "max_partners_per_case",
+     "Give the most partners per case as a whole number from 1 to 5."),
+    ({"max_partners_per_case": None}, "max_partners_per_case",
+     "Give the most partners per case as a whole number from 1 to 5."),
 ])
 def test_each_bad_parameter_is_named_and_nothing_is_saved(world, changes, field, message):
     data = call_data(world, **changes)
@@ -257,8 +264,8 @@ def test_a_call_with_applications_keeps_its_kind_and_programme(world):
     data = call_ops.call_data(world.call)
     data.kind, data.programme_id = "region-to-region", other.id
     errors = invalid(call_ops.update_call, world.call.id, world.admin, data, expected_version=1)
-    assert errors["kind"] == ["This call has applications following the city-to-city "
-                              "workflow; its kind cannot change."]
+    assert errors["kind"] == ["This call has applications following the workflow of IUC "
+                              "city-to-city cooperation; its kind cannot change."]
     assert errors["programme_id"] == ["This call has applications; it stays in its programme."]
 
 
@@ -345,7 +352,7 @@ def test_closing_early_refuses_drafts_and_stops_their_closing_reminders(world):
 def test_next_years_call_in_one_step(world):
     source = call_ops.create_call(world.coordinator, call_data(
         world, title="IURC call 2025–2026", slug="iurc-2025", partner_countries=["AR"],
-        schedule={"reminder_days": [-3]}))
+        schedule={"reminder_days": [-3]}, max_partners_per_case=3))
     clone = call_ops.clone_call(source.id, world.coordinator, expected_version=1)
     assert (clone.title, clone.slug) == ("IURC call 2026–2027", "iurc-2026")
     assert clone.opens_at.year == source.opens_at.year + 1
@@ -355,6 +362,7 @@ def test_next_years_call_in_one_step(world):
     assert (clone.published, clone.archived, clone.programme_id) == (False, False,
                                                                      source.programme_id)
     assert (clone.partner_countries, clone.settings) == (["AR"], source.settings)
+    assert clone.max_partners_per_case == 3
     [event] = call_ops.history(clone.id)
     assert event.action == "clone_call" and event.payload["from_call"] == "iurc-2025"
     again = call_ops.clone_call(source.id, world.coordinator, expected_version=1)
@@ -376,11 +384,16 @@ def test_the_call_form_keeps_what_was_typed_and_shows_the_operations_messages(wo
             "timezone": "Europe/Brussels", "population_threshold": "0", "eu27": "y",
             "eligible_countries": ["GB"], "allowed_org_types": ["city", "group"],
             "cooperation_months": "18", "report_interval_months": "6",
-            "reminder_days": "-7, soon"}
+            "reminder_days": "-7, soon", "max_partners_per_case": "9"}
+    new = browser.get("/office/calls/new").get_data(as_text=True)
+    assert re.search(r'name="max_partners_per_case"[^>]*value="1"', new)  # one-to-one
     resp = browser.post("/office/calls/new", form)
     page = resp.get_data(as_text=True)
     assert resp.status_code == 400 and "There is a problem" in page
     assert "Give whole numbers of days separated by commas" in page
+    assert "Give the most partners per case as a whole number from 1 to 5." in page
+    assert re.search(r'name="max_partners_per_case"[^>]*value="9"', page)
+    form["max_partners_per_case"] = "2"
     resp = browser.post("/office/calls/new", {**form, "reminder_days": "-7, -1"})
     page = resp.get_data(as_text=True)
     assert resp.status_code == 400
@@ -398,6 +411,7 @@ def test_the_call_form_keeps_what_was_typed_and_shows_the_operations_messages(wo
     assert call.settings["schedule"] == {"reminder_days": [-7, -1]}
     detail = browser.get(f"/office/calls/{call.id}").get_data(as_text=True)
     assert "Draft" in detail and "The 27 EU member states, and United Kingdom" in detail
+    assert call.max_partners_per_case == 2 and "Up to 2 partners each" in detail
     preview = browser.get(f"/office/calls/{call.id}/preview").get_data(as_text=True)
     assert "This is how the public will see this call once it is published." in preview
     assert "United Kingdom" in preview and "Start your application" not in preview
@@ -482,9 +496,15 @@ def test_api_creates_changes_and_publishes_calls_with_the_forms_checks(world, ap
                    "expected_version")
     assert_problem(client.patch(f"/api/v1/calls/{made['id']}",
                                 {"expected_version": 7, "title": "Late"}), 409)
+    assert made["max_partners_per_case"] == 1
+    assert_problem(client.patch(f"/api/v1/calls/{made['id']}",
+                                {"expected_version": 1, "max_partners_per_case": 8}), 422,
+                   "from 1 to 5")
     resp = client.patch(f"/api/v1/calls/{made['id']}", {"expected_version": 1,
-                                                        "population_threshold": 90000})
+                                                        "population_threshold": 90000,
+                                                        "max_partners_per_case": 2})
     assert resp.status_code == 200 and resp.get_json()["population_threshold"] == 90000
+    assert resp.get_json()["max_partners_per_case"] == 2
     assert resp.get_json()["title"] == "API call 2027"  # what is not sent stays
     published = client.post(f"/api/v1/calls/{made['id']}/publish", {"expected_version": 2})
     assert published.status_code == 200 and published.get_json()["status"] == "scheduled"

@@ -33,14 +33,17 @@ import json
 from sqlalchemy import select
 from webapp import create_app
 from webapp.db import db, utcnow
-from webapp.models import Call, Reminder, User
+from webapp.models import Call, Case, Reminder, User
 from webapp.operations import applications, cases
 from workflows import vocabulary
 
 app = create_app()
 with app.app_context():
-    reminder = db.session.scalar(select(Reminder).where(
-        Reminder.template == "reminder_information_requested"))
+    # Porto's (the demo's history answered an information request of its own long ago).
+    reminder = db.session.scalar(select(Reminder).join(Case).join(
+        User, User.organisation_id == Case.organisation_id).where(
+        Reminder.template == "reminder_information_requested",
+        User.email == "porto@citypair.demo"))
     planned = (reminder.scheduled_at - reminder.deadline.created_at).total_seconds()
     lyon = db.session.scalar(select(User).where(User.email == "lyon@citypair.demo"))
     call = db.session.scalar(select(Call).where(Call.slug == "city-to-city-demo"))
@@ -155,3 +158,33 @@ def test_make_run_delivers_submissions_and_reminders_to_the_mail_sink(instance):
         assert any(p.get_content_type() == "text/calendar" for p in reminder.iter_attachments())
     finally:
         stop(server)
+
+
+def test_the_embedded_broker_shows_a_message_to_workers_only_once_it_is_whole(tmp_path,
+                                                                             monkeypatch):
+    from kombu import Connection
+    from kombu.transport import resolve_transport
+
+    from tasks import file_broker
+
+    folder = tmp_path / "broker"
+    folder.mkdir()
+    visible_while_writing: list[list[str]] = []
+    real = file_broker.str_to_bytes
+
+    def writing(text):
+        # What a worker listing the folder at this moment could take.
+        visible_while_writing.append([f for f in os.listdir(folder) if f.endswith(".msg")])
+        return real(text)
+
+    monkeypatch.setattr(file_broker, "str_to_bytes", writing)
+    options = {"data_folder_in": str(folder), "data_folder_out": str(folder),
+               "processed_folder": str(tmp_path), "store_processed": False,
+               "control_folder": str(tmp_path / "control")}
+    with Connection("filesystem://", transport_options=options) as connection:
+        assert resolve_transport("filesystem") is file_broker.Transport
+        channel = connection.default_channel
+        channel._put("citypair", {"notification": 42})
+        assert visible_while_writing == [[]]
+        assert not [f for f in os.listdir(folder) if f.endswith(".part")]
+        assert channel._get("citypair") == {"notification": 42}

@@ -176,3 +176,27 @@ def test_every_choices_field_of_the_definitions_has_its_choices():
     named = {f.name for wf in workflows().values() for t in wf.transitions for f in t.fields
              if f.type == "choices"}
     assert named == {"sections"} and named <= set(FIELD_CHOICES)
+
+
+def test_the_timelines_name_the_response_deadline_in_the_readers_zone_and_language(
+        browser, make_browser, world):
+    world.applicant_a.locale, world.applicant_a.timezone = "fr", "Asia/Tokyo"
+    db.session.commit()
+    case = submitted(world)
+    browser.login(world.coordinator.email)
+    browser.get(f"/office/cases/{case.id}")
+    assert browser.post(f"/office/cases/{case.id}/act/request_information",
+                        request_form(case)).status_code == 303
+    stored = db.session.scalar(select(AuditEvent).where(
+        AuditEvent.action == "request_information")).payload["response_deadline"]
+    office = browser.get(f"/office/cases/{case.id}").get_data(as_text=True)
+    assert "Message: Please send more." in office
+    assert re.search(r"Response deadline: \w{3} \d+, \d{4}, [\d:]+\W?[AP]M \(", office)
+    applicant = make_browser()
+    applicant.login(world.applicant_a.email)
+    page = applicant.get(f"/my/cases/{case.id}").get_data(as_text=True)
+    # Stored in UTC as ISO 8601; shown in the reader's words, zone and language.
+    assert stored not in office and stored not in page
+    assert "Please send more." in page
+    assert re.search(r"Date limite de réponse\W+\d+ \w+\.? \d{4}.*\(JST\)", page), \
+        re.findall(r"(?:Message|Date limite)[^<]*", page)

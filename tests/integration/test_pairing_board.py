@@ -124,7 +124,9 @@ def test_busy_partner_cities_are_not_suggested_and_proposing_fires_the_transitio
     assert case.state == "pairing_proposed" and case.partner_city_id == quito.id
     page = browser.get(f"/office/pairing/cases/{first.id}").get_data(as_text=True)
     assert "Proposed partner: Quito" in page
-    assert "a partner city can be proposed only while it is eligible — awaiting pairing" in page
+    # Further partners may join the proposed pairing; Quito is not offered twice.
+    assert "Add this partner too" in page and "Propose this partner" not in page
+    assert "Add this partner too<span class=\"visually-hidden\">: Quito" not in page
     # Quito is now in an active pairing of this call: the other case is not offered it.
     page = browser.get(f"/office/pairing/cases/{second.id}").get_data(as_text=True)
     assert "Quito" not in page and "Rosario" in page

@@ -256,9 +256,9 @@ def test_silesia_from_two_evaluators_to_an_approved_roadmap_in_its_own_words(app
 
         def months_later(when: datetime) -> None:
             """Time passes; Celery beat's sweep has run meanwhile, as it does every minute,
-            and has not closed the cooperation."""
+            and has not closed this cooperation (it may close the demo's older ones)."""
             clock.move_to(when)
-            assert reminders.sweep().transitions == 0
+            reminders.sweep()
             assert state_of(case_id) == "cooperation_active"
 
         # -- the applicant's page speaks of its call: commitments of a region

@@ -150,11 +150,13 @@ def test_one_parser_types_and_checks_every_field():
 
 
 def test_a_definition_may_not_name_a_field_after_the_mails_own_values():
-    t = Transition("x", ("draft",), "done", WORKFLOW.transitions[0].roles, "X",
+    t = Transition(name="x", sources=("draft",), target="done",
+                   roles=WORKFLOW.transitions[0].roles, label="X",
                    fields=(Field("reference", "Reference"), Field("reason", "R", type="odd")))
     wf = Workflow(kind="t", title="t", initial="draft", states=(
         WORKFLOW.state("draft"), WORKFLOW.state("withdrawn")), transitions=(
-        Transition("x", ("draft",), "withdrawn", t.roles, "X", fields=t.fields),),
+        Transition(name="x", sources=("draft",), target="withdrawn", roles=t.roles, label="X",
+                   fields=t.fields),),
         guards={}, hooks=frozenset())
     problems = wf.validate()
     assert any("'reference'" in p and "reserve" in p for p in problems), problems

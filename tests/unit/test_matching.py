@@ -136,6 +136,49 @@ def test_a_word_is_not_taken_for_another_that_its_stem_shares() -> None:
     assert "port-logistics" not in map_text_to_topics("Porto Alegre e Porto")
 
 
+@pytest.mark.parametrize(
+    ("text", "wrong"),
+    [
+        # Phrases whose meaning rests on a stop word are not their one content word.
+        ("high levels of particulate matter", "flood-risk"),  # "sea level"
+        ("the tram runs every ten minutes", "flood-risk"),  # "run off"
+        ("a start to the new programme", "innovation"),  # "start up"
+        ("holiday traffic on the coast road", "housing"),  # "holiday let"
+        ("el derecho a la ciudad", "sdg-16"),  # "estado de derecho"
+        ("está tudo bem com o projeto", "health"),  # "bem-estar"
+        # Shared stems: a boy is not a girl, a car park is not a park, a sewer connection is
+        # not connectivity.
+        ("los niños de la escuela", "gender"),
+        ("Fenómeno El Niño", "gender"),
+        ("parking spaces in the centre", "nature-based-solutions"),
+        ("no sewer connection", "smart-city"),
+    ],
+)
+def test_a_word_does_not_name_a_topic_it_only_shares_a_stem_or_a_stop_word_with(
+        text: str, wrong: str) -> None:
+    assert wrong not in map_text_to_topics(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "topic"),
+    [
+        ("sea level", "flood-risk"),
+        ("rainwater run-off", "flood-risk"),
+        ("start-ups and spin-offs", "innovation"),
+        ("personas sin hogar", "housing"),
+        ("the well-being of older people", "health"),
+        ("las niñas", "gender"),
+        ("urban parks", "nature-based-solutions"),
+        ("parking", "urban-mobility"),
+        ("las lluvias del Fenómeno El Niño", "climate-adaptation"),
+        ("las lluvias intensas inundan los barrios", "flood-risk"),
+        ("huaicos", "resilience"),
+    ],
+)
+def test_the_whole_phrase_still_names_its_topic(text: str, topic: str) -> None:
+    assert topic in map_text_to_topics(text)
+
+
 def test_the_partner_import_reads_everyday_words_as_topics() -> None:
     offered: dict[str, str | None] = {t.slug: t.slug for t in vocabulary()}
     for cell in ("bicycle lanes and a tram", "garbage, solar", "heatwave; drought",
@@ -157,6 +200,8 @@ def test_generic_words_never_count_as_terms_in_any_language() -> None:
     assert terms("Nous voulons améliorer la ville pour les habitants.") == []
     assert terms("Precisamos melhorar a cidade para os moradores.") == []
     assert {"want", "need", "resident", "residents"} <= generic_words()
+    # "keep housing affordable", "keep young companies": the verb says nothing of the challenge
+    assert terms("We want to keep rents down and keep people here.") == ["rent"]
     assert {"the", "los", "les", "os"} <= stop_words()
 
 

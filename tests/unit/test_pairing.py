@@ -371,6 +371,45 @@ def test_optimum_drops_pairs_at_or_below_the_minimum_score() -> None:
     assert optimum([], partners, scorer) == []
 
 
+def test_optimum_with_two_partners_per_case_adds_only_good_extra_partners() -> None:
+    # Belfast shares both topics with Cali and Medellín; Lyon only one with Quito.
+    belfast = profile("Belfast", {"water", "waste"})
+    lyon = profile("Lyon", {"energy-transition"})
+    cali = profile("Cali", {"water", "waste"})
+    medellin = profile("Medellin", {"water", "waste"})
+    quito = profile("Quito", {"energy-transition", "housing"})
+    lima = profile("Lima", {"water"})
+    partners = [cali, medellin, quito, lima]
+    scorer = Scorer([belfast, lyon, *partners], topic_weight=1, text_weight=0)
+
+    one = optimum([belfast, lyon], partners, scorer)
+    assert [p.case.key for p in one] == ["Belfast", "Lyon"]
+
+    pairs = optimum([belfast, lyon], partners, scorer, max_per_case=2)
+    by_case: dict[str, list[str]] = {}
+    for p in pairs:
+        by_case.setdefault(p.case.key, []).append(p.partner.key)
+    # Belfast gets both of its equally good partners; Lima shares too little to be a second.
+    assert sorted(by_case["Belfast"]) == ["Cali", "Medellin"]
+    assert by_case["Lyon"] == ["Quito"]
+    assert len({p.partner.key for p in pairs}) == len(pairs)  # each partner used once
+    # The lead (first) partner of a case is its best.
+    belfast_scores = [p.suggestion.score for p in pairs if p.case.key == "Belfast"]
+    assert belfast_scores == sorted(belfast_scores, reverse=True)
+
+
+def test_a_second_partner_never_takes_the_only_partner_of_another_case() -> None:
+    a = profile("A", {"water", "waste"})
+    b = profile("B", {"water"})
+    x = profile("X", {"water", "waste"})
+    y = profile("Y", {"water", "waste"})
+    scorer = Scorer([a, b, x, y], topic_weight=1, text_weight=0)
+
+    pairs = optimum([a, b], [x, y], scorer, max_per_case=2)
+    assert {p.case.key for p in pairs} == {"A", "B"}
+    assert len(pairs) == 2
+
+
 # --- the 2017 table ----------------------------------------------------------------------------
 
 

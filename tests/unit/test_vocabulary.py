@@ -87,7 +87,7 @@ def test_one_evaluator_is_not_enough_and_a_partial_set_is_named():
         "Luis": {"smart_specialisation": 3},
     }, min_evaluators=2)
     assert not found.ready and found.evaluators == 1
-    assert found.missing == ["Not every criterion is scored by Luis.",
+    assert list(map(str, found.missing)) == ["Not every criterion is scored by Luis.",
                              "2 evaluators must score the application; 1 has so far."]
     assert found.criteria["smart_specialisation"].mean == 4  # only complete sets count
 
@@ -97,14 +97,15 @@ def test_thresholds_are_judged_on_the_means():
         "Clara": {"smart_specialisation": 4, "joint_projects": 3, "business_opportunities": 2},
         "Luis": {"smart_specialisation": 4, "joint_projects": 2, "business_opportunities": 2},
     }, min_evaluators=2)
-    assert found.below == [
+    assert list(map(str, found.below)) == [
         "Potential to leverage joint new projects (mean 2.5 of 5, at least 3 needed)",
         "the total (mean 8.5 of 15, at least 9 needed)"]
 
 
 def test_no_scores_yet():
     found = assess(REGION.criteria, REGION.total_threshold, {}, min_evaluators=3)
-    assert found.missing == ["3 evaluators must score the application; 0 have so far."]
+    assert list(map(str, found.missing)) == [
+        "3 evaluators must score the application; 0 have so far."]
     assert found.total.mean is None and found.below == []
 
 

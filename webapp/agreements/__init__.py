@@ -21,19 +21,27 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from markupsafe import Markup
 from sqlalchemy import and_, false, func, or_, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, selectinload
 
-from webapp.access import refusal, visible_cases
+from webapp.access import case_or_abort, visible_cases
 from webapp.agreements.forms import RegenerateForm, TypedSignatureForm, UploadSignatureForm
 from webapp.db import db, utcnow
 from webapp.errors import Conflict, OperationError
-from webapp.models import Agreement, Case, Deadline, DeadlineStatus, Signature, UserRole
+from webapp.models import (
+    Agreement,
+    Case,
+    CasePartner,
+    Deadline,
+    DeadlineStatus,
+    Signature,
+    partner_party,
+)
+from webapp.models.party import is_party, key_of, parties_of
 from webapp.operations import agreements, cases, documents
 from workflows import get_workflow
 
 bp = Blueprint("agreements", __name__, url_prefix="/agreements")
 PAGE_SIZE = 50
-PARTY_ROLES = {UserRole.APPLICANT: "applicant", UserRole.PARTNER: "partner"}
 
 
 @bp.before_request
@@ -42,14 +50,6 @@ def _signed_in() -> None:
     """Every page needs an account; each route checks the role and the case."""
 
 
-def _case(case_id: int) -> Case:
-    case = db.session.get(Case, case_id)
-    if case is None:
-        abort(404)
-    status = refusal(current_user, case)
-    if status:
-        abort(status)
-    return case
 
 
 def _page(case: Case, *, typed: TypedSignatureForm | None = None,
@@ -62,7 +62,7 @@ def _page(case: Case, *, typed: TypedSignatureForm | None = None,
     agreement = next((a for a in all_versions if a.voided_at is None), None)
     signed = agreements.live_signatures(session, [agreement.id]).get(agreement.id, {}) \
         if agreement else {}
-    party = PARTY_ROLES.get(current_user.role)
+    party = key_of(current_user)
     wf = get_workflow(case.workflow)
     signing = agreements.signing_transition(case)
     option = None
@@ -83,7 +83,7 @@ def _page(case: Case, *, typed: TypedSignatureForm | None = None,
     return render_template(
         "agreements/agreement.html", case=case, agreement=agreement, versions=all_versions,
         signed=signed, party=party, option=option,
-        parties=_party_names(case), typed=typed, upload=upload,
+        parties={p.key: p.name for p in parties_of(case)}, typed=typed, upload=upload,
         regenerate=regenerate or RegenerateForm(formdata=None, prefix="regenerate"),
         can_regenerate=can_regenerate, staff=staff, open_for_signature=signing is not None,
         errors=errors or [], failed=failed,
@@ -92,11 +92,6 @@ def _page(case: Case, *, typed: TypedSignatureForm | None = None,
         # The stored document was escaped when it was rendered; it is shown as it is.
         document=Markup(agreement.html) if agreement else None,  # noqa: S704
     ), status
-
-
-def _party_names(case: Case) -> dict[str, str]:
-    return {"applicant": case.organisation.name,
-            "partner": case.partner_city.name if case.partner_city else ""}
 
 
 @bp.get("/")
@@ -111,7 +106,8 @@ def tracker():
     pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
     page = min(max(request.args.get("page", 1, type=int), 1), pages)
     rows = list(db.session.scalars(
-        q.options(joinedload(Case.organisation), joinedload(Case.partner_city))
+        q.options(joinedload(Case.organisation), joinedload(Case.partner_city),
+                  selectinload(Case.partner_links).joinedload(CasePartner.partner_city))
         .order_by(Case.state_entered_at, Case.id)
         .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)))
     ids = [c.id for c in rows]
@@ -135,6 +131,7 @@ def tracker():
             "deadline": deadline, "overdue": deadline is not None and deadline.due_at < now,
         })
     return render_template("agreements/tracker.html", items=items, total=total, page=page,
+                           partner_party=partner_party,
                            pages=pages,
                            page_url=lambda p: url_for("agreements.tracker", page=p))
 
@@ -142,13 +139,13 @@ def tracker():
 @bp.get("/<int:case_id>")
 def agreement(case_id: int):
     """The current version, its signatures, the forms to sign it, and earlier versions."""
-    return _page(_case(case_id))
+    return _page(case_or_abort(case_id))
 
 
 @bp.get("/<int:case_id>/agreement-v<int:version>.pdf")
 def pdf(case_id: int, version: int):
     """One version of the agreement as a PDF."""
-    case = _case(case_id)
+    case = case_or_abort(case_id)
     found = db.session.scalar(select(Agreement).where(Agreement.case_id == case.id,
                                                       Agreement.version == version))
     if found is None:
@@ -161,7 +158,7 @@ def pdf(case_id: int, version: int):
 @bp.get("/<int:case_id>/signatures/<int:signature_id>/signed.pdf")
 def signed_pdf(case_id: int, signature_id: int):
     """The signed PDF a party uploaded."""
-    case = _case(case_id)
+    case = case_or_abort(case_id)
     signature = db.session.get(Signature, signature_id)
     if signature is None or signature.case_id != case.id:
         abort(404)
@@ -173,19 +170,24 @@ def signed_pdf(case_id: int, signature_id: int):
 
 
 def _party_case(case_id: int) -> Case:
-    case = _case(case_id)
-    if current_user.role not in PARTY_ROLES:
+    case = case_or_abort(case_id)
+    if not is_party(current_user):
         abort(403)
     return case
 
 
 def _signed(case: Case, outcome: agreements.Signed):
+    several = len(case.parties) > 2
     if outcome.moved:
-        label = get_workflow(case.workflow).state(outcome.target).applicant_label
-        flash(_("You have signed the agreement. Both parties have now signed: %(state)s.",
-                state=_(label).lower()), "success")
+        label = _(get_workflow(case.workflow).state(outcome.target).applicant_label).lower()
+        flash(_("You have signed the agreement. Every party has now signed: %(state)s.",
+                state=label) if several else
+              _("You have signed the agreement. Both parties have now signed: %(state)s.",
+                state=label), "success")
     else:
-        flash(_("You have signed the agreement. We are waiting for the other party to sign."),
+        flash(_("You have signed the agreement. We are waiting for the other parties to sign.")
+              if several else
+              _("You have signed the agreement. We are waiting for the other party to sign."),
               "success")
     return redirect(url_for("agreements.agreement", case_id=case.id))
 
@@ -209,7 +211,7 @@ def sign_typed(case_id: int):
             source_address=g.source_address)
     except OperationError as exc:
         db.session.expire_all()
-        return _page(_case(case_id), typed=form, errors=_refused(exc),
+        return _page(case_or_abort(case_id), typed=form, errors=_refused(exc),
                      stale=isinstance(exc, Conflict), status=exc.status)
     return _signed(case, outcome)
 
@@ -230,10 +232,10 @@ def sign_upload(case_id: int):
     except documents.UploadRefused as exc:
         form.signed_pdf.errors = [exc.message]
         db.session.expire_all()
-        return _page(_case(case_id), upload=form, status=400)
+        return _page(case_or_abort(case_id), upload=form, status=400)
     except OperationError as exc:
         db.session.expire_all()
-        return _page(_case(case_id), upload=form, errors=_refused(exc),
+        return _page(case_or_abort(case_id), upload=form, errors=_refused(exc),
                      stale=isinstance(exc, Conflict), status=exc.status)
     return _signed(case, outcome)
 
@@ -241,7 +243,7 @@ def sign_upload(case_id: int):
 @bp.post("/<int:case_id>/regenerate")
 def regenerate(case_id: int):
     """A coordinator issues a new version; earlier signatures become void."""
-    case = _case(case_id)
+    case = case_or_abort(case_id)
     if not current_user.is_staff:
         abort(403)
     form = RegenerateForm(prefix="regenerate")
@@ -252,7 +254,8 @@ def regenerate(case_id: int):
                                     source_address=g.source_address)
     except OperationError as exc:
         db.session.expire_all()
-        return _page(_case(case_id), regenerate=form, errors=_refused(exc), status=exc.status)
+        return _page(case_or_abort(case_id), regenerate=form, errors=_refused(exc),
+                     status=exc.status)
     flash(_("Version %(number)s of the agreement is issued. Earlier signatures are void and "
             "both parties have been asked to sign again.", number=new.version), "success")
     return redirect(url_for("agreements.agreement", case_id=case.id))

@@ -6,7 +6,7 @@ Every refusal says what went wrong in ``detail``; validation problems list each 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from http import HTTPStatus
 from typing import Any
 
@@ -14,6 +14,7 @@ from flask import Response, current_app, json, request
 from werkzeug.exceptions import HTTPException
 
 from webapp.errors import Conflict, Forbidden, Invalid, NotFound, OperationError, Refused
+from workflows.refusal import Refusal
 
 MEDIA_TYPE = "application/problem+json"
 
@@ -38,23 +39,39 @@ DETAILS = {
 
 def problem(status: int, detail: str | None = None, *, title: str | None = None,
             type_: str = "about:blank", errors: Any = None,
-            reasons: Sequence[str] | None = None,
-            headers: Mapping[str, str] | None = None) -> Response:
-    """A problem document with ``status``; ``errors`` and ``reasons`` only when given."""
+            reasons: Sequence[Refusal | str] | None = None,
+            headers: Mapping[str, str] | None = None, code: str = "") -> Response:
+    """A problem document with ``status``; ``errors``, ``reasons`` and ``code`` only when
+    given."""
     body: dict[str, Any] = {
         "type": type_,
         "title": title or _phrase(status),
         "status": status,
         "detail": detail or DETAILS.get(status, _phrase(status)),
     }
+    if code:
+        body["code"] = code
     if errors:
         body["errors"] = errors
     if reasons:
-        body["reasons"] = list(reasons)
+        # English for people, with a stable code per reason for programs (README: the API)
+        body["reasons"] = [english(r) for r in reasons]
+        body["refusals"] = refusal_documents(reasons)
     response = current_app.response_class(json.dumps(body), status=status, mimetype=MEDIA_TYPE)
     for name, value in (headers or {}).items():
         response.headers[name] = value
     return response
+
+
+def english(reason: Refusal | str) -> str:
+    return reason.english if isinstance(reason, Refusal) else str(reason)
+
+
+def refusal_documents(reasons: Iterable[Refusal | str]) -> list[dict[str, Any]]:
+    """Each reason with its stable ``code`` (``refused`` for one that has none) and its
+    English ``detail``."""
+    return [{"code": r.code if isinstance(r, Refusal) else "refused", "detail": english(r)}
+            for r in reasons]
 
 
 def _phrase(status: int) -> str:
@@ -90,17 +107,20 @@ def from_http_exception(exc: HTTPException) -> Response:
 
 def from_operation_error(exc: OperationError) -> Response:
     """A problem for a refusal of the operations layer."""
+    # The API speaks English whatever the reader's language; ``code`` names why for programs.
+    detail, code = exc.english, exc.code
     if isinstance(exc, Conflict):
-        return problem(409, exc.message, type_=STALE_VERSION)
+        return problem(409, detail, type_=STALE_VERSION, code=code)
     if isinstance(exc, Invalid):
         # Keyed by location, as the schema's own checks are: the same shape for both.
-        return problem(422, exc.message, type_=INVALID_REQUEST, errors={"json": exc.errors})
+        return problem(422, detail, type_=INVALID_REQUEST, code=code,
+                       errors={"json": exc.english_errors})
     if isinstance(exc, Refused):
-        return problem(422, exc.message, title="Transition refused", type_=TRANSITION_REFUSED,
-                       reasons=exc.reasons or (exc.message,))
+        return problem(422, detail, title="Transition refused", type_=TRANSITION_REFUSED,
+                       reasons=exc.refusals or (exc.said,), code=code)
     if isinstance(exc, (NotFound, Forbidden)):
-        return problem(exc.status, exc.message)
-    return problem(exc.status, exc.message, reasons=exc.reasons or None)
+        return problem(exc.status, detail, code=code)
+    return problem(exc.status, detail, reasons=exc.refusals or None, code=code)
 
 
 def wants_problem() -> bool:

@@ -24,7 +24,17 @@ class ProblemSchema(Schema):
     errors = fields.Dict(metadata={"description": "per field (by location), what is wrong"})
     reasons = fields.List(fields.String(),
                           metadata={"description": "why a transition is refused, each unmet "
-                                                   "condition in a sentence"})
+                                                   "condition in an English sentence"})
+    refusals = fields.List(fields.Nested(lambda: RefusalSchema()),
+                           metadata={"description": "the same reasons, each with its code"})
+
+
+class RefusalSchema(Schema):
+    """One reason for a refusal: a stable code for programs and the English sentence."""
+
+    code = fields.String(metadata={"description": "what is unmet, e.g. call_closed, "
+                                                  "sections_incomplete; refused when unnamed"})
+    detail = fields.String(metadata={"description": "the reason in English"})
 
 
 class PageArgsSchema(Schema):
@@ -110,6 +120,9 @@ class CallSchema(Schema):
     allowed_org_types = fields.List(fields.String())
     cooperation_months = fields.Integer()
     report_interval_months = fields.Integer()
+    max_partners_per_case = fields.Integer(
+        metadata={"description": "the most partner cities the call-wide optimum proposes for "
+                                 "one case (1: one-to-one)"})
     schedule = fields.Nested(ScheduleSchema)
     version = fields.Integer(metadata={"description": "send it back as expected_version"})
 
@@ -146,6 +159,9 @@ class CallInSchema(Schema):
                                     metadata={"description": "city, group, region, province"})
     cooperation_months = fields.Integer(allow_none=True)
     report_interval_months = fields.Integer(allow_none=True)
+    max_partners_per_case = fields.Integer(
+        allow_none=True, metadata={"description": "1 to 5, default 1: the most partner cities "
+                                                  "the call-wide optimum proposes for one case"})
     schedule = fields.Nested(ScheduleSchema)
 
 
@@ -226,7 +242,11 @@ class CaseSummarySchema(Schema):
     version = fields.Integer(metadata={"description": "send it back as expected_version"})
     organisation = fields.Nested(OrganisationSchema)
     partner_region = fields.String()
-    partner_city = fields.Nested(PartnerCitySchema, allow_none=True)
+    partner_city = fields.Nested(PartnerCitySchema, allow_none=True,
+                                 metadata={"description": "the lead partner"})
+    partners = fields.List(fields.Nested(PartnerCitySchema),
+                           metadata={"description": "every partner of the case, the lead "
+                                                    "first"})
     topics = fields.List(fields.String())
     health = fields.String(allow_none=True)
     submitted_at = fields.DateTime(allow_none=True)
@@ -284,7 +304,9 @@ class TransitionOptionSchema(Schema):
     label = fields.String()
     target = fields.String()
     allowed = fields.Boolean()
-    reasons = fields.List(fields.String())
+    reasons = fields.List(fields.String(), metadata={"description": "why not, in English"})
+    refusals = fields.List(fields.Nested(RefusalSchema),
+                           metadata={"description": "the same reasons, each with its code"})
     fields_ = fields.List(fields.Nested(TransitionFieldSchema), data_key="fields")
     each_party = fields.Boolean(metadata={"description": "every party fires it; the case moves "
                                                          "when the last one has"})
@@ -374,7 +396,9 @@ class PairingSchema(Schema):
     state = fields.String()
     state_label = fields.String()
     organisation = fields.Nested(OrganisationSchema)
-    partner_city = fields.Nested(PartnerCitySchema)
+    partner_city = fields.Nested(PartnerCitySchema, metadata={"description": "the lead partner"})
+    partners = fields.List(fields.Nested(PartnerCitySchema),
+                           metadata={"description": "every partner, the lead first"})
     topics = fields.List(fields.String())
     cooperation_start = fields.DateTime(allow_none=True)
     cooperation_ends_at = fields.DateTime(allow_none=True)
@@ -413,13 +437,21 @@ class DeliverablePageSchema(Schema):
     pages = fields.Integer()
 
 
+class PublicPairingPartnerSchema(Schema):
+    name = fields.String()
+    country = fields.String(metadata={"description": COUNTRY_CODE})
+    region = fields.String()
+
+
 class PublicPairingSchema(Schema):
     source = fields.String(metadata={"description": "history (the 2017 table) or current"})
     eu_city = fields.String()
     eu_country = fields.String(metadata={"description": COUNTRY_CODE})
-    partner_city = fields.String()
+    partner_city = fields.String(metadata={"description": "the lead partner"})
     partner_country = fields.String(metadata={"description": COUNTRY_CODE})
     partner_region = fields.String()
+    partners = fields.List(fields.Nested(PublicPairingPartnerSchema),
+                           metadata={"description": "every partner, the lead first"})
     topics = fields.List(fields.String())
     cooperation_start = fields.Date(allow_none=True)
 

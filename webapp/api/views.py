@@ -14,7 +14,7 @@ from sqlalchemy.orm import aliased, joinedload, selectinload
 from werkzeug.exceptions import HTTPException
 
 from webapp import authz
-from webapp.access import refusal, visible_calls, visible_cases
+from webapp.access import load_case, visible_calls, visible_cases
 from webapp.api import problems
 from webapp.api.schemas import (
     AuditListSchema,
@@ -43,7 +43,7 @@ from webapp.api.schemas import (
 from webapp.db import db, utcnow
 from webapp.errors import Forbidden, NotFound, OperationError
 from webapp.extensions import limiter
-from webapp.models import Call, Case, Deliverable, PartnerCity, Programme, User
+from webapp.models import Call, Case, CasePartner, Deliverable, PartnerCity, Programme, User
 from webapp.operations import calls as call_ops
 from webapp.operations import caselist, privacy, tokens
 from webapp.operations import cases as case_ops
@@ -130,16 +130,7 @@ def _user() -> User:
 
 def _case(case_id: int) -> Case:
     """A case the caller may see; parties are told other cases do not exist."""
-    user = _user()
-    case = db.session.get(Case, case_id)
-    if case is None:
-        raise NotFound("There is no such case.")
-    status = refusal(user, case)
-    if status == 403:
-        raise Forbidden("This case is outside the region you coordinate.")
-    if status:
-        raise NotFound("There is no such case.")
-    return case
+    return load_case(case_id, _user())
 
 
 def _state_label(case: Case, user: User | None) -> str:
@@ -165,7 +156,8 @@ def _summary(case: Case, user: User, health: str | None = None) -> dict[str, Any
         "workflow": case.workflow, "state": case.state,
         "state_label": _state_label(case, user), "version": case.version,
         "organisation": _organisation(case), "partner_region": case.partner_region,
-        "partner_city": _partner(case.partner_city), "topics": [t.slug for t in case.topics],
+        "partner_city": _partner(case.partner_city),
+        "partners": [_partner(p) for p in case.partners], "topics": [t.slug for t in case.topics],
         "health": health, "submitted_at": case.submitted_at, "updated_at": case.updated_at,
     }
 
@@ -400,7 +392,9 @@ def case_transitions(case_id: int):
         "case_id": found.id, "state": found.state, "version": found.version,
         "transitions": [{
             "name": o.transition.name, "label": o.transition.label,
-            "target": o.transition.target, "allowed": o.allowed, "reasons": list(o.reasons),
+            "target": o.transition.target, "allowed": o.allowed,
+            "reasons": [r.english for r in o.reasons],
+            "refusals": problems.refusal_documents(o.reasons),
             "fields_": [{"name": f.name, "label": f.label, "type": f.type,
                          "required": f.required, "hint": f.hint,
                          **({"choices": [name for name, _label in
@@ -473,12 +467,14 @@ def pairings(args: dict[str, Any]):
     page, size = args["page"], args["page_size"]
     rows = db.session.scalars(
         q.options(joinedload(Case.organisation), joinedload(Case.partner_city),
-                  selectinload(Case.topics))
+                  selectinload(Case.topics),
+                  selectinload(Case.partner_links).joinedload(CasePartner.partner_city))
         .order_by(Case.reference, Case.id).limit(size).offset((page - 1) * size)).unique()
     items = [{
         "case_id": c.id, "reference": c.reference, "call_id": c.call_id, "state": c.state,
         "state_label": _state_label(c, user), "organisation": _organisation(c),
-        "partner_city": _partner(c.partner_city), "topics": [t.slug for t in c.topics],
+        "partner_city": _partner(c.partner_city),
+        "partners": [_partner(p) for p in c.partners], "topics": [t.slug for t in c.topics],
         "cooperation_start": c.cooperation_start, "cooperation_ends_at": c.cooperation_ends_at,
     } for c in rows]
     return _page(items, page, size, total)
@@ -526,29 +522,37 @@ def _history_file() -> str:
 def public_pairings(args: dict[str, Any]):
     """The programme's pairings for everyone: the 2017 history and the cooperations under
     way. No token needed."""
-    items: list[dict[str, Any]] = [{
-        "source": "history", "eu_city": row["eu_city"],
-        "eu_country": normalise_country(row["eu_country"]), "partner_city": row["partner_city"],
-        "partner_country": normalise_country(row["partner_country"]),
-        "partner_region": row["partner_region"],
-        "topics": [t.strip() for t in row["topics"].split(",") if t.strip()],
-        "cooperation_start": None,
-    } for row in read_pairings(_history_file())]
+    items: list[dict[str, Any]] = []
+    for row in read_pairings(_history_file()):
+        lead = {"name": row["partner_city"], "country": normalise_country(row["partner_country"]),
+                "region": row["partner_region"]}
+        items.append({
+            "source": "history", "eu_city": row["eu_city"],
+            "eu_country": normalise_country(row["eu_country"]), "partner_city": lead["name"],
+            "partner_country": lead["country"], "partner_region": lead["region"],
+            "partners": [lead],
+            "topics": [t.strip() for t in row["topics"].split(",") if t.strip()],
+            "cooperation_start": None})
     current = db.session.scalars(
         select(Case).where(Case.cooperation_start.is_not(None), Case.partner_city_id.is_not(None))
         .options(joinedload(Case.organisation), joinedload(Case.partner_city),
+                 selectinload(Case.partner_links).joinedload(CasePartner.partner_city),
                  selectinload(Case.topics))
         .order_by(Case.cooperation_start, Case.id)).unique()
     items += [{
         "source": "current", "eu_city": c.organisation.name, "eu_country": c.organisation.country,
         "partner_city": c.partner_city.name, "partner_country": c.partner_city.country,
-        "partner_region": c.partner_city.region, "topics": [t.label for t in c.topics],
+        "partner_region": c.partner_city.region,
+        "partners": [{"name": p.name, "country": p.country, "region": p.region}
+                     for p in c.partners],
+        "topics": [t.label for t in c.topics],
         "cooperation_start": c.cooperation_start.date() if c.cooperation_start else None,
     } for c in current]
     region = args.get("region", "").strip()
     topic = args.get("topic", "").strip().lower()
     if region:
-        items = [i for i in items if i["partner_region"] == region]
+        # A pairing is in the region of any of its partners.
+        items = [i for i in items if any(p["region"] == region for p in i["partners"])]
     if topic:
         items = [i for i in items if any(topic in t.lower() for t in i["topics"])]
     return {"items": items, "total": len(items)}

@@ -8,12 +8,12 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from webapp.access import refusal
+from webapp.access import HIDDEN, case_or_abort
 from webapp.applicant import forms
 from webapp.db import db, utcnow
 from webapp.errors import OperationError, Refused
 from webapp.forms import choices
-from webapp.i18n import select_timezone
+from webapp.i18n import region_name, select_timezone
 from webapp.models import (
     AuditEvent,
     Call,
@@ -24,9 +24,11 @@ from webapp.models import (
     GroupMember,
     UserRole,
 )
+from webapp.models.party import is_party
 from webapp.operations import accounts, applications, cases, documents, vocabulary
-from webapp.views import case_links, case_timeline, progress_for, words
+from webapp.views import case_links, case_timeline, progress_for, refusals_flashed, words
 from workflows import get_workflow
+from workflows.engine import Purpose
 
 bp = Blueprint("applicant", __name__, url_prefix="/my")
 # Pages and e-mails name an application's sections in the reader's language.
@@ -47,16 +49,13 @@ _WITH_CALL = (joinedload(Case.call), joinedload(Case.organisation))
 @bp.before_request
 @login_required
 def _parties_only():
-    if current_user.role not in (UserRole.APPLICANT, UserRole.PARTNER):
+    if not is_party(current_user):
         abort(403)
 
 
 def _case(case_id: int) -> Case:
     # Every page and action of the portal reads the call and the organisation: one query.
-    case = db.session.get(Case, case_id, options=_WITH_CALL)
-    if case is None or refusal(current_user, case):
-        abort(404)  # another organisation's case does not exist, as far as you can tell
-    return case
+    return case_or_abort(case_id, policy=HIDDEN, options=_WITH_CALL)
 
 
 @bp.get("/")
@@ -89,7 +88,7 @@ def case(case_id: int):
               for s in sections}
     request_event = db.session.scalar(
         select(AuditEvent).where(AuditEvent.case_id == case.id,
-                                 AuditEvent.action == "request_information")
+                                 AuditEvent.action == wf.name_for(Purpose.REQUEST_INFORMATION))
         .order_by(AuditEvent.id.desc()).limit(1))
     state_deadlines = list(db.session.scalars(select(Deadline).where(
         Deadline.case_id == case.id, Deadline.state == case.state,
@@ -112,7 +111,8 @@ def _populate(form, case: Case, section: str) -> None:
         form.topics.choices = choices((t.slug, t.label)
                                       for t in vocabulary.offered(db.session, keep=case.topics))
     if section == "partnership":
-        form.partner_region.choices = choices((r, r) for r in case.call.partner_regions)
+        form.partner_region.choices = choices((r, region_name(r))
+                                              for r in case.call.partner_regions)
 
 
 def _next_section(case: Case, section: str) -> str:
@@ -163,9 +163,16 @@ def section(case_id: int, section: str):
             # Saving as complete names what submitting still needs; a draft keeps what it has.
             missing = [] if request.form.get("action") == "draft" else \
                 applications.unmet(case, section)
+            answers = applications.section_answers(case, section)
             for requirement in missing:
-                form[requirement.fields[0]].errors.append(
-                    _("Still missing: %(what)s.", what=requirement.missing))
+                message = _("Still missing: %(what)s.", what=requirement.missing)
+                # A declaration section needs every box: the first one left empty is named.
+                names = [n for n, given in answers.items() if not given][:1] \
+                    if requirement.every_field else requirement.fields[:1]
+                for name in names:
+                    form[name].errors.append(message)
+                if not names:
+                    form.form_errors.append(message)
             if not missing:
                 flash(_("Your answers are saved."), "success")
                 if request.form.get("action") == "draft":
@@ -228,8 +235,9 @@ def check(case_id: int):
                 for s in applications.sections_for(case)}
     return render_template("applicant/check.html", case=case, problems=problems,
                            sections=applications.sections_for(case),
-                           options={o.transition.name: o
-                                    for o in cases.options(case, current_user)})
+                           submit=next((o for o in cases.options(case, current_user)
+                                        if o.transition.purpose is Purpose.SUBMIT_APPLICATION),
+                                       None))
 
 
 @bp.post("/cases/<int:case_id>/act/<transition>")
@@ -237,27 +245,18 @@ def act(case_id: int, transition: str):
     """Fire a transition from the portal: submit, answer, accept, withdraw ..."""
     case = _case(case_id)
     wf = get_workflow(case.workflow)
-    try:
+    back = url_for("applicant.case", case_id=case.id)
+    # A refused submission goes back to the check page, which lists what is missing.
+    submitting = wf.serves(transition, Purpose.SUBMIT_APPLICATION)
+    refused_to = url_for("applicant.check", case_id=case.id) if submitting else back
+    with refusals_flashed(back), refusals_flashed(refused_to, catch=(Refused,)):
         # Only the transition's own fields go on; anything else the form carries is dropped.
         payload = cases.parse_payload(wf.transition(transition), request.form,
                                       zone=select_timezone()) \
             if wf.has_transition(transition) else {}
-    except cases.PayloadError as exc:
-        for message in exc.messages:
-            flash(message, "error")
-        return redirect(url_for("applicant.case", case_id=case.id)), 303
-    try:
         fired = cases.fire(case.id, transition, current_user, payload,
                            expected_version=request.form.get("version", type=int),
                            source_address=g.source_address)
-    except Refused as exc:
-        for reason in exc.reasons or (exc.message,):
-            flash(reason, "error")
-        target = "applicant.check" if transition == "submit" else "applicant.case"
-        return redirect(url_for(target, case_id=case.id)), 303
-    except OperationError as exc:
-        flash(exc.message, "error")
-        return redirect(url_for("applicant.case", case_id=case.id)), 303
     label = wf.state(fired.target).applicant_label
     flash(_("Done. Your case is now: %(state)s.", state=_(label)) if fired.moved
           else _("Done. We are waiting for the other party."), "success")

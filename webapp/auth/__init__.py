@@ -33,6 +33,7 @@ from webapp.i18n import (
 )
 from webapp.operations import accounts
 from webapp.safety import safe_next
+from webapp.views import refusals_flashed
 from workflows.countries import EU_MEMBER_STATES
 from workflows.eligibility import ORGANISATION_TYPES
 
@@ -143,11 +144,8 @@ def register():
 
 @bp.get("/confirm/<token>")
 def confirm(token: str):
-    try:
+    with refusals_flashed(url_for("auth.login"), code=302):
         accounts.confirm_email(token)
-    except OperationError as exc:
-        flash(exc.message, "error")
-        return redirect(url_for("auth.login"))
     flash(_("Your e-mail address is confirmed. You can sign in now."), "success")
     return redirect(url_for("auth.login"))
 

@@ -5,6 +5,11 @@ early, archive. Another programme's calls do not exist for a coordinator (404)."
 
 from __future__ import annotations
 
+import html
+import re
+from datetime import datetime
+from typing import Any
+
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import format_decimal
 from flask_babel import gettext as _
@@ -20,12 +25,12 @@ from webapp.calls.forms import (
     show_errors,
 )
 from webapp.db import db, utcnow
-from webapp.errors import Conflict, Invalid, NotFound, OperationError
-from webapp.i18n import country_names, in_zone
+from webapp.errors import Conflict, Invalid, NotFound
+from webapp.i18n import country_names, in_zone, region_names
 from webapp.models import CallStatus
 from webapp.operations import calls as call_ops
 from webapp.operations import programmes as programme_ops
-from webapp.views import admins_only
+from webapp.views import admins_only, refusals_flashed
 from workflows import workflows
 from workflows.countries import EU_MEMBER_STATES
 from workflows.eligibility import ORGANISATION_TYPES
@@ -47,13 +52,91 @@ def _staff_only():
 programmes_bp.before_request(admins_only)
 
 
+# -- what a change changed, in words ---------------------------------------------------------
+
+#: how a history names each parameter of a call or a programme
+PARAMETER_NAMES = {
+    "programme_id": _l("Programme"), "kind": _l("Kind"), "title": _l("Title"),
+    "summary": _l("Introduction"), "conditions": _l("Conditions in full"),
+    "partner_regions": _l("Partner regions"), "partner_countries": _l("Partner countries"),
+    "opens_at": _l("Opens"), "closes_at": _l("Closes"), "timezone": _l("Time zone"),
+    "population_threshold": _l("Population threshold"),
+    "eligible_countries": _l("Eligible countries"), "allowed_org_types": _l("Who may apply"),
+    "cooperation_months": _l("Length of the cooperation (months)"),
+    "report_interval_months": _l("A progress report every (months)"),
+    "schedule": _l("Schedule"), "published": _l("Published"), "archived": _l("Archived"),
+    "name": _l("Name"), "starts_on": _l("Starts on"), "ends_on": _l("Ends on"),
+    "sender_name": _l("Sender's name"), "targets": _l("Targets"),
+    "retention_years": _l("Keep unsuccessful applications for (years)"),
+}
+#: the programme's targets, as people read them
+TARGET_NAMES = {"city_partnerships": _l("City partnerships"),
+                "regional_partnerships": _l("Regional partnerships")}
+COUNTRY_LISTS = ("partner_countries", "eligible_countries")
+TEXTS = ("summary", "conditions")
+
+
+def targets_text(targets: dict[str, Any] | None) -> str:
+    """A programme's targets in words: "City partnerships: 10, Regional partnerships: 10"."""
+    return ", ".join(f"{TARGET_NAMES.get(k, k)}: {format_decimal(v)}"
+                     for k, v in (targets or {}).items() if v is not None)
+
+
+def _shown(name: str, value: Any) -> str:
+    """One recorded value as people read it, times in the reader's zone."""
+    if value is None or value in ("", [], {}):
+        return "–"
+    if name in ("opens_at", "closes_at") and isinstance(value, str):
+        return in_zone(datetime.fromisoformat(value))
+    if name in COUNTRY_LISTS:
+        return country_names(value)
+    if name == "allowed_org_types":
+        return ", ".join(_(ORGANISATION_TYPES.get(t, t)) for t in value)
+    if name == "targets":
+        return targets_text(value)
+    if name in TEXTS:
+        text = " ".join(html.unescape(re.sub(r"<[^>]*>", " ", str(value))).split())
+        return text if len(text) <= 120 else text[:119] + "…"
+    if isinstance(value, bool):
+        return _("Yes") if value else _("No")
+    if isinstance(value, int):
+        return format_decimal(value)
+    if isinstance(value, dict):
+        return "; ".join(f"{k.replace('_', ' ')}: {_shown(k, v)}" for k, v in value.items())
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    return str(value)
+
+
+def describe_changes(changes: dict[str, Any] | None, names: dict[str, Any] | None = None
+                     ) -> list[dict[str, str]]:
+    """Each recorded change as a line to read: its name and the values before and after,
+    or for a list (countries, regions, types) what was added and removed."""
+    lines = []
+    for key, pair in (changes or {}).items():
+        before, after = pair if isinstance(pair, (list, tuple)) and len(pair) == 2 \
+            else (None, pair)
+        label = str((names or {}).get(key) or PARAMETER_NAMES.get(key) or key.replace("_", " "))
+        if isinstance(before, list) and isinstance(after, list):
+            added = [v for v in after if v not in before]
+            removed = [v for v in before if v not in after]
+            lines.append({"label": label, "added": _shown(key, added) if added else "",
+                          "removed": _shown(key, removed) if removed else ""})
+        elif _shown(key, before) != _shown(key, after):
+            lines.append({"label": label, "before": _shown(key, before),
+                          "after": _shown(key, after)})
+    return lines
+
+
+
 # -- programmes -----------------------------------------------------------------------------
 
 @programmes_bp.get("/", endpoint="index")
 def programme_index():
     """Every programme, with its period, zone and targets."""
     return render_template("calls/programmes.html",
-                           programmes=programme_ops.programmes_for(current_user))
+                           programmes=programme_ops.programmes_for(current_user),
+                           targets_text=targets_text)
 
 
 def _save_programme(programme_id: int | None):
@@ -86,7 +169,8 @@ def _save_programme(programme_id: int | None):
     history = programme_ops.audit_history(programme.id) if programme else []
     status = 400 if request.method == "POST" else 200
     return render_template("calls/programme_form.html", form=form, programme=programme,
-                           history=history), status
+                           history=history, describe=describe_changes,
+                           names={"slug": _("Short name")}), status
 
 
 @programmes_bp.route("/new", methods=["GET", "POST"], endpoint="new")
@@ -126,7 +210,7 @@ def index():
 
 def _call_form(call=None, programme=None):
     form = CallForm(formdata=request.form if request.method == "POST" else None)
-    form.offer(current_user)
+    form.offer(current_user, new=call is None)
     if request.method == "GET":
         form.fill(call_ops.call_data(call) if call else new_call_data(programme),
                   call.version if call else None)
@@ -207,13 +291,21 @@ def detail(call_id: int):
     call = _call(call_id)
     return render_template("calls/detail.html", call=call, status=call.status(utcnow()).value,
                            history=call_ops.history(call.id), statuses=STATUSES,
-                           parameters=_parameters(call), actions=ACTIONS)
+                           parameters=_parameters(call), actions=ACTIONS,
+                           describe=describe_changes, names={"slug": _("Web address")})
 
 
 #: how the call's history names each kind of event
 ACTIONS = {"create_call": _l("Created"), "update_call": _l("Changed"),
            "clone_call": _l("Cloned"), "publish_call": _l("Published"),
            "close_call": _l("Closed early"), "archive_call": _l("Archived")}
+
+
+def _both_zones(moment: datetime, zone: str) -> str:
+    """A time as the call announces it, and in the reader's own zone when that differs."""
+    announced, own = in_zone(moment, zone), in_zone(moment)
+    return announced if own == announced else _("%(announced)s; your time: %(own)s",
+                                                 announced=announced, own=own)
 
 
 def _parameters(call) -> list[tuple[str, str]]:
@@ -229,13 +321,15 @@ def _parameters(call) -> list[tuple[str, str]]:
     else:
         eligible = country_names(call.eligible_countries)
     return [
-        (_("Kind"), workflows()[call.kind].title if call.kind in workflows() else call.kind),
+        (_("Kind"), _(workflows()[call.kind].title) if call.kind in workflows() else call.kind),
         (_("Public address"), url_for("public.call", slug=call.slug)),
-        (_("Opens"), in_zone(call.opens_at, call.timezone)),
-        (_("Closes"), in_zone(call.closes_at, call.timezone)),
-        (_("Partner regions"), ", ".join(call.partner_regions)),
+        (_("Opens"), _both_zones(call.opens_at, call.timezone)),
+        (_("Closes"), _both_zones(call.closes_at, call.timezone)),
+        (_("Partner regions"), region_names(call.partner_regions)),
         (_("Partner countries"), country_names(call.partner_countries)
          or _("Any country of those regions")),
+        (_("Partners per case"), _("One partner each") if call.max_partners_per_case == 1
+         else _("Up to %(n)s partners each", n=call.max_partners_per_case)),
         (_("Who may apply"), ", ".join(_(ORGANISATION_TYPES.get(t, t))
                                        for t in call.allowed_org_types)),
         (_("Population threshold"), format_decimal(call.population_threshold)),
@@ -274,14 +368,9 @@ def _act(call_id: int, action, done: str):
     if not form.validate():
         flash(" ".join(e for errors in form.errors.values() for e in errors), "error")
         return redirect(url_for("calls.detail", call_id=call.id)), 303
-    try:
+    with refusals_flashed(url_for("calls.detail", call_id=call.id), passing=(404,)):
         result = action(call.id, current_user, expected_version=int(form.version.data),
                         source_address=g.source_address)
-    except OperationError as exc:
-        if exc.status == 404:
-            abort(404)
-        flash(exc.message, "error")
-        return redirect(url_for("calls.detail", call_id=call.id)), 303
     flash(done, "success")
     return redirect(url_for("calls.detail", call_id=result.id))
 

@@ -3,7 +3,7 @@ lives in ``webapp.operations.programmes`` and ``webapp.operations.calls``, share
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from flask_babel import gettext as _
@@ -30,20 +30,37 @@ from webapp.operations import programmes as programme_ops
 from workflows import workflows
 from workflows.countries import EU_MEMBER_STATES
 from workflows.eligibility import ORGANISATION_TYPES
+from workflows.refusal import Refusal
 
 NUMBER = _l("Enter a whole number.")
 MINUTE = "%Y-%m-%dT%H:%M"
 
 
+class WholeNumberField(IntegerField):
+    """A whole number, refused in the programme's words rather than WTForms' generic ones."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The form macros show an IntegerField as a text input that keeps what was typed.
+        self.type = "IntegerField"
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            raise ValueError(str(NUMBER)) from None
+
+
 def _int(label: Any, description: Any = "") -> IntegerField:
-    return IntegerField(label, [Optional()], description=description)
+    return WholeNumberField(label, [Optional()], description=description)
 
 
-def show_errors(form: Form, errors: Mapping[str, list[str]],
+def show_errors(form: Form, errors: Mapping[str, Sequence[Refusal | str]],
                 aliases: Mapping[str, str] | None = None) -> None:
-    """Put the operation's messages on the fields they concern (the rest above the form); a
-    field that could not even be read keeps only its own message."""
-    for name, messages in errors.items():
+    """Put the operation's messages on the fields they concern (the rest above the form), in
+    the reader's language; a field that could not even be read keeps only its own message."""
+    for name, given in errors.items():
+        messages = [str(m) for m in given]
         name = (aliases or {}).get(name, name)
         if name in form and name not in ("csrf_token", "version"):
             if not form[name].errors:
@@ -124,7 +141,7 @@ class CallForm(Form):
                                description=_l("Anything the parameters below do not say. The "
                                               "same formatting as the introduction."))
     partner_regions = SelectMultipleField(
-        _l("Partner regions offered"), choices=choices((r, r) for r in WORLD_REGIONS),
+        _l("Partner regions offered"), choices=choices((r, _l(r)) for r in WORLD_REGIONS),
         validate_choice=False)
     partner_countries = SelectMultipleField(
         _l("Partner countries offered"), choices=[], validate_choice=False,
@@ -160,6 +177,10 @@ class CallForm(Form):
         description=_l("Negative before, positive after, separated by commas, e.g. "
                        "-14, -7, -1, 1."))
     escalation_days = _int(_l("Tell the coordinator this many days after a missed due date"))
+    max_partners_per_case = _int(
+        _l("Partners per case, at most"),
+        _l("How many partner cities the call-wide optimum may propose for one case, from 1 to "
+           "5. Empty: one partner each."))
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -169,13 +190,16 @@ class CallForm(Form):
                   self.report_interval_months):
             f.flags.required = True
 
-    def offer(self, user: User) -> None:
-        """The choices this person and language get."""
+    def offer(self, user: User, new: bool = False) -> None:
+        """The choices this person and language get; a new call may leave its time zone to
+        its programme."""
         self.programme_id.choices = choices(
             [("", _("Choose a programme"))]
             + [(str(p.id), p.name) for p in programme_ops.programmes_for(user)])
-        self.kind.choices = choices((kind, wf.title) for kind, wf in workflows().items())
-        self.timezone.choices = choices((z, z) for z in programme_ops.timezone_names())
+        self.kind.choices = choices((kind, _(wf.title)) for kind, wf in workflows().items())
+        self.timezone.choices = choices(
+            ([("", _("The programme’s time zone"))] if new else [])
+            + [(z, z) for z in programme_ops.timezone_names()])
         everything = country_choices()
         self.partner_countries.choices = everything
         self.eligible_countries.choices = everything
@@ -217,6 +241,7 @@ class CallForm(Form):
         self.allowed_org_types.data = list(data.allowed_org_types)
         self.cooperation_months.data = data.cooperation_months
         self.report_interval_months.data = data.report_interval_months
+        self.max_partners_per_case.data = data.max_partners_per_case
         schedule = data.schedule or {}
         for key in call_ops.SCHEDULE_RANGES:
             self[key].data = schedule.get(key)
@@ -249,15 +274,19 @@ class CallForm(Form):
             eligible_countries=eligible,
             allowed_org_types=list(self.allowed_org_types.data or []),
             cooperation_months=self.cooperation_months.data,
-            report_interval_months=self.report_interval_months.data, schedule=schedule)
+            report_interval_months=self.report_interval_months.data,
+            max_partners_per_case=(1 if self.max_partners_per_case.data is None
+                                   else self.max_partners_per_case.data),
+            schedule=schedule)
 
 
 def new_call_data(programme: Programme | None) -> call_ops.CallData:
-    """A new call's defaults: the programme's zone, the SPEC's parameters, no dates yet."""
+    """A new call's defaults: the programme's zone (left to the programme chosen when there
+    is no programme yet), the SPEC's parameters, no dates yet."""
     return call_ops.CallData(
         programme_id=programme.id if programme else None, kind=call_ops.DEFAULT_KIND, title="",
         partner_regions=list(WORLD_REGIONS[:3]),
-        timezone=programme.timezone if programme else programme_ops.DEFAULT_TIMEZONE)
+        timezone=programme.timezone if programme else "")
 
 
 #: the operation's field names that the form shows under another name

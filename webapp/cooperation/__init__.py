@@ -24,7 +24,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from webapp.access import refusal
+from webapp.access import case_or_abort
 from webapp.cooperation import forms
 from webapp.db import db, utcnow
 from webapp.errors import Conflict, OperationError, Refused
@@ -32,10 +32,12 @@ from webapp.forms import choices
 from webapp.i18n import select_timezone
 from webapp.models import Case, Deliverable, Document
 from webapp.models.cooperation import activity_document
+from webapp.models.party import is_party
 from webapp.operations import cases as case_ops
 from webapp.operations import cooperation as coop
 from webapp.operations import documents
 from webapp.operations import lap as plan_ops
+from webapp.views import refusals_flashed
 from workflows import get_workflow, lap, schedule, vocabulary
 from workflows.engine import StateKind
 from workflows.schedule import DeliverableKind
@@ -53,14 +55,6 @@ def _signed_in() -> None:
     """Every page needs an account; each route then checks the case itself."""
 
 
-def _case(case_id: int) -> Case:
-    case = db.session.get(Case, case_id)
-    if case is None:
-        abort(404)
-    status = refusal(current_user, case)
-    if status:
-        abort(status)
-    return case
 
 
 def _staff_only() -> None:
@@ -69,7 +63,7 @@ def _staff_only() -> None:
 
 
 def _parties_only() -> None:
-    if not coop.is_party(current_user):
+    if not is_party(current_user):
         abort(403)
 
 
@@ -83,7 +77,7 @@ def _frame(case: Case, current: str) -> dict[str, Any]:
     if plan_ops.steps(wf) is not None:
         links.append(("plan", plan_ops.plan_name(case), url_for(".plan", case_id=case.id)))
     if staff and coop.has_scoring(wf):
-        links.append(("scoring", "Scoring", url_for(".scoring", case_id=case.id)))
+        links.append(("assessment", "Scoring", url_for(".scoring", case_id=case.id)))
     case_url = url_for("coordinator.case", case_id=case.id) if staff else \
         url_for("applicant.case", case_id=case.id)
     return {"case": case, "state": wf.state(case.state), "staff": staff, "links": links,
@@ -96,17 +90,12 @@ def _local_end_of_day(day) -> datetime:
     return datetime.combine(day, time(23, 59), tzinfo=ZoneInfo(select_timezone()))
 
 
-def _flash_refusal(exc: OperationError) -> None:
-    for reason in exc.reasons or (exc.message,):
-        flash(reason, "error")
-
-
 # -- deliverables -------------------------------------------------------------------------
 
 @bp.get("/cases/<int:case_id>")
 def overview(case_id: int):
     """The cooperation at a glance: dates, health and every deliverable."""
-    case = _case(case_id)
+    case = case_or_abort(case_id)
     rows = coop.deliverables(db.session, case.id)
     return render_template(
         "cooperation/overview.html", **_frame(case, "deliverables"), deliverables=rows,
@@ -117,7 +106,7 @@ def overview(case_id: int):
 @bp.post("/cases/<int:case_id>/kickoff")
 def kickoff(case_id: int):
     """A coordinator moves the start of the cooperation to its kickoff date."""
-    case = _case(case_id)
+    case = case_or_abort(case_id)
     _staff_only()
     form = forms.KickoffForm()
     if form.validate():
@@ -161,14 +150,14 @@ def _render_deliverable(case: Case, d: Deliverable, *, form=None, review_form=No
 @bp.get("/cases/<int:case_id>/deliverables/<int:deliverable_id>")
 def deliverable(case_id: int, deliverable_id: int):
     """One deliverable: its dates and status, handing it in, and its review."""
-    case = _case(case_id)
+    case = case_or_abort(case_id)
     return _render_deliverable(case, _deliverable(case, deliverable_id))
 
 
 @bp.post("/cases/<int:case_id>/deliverables/<int:deliverable_id>")
 def hand_in(case_id: int, deliverable_id: int):
     """The partners hand in a document deliverable (the work plan)."""
-    case = _case(case_id)
+    case = case_or_abort(case_id)
     _parties_only()
     d = _deliverable(case, deliverable_id)
     form = forms.WorkPlanForm()
@@ -192,7 +181,7 @@ def hand_in(case_id: int, deliverable_id: int):
 @bp.post("/cases/<int:case_id>/deliverables/<int:deliverable_id>/review")
 def review(case_id: int, deliverable_id: int):
     """A coordinator accepts a deliverable or asks for a revision."""
-    case = _case(case_id)
+    case = case_or_abort(case_id)
     _staff_only()
     d = _deliverable(case, deliverable_id)
     form = forms.ReviewForm()
@@ -215,7 +204,7 @@ def review(case_id: int, deliverable_id: int):
 @bp.get("/cases/<int:case_id>/documents/<int:document_id>")
 def document(case_id: int, document_id: int):
     """An attachment of an activity or a handed-in deliverable of this case."""
-    case = _case(case_id)
+    case = case_or_abort(case_id)
     doc = db.session.get(Document, document_id)
     if doc is None or doc.case_id != case.id:
         abort(404)
@@ -236,18 +225,18 @@ def document(case_id: int, document_id: int):
 @bp.get("/cases/<int:case_id>/activities")
 def activities(case_id: int):
     """Every activity of the pair, the most recent first."""
-    case = _case(case_id)
+    case = case_or_abort(case_id)
     return render_template("cooperation/activities.html", **_frame(case, "activities"),
                            activities=coop.activities(db.session, case.id),
                            types=coop.ACTIVITY_TYPES, directions=coop.DIRECTIONS,
                            date_range=coop.date_range,
-                           can_add=coop.is_party(current_user) and case.cooperation_start)
+                           can_add=is_party(current_user) and case.cooperation_start)
 
 
 @bp.route("/cases/<int:case_id>/activities/new", methods=["GET", "POST"])
 def new_activity(case_id: int):
     """Log an activity, with its attachments."""
-    case = _case(case_id)
+    case = case_or_abort(case_id)
     _parties_only()
     form = forms.ActivityForm()
     if form.validate_on_submit():
@@ -272,7 +261,7 @@ def new_activity(case_id: int):
 @bp.get("/cases/<int:case_id>/reports")
 def reports(case_id: int):
     """The reports of the cooperation: progress, final and follow-up."""
-    case = _case(case_id)
+    case = case_or_abort(case_id)
     rows = [d for d in coop.deliverables(db.session, case.id) if d.kind in schedule.REPORT_KINDS]
     return render_template("cooperation/reports.html", **_frame(case, "reports"),
                            deliverables=rows)
@@ -300,7 +289,7 @@ def _activity_choices(case: Case, form: forms.ReportForm, start, end) -> None:
 def _render_report(case: Case, d: Deliverable, form: forms.ReportForm, *, status: int = 200,
                    conflict: coop.ReportConflict | None = None):
     report = coop.report_for(db.session, d)
-    editable = coop.is_party(current_user) and d.status not in schedule.DONE and \
+    editable = is_party(current_user) and d.status not in schedule.DONE and \
         get_workflow(case.workflow).state(case.state).kind is not StateKind.CLOSED
     page = render_template(
         "cooperation/report.html", **_frame(case, "reports"), d=d, report=report, form=form,
@@ -313,7 +302,7 @@ def _render_report(case: Case, d: Deliverable, form: forms.ReportForm, *, status
 @bp.get("/cases/<int:case_id>/reports/<int:deliverable_id>")
 def report(case_id: int, deliverable_id: int):
     """A report: the shared draft both partners write, or the submitted text."""
-    case = _case(case_id)
+    case = case_or_abort(case_id)
     d = _report_deliverable(case, deliverable_id)
     saved = coop.report_for(db.session, d)
     if saved is None:
@@ -333,7 +322,7 @@ def report(case_id: int, deliverable_id: int):
 @bp.post("/cases/<int:case_id>/reports/<int:deliverable_id>")
 def save_report(case_id: int, deliverable_id: int):
     """Save the shared draft, or submit it."""
-    case = _case(case_id)
+    case = case_or_abort(case_id)
     _parties_only()
     d = _report_deliverable(case, deliverable_id)
     form = forms.ReportForm()
@@ -376,7 +365,7 @@ def _plan(case: Case) -> lap.PlanDefinition:
 @bp.get("/cases/<int:case_id>/plan")
 def plan(case_id: int):
     """The plan: its sections and what each still lacks, its versions, submitting, review."""
-    case = _case(case_id)
+    case = case_or_abort(case_id)
     frame = _plan_frame(case)
     working = plan_ops.get_plan(db.session, case.id)
     content = working.content if working else {}
@@ -392,7 +381,7 @@ def plan(case_id: int):
                   for s in definition.sections},
         started={s.key for s in definition.sections if content.get(s.key)},
         versions=found, outcomes=plan_ops.outcomes(db.session, case, found),
-        edit_refusal=plan_ops.edit_refusal(case, current_user) if coop.is_party(current_user)
+        edit_refusal=plan_ops.edit_refusal(case, current_user) if is_party(current_user)
         else None,
         submit_option=options.get(st.submit.name) if st else None,
         review_open=current_user.is_staff and st is not None and case.state == st.submit.target,
@@ -430,7 +419,7 @@ def _render_section(case: Case, section: lap.Section, form: Any, *, status: int 
 @bp.get("/cases/<int:case_id>/plan/sections/<key>")
 def plan_section(case_id: int, key: str):
     """One section of the working draft, with one empty row more when asked for."""
-    case = _case(case_id)
+    case = case_or_abort(case_id)
     section = _section(case, key)
     _parties_only()
     working = plan_ops.get_plan(db.session, case.id)
@@ -455,7 +444,7 @@ def plan_section(case_id: int, key: str):
 @bp.post("/cases/<int:case_id>/plan/sections/<key>")
 def save_plan_section(case_id: int, key: str):
     """Save a section; "Add another row" saves and comes back with one more empty row."""
-    case = _case(case_id)
+    case = case_or_abort(case_id)
     section = _section(case, key)
     _parties_only()
     form = forms.section_form_class(_plan(case), section)()
@@ -494,13 +483,10 @@ def save_plan_section(case_id: int, key: str):
 @bp.post("/cases/<int:case_id>/plan/draft")
 def send_plan_draft(case_id: int):
     """Send the working draft to the coordinator for comments."""
-    case = _case(case_id)
+    case = case_or_abort(case_id)
     _parties_only()
-    try:
+    with refusals_flashed(url_for(".plan", case_id=case.id)):
         version = plan_ops.send_draft(case.id, current_user)
-    except OperationError as exc:
-        _flash_refusal(exc)
-        return redirect(url_for(".plan", case_id=case.id), 303)
     flash(_("Version %(number)s is sent to the coordinator for comments. You can keep "
             "working on the plan.", number=version.number), "success")
     return redirect(url_for(".plan", case_id=case.id), 303)
@@ -509,15 +495,12 @@ def send_plan_draft(case_id: int):
 @bp.post("/cases/<int:case_id>/plan/submit")
 def submit_plan(case_id: int):
     """Submit the plan for approval; the submitted version is frozen."""
-    case = _case(case_id)
+    case = case_or_abort(case_id)
     _parties_only()
-    try:
+    with refusals_flashed(url_for(".plan", case_id=case.id)):
         version = plan_ops.submit(case.id, current_user,
                                   expected_version=request.form.get("version", type=int),
                                   source_address=g.source_address)
-    except OperationError as exc:
-        _flash_refusal(exc)
-        return redirect(url_for(".plan", case_id=case.id), 303)
     flash(_("Version %(number)s of the plan is submitted and frozen. The coordinator will "
             "review it.", number=version.number), "success")
     return redirect(url_for(".plan", case_id=case.id), 303)
@@ -526,7 +509,7 @@ def submit_plan(case_id: int):
 @bp.post("/cases/<int:case_id>/plan/review")
 def review_plan(case_id: int):
     """A coordinator approves the submitted plan or sends it back."""
-    case = _case(case_id)
+    case = case_or_abort(case_id)
     _staff_only()
     form = forms.PlanReviewForm()
     if not form.validate():
@@ -537,13 +520,10 @@ def review_plan(case_id: int):
     deadline = form.response_deadline.data
     if deadline is not None:
         deadline = deadline.replace(tzinfo=ZoneInfo(select_timezone()))
-    try:
+    with refusals_flashed(url_for(".plan", case_id=case.id)):
         plan_ops.review(case.id, current_user, approve=form.decision.data == "approve",
                         comments=form.comments.data or "", response_deadline=deadline,
                         source_address=g.source_address)
-    except OperationError as exc:
-        _flash_refusal(exc)
-        return redirect(url_for(".plan", case_id=case.id), 303)
     flash(_("The plan is approved; the case is completed.") if form.decision.data == "approve"
           else _("The plan is sent back with your comments."), "success")
     return redirect(url_for(".plan", case_id=case.id), 303)
@@ -552,7 +532,7 @@ def review_plan(case_id: int):
 @bp.get("/cases/<int:case_id>/plan/versions/<int:number>")
 def plan_version(case_id: int, number: int):
     """A frozen version of the plan, as it was sent."""
-    case = _case(case_id)
+    case = case_or_abort(case_id)
     frame = _plan_frame(case)
     try:
         version = plan_ops.get_version(db.session, case.id, number)
@@ -569,7 +549,7 @@ def plan_version(case_id: int, number: int):
 @bp.get("/cases/<int:case_id>/plan/versions/<int:number>.pdf")
 def plan_version_pdf(case_id: int, number: int):
     """A frozen version of the plan as a PDF."""
-    case = _case(case_id)
+    case = case_or_abort(case_id)
     _plan_frame(case)
     try:
         version = plan_ops.get_version(db.session, case.id, number)
@@ -587,7 +567,7 @@ def _scoring_frame(case: Case) -> dict[str, Any]:
     _staff_only()
     if not coop.has_scoring(get_workflow(case.workflow)):
         abort(404)
-    return _frame(case, "scoring")
+    return _frame(case, "assessment")
 
 
 def _render_scoring(case: Case, form: Any, conflict_form: forms.ConflictForm,
@@ -622,7 +602,7 @@ def _scoring_form(case: Case, formdata: Any = None) -> Any:
 def scoring(case_id: int):
     """The assessment of an application: every evaluator's scores, their mean and spread per
     criterion and in total, the conflicts declared, and the viewer's own scores."""
-    case = _case(case_id)
+    case = case_or_abort(case_id)
     _scoring_frame(case)
     return _render_scoring(case, _scoring_form(case), forms.ConflictForm(formdata=None))
 
@@ -630,7 +610,7 @@ def scoring(case_id: int):
 @bp.post("/cases/<int:case_id>/scoring")
 def save_scoring(case_id: int):
     """Save the viewer's own scores; selecting or rejecting happens on the case page."""
-    case = _case(case_id)
+    case = case_or_abort(case_id)
     _scoring_frame(case)
     form = _scoring_form(case, request.form)
     conflict_form = forms.ConflictForm(formdata=None)
@@ -650,7 +630,7 @@ def save_scoring(case_id: int):
 @bp.post("/cases/<int:case_id>/scoring/conflict")
 def declare_conflict(case_id: int):
     """The viewer declares a conflict of interest: it is recorded and they no longer score."""
-    case = _case(case_id)
+    case = case_or_abort(case_id)
     _scoring_frame(case)
     conflict_form = forms.ConflictForm()
     if not conflict_form.validate():

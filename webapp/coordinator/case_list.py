@@ -107,9 +107,9 @@ class _Translated(dict[str, str]):
 
 def row_words() -> dict[str, Any]:
     """What every row of the list says, translated once for the page instead of per row;
-    "select" keeps its placeholder for the row's reference."""
+    "select_row" keeps its placeholder for the row's reference."""
     return {
-        "select": _("Select %(ref)s"),
+        "select_row": _("Select %(ref)s"),
         "states": _Translated(),
         "health": {"on_track": (_("On track"), "green"),
                    "at_risk": (_("At risk"), "yellow"),

@@ -12,11 +12,11 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
-from webapp.access import can_view_case
-from webapp.coordinator.blueprint import bp, case_or_abort
+from webapp.access import can_view_case, case_or_abort
+from webapp.coordinator.blueprint import bp
 from webapp.coordinator.forms import AssignForm, CommentForm, ExtensionForm
 from webapp.db import db, utcnow
-from webapp.errors import OperationError, Refused
+from webapp.errors import OperationError
 from webapp.forms import choices
 from webapp.i18n import in_zone, select_timezone
 from webapp.models import Case, Organisation, User, UserRole
@@ -28,6 +28,7 @@ from webapp.views import (
     case_timeline,
     form_payload,
     progress_for,
+    refusals_flashed,
     transition_form,
 )
 from workflows import get_workflow
@@ -119,17 +120,10 @@ def act(case_id: int, transition: str):
     payload = form_payload(t, form, request.form) if form.validate() else None
     if payload is None:
         return render_case(case, 400, failed=transition, transition_forms={transition: form})
-    try:
+    with refusals_flashed(url_for("coordinator.case", case_id=case.id)):
         fired = case_ops.fire(case.id, transition, current_user, payload,
                               expected_version=request.form.get("version", type=int),
                               source_address=g.source_address)
-    except Refused as exc:
-        for reason in exc.reasons or (exc.message,):
-            flash(reason, "error")
-        return redirect(url_for("coordinator.case", case_id=case.id), 303)
-    except OperationError as exc:
-        flash(exc.message, "error")
-        return redirect(url_for("coordinator.case", case_id=case.id), 303)
     if fired.moved:
         flash(_("%(action)s: the case is now %(state)s.", action=_(t.label),
                 state=_(wf.state(fired.target).staff_label).lower()), "success")

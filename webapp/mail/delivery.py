@@ -53,7 +53,6 @@ from webapp.mail import calendar
 from webapp.mail.rendering import build_message, case_of, external_url
 from webapp.mail.sending import DeliveryUncertain, describe, sender
 from webapp.models import (
-    AuditEvent,
     Case,
     Deadline,
     Notification,
@@ -61,6 +60,7 @@ from webapp.models import (
     User,
     UserRole,
 )
+from webapp.operations import audit
 
 log = logging.getLogger(__name__)
 
@@ -481,9 +481,7 @@ def _requeue(session: Session, which: ColumnElement[bool], again: bool = False) 
 
 def _audit(session: Session, actor: User, action: str, source_address: str,
            payload: dict[str, Any]) -> None:
-    session.add(AuditEvent(case_id=None, actor_id=actor.id, actor_role=actor.role,
-                           actor_label=actor.display_name, source_address=source_address,
-                           action=action, payload=payload))
+    audit.record(session, action, actor, source_address=source_address, payload=payload)
 
 
 #: how many ids an audit event lists; the count is always there

@@ -14,7 +14,18 @@ from sqlalchemy.orm import Session, selectinload
 
 from webapp.db import utcnow
 from webapp.i18n import default_timezone
-from webapp.models import Case, Notification, NotificationPreference, NotificationStatus, User
+from webapp.models import (
+    Case,
+    CasePartner,
+    Notification,
+    NotificationPreference,
+    NotificationStatus,
+    User,
+    partner_party,
+    party_partner_id,
+    party_role,
+)
+from webapp.models.party import KINDS as PARTY_KINDS
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +70,9 @@ _APPLICANTS = (select(User).where(User.organisation_id.in_(bindparam("ids", expa
                                   User.role == "applicant", *_CONFIRMED).order_by(User.id))
 _PARTNERS = (select(User).where(User.partner_city_id.in_(bindparam("ids", expanding=True)),
                                 User.role == "partner", *_CONFIRMED).order_by(User.id))
+_CASE_PARTNERS = (select(CasePartner.case_id, CasePartner.partner_city_id)
+                  .where(CasePartner.case_id.in_(bindparam("ids", expanding=True)))
+                  .order_by(CasePartner.case_id, CasePartner.position))
 
 
 def coordinators_for(session: Session, case: Case,
@@ -67,18 +81,17 @@ def coordinators_for(session: Session, case: Case,
     (among ``staff`` when the caller has loaded them already)."""
     if case.coordinator is not None and case.coordinator.is_active:
         return [case.coordinator]
-    from webapp.access import case_region, sees_programme
+    from webapp.access import in_region, sees_programme
 
-    region = case_region(case)
     users = session.scalars(_COORDINATORS).all() if staff is None else staff
-    return [u for u in users if (not u.region_scope or u.region_scope == region)
+    return [u for u in users if in_region(case, u.region_scope)
             and sees_programme(u, case.call.programme_id)]
 
 
 def _expand(groups: Iterable[str]) -> set[str]:
     wanted = set(groups)
     if "parties" in wanted:
-        wanted |= {"applicant", "partner"}
+        wanted |= set(PARTY_KINDS)
     return wanted
 
 
@@ -86,7 +99,8 @@ class Recipients:
     """Who receives mail for many cases at once: one query per recipient group, not per case.
 
     Call it with a case and recipient groups (applicant, partner, parties, coordinator) for
-    the (party, user) pairs, each person once.
+    the (party, user) pairs, each person once; "partner" means the contacts of every partner
+    of the case, each under its own party key (``partner:<id>``).
     """
 
     def __init__(self, session: Session, cases: Iterable[Case], groups: Iterable[str]):
@@ -96,12 +110,16 @@ class Recipients:
         wanted = _expand(groups)
         self.applicants: dict[int, list[User]] = {}
         self.partners: dict[int, list[User]] = {}
+        self.partners_of: dict[int, list[int]] = {}  # case id -> partner city ids, lead first
         orgs = {c.organisation_id for c in cases}
         if "applicant" in wanted and orgs:
             for u in session.scalars(_APPLICANTS, {"ids": list(orgs)}):
                 self.applicants.setdefault(u.organisation_id, []).append(u)
-        cities = {c.partner_city_id for c in cases if c.partner_city_id}
-        if "partner" in wanted and cities:
+        paired = [c.id for c in cases if c.partner_city_id]
+        if "partner" in wanted and paired:
+            for case_id, city_id in session.execute(_CASE_PARTNERS, {"ids": paired}):
+                self.partners_of.setdefault(case_id, []).append(city_id)
+            cities = {city for found in self.partners_of.values() for city in found}
             for u in session.scalars(_PARTNERS, {"ids": list(cities)}):
                 self.partners.setdefault(u.partner_city_id, []).append(u)
 
@@ -116,8 +134,9 @@ class Recipients:
         found: list[tuple[str, User]] = []
         if "applicant" in wanted:
             found += [("applicant", u) for u in self.applicants.get(case.organisation_id, [])]
-        if "partner" in wanted and case.partner_city_id:
-            found += [("partner", u) for u in self.partners.get(case.partner_city_id, [])]
+        if "partner" in wanted:
+            for city in self.partners_of.get(case.id, []):
+                found += [(partner_party(city), u) for u in self.partners.get(city, [])]
         if "coordinator" in wanted:
             found += [("coordinator", u) for u in coordinators_for(self.session, case,
                                                                    self.staff())]
@@ -128,6 +147,13 @@ class Recipients:
                 seen.add(user.id)
                 unique.append((party, user))
         return unique
+
+
+def party_context(party: str) -> dict[str, Any]:
+    """What a mail's context says of the recipient's party: its role (applicant, partner,
+    coordinator) and, for a partner, which partner city it speaks for."""
+    city = party_partner_id(party)
+    return {"party": party_role(party)} | ({"partner_city_id": city} if city else {})
 
 
 def recipients(session: Session, case: Case, groups: Iterable[str]) -> list[tuple[str, User]]:

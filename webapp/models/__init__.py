@@ -3,7 +3,18 @@
 from webapp.models.agreement import Agreement, Signature
 from webapp.models.api_token import ApiToken
 from webapp.models.audit import AuditEvent
-from webapp.models.case import Case, Comment, EligibilityResult, PartyFact, case_topic
+from webapp.models.case import (
+    APPLICANT_PARTY,
+    Case,
+    CasePartner,
+    Comment,
+    EligibilityResult,
+    PartyFact,
+    case_topic,
+    partner_party,
+    party_partner_id,
+    party_role,
+)
 from webapp.models.cooperation import (
     Activity,
     ConflictOfInterest,
@@ -48,4 +59,5 @@ __all__ = [
     "MailWording",
     "Activity", "Deliverable", "LapVersion", "LocalActionPlan", "Report", "Score",
     "ConflictOfInterest",
+    "APPLICANT_PARTY", "CasePartner", "partner_party", "party_partner_id", "party_role",
 ]

@@ -53,7 +53,7 @@ class Signature(Base):
     __table_args__ = (
         # One signature per party on a version; the engine refuses a party signing twice.
         UniqueConstraint("agreement_id", "party"),
-        CheckConstraint("party IN ('applicant','partner')", name="party"),
+        CheckConstraint("party = 'applicant' OR party LIKE 'partner:%'", name="party"),
         CheckConstraint("method IN ('typed','upload')", name="method"),
         # A typed signature is valid only with the signatory's consent.
         CheckConstraint("method <> 'typed' OR consent", name="typed_consent"),
@@ -62,8 +62,8 @@ class Signature(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     agreement_id: Mapped[int] = mapped_column(ForeignKey("agreement.id", ondelete="CASCADE"))
     case_id: Mapped[int] = mapped_column(ForeignKey("case.id", ondelete="CASCADE"), index=True)
-    #: applicant or partner
-    party: Mapped[str] = mapped_column(String(20))
+    #: the party key: applicant, or partner:<partner city id>
+    party: Mapped[str] = mapped_column(String(40))
     #: the account that signed
     user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
     #: typed (electronic signature) or upload (a signed PDF)

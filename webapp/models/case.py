@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
+    JSON,
     Column,
     ForeignKey,
     Index,
@@ -61,6 +62,7 @@ class Case(Base):
     coordinator_id: Mapped[int | None] = mapped_column(
         ForeignKey("user.id", ondelete="SET NULL"), index=True
     )
+    #: the lead partner: the first of ``partner_links``, kept in step with them
     partner_city_id: Mapped[int | None] = mapped_column(
         ForeignKey("partner_city.id", ondelete="SET NULL"), index=True
     )
@@ -93,6 +95,10 @@ class Case(Base):
     call: Mapped[Call] = relationship()
     organisation: Mapped[Organisation] = relationship()
     partner_city: Mapped[PartnerCity | None] = relationship()
+    #: every partner of the case, the lead first
+    partner_links: Mapped[list[CasePartner]] = relationship(
+        back_populates="case", cascade="all, delete-orphan", order_by="CasePartner.position"
+    )
     coordinator: Mapped[User | None] = relationship(foreign_keys=[coordinator_id])
     topics: Mapped[list[Topic]] = relationship(secondary=case_topic, order_by=Topic.slug)
     eligibility_results: Mapped[list[EligibilityResult]] = relationship(
@@ -101,6 +107,62 @@ class Case(Base):
     party_facts: Mapped[list[PartyFact]] = relationship(
         back_populates="case", cascade="all, delete-orphan"
     )
+
+    @property
+    def partners(self) -> list[PartnerCity]:
+        """The partner cities (or regions) of the case, the lead first."""
+        return [link.partner_city for link in self.partner_links]
+
+    @property
+    def parties(self) -> tuple[str, ...]:
+        """The party keys of the case: the applicant, then each partner."""
+        return (APPLICANT_PARTY, *(partner_party(link.partner_city_id)
+                                   for link in self.partner_links))
+
+
+#: the party key of the applicant; a partner's is ``partner_party(partner city id)``
+APPLICANT_PARTY = "applicant"
+_PARTNER_PREFIX = "partner:"
+
+
+def partner_party(partner_city_id: int) -> str:
+    """The party key of one partner city on a case, e.g. ``partner:12``."""
+    return f"{_PARTNER_PREFIX}{partner_city_id}"
+
+
+def party_role(party: str) -> str:
+    """``applicant`` or ``partner``: what a party key stands for, whichever partner it is."""
+    return "partner" if party.startswith(_PARTNER_PREFIX) else party
+
+
+def party_partner_id(party: str) -> int | None:
+    """The partner city a party key names, or None for the applicant."""
+    rest = party.removeprefix(_PARTNER_PREFIX)
+    return int(rest) if rest != party and rest.isdigit() else None
+
+
+class CasePartner(Base):
+    """One partner city (or region) proposed for, then paired with, a case.
+
+    Each partner accepts and signs as its own party (``partner_party``); the acceptance is a
+    party fact, so the engine counts it like the applicant's.
+    """
+
+    __tablename__ = "case_partner"
+    __table_args__ = (UniqueConstraint("case_id", "partner_city_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id", ondelete="CASCADE"), index=True)
+    partner_city_id: Mapped[int] = mapped_column(
+        ForeignKey("partner_city.id", ondelete="CASCADE"), index=True
+    )
+    #: 0 for the lead partner, then in the order the partners were added
+    position: Mapped[int] = mapped_column(default=0)
+    proposed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    proposed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+
+    case: Mapped[Case] = relationship(back_populates="partner_links")
+    partner_city: Mapped[PartnerCity] = relationship()
 
 
 class EligibilityResult(Base):
@@ -115,7 +177,11 @@ class EligibilityResult(Base):
     title: Mapped[str] = mapped_column(String(200))
     #: pass, fail or needs_review
     verdict: Mapped[str] = mapped_column(String(20))
+    #: the sentence in English, as it was said when the rule ran
     message: Mapped[str] = mapped_column(Text)
+    #: the sentence as a message id with its values (workflows.refusal.to_data), said in the
+    #: reader's language; verdicts recorded before it was kept have none
+    reason: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     #: the call kind the applicant should apply to instead (a page links its open call)
     refer_to: Mapped[str] = mapped_column(String(40), default="")
     run_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -131,8 +197,8 @@ class PartyFact(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("case.id", ondelete="CASCADE"))
-    #: applicant or partner
-    party: Mapped[str] = mapped_column(String(20))
+    #: the party key: applicant, or partner:<partner city id>
+    party: Mapped[str] = mapped_column(String(40))
     fact: Mapped[str] = mapped_column(String(40))
     user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
     at: Mapped[datetime] = mapped_column(default=utcnow)

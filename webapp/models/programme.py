@@ -12,11 +12,14 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from webapp.db import Base, utcnow
 from workflows import vocabulary
 from workflows.countries import EU_MEMBER_STATES
+from workflows.refusal import N_
 
 if TYPE_CHECKING:
     from webapp.models.organisation import Organisation
 
-WORLD_REGIONS = ("Asia", "Latin America and the Caribbean", "North America", "Australasia")
+#: the world regions partners lie in, stored in English and shown translated (``region_name``)
+WORLD_REGIONS = (N_("Asia"), N_("Latin America and the Caribbean"), N_("North America"),
+                 N_("Australasia"))
 
 
 class CallStatus(enum.StrEnum):
@@ -95,6 +98,8 @@ class Call(Base):
     allowed_org_types: Mapped[list[Any]] = mapped_column(default=lambda: ["city", "group"])
     cooperation_months: Mapped[int] = mapped_column(default=18)
     report_interval_months: Mapped[int] = mapped_column(default=6)
+    #: how many partners the call-wide optimum may give one case (coordinators may add more)
+    max_partners_per_case: Mapped[int] = mapped_column(default=1, server_default="1")
     #: per-call changes to the default schedule and reminder offsets
     settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -24,7 +24,7 @@ from wtforms import HiddenField, RadioField, SelectField, SelectMultipleField
 from wtforms.validators import InputRequired
 
 from webapp import ROOT
-from webapp.access import refusal
+from webapp.access import case_or_abort
 from webapp.db import db
 from webapp.errors import OperationError
 from webapp.extensions import limiter
@@ -112,15 +112,13 @@ def _staff() -> User:
 
 
 def _notification(notification_id: int) -> Notification:
-    user = _staff()
+    _staff()
     n = db.session.get(Notification, notification_id)
     if n is None:
         abort(404)
     if n.case_id is not None:
-        case = db.session.get(Case, n.case_id)
-        status = refusal(user, case) if case is not None else None
-        if status:
-            abort(status)
+        # A notification of a case is refused as its case is.
+        case_or_abort(n.case_id)
     return n
 
 

@@ -23,22 +23,18 @@ from webapp.access import actor_for, can_view_case
 from webapp.db import db, utcnow
 from webapp.errors import Conflict, Forbidden, NotFound, Refused
 from webapp.mail import outbox
-from webapp.models import Agreement, AuditEvent, Case, PartyFact, Signature, User
-from webapp.operations import cases, documents
+from webapp.models import Agreement, Case, PartyFact, Signature, User
+from webapp.models.party import partners_of
+from webapp.operations import audit, cases, documents
 from webapp.printing import pdf_from_template
 from workflows import get_workflow, vocabulary, workflows
-from workflows.engine import Transition
-
-#: the hook a workflow names on the state whose entry issues the agreement
-GENERATE_HOOK = "generate_agreement"
-PARTIES = ("applicant", "partner")
-
+from workflows.engine import Purpose, Transition
 
 # -- where agreements live in the workflow definitions -----------------------------------
 
 def agreement_states() -> dict[str, tuple[str, ...]]:
-    """For each workflow kind, the states whose entry generates the agreement."""
-    return {kind: tuple(s.name for s in wf.states if GENERATE_HOOK in s.on_enter)
+    """For each workflow kind, the states where the parties sign the agreement."""
+    return {kind: tuple(wf.sources_of(Purpose.SIGN_AGREEMENT))
             for kind, wf in workflows().items()}
 
 
@@ -51,8 +47,7 @@ def signing_transition(case: Case) -> Transition | None:
     """The transition every party fires to sign, while the case awaits signatures."""
     if not awaits_signatures(case):
         return None
-    return next((t for t in get_workflow(case.workflow).outgoing(case.state) if t.each_party),
-                None)
+    return get_workflow(case.workflow).for_purpose(Purpose.SIGN_AGREEMENT)
 
 
 # -- reading -----------------------------------------------------------------------------
@@ -114,14 +109,15 @@ def render_html(case: Case, version: int, now: datetime) -> str:
 
     call = case.call
     partner = case.partner_city
+    partners = case.partners
     own = [t.label for t in case.topics]
-    theirs = [t.label for t in partner.topics] if partner else []
+    theirs = list(dict.fromkeys(t.label for p in partners for t in p.topics))
     zone = ZoneInfo(call.timezone or call.programme.timezone)
     locale = current_app.config["BABEL_DEFAULT_LOCALE"]
     # One language and zone for everyone: the same case renders to the same document.
     with force_locale(locale):
         return render_template(
-            "documents/agreement.html", case=case, call=call, partner=partner,
+            "documents/agreement.html", case=case, call=call, partner=partner, partners=partners,
             organisation=case.organisation, version=version,
             issued=format_date(now.astimezone(zone).date(), "d MMMM y", locale=locale),
             vocab=vocabulary(call.kind), months=call.cooperation_months,
@@ -129,8 +125,7 @@ def render_html(case: Case, version: int, now: datetime) -> str:
             interval=call.report_interval_months, work_plan=work_plan(case),
             shared_topics=[t for t in own if t in theirs], own_topics=own,
             partner_topics=theirs,
-            partner_contacts=[c for c in (partner.contacts or []) if isinstance(c, dict)]
-            if partner else [],
+            contacts_of={p.partner_city_id: p.contacts for p in partners_of(case)},
         )
 
 
@@ -157,9 +152,6 @@ def generate(session: Session, case: Case, now: datetime, *, user: User | None =
     session.flush()
     return agreement
 
-
-if generate not in cases.AGREEMENT_GENERATORS:
-    cases.AGREEMENT_GENERATORS.append(generate)
 
 
 def regenerate(case_id: int, user: User, reason: str, *, source_address: str = "",
@@ -192,21 +184,19 @@ def regenerate(case_id: int, user: User, reason: str, *, source_address: str = "
                                                         PartyFact.fact == signing.each_party))
                 session.expire(case, ["party_facts"])
             case.updated_at = now  # bumps the version: a signature racing this one is refused
-            audit = AuditEvent(
-                case_id=case.id, at=now, actor_id=user.id, actor_role=user.role,
-                actor_label=user.display_name, source_address=source_address,
-                action="regenerate_agreement", from_state=case.state, to_state=case.state,
-                payload={"reason": reason, "version": agreement.version,
-                         "voided_signatures": voided})
-            session.add(audit)
+            audit.record(session, "regenerate_agreement", user, case=case, at=now,
+                         source_address=source_address,
+                         payload={"reason": reason, "version": agreement.version,
+                                  "voided_signatures": voided})
             session.flush()
             for party, person in outbox.recipients(session, case, ("parties",)):
                 outbox.queue(
                     session, key=f"agreement:{agreement.id}:agreement_to_sign:{person.id}",
                     template="agreement_to_sign", user=person, case=case,
                     deadline_id=restarted[0].id if restarted else None,
-                    context={"case_id": case.id, "reference": case.reference, "party": party,
-                             "version": agreement.version, "reason": reason})
+                    context={"case_id": case.id, "reference": case.reference,
+                             **outbox.party_context(party), "version": agreement.version,
+                             "reason": reason})
             return agreement
     except StaleDataError as exc:
         raise Conflict("Someone changed this case at the same moment. "
@@ -253,7 +243,7 @@ def _sign(case_id: int, user: User, *, agreement_hash: str, method: str, full_na
             if case is None or not can_view_case(user, case):
                 raise NotFound("There is no such case.")
             party = actor_for(user).party
-            if party not in PARTIES:
+            if party is None or party not in case.parties:
                 raise Forbidden("Only the parties to the pairing sign the agreement.")
             agreement = current(session, case.id)
             if agreement is None:

@@ -16,7 +16,6 @@ from webapp.access import can_view_case
 from webapp.db import db, utcnow
 from webapp.errors import Conflict, Forbidden, NotFound, OperationError
 from webapp.models import (
-    AuditEvent,
     Call,
     Case,
     GroupMember,
@@ -25,11 +24,13 @@ from webapp.models import (
     User,
     UserRole,
 )
+from webapp.operations import audit
 from webapp.operations import vocabulary as topic_vocabulary
 from webapp.operations.accounts import check_name
 from workflows import get_workflow, vocabulary, workflows
 from workflows.countries import COUNTRY_CODES, normalise_country
 from workflows.engine import StateKind
+from workflows.refusal import Refusal, refusal
 
 
 @dataclass(frozen=True)
@@ -182,12 +183,14 @@ def section_problems(case: Case, key: str) -> list[str]:
     return [str(r.missing) for r in unmet(case, key)]
 
 
-def application_facts(case: Case) -> tuple[list[str], list[str]]:
-    """(incomplete section titles, missing commitment labels) for the submit guards."""
+def application_facts(case: Case) -> tuple[list[str], list[Refusal]]:
+    """(incomplete section titles, missing commitments) for the submit guards; a commitment
+    is its label with the cooperation's length, said in the reader's language."""
     missing = [s.title for s in sections_for(case) if section_problems(case, s.key)]
     given = case.commitments or {}
-    labels = vocabulary(case.workflow).commitment_labels(case.call.cooperation_months)
-    commitments = [label for k, label in labels.items() if not given.get(k)]
+    months = case.call.cooperation_months
+    commitments = [refusal(c.key, c.label, n=months)
+                   for c in vocabulary(case.workflow).commitments if not given.get(c.key)]
     return missing, commitments
 
 
@@ -236,9 +239,7 @@ def start_application(user: User, call_id: int, now: datetime | None = None) -> 
         session.add(case)
         session.flush()
         case.reference = _reference(call, case, now)
-        session.add(AuditEvent(case_id=case.id, at=now, actor_id=user.id, actor_role=user.role,
-                               actor_label=user.display_name, action="start",
-                               to_state=case.state))
+        audit.record(session, "start", user, case=case, at=now, from_state="")
         session.refresh(case, ["organisation", "call"])
         enter_state(session, wf, case, {}, now)
         return case
@@ -274,10 +275,8 @@ def save_section(case_id: int, user: User, section: str, data: Mapping[str, Any]
         if section not in case.sections_saved:
             case.sections_saved = [*case.sections_saved, section]
         case.updated_at = utcnow()
-        session.add(AuditEvent(case_id=case.id, actor_id=user.id, actor_role=user.role,
-                               actor_label=user.display_name, source_address=source_address,
-                               action="save_section", from_state=case.state,
-                               to_state=case.state, payload={"section": section}))
+        audit.record(session, "save_section", user, case=case, source_address=source_address,
+                     payload={"section": section})
         session.flush()
         return case
 
@@ -357,10 +356,8 @@ def update_profile(user: User, data: Mapping[str, Any], *,
         org = session.get(Organisation, user.organisation_id)
         changes = set_organisation(org, data)
         if changes:
-            session.add(AuditEvent(case_id=None, actor_id=user.id, actor_role=user.role,
-                                   actor_label=user.display_name, source_address=source_address,
-                                   action="update_organisation",
-                                   payload={"organisation_id": org.id, "changes": changes}))
+            audit.record(session, "update_organisation", user, source_address=source_address,
+                         payload={"organisation_id": org.id, "changes": changes})
         return org
 
 
@@ -388,10 +385,7 @@ def add_member(case_id: int, user: User, *, name: str, population: int | None, i
         if "members" not in case.sections_saved:
             case.sections_saved = [*case.sections_saved, "members"]
         case.updated_at = utcnow()
-        session.add(AuditEvent(case_id=case.id, actor_id=user.id, actor_role=user.role,
-                               actor_label=user.display_name, action="add_member",
-                               from_state=case.state, to_state=case.state,
-                               payload={"member": member.name}))
+        audit.record(session, "add_member", user, case=case, payload={"member": member.name})
         session.flush()
         return member
 
@@ -405,7 +399,4 @@ def remove_member(case_id: int, user: User, member_id: int) -> None:
             raise NotFound(_("There is no such member."))
         case.organisation.members.remove(member)
         case.updated_at = utcnow()
-        session.add(AuditEvent(case_id=case.id, actor_id=user.id, actor_role=user.role,
-                               actor_label=user.display_name, action="remove_member",
-                               from_state=case.state, to_state=case.state,
-                               payload={"member": member.name}))
+        audit.record(session, "remove_member", user, case=case, payload={"member": member.name})

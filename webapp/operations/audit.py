@@ -1,5 +1,9 @@
-"""The audit trail's integrity: verifying its hash chains, and on PostgreSQL the rights of the
-application's own database role.
+"""The audit trail: writing its events, verifying its hash chains, and on PostgreSQL the
+rights of the application's own database role.
+
+``record`` is the one way an operation writes an event: it fills the actor's id, role and
+name as they are now, the time, the case and its state, and leaves the chain's links to the
+database (or ``hash_on_insert``), so every event is made the same way.
 
 ``verify`` walks every chain in order and names the first broken link: an event whose
 ``prev_hash`` is not the hash of the event before it (one was removed, added or moved), whose
@@ -12,13 +16,15 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Text, cast, delete, func, select, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from webapp.db import db
+from webapp.db import db, utcnow
+from webapp.models import Case, User
 from webapp.models.audit import (
     AuditEvent,
     chain_hash,
@@ -29,6 +35,32 @@ from webapp.models.audit import (
 
 #: the event that records which events an erasure rewrote, and their new digests
 ERASURE = "erase_person"
+#: who acts when nobody does: the sweep, the retention rule, a deadline
+SYSTEM_ROLE, SYSTEM_LABEL = "system", "citypair"
+
+
+def record(session: Session, action: str, actor: User | None, *, case: Case | None = None,
+           call_id: int | None = None, payload: dict[str, Any] | None = None,
+           source_address: str = "", at: datetime | None = None,
+           from_state: str | None = None, to_state: str | None = None) -> AuditEvent:
+    """Add the event of ``action`` to the transaction and return it.
+
+    ``actor`` None is the system. An event of a case is chained to the case's other events and
+    records its state before and after (the case's state now, unless given: most actions do not
+    move it); ``call_id`` names the call a change to a call's own parameters concerns. The hash
+    chain fields are filled on insert.
+    """
+    state = case.state if case is not None else ""
+    event = AuditEvent(
+        case_id=case.id if case is not None else None, call_id=call_id, at=at or utcnow(),
+        actor_id=actor.id if actor is not None else None,
+        actor_role=actor.role if actor is not None else SYSTEM_ROLE,
+        actor_label=actor.display_name if actor is not None else SYSTEM_LABEL,
+        source_address=source_address, action=action,
+        from_state=state if from_state is None else from_state,
+        to_state=state if to_state is None else to_state, payload=payload or {})
+    session.add(event)
+    return event
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,6 @@ from webapp.db import db, utcnow
 from webapp.errors import Conflict, Forbidden, NotFound, OperationError, Refused
 from webapp.mail import outbox
 from webapp.models import (
-    AuditEvent,
     Call,
     CallExtension,
     Case,
@@ -27,11 +26,11 @@ from webapp.models import (
     User,
     UserRole,
 )
-from webapp.operations import cases
+from webapp.operations import audit, cases
 from webapp.operations.caselist import selected_cases
 from webapp.operations.cases import move_deadline
 from workflows import get_workflow, workflows
-from workflows.engine import Role, StateKind, Transition
+from workflows.engine import FieldSource, Role, StateKind, Transition
 
 
 def _staff_case(session, case_id: int, user: User) -> Case:
@@ -44,9 +43,7 @@ def _staff_case(session, case_id: int, user: User) -> Case:
 
 
 def _audit(session, case: Case, user: User, action: str, payload: dict) -> None:
-    session.add(AuditEvent(case_id=case.id, actor_id=user.id, actor_role=user.role,
-                           actor_label=user.display_name, action=action,
-                           from_state=case.state, to_state=case.state, payload=payload))
+    audit.record(session, action, user, case=case, payload=payload)
 
 
 def add_comment(case_id: int, user: User, body: str, *, internal: bool) -> Comment:
@@ -146,9 +143,6 @@ def _grant(session: Session, call_id: int, organisation_id: int, until: datetime
 
 # -- actions on many cases -----------------------------------------------------------------
 
-#: guards that judge a choice made for one case (such as its partner city): one shared form
-#: cannot satisfy them, so their transitions are not offered in bulk
-PER_CASE_CHOICES = frozenset({"partner_available"})
 #: the most cases one bulk action handles
 MAX_BULK = 200
 
@@ -164,7 +158,8 @@ def bulk_transitions(user: User) -> list[Transition]:
     for wf in workflows().values():
         for t in wf.transitions:
             if (role in t.roles and role is not Role.SYSTEM and not t.each_party
-                    and not PER_CASE_CHOICES.intersection(t.guards)
+                    # a choice its own screen makes for each case (a partner) is not shared
+                    and not any(f.source is FieldSource.SCREEN for f in t.fields)
                     and all(not f.required or f.name == "reason" for f in t.fields)):
                 offered.setdefault(t.name, t)
     return list(offered.values())

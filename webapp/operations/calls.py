@@ -13,7 +13,7 @@ import re
 import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -39,12 +39,14 @@ from webapp.models import (
     User,
 )
 from webapp.models.programme import WORLD_REGIONS
+from webapp.operations import audit
 from webapp.operations import cases as case_ops
 from webapp.operations.programmes import SLUG, timezone_problem
 from webapp.richtext import clean
 from workflows import city_to_city, eligibility, get_workflow, vocabulary, workflows
 from workflows.countries import COUNTRY_CODES, EU_MEMBER_STATES, to_code
 from workflows.engine import Anchor, StateKind
+from workflows.refusal import N_, LowerTerm, Refusal, Term, listing, refusal, terms
 from workflows.schedule import ScheduleRules, rules_for
 
 #: parameters whose change alters who is eligible
@@ -55,7 +57,13 @@ MAX_TEXT = 20_000
 #: the kind a new call starts as: the city-to-city call, the programme's first
 DEFAULT_KIND = city_to_city.WORKFLOW.kind
 MAX_THRESHOLD = 100_000_000
+#: a call's status as a sentence names it
+STATUS_NAMES = {CallStatus.DRAFT: N_("Draft"), CallStatus.SCHEDULED: N_("Scheduled"),
+                CallStatus.OPEN: N_("Open"), CallStatus.CLOSED: N_("Closed"),
+                CallStatus.ARCHIVED: N_("Archived")}
 MAX_MONTHS = 60
+#: the most partner cities the call-wide optimum may give one case
+MAX_PARTNERS_PER_CASE = 5
 #: the per-call schedule settings (``Call.settings["schedule"]``) and their allowed range;
 #: None means "the month of the cooperation", checked against its length
 SCHEDULE_RANGES: dict[str, tuple[int, int] | None] = {
@@ -70,7 +78,8 @@ YEAR = re.compile(r"\b(19|20)\d\d\b")
 class CallData:
     """Every parameter of a call, as the form and the API give it.
 
-    ``opens_at`` and ``closes_at`` are aware times, or naive local times in ``timezone``.
+    ``opens_at`` and ``closes_at`` are aware times, or naive local times in ``timezone``;
+    an empty ``timezone`` is the programme's.
     ``schedule`` holds only the schedule settings that differ from the defaults.
     """
 
@@ -84,12 +93,14 @@ class CallData:
     partner_countries: list[str] = field(default_factory=list)
     opens_at: datetime | None = None
     closes_at: datetime | None = None
-    timezone: str = "Europe/Brussels"
+    timezone: str = ""
     population_threshold: int | None = 100_000
     eligible_countries: list[str] = field(default_factory=lambda: list(EU_MEMBER_STATES))
     allowed_org_types: list[str] = field(default_factory=lambda: ["city", "group"])
     cooperation_months: int | None = 18
     report_interval_months: int | None = 6
+    #: how many partner cities the call-wide optimum may propose for one case
+    max_partners_per_case: int | None = 1
     schedule: dict[str, Any] = field(default_factory=dict)
 
 
@@ -97,7 +108,7 @@ class CallData:
 COLUMNS = ("programme_id", "kind", "title", "slug", "summary", "conditions", "partner_regions",
            "partner_countries", "opens_at", "closes_at", "timezone", "population_threshold",
            "eligible_countries", "allowed_org_types", "cooperation_months",
-           "report_interval_months")
+           "report_interval_months", "max_partners_per_case")
 
 
 def call_data(call: Call) -> CallData:
@@ -135,9 +146,13 @@ def _codes(values: list[str], name: str, add) -> list[str]:
         code = value.strip().upper() if isinstance(value, str) else ""
         if code not in COUNTRY_CODES:
             guess = to_code(value) if isinstance(value, str) else None
-            hint = f"; did you mean {guess}?" if guess else "."
-            add(name, f"“{value}” is not an ISO 3166-1 country code (two letters, e.g. FR)"
-                      f"{hint}")
+            if guess:
+                add(name, "not_a_country", N_("“%(value)s” is not an ISO 3166-1 country code "
+                                              "(two letters, e.g. FR); did you mean %(guess)s?"),
+                    value=value, guess=guess)
+            else:
+                add(name, "not_a_country", N_("“%(value)s” is not an ISO 3166-1 country code "
+                                              "(two letters, e.g. FR)."), value=value)
         elif code not in codes:
             codes.append(code)
     return codes
@@ -146,36 +161,42 @@ def _codes(values: list[str], name: str, add) -> list[str]:
 def _check_schedule(schedule: dict[str, Any], months: int | None, add) -> None:
     unknown = sorted(set(schedule) - set(SCHEDULE_RANGES) - {"reminder_days"})
     if unknown:
-        add("schedule", f"Unknown schedule settings: {', '.join(unknown)}.")
+        add("schedule", "unknown_setting", N_("Unknown schedule settings: %(names)s."),
+            names=", ".join(unknown))
     for key, bounds in SCHEDULE_RANGES.items():
         value = schedule.get(key)
         if value is None:
             continue
         if isinstance(value, bool) or not isinstance(value, int):
-            add(key, "Give a whole number.")
+            add(key, "not_a_number", N_("Give a whole number."))
             continue
         if bounds is None:
             if months is None:
                 continue
             top = months - 1 if key == "draft_plan_month" else months
             if not 1 <= value <= top:
-                add(key, f"Give a month from 1 to {top} of the {months}-month cooperation.")
+                add(key, "month_out_of_range", N_("Give a month from 1 to %(top)s of the "
+                                                  "%(months)s-month cooperation."),
+                    top=top, months=months)
         elif not bounds[0] <= value <= bounds[1]:
-            add(key, f"Give a whole number from {bounds[0]} to {bounds[1]}.")
+            add(key, "out_of_range", N_("Give a whole number from %(low)s to %(high)s."),
+                low=bounds[0], high=bounds[1])
     days = schedule.get("reminder_days")
     if days is None:
         return
     low, high = REMINDER_RANGE
     if not isinstance(days, list) or any(isinstance(d, bool) or not isinstance(d, int)
                                          for d in days):
-        add("reminder_days", "Give the reminders as whole numbers of days, e.g. -14, -7, -1, 1.")
+        add("reminder_days", "not_a_number", N_("Give the reminders as whole numbers of days, "
+                                                "e.g. -14, -7, -1, 1."))
     elif len(days) > MAX_REMINDERS:
-        add("reminder_days", f"Give at most {MAX_REMINDERS} reminders.")
+        add("reminder_days", "too_many", N_("Give at most %(n)s reminders."), n=MAX_REMINDERS)
     elif len(set(days)) != len(days):
-        add("reminder_days", "Give each reminder day once.")
+        add("reminder_days", "repeated", N_("Give each reminder day once."))
     elif any(not low <= d <= high for d in days):
-        add("reminder_days", f"Each reminder falls from {-low} days before to {high} days after "
-                             "the due date.")
+        add("reminder_days", "out_of_range", N_("Each reminder falls from %(before)s days "
+                                                "before to %(after)s days after the due date."),
+            before=-low, after=high)
 
 
 def _judges_population(kind: str) -> bool:
@@ -184,92 +205,123 @@ def _judges_population(kind: str) -> bool:
     return kind in workflows() and "city" in vocabulary(kind).applicant_types
 
 
-def check_call(session: Session, user: User, data: CallData,
-               call: Call | None = None) -> dict[str, list[str]]:
-    """Every problem with ``data``, by field; empty when it can be saved."""
-    errors: dict[str, list[str]] = {}
+def with_programme_zone(session: Session, data: CallData) -> CallData:
+    """``data``, in its programme's time zone when it names none (new calls start in it)."""
+    if data.timezone or not data.programme_id:
+        return data
+    programme = session.get(Programme, data.programme_id)
+    return replace(data, timezone=programme.timezone) if programme else data
 
-    def add(name: str, message: str) -> None:
-        errors.setdefault(name, []).append(message)
+
+def check_call(session: Session, user: User, data: CallData,
+               call: Call | None = None) -> dict[str, list[Refusal]]:
+    """Every problem with ``data``, by field, each a message id said where it is shown;
+    empty when it can be saved."""
+    errors: dict[str, list[Refusal]] = {}
+    data = with_programme_zone(session, data)
+
+    def add(name: str, code: str, msgid: str, **params: Any) -> None:
+        errors.setdefault(name, []).append(refusal(code, msgid, **params))
 
     programme = session.get(Programme, data.programme_id) if data.programme_id else None
     if programme is None or not sees_programme(user, programme.id):
-        add("programme_id", "Choose one of your programmes.")
+        add("programme_id", "unknown_programme", N_("Choose one of your programmes."))
     has_cases = call is not None and session.scalar(
         select(Case.id).where(Case.call_id == call.id).limit(1)) is not None
     if has_cases and data.programme_id != call.programme_id:
-        add("programme_id", "This call has applications; it stays in its programme.")
+        add("programme_id", "has_applications",
+            N_("This call has applications; it stays in its programme."))
     if data.kind not in workflows():
-        add("kind", "Choose the kind of call: " + " or ".join(workflows()) + ".")
+        add("kind", "unknown_kind", N_("Choose the kind of call: %(kinds)s."),
+            kinds=terms((Term(wf.title) for wf in workflows().values()), " / "))
     elif has_cases and data.kind != call.kind:
-        add("kind", f"This call has applications following the {call.kind} workflow; its "
-                    "kind cannot change.")
+        add("kind", "has_applications", N_("This call has applications following the "
+                                           "workflow of %(kind)s; its kind cannot change."),
+            kind=Term(get_workflow(call.kind).title))
     title = data.title.strip()
     if not title:
-        add("title", "Enter the call's title.")
+        add("title", "missing", N_("Enter the call's title."))
     elif len(title) > 300:
-        add("title", "Keep the title under 300 characters.")
+        add("title", "too_long", N_("Keep the title under 300 characters."))
     elif has_control_characters(title):
-        add("title", "Remove the line breaks and other control characters from the title.")
+        add("title", "control_characters",
+            N_("Remove the line breaks and other control characters from the title."))
     slug = data.slug or slugify(title)
     if title and (not slug or len(slug) > 80 or not SLUG.match(slug)):
-        add("slug", "Use up to 80 lower-case letters, digits and hyphens, e.g. "
-                    "iurc-latin-america-2025.")
+        add("slug", "not_a_slug", N_("Use up to 80 lower-case letters, digits and hyphens, "
+                                     "e.g. iurc-latin-america-2025."))
     elif slug and session.scalar(select(Call.id).where(
             Call.slug == slug, Call.id != (call.id if call else -1))):
-        add("slug", f"Another call already has the address “{slug}”.")
+        add("slug", "taken", N_("Another call already has the address “%(slug)s”."),
+            slug=slug)
     for name in ("summary", "conditions"):
         if len(getattr(data, name) or "") > MAX_TEXT:
-            add(name, f"Keep this under {MAX_TEXT:,} characters.")
+            add(name, "too_long", N_("Keep this under %(n)s characters."), n=MAX_TEXT)
     if not data.partner_regions:
-        add("partner_regions", "Offer at least one partner region.")
+        add("partner_regions", "missing", N_("Offer at least one partner region."))
     for region in data.partner_regions:
         if region not in WORLD_REGIONS:
-            add("partner_regions", f"“{region}” is not a world region; use "
-                                   f"{', '.join(WORLD_REGIONS)}.")
+            add("partner_regions", "not_a_region",
+                N_("“%(region)s” is not a world region; use %(regions)s."), region=region,
+                regions=terms(Term(r) for r in WORLD_REGIONS))
     _codes(data.partner_countries, "partner_countries", add)
     problem = timezone_problem(data.timezone)
     if problem:
-        add("timezone", problem)
+        errors.setdefault("timezone", []).append(problem)
     zone = data.timezone if not problem else "UTC"
     opens, closes = local_to_utc(data.opens_at, zone), local_to_utc(data.closes_at, zone)
     if opens is None:
-        add("opens_at", "Enter when the call opens.")
+        add("opens_at", "missing", N_("Enter when the call opens."))
     if closes is None:
-        add("closes_at", "Enter when the call closes.")
+        add("closes_at", "missing", N_("Enter when the call closes."))
     elif opens is not None and closes <= opens:
-        add("closes_at", "The call must close after it opens.")
+        add("closes_at", "closes_before_opening", N_("The call must close after it opens."))
     threshold = data.population_threshold
     if threshold is None:
-        add("population_threshold", "Enter the population threshold.")
+        add("population_threshold", "missing", N_("Enter the population threshold."))
     elif threshold < 0 or threshold > MAX_THRESHOLD or (
             threshold == 0 and _judges_population(data.kind)):
-        add("population_threshold", "The population threshold must be a whole number above 0 "
-                                    f"and at most {MAX_THRESHOLD:,}.")
+        add("population_threshold", "out_of_range", N_(
+            "The population threshold must be a whole number above 0 and at most %(n)s."),
+            n=MAX_THRESHOLD)
     if not data.eligible_countries:
-        add("eligible_countries", "Name at least one eligible country.")
+        add("eligible_countries", "missing", N_("Name at least one eligible country."))
     _codes(data.eligible_countries, "eligible_countries", add)
     if not data.allowed_org_types:
-        add("allowed_org_types", "Accept at least one type of organisation.")
+        add("allowed_org_types", "missing", N_("Accept at least one type of organisation."))
     accepted = vocabulary(data.kind).applicant_types if data.kind in workflows() else ()
     for kind in data.allowed_org_types:
         if kind not in eligibility.ORGANISATION_TYPES:
-            add("allowed_org_types", f"“{kind}” is not a type of organisation; use "
-                                     f"{', '.join(eligibility.ORGANISATION_TYPES)}.")
+            add("allowed_org_types", "not_a_type",
+                N_("“%(kind)s” is not a type of organisation; use %(kinds)s."), kind=kind,
+                kinds=", ".join(eligibility.ORGANISATION_TYPES))
         elif accepted and kind not in accepted:
             # A call narrows its kind's applicant types, never widens them.
-            add("allowed_org_types", f"{vocabulary(data.kind).call_name.capitalize()} "
-                                     f"accepts only {', '.join(accepted)}, not “{kind}”.")
+            add("allowed_org_types", "type_not_accepted",
+                N_("%(call)s accepts only %(accepted)s, not “%(kind)s”."),
+                call=Term(get_workflow(data.kind).title),
+                accepted=listing(LowerTerm(eligibility.ORGANISATION_TYPES.get(t, t))
+                                 for t in accepted),
+                kind=LowerTerm(eligibility.ORGANISATION_TYPES.get(kind, kind)))
     months, interval = data.cooperation_months, data.report_interval_months
     if months is None or not 1 <= months <= MAX_MONTHS:
-        add("cooperation_months", f"The cooperation lasts from 1 to {MAX_MONTHS} months.")
+        add("cooperation_months", "out_of_range",
+            N_("The cooperation lasts from 1 to %(n)s months."), n=MAX_MONTHS)
         months = None
     if interval is None or interval < 1:
-        add("report_interval_months", "Progress reports fall at least every month: give a "
-                                      "whole number of months above 0.")
+        add("report_interval_months", "out_of_range", N_(
+            "Progress reports fall at least every month: give a whole number of months above "
+            "0."))
     elif months is not None and months < interval:
-        add("cooperation_months", f"The cooperation ({months} months) cannot be shorter than "
-                                  f"the report interval ({interval} months).")
+        add("cooperation_months", "shorter_than_interval", N_(
+            "The cooperation (%(months)s months) cannot be shorter than the report interval "
+            "(%(interval)s months)."), months=months, interval=interval)
+    most = data.max_partners_per_case
+    if isinstance(most, bool) or not isinstance(most, int) or not (
+            1 <= most <= MAX_PARTNERS_PER_CASE):
+        add("max_partners_per_case", "out_of_range", N_(
+            "Give the most partners per case as a whole number from 1 to %(n)s."),
+            n=MAX_PARTNERS_PER_CASE)
     _check_schedule(data.schedule or {}, months, add)
     return errors
 
@@ -290,6 +342,7 @@ def _values(data: CallData) -> dict[str, Any]:
         "allowed_org_types": list(dict.fromkeys(data.allowed_org_types)),
         "cooperation_months": data.cooperation_months,
         "report_interval_months": data.report_interval_months,
+        "max_partners_per_case": data.max_partners_per_case,
     }
 
 
@@ -299,16 +352,16 @@ def _jsonable(value: Any) -> Any:
 
 def _audit(session: Session, call: Call, user: User, action: str, payload: dict[str, Any],
            source_address: str, now: datetime) -> None:
-    session.add(AuditEvent(case_id=None, call_id=call.id, at=now, actor_id=user.id,
-                           actor_role=user.role, actor_label=user.display_name,
-                           source_address=source_address, action=action, payload=payload))
+    audit.record(session, action, user, call_id=call.id, at=now, source_address=source_address,
+                 payload=payload)
 
 
 # -- who may touch which call ------------------------------------------------------------
 
 def _staff(user: User) -> None:
     if not user.is_staff:
-        raise Forbidden("Only the programme's coordinators and administrators manage calls.")
+        raise Forbidden(refusal("staff_only", N_(
+            "Only the programme's coordinators and administrators manage calls.")))
 
 
 def call_for(session: Session, user: User, call_id: int) -> Call:
@@ -316,14 +369,15 @@ def call_for(session: Session, user: User, call_id: int) -> Call:
     _staff(user)
     call = session.get(Call, call_id)
     if call is None or not sees_programme(user, call.programme_id):
-        raise NotFound("There is no such call.")
+        raise NotFound(refusal("no_such_call", N_("There is no such call.")))
     return call
 
 
 def _fresh(call: Call, expected_version: int | None) -> None:
     if expected_version is not None and call.version != expected_version:
-        raise Conflict("Someone changed this call since you opened it. Its current values "
-                       "are shown; check them and make your change again.")
+        raise Conflict(refusal("stale_version", N_(
+            "Someone changed this call since you opened it. Its current values are shown; "
+            "check them and make your change again.")))
 
 
 def status_expression(now: datetime):
@@ -365,6 +419,7 @@ def create_call(user: User, data: CallData, *, source_address: str = "",
     _staff(user)
     now = now or utcnow()
     with db.transaction() as session:
+        data = with_programme_zone(session, data)
         errors = check_call(session, user, data)
         if errors:
             raise Invalid(errors)
@@ -385,11 +440,12 @@ def update_call(call_id: int, user: User, data: CallData, *, expected_version: i
     the cases in review again."""
     now = now or utcnow()
     with _changing(call_id, user, expected_version) as (session, call):
+        data = with_programme_zone(session, data)
         errors = check_call(session, user, data, call)
         if errors:
             raise Invalid(errors)
         before = {name: getattr(call, name) for name in COLUMNS}
-        after = _values(data)
+        after = _kept_as_shown(before, _values(data))
         changes = {k: [_jsonable(before[k]), _jsonable(v)] for k, v in after.items()
                    if _comparable(before[k]) != _comparable(v)}
         old_schedule = dict((call.settings or {}).get("schedule") or {})
@@ -407,6 +463,22 @@ def update_call(call_id: int, user: User, data: CallData, *, expected_version: i
             payload["eligibility_rerun"] = rerun_eligibility(session, call, user, changes, now)
         _audit(session, call, user, "update_call", payload, source_address, now)
         return call
+
+
+def _kept_as_shown(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """``after``, where a value only differs from ``before`` by what the form cannot show —
+    the seconds of a time (it is typed to the minute), a text that cleaning merely reformats —
+    keeping ``before``: sending a form back unchanged changes nothing and records nothing."""
+    kept = dict(after)
+    for name in ("opens_at", "closes_at"):
+        old, new = before[name], after[name]
+        if old is not None and new is not None and \
+                new == old.replace(second=0, microsecond=0):
+            kept[name] = old
+    for name in ("summary", "conditions"):
+        if after[name] == clean(before[name] or ""):
+            kept[name] = before[name]
+    return kept
 
 
 def _comparable(value: Any) -> Any:
@@ -429,13 +501,11 @@ def rerun_eligibility(session: Session, call: Call, user: User, changes: dict[st
         before = case.eligibility_summary
         case_ops.run_eligibility(session, case, now)
         case.updated_at = now
-        session.add(AuditEvent(
-            case_id=case.id, at=now, actor_id=user.id, actor_role=user.role,
-            actor_label=user.display_name, action="rerun_eligibility",
-            from_state=case.state, to_state=case.state,
+        audit.record(
+            session, "rerun_eligibility", user, case=case, at=now,
             payload={"reason": "The call's eligibility rules changed.",
                      "rules": rule_changes, "verdict_before": before,
-                     "verdict_after": case.eligibility_summary}))
+                     "verdict_after": case.eligibility_summary})
         references.append(case.reference)
     return references
 
@@ -487,12 +557,14 @@ def publish_call(call_id: int, user: User, *, expected_version: int | None,
 
     def change(session: Session, call: Call, now: datetime) -> dict[str, Any]:
         if call.archived:
-            raise OperationError("An archived call cannot be published.")
+            raise OperationError(refusal("archived", N_("An archived call cannot be published.")))
         if call.published:
-            raise OperationError("This call is already published.")
+            raise OperationError(refusal("already_published",
+                                         N_("This call is already published.")))
         if call.closes_at <= now:
-            raise OperationError("This call's closing time has passed: change its dates "
-                                 "before you publish it.")
+            raise OperationError(refusal("closing_passed", N_(
+                "This call's closing time has passed: change its dates before you publish "
+                "it.")))
         call.published = True
         return {"published": [False, True]}
 
@@ -506,8 +578,9 @@ def close_call(call_id: int, user: User, *, expected_version: int | None,
 
     def change(session: Session, call: Call, now: datetime) -> dict[str, Any]:
         if call.status(now) != CallStatus.OPEN:
-            raise OperationError("Only an open call can be closed early; this one is "
-                                 f"{call.status(now).value}.")
+            raise OperationError(refusal("not_open", N_(
+                "Only an open call can be closed early; this one is %(status)s."),
+                status=LowerTerm(STATUS_NAMES[call.status(now)])))
         before = call.closes_at
         call.closes_at = now
         follow_closing_time(session, call, now)
@@ -524,9 +597,12 @@ def archive_call(call_id: int, user: User, *, expected_version: int | None,
     def change(session: Session, call: Call, now: datetime) -> dict[str, Any]:
         status = call.status(now)
         if status == CallStatus.ARCHIVED:
-            raise OperationError("This call is already archived.")
+            raise OperationError(refusal("already_archived",
+                                         N_("This call is already archived.")))
         if status in (CallStatus.OPEN, CallStatus.SCHEDULED):
-            raise OperationError(f"This call is {status.value}: close it before archiving it.")
+            raise OperationError(refusal("still_open", N_(
+                "This call is %(status)s: close it before archiving it."),
+                status=LowerTerm(STATUS_NAMES[status])))
         call.archived = True
         return {"archived": [False, True]}
 

@@ -24,13 +24,14 @@ from sqlalchemy import ColumnElement, Select, String, and_, exists, func, litera
 from sqlalchemy import case as sql_case
 from sqlalchemy.orm import aliased, joinedload, selectinload
 
-from webapp.access import programme_scope, visible_calls, visible_cases
+from webapp.access import programme_scope, region_clause, visible_calls, visible_cases
 from webapp.db import db, utcnow
-from webapp.i18n import country_name, reader_locale
+from webapp.i18n import country_name, reader_locale, region_name
 from webapp.models import (
     AuditEvent,
     Call,
     Case,
+    CasePartner,
     Deadline,
     DeadlineStatus,
     Deliverable,
@@ -42,9 +43,11 @@ from webapp.models import (
     User,
 )
 from webapp.models.programme import WORLD_REGIONS
+from webapp.operations.tallies import ALSO
+from webapp.operations.wiring import wiring
 from workflows import schedule, vocabularies, workflows
 from workflows.countries import EU_MEMBER_STATES, countries_by_name, normalise_country
-from workflows.engine import Role, StateKind, Workflow
+from workflows.engine import Hook, Purpose, Role, StateKind, Workflow
 
 #: the health a case can have, from best to worst, with the label people read
 HEALTH_LABELS: dict[str, str] = {"on_track": _l("On track"), "at_risk": _l("At risk"),
@@ -53,10 +56,9 @@ HEALTH_LABELS: dict[str, str] = {"on_track": _l("On track"), "at_risk": _l("At r
 TARGET_LABELS = {"city_partnerships": _l("City partnerships"),
                  "regional_partnerships": _l("Regional partnerships")}
 
-#: Each provider returns a SQL expression correlated to ``Case``: 0 on track, 1 at risk,
-#: 2 off track (NULL counts as 0). A case's health is the worst any provider gives it, so a
-#: provider adds a subquery to the one statement instead of a query per row.
-HEALTH_PROVIDERS: list[Callable[[datetime], ColumnElement[int]]] = []
+#: Each health provider of the wiring returns a SQL expression correlated to ``Case``: 0 on
+#: track, 1 at risk, 2 off track (NULL counts as 0). A case's health is the worst any provider
+#: gives it, so a provider adds a subquery to the one statement instead of a query per row.
 
 SORTS = ("reference", "organisation", "state", "updated", "submitted")
 UNASSIGNED = "unassigned"
@@ -97,7 +99,7 @@ class CasePage:
 
 def health_expression(now: datetime) -> ColumnElement[str]:
     """The health of ``Case`` as a SQL expression: the worst any provider computes."""
-    severities = [func.coalesce(fn(now), 0) for fn in HEALTH_PROVIDERS]
+    severities = [func.coalesce(fn(now), 0) for fn in wiring().health]
     if not severities:
         return literal("on_track", String)
     return sql_case(
@@ -105,11 +107,6 @@ def health_expression(now: datetime) -> ColumnElement[str]:
         (or_(*(s >= 1 for s in severities)), "at_risk"),
         else_="on_track",
     )
-
-
-def region_expression() -> ColumnElement[str]:
-    """A case's world region: its partner city's, else the region it prefers."""
-    return func.coalesce(PARTNER.region, Case.partner_region)
 
 
 def state_order() -> dict[str, int]:
@@ -148,14 +145,12 @@ def filtered_cases(user: User, filters: CaseFilters, now: datetime, *,
         q = q.add_columns(health_expression(now).label("health"))
     if not narrow or filters.country or filters.search or filters.sort == "organisation":
         q = q.join(Organisation, Case.organisation_id == Organisation.id)
-    if not narrow or filters.region or filters.search:
-        q = q.outerjoin(PARTNER, Case.partner_city_id == PARTNER.id)
     if filters.call_id:
         q = q.where(Case.call_id == filters.call_id)
     if filters.state:
         q = q.where(Case.state == filters.state)
     if filters.region:
-        q = q.where(region_expression() == filters.region)
+        q = q.where(region_clause(filters.region))
     if filters.country:
         q = q.where(Organisation.country == normalise_country(filters.country))
     if filters.topic:
@@ -169,14 +164,22 @@ def filtered_cases(user: User, filters: CaseFilters, now: datetime, *,
     if filters.search:
         term = filters.search.lower()
         q = q.where(or_(func.lower(Organisation.name).contains(term, autoescape=True),
-                        func.lower(PARTNER.name).contains(term, autoescape=True),
+                        _partner_named(term),
                         func.lower(Case.reference).contains(term, autoescape=True)))
     return q.order_by(*_sort_key(filters))
+
+
+def _partner_named(term: str) -> ColumnElement[bool]:
+    # Any partner of the case, not only the lead, is found by its name.
+    return (select(CasePartner.id).join(PartnerCity, CasePartner.partner_city_id == PartnerCity.id)
+            .where(CasePartner.case_id == Case.id,
+                   func.lower(PartnerCity.name).contains(term, autoescape=True)).exists())
 
 
 def _with_related(q: Select[Any]) -> Select[Any]:
     return q.options(joinedload(Case.organisation), joinedload(Case.call),
                      joinedload(Case.partner_city), joinedload(Case.coordinator),
+                     selectinload(Case.partner_links).joinedload(CasePartner.partner_city),
                      selectinload(Case.topics))
 
 
@@ -248,8 +251,8 @@ def export_rows(user: User, filters: CaseFilters, now: datetime,
             case.reference, case.call.title, case.organisation.name, case.organisation.kind,
             country_name(case.organisation.country), case.organisation.country,
             _(wfs[case.workflow].state(case.state).staff_label),
-            case.partner_city.region if case.partner_city else case.partner_region,
-            case.partner_city.name if case.partner_city else "",
+            "; ".join(dict.fromkeys(p.region for p in case.partners)) or case.partner_region,
+            "; ".join(p.name for p in case.partners),
             "; ".join(t.label for t in case.topics),
             case.coordinator.display_name if case.coordinator else "",
             str(HEALTH_LABELS.get(health, health)),
@@ -415,7 +418,7 @@ def eligibility_decisions() -> tuple[set[str], set[str]]:
     positive: set[str] = set()
     negative: set[str] = set()
     for wf in workflows().values():
-        checks = {s.name for s in wf.states if "run_eligibility" in s.on_enter}
+        checks = set(wf.states_entering(Hook.RUN_ELIGIBILITY))
         for t in wf.transitions:
             if not checks.intersection(t.sources) or Role.COORDINATOR not in t.roles:
                 continue
@@ -458,14 +461,25 @@ def _counted(condition: ColumnElement[bool]) -> ColumnElement[int]:
     return func.coalesce(func.sum(sql_case((condition, 1), else_=0)), 0)
 
 
-def _tally_scope(user: User) -> list[ColumnElement[bool]]:
-    """The tallies of the cases ``user`` may see: their programmes' calls, their region."""
+def _region_scoped(user: User) -> bool:
+    return bool(user.region_scope) and user.role == "coordinator"
+
+
+def _tally_scope(user: User, kind: str, *,
+                 every_region: bool = False) -> list[ColumnElement[bool]]:
+    """The ``kind`` tallies of the cases ``user`` may see: their programmes' calls, their
+    region. A case counts once: in its lead partner's region, or in the one region a
+    coordinator sees it in; ``every_region`` counts it in each of its regions."""
     where: list[ColumnElement[bool]] = []
     programmes = programme_scope(user)
     if programmes is not None:
         where.append(Tally.call_id.in_(select(Call.id).where(Call.programme_id.in_(programmes))))
-    if user.region_scope and user.role == "coordinator":
+    if _region_scoped(user):
         where.append(Tally.region == user.region_scope)
+    if _region_scoped(user) or every_region:
+        where.append(Tally.kind.in_([kind, kind + ALSO]))
+    else:
+        where.append(Tally.kind == kind)
     return where
 
 
@@ -489,7 +503,7 @@ def _tallied_deliverables(user: User, now: datetime) -> tuple[int, int, int, int
                                day < last.date().isoformat())),
         summed("awaited", day < today.date().isoformat()),
         summed("on_time"), summed("late"))
-        .where(Tally.kind == "deliverable", *_tally_scope(user))).one()
+        .where(*_tally_scope(user, "deliverable"))).one()
     due_soon, overdue, on_time, late = (int(v) for v in row)
     awaited = _awaited()
     cut = [and_(Deliverable.due_at >= today, Deliverable.due_at < today + timedelta(days=1))]
@@ -513,16 +527,17 @@ def dashboard_figures(user: User, now: datetime | None = None) -> Figures:
     now = now or utcnow()
     wfs = workflows()
     order = state_order()
-    scope = _tally_scope(user)
+    # Every region's case tallies: a pairing counts in each of its regions, the rest once.
     rows = db.session.execute(
-        select(Tally.call_id, Call.title, Call.programme_id, Call.kind, Tally.workflow,
-               Tally.state, Tally.paired, Tally.cooperating, Tally.decision, Tally.region,
-               func.sum(Tally.n))
+        select(Tally.kind, Tally.call_id, Call.title, Call.programme_id, Call.kind,
+               Tally.workflow, Tally.state, Tally.paired, Tally.cooperating, Tally.decision,
+               Tally.region, func.sum(Tally.n))
         .join(Call, Call.id == Tally.call_id)
-        .where(Tally.kind == "case", Tally.n != 0, *scope)
-        .group_by(Tally.call_id, Call.title, Call.programme_id, Call.kind, Tally.workflow,
-                  Tally.state, Tally.paired, Tally.cooperating, Tally.decision,
-                  Tally.region)).all()
+        .where(Tally.n != 0, *_tally_scope(user, "case", every_region=True))
+        .group_by(Tally.kind, Tally.call_id, Call.title, Call.programme_id, Call.kind,
+                  Tally.workflow, Tally.state, Tally.paired, Tally.cooperating,
+                  Tally.decision, Tally.region)).all()
+    scoped = _region_scoped(user)
     paired = set(_states_where(lambda wf, s: s.kind is not StateKind.CLOSED
                                and s.kind is not StateKind.DRAFT))
     by_call_state: dict[tuple[int, str, str, str], int] = {}
@@ -530,15 +545,17 @@ def dashboard_figures(user: User, now: datetime | None = None) -> Figures:
     decisions: dict[str, int] = {}
     regions: dict[str, int] = {}
     reached: dict[tuple[int, str], int] = {}
-    for call_id, title, programme_id, kind, workflow, state, is_paired, cooperating, decision, \
-            region, n in rows:
+    for tally_kind, call_id, title, programme_id, kind, workflow, state, is_paired, \
+            cooperating, decision, region, n in rows:
+        if is_paired and state in paired:
+            regions[region] = regions.get(region, 0) + n
+        if tally_kind != "case" and not scoped:
+            continue  # the case counted in its lead partner's region
         by_call_state[(call_id, title, workflow, state)] = \
             by_call_state.get((call_id, title, workflow, state), 0) + n
         states[state] = states.get(state, 0) + n
         if decision:
             decisions[decision] = decisions.get(decision, 0) + n
-        if is_paired and state in paired:
-            regions[region] = regions.get(region, 0) + n
         if cooperating:
             reached[(programme_id, kind)] = reached.get((programme_id, kind), 0) + n
     ordered = sorted(by_call_state.items(),
@@ -553,14 +570,14 @@ def dashboard_figures(user: User, now: datetime | None = None) -> Figures:
     positive, negative = eligibility_decisions()
     per_topic = db.session.execute(
         select(Tally.topic, func.sum(Tally.n))
-        .where(Tally.kind == "topic", Tally.state.in_(sorted(paired)), *scope)
+        .where(Tally.state.in_(sorted(paired)), *_tally_scope(user, "topic"))
         .group_by(Tally.topic).having(func.sum(Tally.n) > 0)
         .order_by(func.sum(Tally.n).desc(), Tally.topic)).all()
     # Each topic named in the reader's language.
     topic_labels = {t.slug: t.label for t in db.session.scalars(
         select(Topic).where(Topic.slug.in_([slug for slug, _n in per_topic])))}
 
-    agreement_states = _states_where(lambda wf, s: "generate_agreement" in s.on_enter)
+    agreement_states = _states_where(lambda wf, s: wf.offers(s.name, Purpose.SIGN_AGREEMENT))
     active_states = _states_where(lambda wf, s: s.kind is StateKind.ACTIVE)
     due_soon, overdue, handed_in, on_time = _tallied_deliverables(user, now)
 
@@ -569,7 +586,7 @@ def dashboard_figures(user: User, now: datetime | None = None) -> Figures:
         per_call=[(title, n) for (_id, title), n in per_call.items()],
         eligible=sum(n for a, n in decisions.items() if a in positive),
         ineligible=sum(n for a, n in decisions.items() if a in negative),
-        pairings_per_region=sorted(((r, n) for r, n in regions.items() if n),
+        pairings_per_region=sorted(((region_name(r), n) for r, n in regions.items() if n),
                                    key=lambda rn: (-rn[1], rn[0])),
         pairings_per_topic=[(topic_labels.get(t, t), int(n)) for t, n in per_topic],
         agreements_waiting=sum(states.get(s, 0) for s in agreement_states),
@@ -628,7 +645,7 @@ def filter_choices(user: User) -> dict[str, list[tuple[str, str]]]:
     return {
         "call": [(str(i), t) for i, t, _countries in calls],
         "state": list(states.items()),
-        "region": [(r, r) for r in regions],
+        "region": [(r, region_name(r)) for r in regions],
         "country": countries,
         "topic": [(t.slug, t.label) for t in topics],
         "coordinator": [(UNASSIGNED, _("Unassigned"))]

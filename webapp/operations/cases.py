@@ -31,6 +31,7 @@ from webapp.models import (
     Call,
     CallExtension,
     Case,
+    CasePartner,
     Deadline,
     DeadlineStatus,
     EligibilityResult,
@@ -38,8 +39,12 @@ from webapp.models import (
     PartyFact,
     Reminder,
     User,
+    partner_party,
+    party_partner_id,
 )
+from webapp.operations import audit
 from webapp.operations.applications import application_facts, section_choices
+from webapp.operations.wiring import wiring
 from webapp.safety import MAX_ID
 from workflows import eligibility, get_workflow, vocabularies, vocabulary
 from workflows.engine import (
@@ -49,27 +54,24 @@ from workflows.engine import (
     DeadlineSpec,
     Effects,
     Field,
+    Hook,
     Option,
+    Purpose,
     StateKind,
     Transition,
     TransitionRefused,
     Workflow,
     deadline_due,
 )
+from workflows.refusal import Refusal, to_data
 from workflows.vocabulary import referrals
 
-Hook = Callable[[Session, Case, Mapping[str, Any], datetime], None]
-HOOKS: dict[str, Hook] = {}
 
-
-def hook(name: str) -> Callable[[Hook], Hook]:
-    """Register the implementation of a hook named in a workflow definition."""
-
-    def register(fn: Hook) -> Hook:
-        HOOKS[name] = fn
-        return fn
-
-    return register
+def run_hook(session: Session, case: Case, hook: Hook, payload: Mapping[str, Any],
+             now: datetime) -> None:
+    """Run what the wiring implements for a hook a definition names."""
+    for fn in wiring().hooks[hook]:
+        fn(session, case, payload, now)
 
 
 @dataclass(frozen=True)
@@ -110,7 +112,7 @@ class _CaseSnapshot(CaseFacts):
         self._session, self._case = session, case
         self.state = case.state
         self.now = now
-        self.parties = ("applicant", "partner") if case.partner_city_id else ("applicant",)
+        self.parties = case.parties
 
     @cached_property
     def call_opens_at(self) -> datetime | None:  # type: ignore[override]
@@ -125,7 +127,7 @@ class _CaseSnapshot(CaseFacts):
         return extension_for(self._session, self._case)
 
     @cached_property
-    def _application(self) -> tuple[list[str], list[str]]:
+    def _application(self) -> tuple[list[str], list[Any]]:
         return application_facts(self._case)
 
     @cached_property
@@ -133,7 +135,7 @@ class _CaseSnapshot(CaseFacts):
         return self._application[0]
 
     @cached_property
-    def missing_commitments(self) -> list[str]:  # type: ignore[override]
+    def missing_commitments(self) -> list[Any]:  # type: ignore[override]
         return self._application[1]
 
     @cached_property
@@ -157,8 +159,11 @@ class _CaseSnapshot(CaseFacts):
             "partner_kind": words.partner_kind,
             "partner_noun": words.partner_noun,
         }
-        for fn in FACT_PROVIDERS:
-            extra.update(fn(self._session, case, self.now))
+        # Only what a guard ahead reads is read (a report, a plan, the scores).
+        needed = frozenset(get_workflow(case.workflow).facts_needed(case.state))
+        for provider in wiring().facts:
+            if provider.provides & needed:
+                extra.update(provider.read(self._session, case, self.now, needed))
         return extra
 
 
@@ -167,9 +172,6 @@ def case_facts(session: Session, case: Case, now: datetime) -> CaseFacts:
     as each fact is read when a guard first asks for it."""
     return _CaseSnapshot(session, case, now)
 
-
-#: later stages add facts (reports, plans, scores) without touching this module
-FACT_PROVIDERS: list[Callable[[Session, Case, datetime], dict[str, Any]]] = []
 
 
 def options(case: Case, user: User | None, now: datetime | None = None) -> list[Option]:
@@ -323,17 +325,29 @@ def _enrich_payload(session: Session, case: Case, name: str,
         partner = session.get(PartnerCity, int(partner_id))
         if partner is None:
             raise Refused("That partner city does not exist.")
-        busy = session.scalar(select(Case.id).where(
-            Case.call_id == case.call_id, Case.partner_city_id == partner.id, Case.id != case.id,
-            Case.state.not_in(released_states(case.workflow))).limit(1)) is not None
         payload["partner"] = {"id": partner.id, "name": partner.name, "region": partner.region,
-                              "kind": partner.kind, "busy": busy}
+                              "kind": partner.kind,
+                              "busy": partner_busy(session, case, partner.id),
+                              "on_case": partner.id in {link.partner_city_id
+                                                        for link in case.partner_links}}
+        # A transition that takes one partner out names it as a party.
+        payload["party"] = partner_party(partner.id)
     return payload
+
+
+def partner_busy(session: Session, case: Case, partner_city_id: int) -> bool:
+    """Whether the partner is set on another case of the call that still holds its partners
+    (a withdrawn, ineligible or terminated case releases every one of them)."""
+    return session.scalar(
+        select(CasePartner.id).join(Case, Case.id == CasePartner.case_id).where(
+            Case.call_id == case.call_id, CasePartner.partner_city_id == partner_city_id,
+            Case.id != case.id, Case.state.not_in(released_states(case.workflow))).limit(1)
+    ) is not None
 
 
 def fire(
     case_id: int,
-    transition: str,
+    transition: str | Purpose,
     user: User | None,
     payload: Mapping[str, Any] | None = None,
     *,
@@ -341,7 +355,8 @@ def fire(
     source_address: str = "",
     now: datetime | None = None,
 ) -> Fired:
-    """Fire ``transition`` on a case as ``user`` (None: the system), in one transaction.
+    """Fire ``transition`` (its name, or its purpose in the case's definition) on a case as
+    ``user`` (None: the system), in one transaction.
 
     Raises NotFound, Forbidden (not this person's case), Conflict (the case changed since
     ``expected_version`` or concurrently) and Refused (a guard or a missing field, with every
@@ -362,8 +377,8 @@ def fire(
             result = apply(session, case, transition, user, dict(payload or {}),
                            source_address=source_address, now=now)
             session.flush()
-            return Fired(case.id, transition, result.source, result.target, result.moved,
-                         case.version)
+            return Fired(case.id, result.transition.name, result.source, result.target,
+                         result.moved, case.version)
     except StaleDataError as exc:
         raise Conflict("Someone else changed this case at the same moment. "
                        "Please reload it and try again.") from exc
@@ -372,7 +387,7 @@ def fire(
 def apply(
     session: Session,
     case: Case,
-    transition: str,
+    transition: str | Purpose,
     user: User | None,
     payload: dict[str, Any],
     *,
@@ -381,18 +396,20 @@ def apply(
 ) -> Effects:
     """Apply one transition inside the caller's transaction (used by ``fire`` and batches)."""
     wf = get_workflow(case.workflow)
+    transition = wf.name_for(transition)
     actor = actor_for(user)
     # Whatever a caller passed, only declared fields go on; the guards and hooks also see what
     # the ids resolve to, the audit trail and the e-mails only the declared fields.
     declared = declared_payload(wf, transition, payload)
     payload = _enrich_payload(session, case, transition, dict(declared))
+    payload["user_id"] = user.id if user else None
     try:
         effects = wf.plan(case_facts(session, case, now), actor, transition, payload)
     except TransitionRefused as exc:
         raise Refused("This action is not possible now.", exc.reasons) from exc
 
     for name in effects.effects:
-        HOOKS[name](session, case, payload, now)
+        run_hook(session, case, name, payload, now)
     if effects.party_fact:
         party, fact = effects.party_fact
         session.add(PartyFact(case=case, party=party, fact=fact,
@@ -403,13 +420,9 @@ def apply(
     if effects.moved:
         case.state = effects.target
         case.state_entered_at = now
-    audit = AuditEvent(
-        case_id=case.id, at=now, actor_id=user.id if user else None,
-        actor_role=actor.role.value, actor_label=user.display_name if user else "citypair",
-        source_address=source_address, action=transition, from_state=effects.source,
-        to_state=effects.target, payload=_audit_payload(declared),
-    )
-    session.add(audit)
+    event = audit.record(session, transition, user, case=case, at=now,
+                         source_address=source_address, from_state=effects.source,
+                         to_state=effects.target, payload=_audit_payload(declared))
     # Recipients are the parties as they were: leaving a pairing clears the partner.
     if effects.notifications:
         # People are not what a transition changes: finding them need not write the case yet,
@@ -418,25 +431,34 @@ def apply(
             people = outbox.Recipients(session, [case],
                                        {g for n in effects.notifications for g in n.to})
             recipients = [(n, people(case, n.to)) for n in effects.notifications]
+        if effects.dropped_party:
+            # Where the others go on to is no longer the business of the partner who left.
+            own = set(effects.transition.notify)
+            recipients = [(n, people if n in own else [
+                (party, person) for party, person in people if party != effects.dropped_party])
+                for n, people in recipients]
     else:
         recipients = []
+    if effects.dropped_party:
+        declared = {**declared, **_dropped_context(case, effects.dropped_party)}
+        drop_partner(session, case, effects.dropped_party)
     if effects.moved:
         # Leaving and entering read rows that were there before the transition; the case, its
         # audit event and what entering adds are then written in one flush, the case once.
         with session.no_autoflush:
             _leave_state(session, wf, case, effects, now)
             enter_state(session, wf, case, payload, now, hooks=effects.hooks)
-    for follow in AFTER_TRANSITION:
+    for follow in wiring().after_transition:
         follow(session, case, transition, user, payload, now)
     session.flush()
     announced = {kind: announced_deadline(session, case, kind)
                  for kind in {n.deadline for n, _ in recipients if n.deadline}}
     # One insert for every notification of the transition.
     outbox.queue_many(session, [
-        outbox.Mail(key=f"event:{audit.id}:{n.template}:{person.id}", template=n.template,
+        outbox.Mail(key=f"event:{event.id}:{n.template}:{person.id}", template=n.template,
                     user=person, case=case, optional=n.optional,
                     deadline_id=announced.get(n.deadline) if n.deadline else None,
-                    context=_notification_context(case, audit, party, declared))
+                    context=_notification_context(case, event, party, declared))
         for n, people in recipients for party, person in people])
     return effects
 
@@ -455,7 +477,7 @@ def enter_state(session: Session, wf: Workflow, case: Case, payload: Mapping[str
     for spec in state.deadlines:
         start_deadline(session, case, spec, now, payload)
     for name in state.on_enter if hooks is None else hooks:
-        HOOKS[name](session, case, payload, now)
+        run_hook(session, case, name, payload, now)
 
 
 def _leave_state(session: Session, wf: Workflow, case: Case, effects: Effects,
@@ -545,16 +567,25 @@ def _notification_context(case: Case, audit: AuditEvent, party: str,
     # The case's own facts go last: no field can stand in for them (the definitions also
     # refuse fields named like them).
     ctx = _audit_payload(declared)
-    ctx.update({"case_id": case.id, "reference": case.reference, "party": party,
-                "transition": audit.action, "from_state": audit.from_state,
-                "to_state": audit.to_state, "actor": audit.actor_label})
+    ctx.update({"case_id": case.id, "reference": case.reference,
+                **outbox.party_context(party), "transition": audit.action,
+                "from_state": audit.from_state, "to_state": audit.to_state,
+                "actor": audit.actor_label})
     return ctx
 
 
-# -- hooks every city-to-city case uses ---------------------------------------------------
+def _dropped_context(case: Case, party: str) -> dict[str, Any]:
+    # The mail tells who left and who stays; the leaver is gone from the case by then.
+    gone = party_partner_id(party)
+    names = [link.partner_city.name for link in case.partner_links]
+    left = next((link.partner_city.name for link in case.partner_links
+                 if link.partner_city_id == gone), "")
+    return {"partner_name": left, "partners_staying": [n for n in names if n != left]}
 
-@hook("stamp_submission")
-def _stamp_submission(session: Session, case: Case, payload: Mapping[str, Any],
+
+# -- hooks of the workflow core (the wiring names them) -------------------------------------
+
+def stamp_submission(session: Session, case: Case, payload: Mapping[str, Any],
                       now: datetime) -> None:
     case.submitted_at = now
     case.flagged_sections = []
@@ -572,8 +603,7 @@ def field_choices(field: str, case: Case | None = None) -> list[tuple[str, str]]
     return FIELD_CHOICES[field](case)
 
 
-@hook("flag_sections")
-def _flag_sections(session: Session, case: Case, payload: Mapping[str, Any],
+def flag_sections(session: Session, case: Case, payload: Mapping[str, Any],
                    now: datetime) -> None:
     named = list(dict.fromkeys(payload.get("sections") or []))
     offered = {key for key, _label in field_choices("sections", case)}
@@ -585,26 +615,46 @@ def _flag_sections(session: Session, case: Case, payload: Mapping[str, Any],
     case.flagged_sections = named
 
 
-@hook("set_partner")
-def _set_partner(session: Session, case: Case, payload: Mapping[str, Any],
-                 now: datetime) -> None:
-    case.partner_city_id = payload["partner"]["id"]
+def _sync_lead(session: Session, case: Case) -> None:
+    # ``Case.partner_city_id`` is the lead partner: lists, filters and scopes read it.
+    links = sorted(case.partner_links, key=lambda link: link.position)
+    case.partner_city_id = links[0].partner_city_id if links else None
     session.flush()
     session.refresh(case, ["partner_city"])
 
 
-@hook("reset_pairing")
-def _reset_pairing(session: Session, case: Case, payload: Mapping[str, Any],
+def set_partner(session: Session, case: Case, payload: Mapping[str, Any],
+                 now: datetime) -> None:
+    case.partner_links = [CasePartner(partner_city_id=payload["partner"]["id"], position=0,
+                                      proposed_at=now, proposed_by_id=payload.get("user_id"))]
+    _sync_lead(session, case)
+
+
+def add_partner(session: Session, case: Case, payload: Mapping[str, Any],
+                 now: datetime) -> None:
+    position = max((link.position for link in case.partner_links), default=-1) + 1
+    case.partner_links.append(CasePartner(partner_city_id=payload["partner"]["id"],
+                                          position=position, proposed_at=now,
+                                          proposed_by_id=payload.get("user_id")))
+    _sync_lead(session, case)
+
+
+def drop_partner(session: Session, case: Case, party: str) -> None:
+    """Take one partner out of the case: its link, and what it had done as a party."""
+    gone = party_partner_id(party)
+    case.partner_links = [link for link in case.partner_links if link.partner_city_id != gone]
+    session.execute(delete(PartyFact).where(PartyFact.case_id == case.id,
+                                            PartyFact.party == party))
+    session.expire(case, ["party_facts"])
+    _sync_lead(session, case)
+
+
+def reset_pairing(session: Session, case: Case, payload: Mapping[str, Any],
                    now: datetime) -> None:
     session.execute(delete(PartyFact).where(PartyFact.case_id == case.id))
     session.expire(case, ["party_facts"])
+    case.partner_links = []
     case.partner_city_id = None
-
-
-@hook("run_eligibility")
-def _run_eligibility(session: Session, case: Case, payload: Mapping[str, Any],
-                     now: datetime) -> None:
-    run_eligibility(session, case, now)
 
 
 def run_eligibility(session: Session, case: Case, now: datetime) -> None:
@@ -619,42 +669,16 @@ def run_eligibility(session: Session, case: Case, now: datetime) -> None:
     for i, r in enumerate(results):
         case.eligibility_results.append(EligibilityResult(
             position=i, rule=r.rule, title=r.title, verdict=r.verdict.value, message=r.message,
+            reason=to_data(r.reason) if isinstance(r.reason, Refusal) else None,
             refer_to=r.refer_to, run_at=now))
     case.eligibility_summary = eligibility.summary(results).value
 
 
-@hook("start_cooperation")
-def _start_cooperation(session: Session, case: Case, payload: Mapping[str, Any],
-                       now: datetime) -> None:
-    start = now
-    case.cooperation_start = start
-    case.cooperation_ends_at = start + relativedelta(months=case.call.cooperation_months)
-    for fn in COOPERATION_STARTERS:
-        fn(session, case, start)
-
-
-@hook("generate_agreement")
-def _generate_agreement(session: Session, case: Case, payload: Mapping[str, Any],
-                        now: datetime) -> None:
-    # The agreement document itself is rendered by the agreements module when it is loaded.
-    for fn in AGREEMENT_GENERATORS:
-        fn(session, case, now)
-
-
-@hook("start_follow_up")
-def _start_follow_up(session: Session, case: Case, payload: Mapping[str, Any],
-                     now: datetime) -> None:
-    for fn in FOLLOW_UP_STARTERS:
-        fn(session, case, now)
-
-
-#: features plug in here: what else happens when an agreement is due, cooperation starts ...
-AGREEMENT_GENERATORS: list[Callable[[Session, Case, datetime], None]] = []
-COOPERATION_STARTERS: list[Callable[[Session, Case, datetime], None]] = []
-FOLLOW_UP_STARTERS: list[Callable[[Session, Case, datetime], None]] = []
-#: ... and the bookkeeping a transition needs, whether a screen, the API or a batch fired it.
-AFTER_TRANSITION: list[Callable[[Session, Case, str, User | None, Mapping[str, Any], datetime],
-                                None]] = []
+def fix_cooperation_period(session: Session, case: Case, payload: Mapping[str, Any],
+                           now: datetime) -> None:
+    """The cooperation starts now and runs for the call's months."""
+    case.cooperation_start = now
+    case.cooperation_ends_at = now + relativedelta(months=case.call.cooperation_months)
 
 
 def call_rules(call: Call) -> eligibility.CallRules:

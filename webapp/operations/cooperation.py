@@ -1,9 +1,9 @@
 """The cooperation period: the deliverable schedule, activities, reports, case health, and the
 assessment of applications by several evaluators.
 
-The schedule is created when a case starts cooperating (a ``COOPERATION_STARTERS`` function),
-the follow-up report when it is completed (``FOLLOW_UP_STARTERS``), and the facts the closing
-and selection guards judge come from ``FACT_PROVIDERS`` functions registered here.
+The schedule is created when a case starts cooperating, the follow-up report when it is
+completed, and the facts the closing and selection guards judge are read here: the wiring
+(webapp/operations/wiring.py) names these functions for the hooks and facts of the definitions.
 """
 
 from __future__ import annotations
@@ -21,13 +21,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
-from webapp.access import refusal
+from webapp.access import load_case
 from webapp.db import db, utcnow
 from webapp.errors import Conflict, Forbidden, NotFound, Refused
 from webapp.mail import outbox
 from webapp.models import (
     Activity,
-    AuditEvent,
     Case,
     ConflictOfInterest,
     Deadline,
@@ -38,12 +37,11 @@ from webapp.models import (
     Score,
     Signature,
     User,
-    UserRole,
 )
-from webapp.operations import caselist, cases, documents
-from webapp.views import TIMELINE_PROVIDERS
+from webapp.models.party import is_party
+from webapp.operations import audit, cases, documents
 from workflows import get_workflow, schedule, scoring, vocabulary, workflows
-from workflows.engine import StateKind, Workflow
+from workflows.engine import Purpose, StateKind, Workflow
 from workflows.schedule import DeliverableKind, DeliverableStatus, Health
 
 ACTIVITY_TYPES: dict[str, str] = {
@@ -62,32 +60,10 @@ DIRECTIONS: dict[str, str] = {
 }
 #: what may be attached to an activity: reports, agendas, photos
 ATTACHMENT_TYPES = (documents.PDF, "image/jpeg", "image/png")
-PARTIES = (UserRole.APPLICANT, UserRole.PARTNER)
-
-
 # -- access -------------------------------------------------------------------------------
 
-def load_case(session: Session, case_id: int, user: User) -> Case:
-    """The case if ``user`` may see it: another organisation's case does not exist (404), a
-    coordinator of another region is refused (403)."""
-    case = session.get(Case, case_id)
-    if case is None:
-        raise NotFound("There is no such case.")
-    status = refusal(user, case)
-    if status == 403:
-        raise Forbidden("This case belongs to another region.")
-    if status:
-        raise NotFound("There is no such case.")
-    return case
-
-
-def is_party(user: User) -> bool:
-    """A person who speaks for one of the cities (or regions) of a pair."""
-    return user.role in PARTIES
-
-
 def _party_case(session: Session, case_id: int, user: User) -> Case:
-    case = load_case(session, case_id, user)
+    case = load_case(case_id, user, session=session)
     if not is_party(user):
         raise Forbidden("Only the partners of the cooperation can do this.")
     _require_live(case)
@@ -95,7 +71,7 @@ def _party_case(session: Session, case_id: int, user: User) -> Case:
 
 
 def _staff_case(session: Session, case_id: int, user: User) -> Case:
-    case = load_case(session, case_id, user)
+    case = load_case(case_id, user, session=session)
     if not user.is_staff:
         raise Forbidden("Only coordinators can do this.")
     return case
@@ -108,11 +84,7 @@ def _require_live(case: Case) -> None:
 
 def _audit(session: Session, case: Case, user: User | None, action: str,
            payload: dict[str, Any], now: datetime) -> None:
-    session.add(AuditEvent(
-        case_id=case.id, at=now, actor_id=user.id if user else None,
-        actor_role=user.role if user else "system",
-        actor_label=user.display_name if user else "citypair", action=action,
-        from_state=case.state, to_state=case.state, payload=payload))
+    audit.record(session, action, user, case=case, at=now, payload=payload)
     case.updated_at = now
 
 
@@ -122,8 +94,8 @@ def _notify(session: Session, case: Case, template: str, groups: tuple[str, ...]
     for party, person in outbox.recipients(session, case, groups):
         outbox.queue(session, key=f"{key}:{person.id}", template=template, user=person,
                      case=case, optional=optional, deadline_id=deadline.id if deadline else None,
-                     context={"case_id": case.id, "reference": case.reference, "party": party,
-                              **context})
+                     context={"case_id": case.id, "reference": case.reference,
+                              **outbox.party_context(party), **context})
 
 
 # -- the schedule -------------------------------------------------------------------------
@@ -574,13 +546,13 @@ def health_of_case(session: Session, case: Case, now: datetime | None = None) ->
 # -- the assessment by evaluators ------------------------------------------------------------
 
 def scoring_open(wf: Workflow, state: str) -> bool:
-    """Whether the case is in the assessment step: a way out of it needs the scores."""
-    return any("scores_given" in t.guards for t in wf.outgoing(state))
+    """Whether the case is in the assessment step: the selection after scoring leaves it."""
+    return wf.offers(state, Purpose.SELECT)
 
 
 def has_scoring(wf: Workflow) -> bool:
     """Whether a workflow assesses applications with scores at all."""
-    return any("scores_given" in t.guards for t in wf.transitions)
+    return wf.scores_applications
 
 
 def min_evaluators(case: Case) -> int:
@@ -697,52 +669,33 @@ def declare_conflict(case_id: int, user: User, statement: str, *,
         return declared
 
 
-# -- the facts the guards judge -----------------------------------------------------------
+# -- the facts the guards judge (the wiring asks only for those a guard ahead reads) --------
 
-def _guards_ahead(case: Case) -> set[str]:
-    wf = get_workflow(case.workflow)
-    return {g for t in wf.outgoing(case.state) for g in t.guards}
-
-
-def cooperation_facts(session: Session, case: Case, now: datetime) -> dict[str, Any]:
-    """missing_reports, final_report_submitted and plan_missing, when a guard ahead needs them."""
-    guards = _guards_ahead(case)
-    facts: dict[str, Any] = {}
-    if guards & {"periodic_reports_submitted", "final_report_submitted"}:
-        rows = session.execute(select(Deliverable.kind, Deliverable.title, Deliverable.status,
-                                      Deliverable.periodic)
-                               .where(Deliverable.case_id == case.id)
-                               .order_by(Deliverable.due_at, Deliverable.id)).all()
-        facts["missing_reports"] = [title for _, title, status, periodic in rows
-                                    if periodic and status not in schedule.DONE]
-        facts["final_report_submitted"] = any(
-            kind == DeliverableKind.FINAL_REPORT and status in schedule.DONE
-            for kind, _, status, _ in rows)
-    if "plan_complete" in guards:
-        content = session.scalar(select(LocalActionPlan.content).where(
-            LocalActionPlan.case_id == case.id))
-        facts["plan_missing"] = vocabulary(case.workflow).plan.missing_sections(content or {})
-    return facts
+def report_facts(session: Session, case: Case, now: datetime,
+                 needed: frozenset[str]) -> dict[str, Any]:
+    """missing_reports (titles) and final_report_in."""
+    rows = session.execute(select(Deliverable.kind, Deliverable.title, Deliverable.status,
+                                  Deliverable.periodic)
+                           .where(Deliverable.case_id == case.id)
+                           .order_by(Deliverable.due_at, Deliverable.id)).all()
+    return {
+        "missing_reports": [title for _, title, status, periodic in rows
+                            if periodic and status not in schedule.DONE],
+        "final_report_in": any(kind == DeliverableKind.FINAL_REPORT and status in schedule.DONE
+                               for kind, _, status, _ in rows),
+    }
 
 
-def scoring_facts(session: Session, case: Case, now: datetime) -> dict[str, Any]:
-    """missing_scores and scores_below_threshold, when a guard ahead needs them."""
-    if not _guards_ahead(case) & {"scores_given", "scores_meet_thresholds"}:
-        return {}
+def plan_facts(session: Session, case: Case, now: datetime,
+               needed: frozenset[str]) -> dict[str, Any]:
+    """plan_missing: what the plan's completeness rules still ask for."""
+    content = session.scalar(select(LocalActionPlan.content).where(
+        LocalActionPlan.case_id == case.id))
+    return {"plan_missing": vocabulary(case.workflow).plan.missing_sections(content or {})}
+
+
+def scoring_facts(session: Session, case: Case, now: datetime,
+                  needed: frozenset[str]) -> dict[str, Any]:
+    """missing_scores and scores_below_threshold."""
     found = assessment_of(case, score_sets(session, [case.id]).get(case.id, {}))
     return {"missing_scores": found.missing, "scores_below_threshold": found.below}
-
-
-def _register() -> None:
-    for registry, fn in ((cases.COOPERATION_STARTERS, create_schedule),
-                         (cases.FOLLOW_UP_STARTERS, start_follow_up),
-                         (cases.FACT_PROVIDERS, cooperation_facts),
-                         (cases.FACT_PROVIDERS, scoring_facts),
-                         (TIMELINE_PROVIDERS, timeline_items),
-                         (caselist.HEALTH_PROVIDERS, health_severity)):
-        if fn not in registry:  # importing twice (tests, reloads) must not run things twice
-            registry.append(fn)
-
-
-_register()
-

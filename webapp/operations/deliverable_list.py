@@ -15,17 +15,15 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, selectinload
 
-from webapp.access import visible_cases
+from webapp.access import region_clause, visible_cases
 from webapp.db import db
-from webapp.models import Case, Deadline, DeadlineStatus, Deliverable, User
+from webapp.models import Case, CasePartner, Deadline, DeadlineStatus, Deliverable, User
 from webapp.operations.caselist import (
     DUE_SOON,
-    PARTNER,
     UNASSIGNED,
     CasePage,
-    region_expression,
 )
 from workflows import schedule, workflows
 from workflows.engine import StateKind
@@ -104,8 +102,7 @@ def filtered(user: User, filters: DeliverableFilters, now: datetime) -> Select[A
     if filters.call_id:
         q = q.where(Case.call_id == filters.call_id)
     if filters.region:
-        q = q.outerjoin(PARTNER, Case.partner_city_id == PARTNER.id).where(
-            region_expression() == filters.region)
+        q = q.where(region_clause(filters.region))
     if filters.coordinator == UNASSIGNED:
         q = q.where(Case.coordinator_id.is_(None))
     elif filters.coordinator.isdigit():
@@ -134,6 +131,8 @@ def list_page(user: User, filters: DeliverableFilters, now: datetime, *, page: i
     page = min(max(page, 1), pages)
     result = db.session.execute(q.options(
         joinedload(Case.organisation), joinedload(Case.call), joinedload(Case.partner_city),
-        joinedload(Case.coordinator)).limit(page_size).offset((page - 1) * page_size))
+        joinedload(Case.coordinator),
+        selectinload(Case.partner_links).joinedload(CasePartner.partner_city))
+        .limit(page_size).offset((page - 1) * page_size))
     rows = [Row(d, c, *need_of(d, now)) for d, c in result]
     return DeliverablePage(rows=rows, total=total, page=page, page_size=page_size)

@@ -2,7 +2,7 @@
 saved section by section, versions frozen when they are sent or submitted, and the review.
 
 Which transitions submit, approve and send back the plan is read from the workflow definition
-(the one guarded by ``plan_complete``, and the ways out of its target), never from names.
+(by their purposes), never from names.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from webapp.access import actor_for
+from webapp.access import actor_for, load_case
 from webapp.db import db, utcnow
 from webapp.errors import Conflict, Forbidden, NotFound, Refused
 from webapp.models import (
@@ -29,17 +29,16 @@ from webapp.models import (
     Topic,
     User,
 )
+from webapp.models.party import is_party
 from webapp.operations import cases
 from webapp.operations.cooperation import (
-    is_party,
-    load_case,
     mark_submitted,
     rules_for_call,
     start_deliverable_deadline,
 )
 from webapp.printing import pdf_from_template
 from workflows import get_workflow, lap, vocabulary
-from workflows.engine import StateKind, Transition, Workflow
+from workflows.engine import Purpose, StateKind, Transition, Workflow
 from workflows.schedule import DeliverableKind, DeliverableStatus
 
 
@@ -54,13 +53,11 @@ class PlanSteps:
 
 def steps(wf: Workflow) -> PlanSteps | None:
     """The plan's transitions in a workflow, or None when it has no plan to submit."""
-    submit = next((t for t in wf.transitions if "plan_complete" in t.guards), None)
+    submit = wf.for_purpose(Purpose.SUBMIT_PLAN)
     if submit is None:
         return None
-    review = wf.outgoing(submit.target)
-    approve = next((t for t in review if wf.state(t.target).kind is StateKind.SUCCESS), None)
-    revise = next((t for t in review if t.target in submit.sources), None)
-    return PlanSteps(submit, approve, revise)
+    return PlanSteps(submit, wf.for_purpose(Purpose.APPROVE_PLAN),
+                     wf.for_purpose(Purpose.REVISE_PLAN))
 
 
 def _steps(case: Case) -> PlanSteps:
@@ -112,7 +109,7 @@ class SectionConflict(Conflict):
 
 
 def _editable_case(session: Session, case_id: int, user: User) -> Case:
-    case = load_case(session, case_id, user)
+    case = load_case(case_id, user, session=session)
     reason = edit_refusal(case, user)
     if reason:
         raise Forbidden(reason) if not is_party(user) else Refused(reason)
@@ -197,7 +194,7 @@ def submit(case_id: int, user: User, *, expected_version: int | None = None,
     now = now or utcnow()
     try:
         with db.transaction() as session:
-            case = load_case(session, case_id, user)
+            case = load_case(case_id, user, session=session)
             st = _steps(case)
             if expected_version is not None and case.version != expected_version:
                 raise Conflict("Someone else changed this case while you were looking at it. "
@@ -228,7 +225,7 @@ def review(case_id: int, user: User, *, approve: bool, comments: str = "",
     now = now or utcnow()
     try:
         with db.transaction() as session:
-            case = load_case(session, case_id, user)
+            case = load_case(case_id, user, session=session)
             st = _steps(case)
             t = st.approve if approve else st.revise
             if t is None:
@@ -243,24 +240,21 @@ def review(case_id: int, user: User, *, approve: bool, comments: str = "",
                        "and try again.") from exc
 
 
-def _record_review(session: Session, case: Case, transition: str, user: User | None,
+def record_review(session: Session, case: Case, transition: str, user: User | None,
                    payload: Mapping[str, Any], now: datetime) -> None:
     """The final plan's deliverable follows the review, whichever way it was fired."""
-    st = _steps(case)
-    if transition not in {t.name for t in (st.approve, st.revise) if t is not None}:
-        return
+    wf = get_workflow(case.workflow)
+    if not wf.serves(transition, Purpose.APPROVE_PLAN, Purpose.REVISE_PLAN):
+        return  # and a kind without a plan never gets here
     d = _deliverable(session, case, DeliverableKind.FINAL_LAP)
     if d is None:
         return
     d.reviewed_at, d.reviewed_by_id = now, user.id if user else None
     d.review_comments = str(payload.get("comments") or "").strip()
     due = payload.get("response_deadline")
-    if st.revise is not None and transition == st.revise.name and isinstance(due, datetime):
+    if wf.serves(transition, Purpose.REVISE_PLAN) and isinstance(due, datetime):
         d.status, d.due_at = DeliverableStatus.REVISION_REQUESTED.value, due
         start_deliverable_deadline(session, case, d, rules_for_call(case), now)
-
-
-cases.AFTER_TRANSITION.append(_record_review)
 
 
 def versions(session: Session, case_id: int) -> list[LapVersion]:

@@ -41,19 +41,23 @@ from webapp.models import (
 )
 from webapp.models.organisation import PARTNER_KINDS
 from webapp.models.programme import WORLD_REGIONS
+from webapp.operations import audit, vocabulary
 from webapp.operations import cases as case_ops
-from webapp.operations import vocabulary
 from webapp.operations.accounts import find_user, make_token
-from workflows import get_workflow
+from workflows import get_workflow, workflows
 from workflows import vocabulary as call_vocabulary
 from workflows.countries import COUNTRY_CODES, country_name, normalise_country, to_code
 from workflows.embeddings import MODEL_ID, Embeddings
-from workflows.engine import Workflow
+from workflows.engine import Purpose, Workflow
 from workflows.language import guess_language
-from workflows.pairing import Profile, Scorer, Suggestion, optimum, suggest
+from workflows.pairing import Assignment, Profile, Scorer, Suggestion, optimum, suggest
 from workflows.topics import map_text_to_topics
 
-PROPOSE = "propose_pairing"
+#: the transitions that propose a partner, add one more, or take one out, asked of each case's
+#: definition by their purpose
+PROPOSE = Purpose.PROPOSE_PARTNER
+ADD_PARTNER = Purpose.ADD_PARTNER
+REMOVE_PARTNER = Purpose.REMOVE_PARTNER
 IMPORT_COLUMNS = ("name", "country", "region", "population", "topics", "challenge_statement",
                   "contact_name", "contact_email")
 #: columns a file may add: kind (city or region; empty: city)
@@ -399,7 +403,7 @@ def partner_profile(pc: PartnerCity) -> Profile:
 
 def proposing_states(wf: Workflow) -> list[str]:
     """The states from which a partner city may be proposed, read from the definition."""
-    return [s.name for s in wf.states if any(t.name == PROPOSE for t in wf.outgoing(s.name))]
+    return wf.sources_of(PROPOSE)
 
 
 def allowed_regions(case: Case, user: User | None = None) -> tuple[str, ...]:
@@ -435,7 +439,8 @@ def load_pool(session: Session, call: Call) -> Pool:
     the kind the call pairs with (cities or regions), in the regions and countries it offers."""
     cases = {c.id: c for c in session.scalars(
         select(Case).where(Case.call_id == call.id)
-        .options(selectinload(Case.topics), selectinload(Case.organisation)))}
+        .options(selectinload(Case.topics), selectinload(Case.organisation),
+                 selectinload(Case.partner_links)))}
     q = select(PartnerCity).options(selectinload(PartnerCity.topics)).where(
         PartnerCity.kind == call_vocabulary(call.kind).partner_kind)
     if call.partner_regions:
@@ -447,8 +452,9 @@ def load_pool(session: Session, call: Call) -> Pool:
     busy: dict[int, set[int]] = {}
     released = set(case_ops.released_states(call.kind))
     for c in cases.values():
-        if c.partner_city_id and c.state not in released:
-            busy.setdefault(c.partner_city_id, set()).add(c.id)
+        if c.state not in released:
+            for link in c.partner_links:
+                busy.setdefault(link.partner_city_id, set()).add(c.id)
     profiles = {c.id: case_profile(c) for c in cases.values()}
     partner_profiles = {p.id: partner_profile(p) for p in partners.values()}
     scorer = Scorer([*profiles.values(), *partner_profiles.values()],
@@ -462,7 +468,10 @@ def earlier_proposals(session: Session, case_ids: Collection[int]) -> set[tuple[
         return set()
     pairs: set[tuple[int, int]] = set()
     for case_id, payload in session.execute(select(AuditEvent.case_id, AuditEvent.payload).where(
-            AuditEvent.case_id.in_(list(case_ids)), AuditEvent.action == PROPOSE)):
+            AuditEvent.case_id.in_(list(case_ids)),
+            AuditEvent.action.in_(sorted({wf.name_for(p) for wf in workflows().values()
+                                          for p in (PROPOSE, ADD_PARTNER)
+                                          if wf.for_purpose(p) is not None})))):
         partner_id = (payload or {}).get("partner_city_id")
         if str(partner_id or "").isdigit() and case_id is not None:
             pairs.add((case_id, int(partner_id)))
@@ -478,12 +487,23 @@ def region_problem(case: Case, partner: PartnerCity, user: User | None) -> str |
             f"{', '.join(regions) or 'none of your regions'}.")
 
 
+def proposing_transition(case: Case) -> Purpose:
+    """What proposing a partner fires on ``case`` now: the first proposal, or one more partner
+    for a pairing already proposed."""
+    if get_workflow(case.workflow).offers(case.state, ADD_PARTNER):
+        return ADD_PARTNER
+    return PROPOSE
+
+
 def proposal_blocker(case: Case, user: User) -> str | None:
     """Why ``user`` cannot propose a partner for ``case`` now, or None when they can."""
     wf = get_workflow(case.workflow)
-    if not wf.has_transition(PROPOSE):
+    t = wf.for_purpose(PROPOSE)
+    if t is None:
         return "Cases of this call are not paired with partner cities."
-    t = wf.transition(PROPOSE)
+    if proposing_transition(case) == ADD_PARTNER:
+        return None if case_ops.actor(user).role in wf.for_purpose(ADD_PARTNER).roles else (
+            "Your role does not allow proposing a partner.")
     if case_ops.actor(user).role not in t.roles:
         return "Your role does not allow proposing a partner."
     if case.state not in t.sources:
@@ -550,7 +570,15 @@ class CaseSuggestions:
     blocker: str | None
     suggestions: list[Reasons] = field(default_factory=list)
     free_count: int = 0
-    current: Reasons | None = None  # the proposed or paired partner, with its reasons
+    #: the proposed or paired partners, the lead first, each with its reasons
+    partners: list[Reasons] = field(default_factory=list)
+    #: what proposing fires now: the first proposal, or adding one more partner
+    action: str = PROPOSE
+
+    @property
+    def current(self) -> Reasons | None:
+        """The lead partner, with its reasons."""
+        return self.partners[0] if self.partners else None
 
 
 def suggestions_for(case_id: int, user: User, limit: int = 10) -> CaseSuggestions:
@@ -563,35 +591,45 @@ def suggestions_for(case_id: int, user: User, limit: int = 10) -> CaseSuggestion
         raise Forbidden("This case is not yours to pair.")
     pool = load_pool(session, case.call)
     regions = allowed_regions(case, user)
-    free = [p for p in pool.free(but_for=case.id) if p.region in regions
-            and p.id != case.partner_city_id]
-    before = {p for _, p in earlier_proposals(session, [case.id])}
+    mine = {link.partner_city_id for link in case.partner_links}
+    free = [p for p in pool.free(but_for=case.id) if p.region in regions and p.id not in mine]
+    before = {p for _, p in earlier_proposals(session, [case.id])} - mine
     result = CaseSuggestions(case=case, regions=regions, blocker=proposal_blocker(case, user),
-                             free_count=len(free))
+                             free_count=len(free), action=proposing_transition(case))
     me = pool.profiles[case.id]
     if result.blocker is None:
         found = suggest(me, [pool.partner_profiles[p.id] for p in free], pool.scorer,
                         limit=limit, regions=regions)
         result.suggestions = [_reasons(s, pool.partners[s.partner.key], s.partner.key in before)
                               for s in found]
-    if case.partner_city is not None:
-        partner = pool.partner_profiles.get(case.partner_city.id) or partner_profile(
-            case.partner_city)
-        result.current = _reasons(pool.scorer.explain(me, partner), case.partner_city)
+    for partner_city in case.partners:
+        partner = pool.partner_profiles.get(partner_city.id) or partner_profile(partner_city)
+        result.partners.append(_reasons(pool.scorer.explain(me, partner), partner_city))
     return result
 
 
 def propose(case_id: int, user: User, partner_city_id: int, *, expected_version: int | None,
             source_address: str = "") -> case_ops.Fired:
-    """Propose one partner city for one case: the ``propose_pairing`` transition, kept to the
-    regions the case may be paired in."""
+    """Propose one partner city for one case, kept to the regions the case may be paired in:
+    the first proposal (``propose_pairing``), or one more partner for a pairing already
+    proposed (``add_partner``)."""
     case = db.session.get(Case, case_id)
     partner = db.session.get(PartnerCity, partner_city_id)
-    if case is not None and partner is not None and can_view_case(user, case):
-        problem = region_problem(case, partner, user)
+    transition = PROPOSE
+    if case is not None and can_view_case(user, case):
+        transition = proposing_transition(case)
+        problem = partner is not None and region_problem(case, partner, user)
         if problem:
             raise Refused("This partner city cannot be proposed for this case.", (problem,))
-    return case_ops.fire(case_id, PROPOSE, user, {"partner_city_id": partner_city_id},
+    return case_ops.fire(case_id, transition, user, {"partner_city_id": partner_city_id},
+                         expected_version=expected_version, source_address=source_address)
+
+
+def remove_partner(case_id: int, user: User, partner_city_id: int, *,
+                   expected_version: int | None, source_address: str = "") -> case_ops.Fired:
+    """Take one partner out of a proposed pairing before it is accepted; removing the only
+    one sends the case back to those awaiting pairing."""
+    return case_ops.fire(case_id, REMOVE_PARTNER, user, {"partner_city_id": partner_city_id},
                          expected_version=expected_version, source_address=source_address)
 
 
@@ -614,6 +652,8 @@ class BoardRow:
     candidates: list[Candidate]
     optimum_id: int | None  # the partner city the call-wide optimum proposes, if any
     waiting: bool  # the case can still take a proposal
+    #: further partners the optimum proposes, when the call gives a case more than one
+    extra_ids: list[int] = field(default_factory=list)
     reasons: dict[int, Reasons] = field(default_factory=dict)  # partner city id -> reasons
 
 
@@ -666,8 +706,14 @@ def board_for(call_id: int, user: User, *, ruled_out: Collection[tuple[int, int]
     partner_profiles = [pool.partner_profiles[p.id] for p in free]
     regions_of = {c.id: allowed_regions(c, user) for c in waiting}
     pairs = optimum(case_profiles, partner_profiles, pool.scorer, forbidden=forbidden,
-                    regions_of=regions_of)
-    best = {a.case.key: a for a in pairs}
+                    regions_of=regions_of, max_per_case=call.max_partners_per_case)
+    best: dict[int, Assignment] = {}
+    extras: dict[int, list[int]] = {}
+    for a in pairs:  # a case's best partner comes first: the lead
+        if a.case.key in best:
+            extras.setdefault(a.case.key, []).append(a.partner.key)
+        else:
+            best[a.case.key] = a
     scores = pool.scorer.matrix(case_profiles, partner_profiles) if waiting and free else None
     row_of = {c.id: i for i, c in enumerate(waiting)}
     rows: list[BoardRow] = []
@@ -688,8 +734,9 @@ def board_for(call_id: int, user: User, *, ruled_out: Collection[tuple[int, int]
             candidates.append(Candidate(pool.partners[optimum_pair.partner.key],
                                         optimum_pair.suggestion.score))
         row = BoardRow(case=case, candidates=candidates, waiting=case.id in row_of,
-                       optimum_id=optimum_pair.partner.key if optimum_pair else None)
-        wanted = {row.optimum_id, (chosen or {}).get(case.id)} - {None}
+                       optimum_id=optimum_pair.partner.key if optimum_pair else None,
+                       extra_ids=extras.get(case.id, []))
+        wanted = {row.optimum_id, *row.extra_ids, (chosen or {}).get(case.id)} - {None}
         for partner_id in wanted:
             partner = pool.partners.get(partner_id) or session.get(PartnerCity, partner_id)
             if partner is None:
@@ -735,8 +782,10 @@ def propose_board(call_id: int, user: User, choices: Iterable[BoardChoice], *,
                   source_address: str = "", now: datetime | None = None) -> int:
     """Create every proposal of a board in one transaction, or none; the count made.
 
-    A partner chosen twice, a case that changed since the board was drawn (its version) or
-    any refusal of the engine aborts everything with the reasons for each row.
+    A case may be named more than once: its first choice is the proposal, the others join
+    it as further partners. A partner chosen twice, a case that changed since the board was
+    drawn (its version) or any refusal of the engine aborts everything with the reasons for
+    each row.
     """
     now = now or utcnow()
     choices = list(choices)
@@ -746,6 +795,7 @@ def propose_board(call_id: int, user: User, choices: Iterable[BoardChoice], *,
         raise Refused("Choose a partner city for at least one case.")
     errors: dict[int, list[str]] = {}
     twice = {p for p, n in Counter(c.partner_city_id for c in choices).items() if n > 1}
+    proposed: set[int] = set()
     try:
         with db.transaction() as session:
             loaded = {c.id: c for c in session.scalars(
@@ -764,9 +814,12 @@ def propose_board(call_id: int, user: User, choices: Iterable[BoardChoice], *,
                               and c.case_id != case.id and c.case_id in loaded]
                     errors.setdefault(case.id, []).append(
                         f"{_name(partners, choice.partner_city_id)} is also "
-                        f"chosen for {', '.join(others)}; a partner city takes one case.")
+                        f"chosen for {', '.join(others) or case.reference}; a partner city "
+                        "takes one case.")
                     continue
-                if choice.version is not None and case.version != choice.version:
+                further = case.id in proposed
+                proposed.add(case.id)
+                if not further and choice.version is not None and case.version != choice.version:
                     state = get_workflow(case.workflow).state(case.state).staff_label.lower()
                     errors.setdefault(case.id, []).append(
                         f"{case.reference} changed since the board was drawn (it is now "
@@ -778,7 +831,7 @@ def propose_board(call_id: int, user: User, choices: Iterable[BoardChoice], *,
                     errors.setdefault(case.id, []).append(problem)
                     continue
                 try:
-                    case_ops.apply(session, case, PROPOSE, user,
+                    case_ops.apply(session, case, ADD_PARTNER if further else PROPOSE, user,
                                    {"partner_city_id": choice.partner_city_id},
                                    source_address=source_address, now=now)
                 except Refused as exc:
@@ -838,12 +891,15 @@ def invite_partner_contact(case_id: int, user: User, email: str) -> User:
             raise NotFound("There is no such case.")
         if not user.is_staff or not can_view_case(user, case):
             raise Forbidden("This case is not yours to manage.")
-        partner = case.partner_city
-        if partner is None:
+        if not case.partners:
             raise OperationError("Propose a partner city first.")
-        contact = next((c for c in contacts_of(partner) if c.email == email and email), None)
-        if contact is None:
-            raise OperationError(f"{email or 'That address'} is not a contact of {partner.name}.")
+        # The contact speaks for the partner that lists it, whichever of the case's it is.
+        found = next(((p, c) for p in case.partners for c in contacts_of(p)
+                      if c.email == email and email), None)
+        if found is None:
+            names = " or ".join(p.name for p in case.partners)
+            raise OperationError(f"{email or 'That address'} is not a contact of {names}.")
+        partner, contact = found
         if find_user(email) is not None:
             raise OperationError(f"{email} already has an account.")
         # Their zone is guessed from the partner city's country until they choose their own.
@@ -853,10 +909,8 @@ def invite_partner_contact(case_id: int, user: User, email: str) -> User:
                       or case.call.programme.timezone, confirmed_at=now)
         session.add(person)
         session.flush()
-        session.add(AuditEvent(case_id=case.id, at=now, actor_id=user.id, actor_role=user.role,
-                               actor_label=user.display_name, action="invite_partner_contact",
-                               from_state=case.state, to_state=case.state,
-                               payload={"partner_city_id": partner.id, "email": email}))
+        audit.record(session, "invite_partner_contact", user, case=case, at=now,
+                     payload={"partner_city_id": partner.id, "email": email})
         outbox.queue(session, key=f"invite:{person.id}", template="invitation", user=person,
                      case=case, context={"token": make_token("invite", person),
                                          "inviter": user.display_name,

@@ -21,6 +21,8 @@ from webapp.db import db, utcnow
 from webapp.errors import Forbidden, Invalid, NotFound
 from webapp.forms import has_control_characters
 from webapp.models import AuditEvent, Programme, User, UserRole
+from webapp.operations import audit
+from workflows.refusal import N_, Refusal, refusal
 
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 DEFAULT_TIMEZONE = "Europe/Brussels"
@@ -52,12 +54,13 @@ def timezone_names() -> list[str]:
                   if "/" in z and not z.startswith(("Etc/", "SystemV/", "posix/", "right/")))
 
 
-def timezone_problem(name: str) -> str | None:
+def timezone_problem(name: str) -> Refusal | None:
     """Why ``name`` is not a time zone, or None when it is one."""
     if not name:
-        return "Choose a time zone."
+        return refusal("missing", N_("Choose a time zone."))
     if name not in available_timezones():
-        return f"“{name}” is not a time zone; use a name like Europe/Brussels."
+        return refusal("not_a_timezone", N_(
+            "“%(name)s” is not a time zone; use a name like Europe/Brussels."), name=name)
     return None
 
 
@@ -72,11 +75,11 @@ def programme_data(programme: Programme) -> ProgrammeData:
 
 
 def check_programme(session: Session, data: ProgrammeData,
-                    programme_id: int | None = None) -> dict[str, list[str]]:
+                    programme_id: int | None = None) -> dict[str, list[Refusal | str]]:
     """Every problem with ``data``, by field; empty when it can be saved."""
-    errors: dict[str, list[str]] = {}
+    errors: dict[str, list[Refusal | str]] = {}
 
-    def add(name: str, message: str) -> None:
+    def add(name: str, message: Refusal | str) -> None:
         errors.setdefault(name, []).append(message)
 
     if not data.name.strip():
@@ -137,11 +140,9 @@ def _jsonable(values: dict[str, Any]) -> dict[str, Any]:
 
 def _audit(session: Session, user: User, action: str, programme: Programme,
            changes: dict[str, Any], source_address: str) -> None:
-    session.add(AuditEvent(case_id=None, actor_id=user.id, actor_role=user.role,
-                           actor_label=user.display_name, source_address=source_address,
-                           action=action, payload={"programme_id": programme.id,
-                                                   "programme": programme.slug,
-                                                   "changes": changes}))
+    audit.record(session, action, user, source_address=source_address,
+                 payload={"programme_id": programme.id, "programme": programme.slug,
+                          "changes": changes})
 
 
 def create_programme(user: User, data: ProgrammeData, *, source_address: str = "") -> Programme:

@@ -46,6 +46,7 @@ from webapp.mail.rendering import render_subject
 from webapp.models import (
     Call,
     Case,
+    CasePartner,
     Notification,
     NotificationStatus,
     PartnerCity,
@@ -54,9 +55,13 @@ from webapp.models import (
     User,
     staff_programme,
 )
+from webapp.models.case import partner_party
 from workflows import workflows
 
 log = logging.getLogger(__name__)
+
+#: what a partner's party key starts with, before its city's id
+PARTNER_PREFIX = partner_party(0).removesuffix("0")
 
 
 @dataclass
@@ -111,6 +116,7 @@ def _mails(due, now: datetime):
     city's contacts, the responsible coordinator or else every coordinator whose region and
     programmes cover the case. One branch per group, each an indexed join."""
     case, call, city = Case.__table__, Call.__table__, PartnerCity.__table__
+    link = CasePartner.__table__
     user, staff = User.__table__, staff_programme
     live = and_(user.c.active.is_(True), user.c.erased_at.is_(None))
     confirmed = and_(live, user.c.confirmed_at.is_not(None))
@@ -119,7 +125,7 @@ def _mails(due, now: datetime):
         # The JSON list as text: the same test on every database, where JSON operators differ.
         return or_(*(cast(due.c.recipients, String).like(f'%"{g}"%') for g in groups))
 
-    def branch(party: str, joined, where):
+    def branch(party: str, joined, where, partner_id=None):
         # case, deadline, offset, recipient: a second sweep of the same reminder is a no-op
         key = ("reminder:" + cast(due.c.case_id, String) + ":"
                + cast(due.c.deadline_id, String) + ":" + cast(due.c.offset_minutes, String)
@@ -132,6 +138,7 @@ def _mails(due, now: datetime):
             due.c.template.label("template"),
             _json_object("case_id", case.c.id, "reference", case.c.reference,
                          "party", literal_column(f"'{party}'"),
+                         *(() if partner_id is None else ("partner_city_id", partner_id)),
                          "offset_minutes", due.c.offset_minutes).label("context"),
             false().label("optional"),
             user.c.locale.label("locale"),
@@ -144,26 +151,34 @@ def _mails(due, now: datetime):
             # a party that already did what the reminder asks for is not reminded
             exists().where(PartyFact.case_id == due.c.case_id,
                            PartyFact.fact == due.c.unless_done_by,
-                           PartyFact.party == party).label("done"))
+                           PartyFact.party == (party if partner_id is None else
+                                               PARTNER_PREFIX + cast(partner_id, String)))
+            .label("done"))
             .select_from(joined(due.join(case, case.c.id == due.c.case_id)
                                 .join(call, call.c.id == case.c.call_id)))
             .where(where))
 
     responsible = aliased(user)
-    region = func.coalesce(city.c.region, case.c.partner_region)
+    # in the case's region: a partner's there, or the case has none and prefers it
+    in_region = or_(
+        user.c.region_scope == "",
+        exists().where(link.c.case_id == case.c.id, city.c.id == link.c.partner_city_id,
+                       city.c.region == user.c.region_scope),
+        and_(~exists().where(link.c.case_id == case.c.id),
+             case.c.partner_region == user.c.region_scope))
     return union_all(
         branch("applicant", lambda j: j.join(user, and_(
             user.c.organisation_id == case.c.organisation_id, user.c.role == "applicant")),
             and_(names("applicant", "parties"), confirmed)),
-        branch("partner", lambda j: j.join(user, and_(
-            user.c.partner_city_id == case.c.partner_city_id, user.c.role == "partner")),
-            and_(names("partner", "parties"), confirmed)),
+        # every partner's contacts, each partner its own party
+        branch("partner", lambda j: j.join(link, link.c.case_id == case.c.id).join(user, and_(
+            user.c.partner_city_id == link.c.partner_city_id, user.c.role == "partner")),
+            and_(names("partner", "parties"), confirmed, case.c.partner_city_id.is_not(None)),
+            partner_id=link.c.partner_city_id),
         branch("coordinator", lambda j: j.join(user, user.c.id == case.c.coordinator_id),
                and_(names("coordinator"), live)),
-        branch("coordinator", lambda j: j.outerjoin(city, city.c.id == case.c.partner_city_id)
-               .join(user, user.c.role == "coordinator"), and_(
-            names("coordinator"), live,
-            or_(user.c.region_scope == "", user.c.region_scope == region),
+        branch("coordinator", lambda j: j.join(user, user.c.role == "coordinator"), and_(
+            names("coordinator"), live, in_region,
             or_(~exists().where(staff.c.user_id == user.c.id),
                 exists().where(staff.c.user_id == user.c.id,
                                staff.c.programme_id == call.c.programme_id)),

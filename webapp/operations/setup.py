@@ -13,9 +13,11 @@ from webapp.db import db, utcnow
 from webapp.models import Call, Organisation, PartnerCity, Programme, Topic, User, UserRole
 from webapp.operations import vocabulary as topic_vocabulary
 from webapp.operations.accounts import hash_password
+from webapp.operations.demo import load_history
 from workflows import city_to_city, region_to_region
 from workflows import vocabulary as kind_vocabulary
 from workflows.countries import normalise_country
+from workflows.engine import Purpose
 from workflows.pairing import read_pairings
 from workflows.topics import map_text_to_topics, vocabulary
 
@@ -64,10 +66,20 @@ def load_partner_cities_from_history() -> int:
         return added
 
 
+_demo_hash: list[str] = []
+
+
+def demo_password_hash() -> str:
+    """The demo password's hash, computed once: hashing is slow on purpose."""
+    if not _demo_hash:
+        _demo_hash.append(hash_password(DEMO_PASSWORD))
+    return _demo_hash[0]
+
+
 def _user(session, email: str, name: str, role: str, **kw) -> User:
     user = session.scalar(select(User).where(User.email == email))
     if user is None:
-        user = User(email=email, name=name, role=role, password_hash=hash_password(DEMO_PASSWORD),
+        user = User(email=email, name=name, role=role, password_hash=demo_password_hash(),
                     confirmed_at=utcnow(), **kw)
         session.add(user)
     return user
@@ -82,7 +94,7 @@ def load_demo() -> Iterator[str]:
         programme = session.scalar(select(Programme).where(Programme.slug == "iuc"))
         if programme is None:
             programme = Programme(slug="iuc", name="International Urban Cooperation",
-                                  targets={"city_partnerships": 10, "regional_partnerships": 10})
+                                  targets={"city_partnerships": 20, "regional_partnerships": 10})
             session.add(programme)
         call = session.scalar(select(Call).where(Call.slug == "city-to-city-demo"))
         if call is None:
@@ -123,6 +135,7 @@ def load_demo() -> Iterator[str]:
     yield f"demo accounts (password {DEMO_PASSWORD}): coordinator@citypair.demo, " \
           "latam@citypair.demo, admin@citypair.demo, lyon@citypair.demo, porto@citypair.demo, " \
           "vale@citypair.demo, rosario@citypair.demo"
+    yield from load_history(demo_password_hash())
     yield from load_reminder_demo()
     yield from load_region_demo()
 
@@ -157,10 +170,10 @@ def load_reminder_demo() -> Iterator[str]:
         ("commitments", {c.key: True for c in kind_vocabulary(call.kind).commitments}),
     ):
         applications.save_section(case.id, porto, section, data)
-    cases.fire(case.id, "submit", porto)
+    cases.fire(case.id, Purpose.SUBMIT_APPLICATION, porto)
     # The reminder goes three days before the deadline: three minutes from now.
     due = utcnow() + timedelta(days=3, minutes=3)
-    cases.fire(case.id, "request_information", coordinator, {
+    cases.fire(case.id, Purpose.REQUEST_INFORMATION, coordinator, {
         "message": "Please upload the city council's decision to take part in the programme.",
         "response_deadline": due})
     reference = db.session.get(Case, case.id).reference
@@ -245,8 +258,8 @@ def load_region_demo() -> Iterator[str]:
                           "population": 4_400_000, "website": "https://www.slaskie.pl"}),
     ):
         applications.save_section(case.id, applicant, section, data)
-    cases.fire(case.id, "submit", applicant)
+    cases.fire(case.id, Purpose.SUBMIT_APPLICATION, applicant)
     coordinator = db.session.scalar(select(User).where(
         User.email == "coordinator@citypair.demo"))
-    cases.fire(case.id, "declare_eligible", coordinator)
+    cases.fire(case.id, Purpose.DECLARE_ELIGIBLE, coordinator)
     yield "region applicant: silesia@citypair.demo (Silesia, Poland), its case awaits scoring"

@@ -21,8 +21,8 @@ from webapp.errors import Forbidden, NotFound, OperationError
 from webapp.mail import outbox
 from webapp.models import AuditEvent, Programme, User, UserRole
 from webapp.models.programme import WORLD_REGIONS
+from webapp.operations import audit
 from webapp.operations.accounts import find_user, make_token
-from webapp.operations.settings_audit import record
 
 STAFF_ROLES = (UserRole.COORDINATOR, UserRole.ADMIN)
 #: the audit actions of staff administration, which a person's page lists
@@ -73,7 +73,7 @@ def _audit(session: Session, admin: User, action: str, person: User, source_addr
                                "after": describe(person)}
     if before is not None:
         payload["before"] = before
-    record(session, admin, action, source_address, **payload)
+    audit.record(session, action, admin, source_address=source_address, payload=payload)
 
 
 def _programmes(session: Session, scope: Scope) -> list[Programme]:

@@ -9,6 +9,12 @@ the transaction commits, the contribution is read again and the difference added
 tallies, in the same transaction. The dashboard's cost follows the number of calls, regions,
 topics and days, not of cases. Writers that bypass the ORM name the cases they are about to
 change with ``touch``; ``check`` recomputes everything and reports drift.
+
+A case is in the region of every partner (or, with none, the region it prefers), and makes
+each of its contributions once per such region: in its lead partner's region under the kind
+itself (``case``), in every further region under the kind with ``ALSO`` (``case:also``). So
+a count over every region reads the plain kinds and sees each case once, a region's count
+reads both in that region, and pairings per region read both everywhere.
 """
 
 from __future__ import annotations
@@ -34,12 +40,13 @@ from sqlalchemy import (
 from sqlalchemy import case as case_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.orm import Session, object_session
+from sqlalchemy.orm import Session, aliased, object_session
 from sqlalchemy.sql.functions import FunctionElement
 
 from webapp.models import (
     AuditEvent,
     Case,
+    CasePartner,
     Deadline,
     DeadlineStatus,
     Deliverable,
@@ -54,9 +61,12 @@ KEY = ("kind", "call_id", "region", "workflow", "state", "paired", "cooperating"
        "topic", "bucket", "due_on")
 #: what a change to these attributes moves between tallies
 _CASE_FIELDS = ("state", "workflow", "call_id", "partner_city_id", "partner_region",
-                "cooperation_start", "topics")
+                "cooperation_start", "topics", "partner_links")
 _DELIVERABLE_FIELDS = ("status", "due_at", "submitted_at", "case_id")
 _DEADLINE_FIELDS = ("status", "deliverable_id", "case_id")
+_PARTNER_FIELDS = ("partner_city_id", "case_id")
+#: the suffix of a kind counted in a case's further regions, beside its lead partner's
+ALSO = ":also"
 _BEFORE = "citypair_tallies_before"
 _TOUCHED = "citypair_tallies_touched"
 
@@ -91,28 +101,47 @@ def contributions(case_ids: Iterable[int] | None = None):
     """Every tally row the given cases (all cases: None) contribute, one row per contribution,
     in one statement: the key columns of ``KEY``."""
     ids = None if case_ids is None else sorted(set(case_ids))
-    region = func.coalesce(PartnerCity.region, Case.partner_region)
+    lead = aliased(PartnerCity)
+    # Every region the case is in, once each: its partners' (the lead's too, should its link
+    # be missing), else the one it prefers.
+    linked = (select(CasePartner.case_id.label("case_id"), PartnerCity.region.label("region"))
+              .join(PartnerCity, PartnerCity.id == CasePartner.partner_city_id))
+    led = (select(Case.id.label("case_id"), PartnerCity.region.label("region"))
+           .join(PartnerCity, PartnerCity.id == Case.partner_city_id))
+    preferred = (select(Case.id.label("case_id"), Case.partner_region.label("region"))
+                 .where(Case.partner_city_id.is_(None)))
+    if ids is not None:
+        linked = linked.where(CasePartner.case_id.in_(ids))
+        led, preferred = led.where(Case.id.in_(ids)), preferred.where(Case.id.in_(ids))
+    regions = linked.union(led, preferred).subquery("case_region")
+    region = regions.c.region
+    is_lead = region == func.coalesce(lead.region, Case.partner_region)
 
     def empty():
         return literal_column("''", String)
+
+    def kind(name: str):
+        return case_((is_lead, literal_column(f"'{name}'", String)),
+                     else_=literal_column(f"'{name}{ALSO}'", String))
 
     def keyed(*columns: Any):
         return select(*(c.label(name) for c, name in zip(columns, KEY, strict=True)))
 
     def scoped(query):
-        query = query.outerjoin(PartnerCity, PartnerCity.id == Case.partner_city_id)
+        query = (query.join(regions, regions.c.case_id == Case.id)
+                 .outerjoin(lead, lead.id == Case.partner_city_id))
         return query if ids is None else query.where(Case.id.in_(ids))
 
     decided = (select(AuditEvent.action).where(AuditEvent.case_id == Case.id,
                                                AuditEvent.action.in_(sorted(decisions())))
                .order_by(AuditEvent.id.desc()).limit(1).scalar_subquery())
     cases = scoped(keyed(
-        literal_column("'case'", String), Case.call_id, region, Case.workflow, Case.state,
+        kind("case"), Case.call_id, region, Case.workflow, Case.state,
         case_((Case.partner_city_id.is_not(None), true()), else_=false()),
         case_((Case.cooperation_start.is_not(None), true()), else_=false()),
         func.coalesce(decided, ""), empty(), empty(), empty()))
     topics = scoped(keyed(
-        literal_column("'topic'", String), Case.call_id, region, Case.workflow, Case.state,
+        kind("topic"), Case.call_id, region, Case.workflow, Case.state,
         true(), false(), empty(), case_topic.c.topic_slug, empty(), empty())
         .join(case_topic, case_topic.c.case_id == Case.id)
         .where(Case.partner_city_id.is_not(None)))
@@ -123,7 +152,7 @@ def contributions(case_ids: Iterable[int] | None = None):
                    (and_(handed_in, Deliverable.submitted_at <= Deliverable.due_at), "on_time"),
                    (handed_in, "late"))
     deliverables = scoped(keyed(
-        literal_column("'deliverable'", String), Case.call_id, region, empty(), empty(),
+        kind("deliverable"), Case.call_id, region, empty(), empty(),
         false(), false(), empty(), empty(), bucket, _utc_day(Deliverable.due_at))
         .select_from(Deliverable).join(Case, Case.id == Deliverable.case_id)
         .where(bucket.is_not(None)))
@@ -171,18 +200,22 @@ def _before_flush(session: Session, _context: Any, _instances: Any) -> None:
             ids.add(obj.id)
         elif (isinstance(obj, Deliverable) and _changed(obj, _DELIVERABLE_FIELDS)) or (
                 isinstance(obj, Deadline) and obj.deliverable_id
-                and _changed(obj, _DEADLINE_FIELDS)):
+                and _changed(obj, _DEADLINE_FIELDS)) or (
+                isinstance(obj, CasePartner) and _changed(obj, _PARTNER_FIELDS)):
             ids.add(obj.case_id)
     for obj in session.deleted:
         if isinstance(obj, Case):
             ids.add(obj.id)
-        elif isinstance(obj, (Deliverable, Deadline)):
+        elif isinstance(obj, (CasePartner, Deliverable, Deadline)):
             ids.add(obj.case_id)
-    new = [obj for obj in session.new if isinstance(obj, (Case, Deliverable))
+    new = [obj for obj in session.new if isinstance(obj, (Case, Deliverable, CasePartner))
            or (isinstance(obj, Deadline) and obj.deliverable_id)
            or (isinstance(obj, AuditEvent) and obj.case_id and obj.action in decisions())]
     for obj in new:
         case_id = obj.id if isinstance(obj, Case) else obj.case_id
+        if case_id is None and not isinstance(obj, Case):
+            # added through its case's relationship: an existing case is counted before it
+            case_id = getattr(getattr(obj, "case", None), "id", None)
         if case_id is not None:
             ids.add(case_id)
         else:  # not yet flushed: its case is known once it is

@@ -21,8 +21,9 @@ from sqlalchemy.orm import Session
 
 from webapp.db import db, utcnow
 from webapp.errors import NotFound, OperationError
-from webapp.models import ApiToken, AuditEvent, User
+from webapp.models import ApiToken, User
 from webapp.models.api_token import SCOPES
+from webapp.operations import audit
 
 SCHEME = "cp_"
 PREFIX_LENGTH = 8
@@ -45,11 +46,9 @@ def token_hash(raw: str) -> str:
 
 
 def _audit(session, user: User, action: str, token: ApiToken) -> None:
-    session.add(AuditEvent(case_id=None, actor_id=user.id, actor_role=user.role,
-                           actor_label=user.display_name, action=action,
-                           payload={"token_id": token.id, "name": token.name,
-                                    "prefix": token.prefix, "scopes": token.scopes,
-                                    "expires_at": token.expires_at.isoformat()}))
+    audit.record(session, action, user,
+                 payload={"token_id": token.id, "name": token.name, "prefix": token.prefix,
+                          "scopes": token.scopes, "expires_at": token.expires_at.isoformat()})
 
 
 def lifetimes() -> tuple[int, int]:

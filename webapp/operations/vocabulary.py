@@ -9,6 +9,7 @@ finds the topic it stands for now.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -21,8 +22,7 @@ from webapp.db import db, read_once, utcnow
 from webapp.errors import Forbidden, NotFound, OperationError
 from webapp.models import AuditEvent, Topic, User, UserRole, case_topic, partner_city_topic
 from webapp.models.organisation import TOPIC_LANGUAGES, reader_language
-from webapp.operations import tallies
-from webapp.operations.settings_audit import record
+from webapp.operations import audit, tallies
 from workflows.topics import FAMILIES, normalize
 
 #: the audit actions of the vocabulary, which its pages list as a topic's history
@@ -83,8 +83,9 @@ def add_topic(admin: User, *, labels: Mapping[str, str], family: str,
                                    label=existing.label_en, slug=slug) + hint)
         topic = Topic(slug=slug, label_en=english, labels=others, family=family)
         session.add(topic)
-        record(session, admin, "add_topic", source_address, topic=slug,
-               after={"labels": _all_labels(topic), "family": family})
+        audit.record(session, "add_topic", admin, source_address=source_address,
+                     payload={"topic": slug,
+                              "after": {"labels": _all_labels(topic), "family": family}})
         return topic
 
 
@@ -102,8 +103,9 @@ def rename_topic(admin: User, slug: str, labels: Mapping[str, str],
         topic.label_en, topic.labels = english, others
         after = _all_labels(topic)
         if after != before:
-            record(session, admin, "rename_topic", source_address, topic=slug,
-                   before={"labels": before}, after={"labels": after})
+            audit.record(session, "rename_topic", admin, source_address=source_address,
+                         payload={"topic": slug, "before": {"labels": before},
+                                  "after": {"labels": after}})
         return topic
 
 
@@ -115,7 +117,8 @@ def retire_topic(admin: User, slug: str, source_address: str = "") -> Topic:
         if topic.retired:
             raise OperationError(_("This topic is already retired."))
         topic.retired_at = utcnow()
-        record(session, admin, "retire_topic", source_address, topic=slug)
+        audit.record(session, "retire_topic", admin, source_address=source_address,
+                     payload={"topic": slug})
         return topic
 
 
@@ -130,7 +133,8 @@ def reinstate_topic(admin: User, slug: str, source_address: str = "") -> Topic:
         if not topic.retired:
             raise OperationError(_("This topic is offered already."))
         topic.retired_at = None
-        record(session, admin, "reinstate_topic", source_address, topic=slug)
+        audit.record(session, "reinstate_topic", admin, source_address=source_address,
+                     payload={"topic": slug})
         return topic
 
 
@@ -183,8 +187,9 @@ def merge_topics(admin: User, merged_slug: str, survivor_slug: str,
             earlier.merged_into = survivor.slug
         merged.retired_at = merged.retired_at or utcnow()
         merged.merged_into = survivor.slug
-        record(session, admin, "merge_topics", source_address, topic=merged.slug,
-               survivor=survivor.slug, cases=cases, partner_cities=cities)
+        audit.record(session, "merge_topics", admin, source_address=source_address,
+                     payload={"topic": merged.slug, "survivor": survivor.slug, "cases": cases,
+                              "partner_cities": cities})
     # Topic lists loaded before the merge are stale: they reload when next read.
     db.session.expire_all()
     return Merge(merged.slug, survivor.slug, cases, cities)
@@ -192,9 +197,15 @@ def merge_topics(admin: User, merged_slug: str, survivor_slug: str,
 
 # -- what the rest of the app reads ---------------------------------------------------------
 
+def _natural(label: str) -> tuple:
+    # Numbers by their value, so the goals read SDG 1, SDG 2 … SDG 10, not SDG 1, SDG 10, SDG 2.
+    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part)
+                 for part in re.split(r"(\d+)", label.casefold()) if part)
+
+
 def _ordered(topics: Iterable[Topic]) -> list[Topic]:
     # Themes first, then the goals, each by the reader's label.
-    return sorted(topics, key=lambda t: (t.family != "theme", t.label.casefold()))
+    return sorted(topics, key=lambda t: (t.family != "theme", _natural(t.label)))
 
 
 def offered(session: Session, keep: Iterable[Topic] = ()) -> list[Topic]:

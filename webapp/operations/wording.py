@@ -11,7 +11,7 @@ from webapp import wording
 from webapp.db import db, utcnow
 from webapp.errors import Forbidden, NotFound, OperationError
 from webapp.models import AuditEvent, MailWording, User, UserRole
-from webapp.operations.settings_audit import record
+from webapp.operations import audit
 
 #: the audit actions of e-mail wording, which the wording page lists
 WORDING_ACTIONS = ("save_wording", "reset_wording")
@@ -60,8 +60,9 @@ def save(admin: User, template: str, locale: str, subject: str, body: str,
             session.add(row)
         row.subject, row.body = subject, body
         row.updated_at, row.updated_by_id = utcnow(), admin.id
-        record(session, admin, "save_wording", source_address, template=template,
-               locale=locale, before=before, after={"subject": subject, "body": body})
+        audit.record(session, "save_wording", admin, source_address=source_address,
+                     payload={"template": template, "locale": locale, "before": before,
+                              "after": {"subject": subject, "body": body}})
         return row
 
 
@@ -72,8 +73,10 @@ def reset(admin: User, template: str, locale: str, source_address: str = "") -> 
         row = _row(session, template, locale)
         if row is None:
             return False
-        record(session, admin, "reset_wording", source_address, template=template,
-               locale=locale, before={"subject": row.subject, "body": row.body}, after=None)
+        audit.record(session, "reset_wording", admin, source_address=source_address,
+                     payload={"template": template, "locale": locale,
+                              "before": {"subject": row.subject, "body": row.body},
+                              "after": None})
         session.delete(row)
         return True
 

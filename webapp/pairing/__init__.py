@@ -10,16 +10,17 @@ from flask_login import current_user, login_required
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from webapp.access import refusal, sees_programme, visible_calls, visible_cases
+from webapp.access import case_or_abort, sees_programme, visible_calls, visible_cases
 from webapp.db import db
 from webapp.errors import Conflict, OperationError, Refused
 from webapp.i18n import reader_locale
-from webapp.models import Call, Case, PartnerCity
+from webapp.models import Call, Case, PartnerCity, partner_party
 from webapp.models.organisation import PARTNER_KINDS
 from webapp.models.programme import WORLD_REGIONS
 from webapp.operations import pairing
 from webapp.pairing import forms
 from webapp.safety import as_id
+from webapp.views import refusals_flashed
 from workflows import get_workflow, workflows
 from workflows.countries import countries_by_name, normalise_country
 
@@ -34,14 +35,6 @@ def _staff_only():
         abort(403)
 
 
-def _case(case_id: int) -> Case:
-    case = db.session.get(Case, case_id)
-    if case is None:
-        abort(404)
-    status = refusal(current_user, case)
-    if status:
-        abort(status)
-    return case
 
 
 @bp.get("/")
@@ -157,56 +150,62 @@ def partner_import():
 @bp.get("/cases/<int:case_id>")
 def case(case_id: int):
     """Partner cities for a case, best first, with their reasons; the current pairing."""
-    case = _case(case_id)
+    case = case_or_abort(case_id)
     found = pairing.suggestions_for(case.id, current_user)
-    contacts = pairing.contacts_of(case.partner_city) if case.partner_city else []
+    contacts = {p.id: pairing.contacts_of(p) for p in case.partners}
     wf = get_workflow(case.workflow)
+    removable = wf.offers(case.state, pairing.REMOVE_PARTNER)
     return render_template("pairing/case.html", case=case, found=found, contacts=contacts,
-                           state=wf.state(case.state), form=forms.ProposeForm())
+                           state=wf.state(case.state), form=forms.ProposeForm(),
+                           removable=removable, partner_party=partner_party)
 
 
 @bp.post("/cases/<int:case_id>/propose")
 def propose(case_id: int):
     """Propose one partner city for the case (the propose_pairing transition)."""
-    case = _case(case_id)
+    case = case_or_abort(case_id)
     form = forms.ProposeForm()
     partner_city_id = as_id(form.partner_city_id.data)
     if not form.validate_on_submit() or partner_city_id is None:
         abort(400)
-    try:
+    with refusals_flashed(url_for("pairing.case", case_id=case.id), passing=(403, 404)):
         fired = pairing.propose(case.id, current_user, partner_city_id,
                                 expected_version=as_id(form.version.data),
                                 source_address=g.source_address)
-    except Refused as exc:
-        for reason in exc.reasons or (exc.message,):
-            flash(reason, "error")
-        return redirect(url_for("pairing.case", case_id=case.id), 303)
-    except OperationError as exc:
-        if exc.status in (403, 404):
-            raise
-        flash(exc.message, "error")
-        return redirect(url_for("pairing.case", case_id=case.id), 303)
     label = _(get_workflow(case.workflow).state(fired.target).staff_label).lower()
     flash(_("Partner proposed: the case is now %(state)s.", state=label), "success")
+    return redirect(url_for("pairing.case", case_id=case.id), 303)
+
+
+@bp.post("/cases/<int:case_id>/remove")
+def remove(case_id: int):
+    """Take one partner out of a proposed pairing (the remove_partner transition)."""
+    case = case_or_abort(case_id)
+    form = forms.ProposeForm()
+    partner_city_id = as_id(form.partner_city_id.data)
+    if not form.validate_on_submit() or partner_city_id is None:
+        abort(400)
+    with refusals_flashed(url_for("pairing.case", case_id=case.id), passing=(403, 404)):
+        fired = pairing.remove_partner(case.id, current_user, partner_city_id,
+                                       expected_version=as_id(form.version.data),
+                                       source_address=g.source_address)
+    label = _(get_workflow(case.workflow).state(fired.target).staff_label).lower()
+    flash(_("Partner removed: the case is %(state)s.", state=label), "success")
     return redirect(url_for("pairing.case", case_id=case.id), 303)
 
 
 @bp.post("/cases/<int:case_id>/invite")
 def invite(case_id: int):
     """Give a contact of the proposed partner city an account to answer the pairing."""
-    case = _case(case_id)
+    case = case_or_abort(case_id)
     form = forms.InviteForm()
     if not form.validate_on_submit():
         abort(400)
-    try:
+    back = url_for("pairing.case", case_id=case.id)
+    with refusals_flashed(back, passing=(403, 404)):
         person = pairing.invite_partner_contact(case.id, current_user, form.email.data or "")
-    except OperationError as exc:
-        if exc.status in (403, 404):
-            raise
-        flash(exc.message, "error")
-    else:
-        flash(_("We have sent an invitation to %(email)s.", email=person.email), "success")
-    return redirect(url_for("pairing.case", case_id=case.id), 303)
+    flash(_("We have sent an invitation to %(email)s.", email=person.email), "success")
+    return redirect(back, 303)
 
 
 # -- the call-wide draft board ------------------------------------------------------------------
@@ -263,6 +262,11 @@ def board_submit(call_id: int):
                                 ruled_out=forms.format_pairs(ruled_out | more) or None), 303)
     choices = [pairing.BoardChoice(cid, pid, as_id(request.form.get(f"version_{cid}")))
                for cid in rows if (pid := chosen.get(cid))]
+    # Further partners join a case the board also proposes a first partner for.
+    choices += [pairing.BoardChoice(cid, pid, None) for row in drawn.rows
+                if chosen.get(cid := row.case.id)
+                for n in range(1, len(row.extra_ids) + 1)
+                if (pid := as_id(request.form.get(f"also_{cid}_{n}", "")))]
     try:
         count = pairing.propose_board(call.id, current_user, choices,
                                       source_address=g.source_address)

@@ -24,6 +24,7 @@ from wtforms.validators import Email, InputRequired, Length, NumberRange, Option
 
 from webapp.db import db
 from webapp.forms import Form, NoScript, choices, country_choices
+from webapp.i18n import region_name
 from webapp.models.organisation import PARTNER_KINDS
 from webapp.operations import vocabulary
 from webapp.operations.pairing import MAX_TOPICS, BoardRow, Candidate, PartnerCityData
@@ -113,7 +114,8 @@ def partner_city_form(regions: tuple[str, ...], obj: Any = None, formdata: Any =
                 "challenge_statement": obj.challenge_statement,
                 "contacts": contacts + [{}] * CONTACT_ROWS}
     form = PartnerCityForm(formdata=formdata, data=data)
-    form.region.choices = choices([("", _("Choose a world region")), *((r, r) for r in regions)])
+    form.region.choices = choices([("", _("Choose a world region")),
+                                  *((r, region_name(r)) for r in regions)])
     form.country.choices = country_choices(placeholder=_("Choose a country"))
     form.topics.choices = topic_choices(obj.topics if obj is not None else ())
     return form
@@ -160,6 +162,11 @@ def board_form(rows: list[BoardRow], ruled_out: str, formdata: Any = None) -> Fo
         setattr(BoardForm, f"partner_{row.case.id}", SelectField(
             _("Partner for %(ref)s", ref=row.case.reference), choices=options,
             validate_choice=False, default=str(row.optimum_id or "")))
+        # A call that gives a case several partners: one more select per further partner.
+        for n, extra in enumerate(row.extra_ids, start=1):
+            setattr(BoardForm, f"also_{row.case.id}_{n}", SelectField(
+                _("Further partner for %(ref)s", ref=row.case.reference), choices=options,
+                validate_choice=False, default=str(extra)))
         setattr(BoardForm, f"version_{row.case.id}",
                 HiddenField(default=str(row.case.version)))
         setattr(BoardForm, f"rule_out_{row.case.id}",
