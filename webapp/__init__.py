@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import Flask, g, jsonify, render_template, request, session
 from flask_login import current_user
+from jinja2 import FileSystemBytecodeCache
 from sqlalchemy import text
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -31,6 +32,11 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__, template_folder=str(ROOT / "templates"),
                 static_folder=str(ROOT / "static"), instance_path=None)
     app.config.update(load_config(overrides))
+    # Templates compiled once per deployment, not once per process start; outside debug Flask
+    # already skips the per-render check of the template files (auto_reload).
+    cache = Path(app.config["INSTANCE_DIR"]) / "jinja-cache"
+    cache.mkdir(parents=True, exist_ok=True)
+    app.jinja_options = {**app.jinja_options, "bytecode_cache": FileSystemBytecodeCache(str(cache))}
     if app.config["TRUSTED_PROXIES"] > 0:
         # Only then is X-Forwarded-For believed: the client address is the one the nearest
         # trusted proxy saw, for rate limits and the audit trail alike.

@@ -1,4 +1,5 @@
-"""The ``citypair`` command: run, init-db, demo, workflow, worker, beat, retention, audit."""
+"""The ``citypair`` command: run, init-db, demo, workflow, worker, beat, retention, audit,
+tallies."""
 
 from __future__ import annotations
 
@@ -311,6 +312,34 @@ def audit_verify() -> None:
     click.echo(f"broken: {result.first}", err=True)
     if len(result.breaks) > 1:
         click.echo(f"({len(result.breaks) - 1} more broken link(s) after it)", err=True)
+    sys.exit(1)
+
+
+@main.group()
+def tallies() -> None:
+    """The dashboard's tallies."""
+
+
+@tallies.command("check")
+@click.option("--fix", is_flag=True, help="Replace the tallies by the recount.")
+def tallies_check(fix: bool) -> None:
+    """Recount the dashboard's tallies from the cases; name each that drifted (exit status 1
+    unless --fix repaired them)."""
+    from webapp.db import db
+    from webapp.operations import tallies as kept
+
+    app = _app()
+    with app.app_context(), db.transaction() as session:
+        drift = kept.check(session, fix=fix)
+    for d in drift:
+        key = " ".join(f"{k}={v}" for k, v in d.key.items() if v not in ("", False))
+        click.echo(f"drift: {key}: kept {d.kept}, counted {d.counted}", err=True)
+    if not drift:
+        click.echo("ok: every tally matches the cases")
+        return
+    if fix:
+        click.echo(f"fixed: {len(drift)} tally(ies) replaced by the recount")
+        return
     sys.exit(1)
 
 

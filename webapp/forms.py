@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 from typing import Any
 
 from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from markupsafe import Markup
 from wtforms import Field, SelectChoice
 from wtforms.validators import InputRequired, ValidationError
+from wtforms.widgets import Select, html_params
 
 from webapp.i18n import reader_locale
 from workflows.countries import countries_by_name
@@ -116,3 +119,35 @@ def country_choices(first: Sequence[str] = (), *, placeholder: Any = None,
                    for code, name in everything if code in wanted] + \
         [SelectChoice(code, name, optgroup=str(rest_label))
          for code, name in everything if code not in wanted]
+
+
+_OPTION = Markup('<option value="{}">{}</option>')
+_CHOSEN = Markup('<option selected value="{}">{}</option>')
+
+
+@lru_cache(maxsize=256)
+def _options_html(pairs: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str, Markup], ...]:
+    return tuple((value, label, _OPTION.format(value, label)) for value, label in pairs)
+
+
+class RenderedOnceSelect(Select):
+    """A select whose options are written once per set of choices (in one language) and
+    reused: the case list's filters offer hundreds of options, the same on every request.
+    Only the chosen one is written again. Options with their own attributes or groups are
+    written the usual way."""
+
+    def __call__(self, field: Any, **kwargs: Any) -> Markup:
+        found = list(field.choices or ())
+        if self.multiple or any(not isinstance(c, SelectChoice) or c.render_kw or c.optgroup
+                                for c in found):
+            return super().__call__(field, **kwargs)
+        kwargs.setdefault("id", field.id)
+        if "required" not in kwargs and "required" in getattr(field, "flags", []):
+            kwargs["required"] = True
+        chosen = None if field.data is None else str(field.data)
+        options = Markup("").join(
+            _CHOSEN.format(value, label) if value == chosen else html
+            for value, label, html in _options_html(tuple((str(c.value), str(c.label))
+                                                          for c in found)))
+        return Markup("<select {}>{}</select>").format(
+            Markup(html_params(name=field.name, **kwargs)), options)  # noqa: S704 (it escapes)

@@ -17,6 +17,7 @@ from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from babel import dates
 from babel.lists import format_list
 from flask import Flask, current_app, g, has_app_context, has_request_context, request, session
 from flask_babel import format_datetime, format_decimal, get_locale, gettext
@@ -117,9 +118,26 @@ def in_zone(dt: datetime | None, tz: str | None = None, fmt: str = "medium") -> 
     """A UTC time shown in ``tz`` (or the viewer's zone), with the zone's name."""
     if dt is None:
         return ""
+    if tz is None and has_request_context():
+        zone, locale = _page_zone()
+        local = dt.astimezone(zone)
+        return (f"{dates.format_datetime(local.replace(tzinfo=None), fmt, locale=locale)} "
+                f"({zone_name(local)})")
     zone = ZoneInfo(tz or select_timezone())
     local = dt.astimezone(zone)
     return f"{format_datetime(local.replace(tzinfo=None), fmt, rebase=False)} ({zone_name(local)})"
+
+
+def _page_zone() -> tuple[ZoneInfo, Any]:
+    """The viewer's zone and locale, looked up once per page (a list shows dozens of times),
+    again only when what they follow changes (an e-mail written in its recipient's zone and
+    language, a page naming its zone)."""
+    key = (g.get("forced_timezone"), g.get("page_timezone"), get_locale())
+    found = g.get("_page_zone")
+    if found is None or found[0] != key:
+        found = (key, ZoneInfo(select_timezone()))
+        g._page_zone = found
+    return found[1], key[2]
 
 
 # -- the zones people choose from --------------------------------------------------------------

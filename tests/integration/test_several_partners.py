@@ -20,15 +20,17 @@ from webapp.mail import outbox, rendering
 from webapp.models import (
     Case,
     CasePartner,
+    Deadline,
     Deliverable,
     Notification,
     PartnerCity,
     PartyFact,
+    Reminder,
     Signature,
     Topic,
     UserRole,
 )
-from webapp.operations import agreements, applications, caselist, cases, pairing, tokens
+from webapp.operations import agreements, applications, caselist, cases, pairing, tallies, tokens
 from webapp.operations import reminders as sweeper
 from webapp.operations.caselist import CaseFilters
 from webapp.public import showcase
@@ -388,3 +390,62 @@ def test_pages_and_mail_name_every_partner(world, browser, make_browser, app):
                                                        purpose="draft", submitted_at=utcnow(),
                                                        submitted_by=world.applicant_a))
     assert "in cooperation with Rosario and Medellín" in html
+
+
+def test_the_dashboard_counts_a_pairing_in_each_partner_region_and_the_case_once(world):
+    case = waiting(world)
+    case.partner_region = ""  # no preferred region: partners may come from any
+    db.session.commit()
+
+    def totals() -> tuple[int, int, int, dict[str, int]]:
+        db.session.expire_all()
+        every, asia, latam = (caselist.dashboard_figures(u) for u in (
+            world.admin, world.coordinator_asia, world.coordinator_latam))
+        return (sum(n for _, n in every.per_call), sum(n for _, n in asia.per_call),
+                sum(n for _, n in latam.per_call), dict(every.pairings_per_region))
+
+    cases_before, asia_before, latam_before, regions_before = totals()
+    for partner in (world.partner_city, world.partner_city_asia):
+        pairing.propose(case.id, world.coordinator, partner.id, expected_version=None)
+    count, asia, latam, regions = totals()
+    # Once in the whole programme, once for each region's coordinator, a pairing in each region.
+    assert count == cases_before
+    assert (asia, latam) == (asia_before + 1, latam_before + 1)
+    assert regions == {**regions_before, "Asia": regions_before.get("Asia", 0) + 1,
+                       LATAM: regions_before.get(LATAM, 0) + 1}
+    assert tallies.check(db.session) == []
+    db.session.rollback()
+
+    # Without its Asian partner the case leaves Asia's figures; the kept counts follow.
+    pairing.remove_partner(case.id, world.coordinator, world.partner_city_asia.id,
+                           expected_version=None)
+    count, asia, latam, regions = totals()
+    assert (count, asia, latam) == (cases_before, asia_before, latam_before + 1)
+    assert regions.get("Asia", 0) == regions_before.get("Asia", 0)
+    assert tallies.check(db.session) == []
+
+
+def test_an_escalation_reaches_the_coordinators_of_every_partner_region(world):
+    case = waiting(world)
+    case.partner_region = ""  # no preferred region: partners may come from any
+    db.session.commit()
+    for partner in (world.partner_city, world.partner_city_asia):
+        pairing.propose(case.id, world.coordinator, partner.id, expected_version=None)
+    case = fresh(case.id)
+    case.coordinator_id = None  # no one responsible: the region's coordinators are told
+    staff = user("na@citypair.eu", UserRole.COORDINATOR, region_scope="North America")
+    now = utcnow()
+    deadline = Deadline(case_id=case.id, kind="pairing_response", label="Answer the proposal",
+                        due_at=now + 3 * DAY, state=case.state)
+    deadline.reminders.append(Reminder(case_id=case.id, offset_minutes=0,
+                                       scheduled_at=now - timedelta(minutes=1),
+                                       recipients=["coordinator"],
+                                       template="reminder_pairing_proposed"))
+    db.session.add(deadline)
+    db.session.commit()
+    sweeper.sweep(now=now)
+    told = set(db.session.scalars(select(Notification.user_id).where(
+        Notification.case_id == case.id, Notification.deadline_id == deadline.id)))
+    assert {world.coordinator_asia.id, world.coordinator_latam.id} <= told
+    assert staff.id not in told
+    assert told == {u.id for u in outbox.coordinators_for(db.session, fresh(case.id))}

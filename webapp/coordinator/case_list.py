@@ -94,7 +94,32 @@ def cases():
         assessments=assessment.assessments_for(db.session, [case for case, _ in page.rows]),
         size=size, sizes=PAGE_SIZES, sort_links=_sort_links(filters, keep),
         page_args={**keep, **sorting}, export_args={**active, **sorting},
-        bulk_form=_bulk_form(), workflows=workflows())
+        bulk_form=_bulk_form(), workflows=workflows(), row_words=row_words())
+
+
+class _Translated(dict[str, str]):
+    """Labels translated on first use: each state's label once per page, not once per row."""
+
+    def __missing__(self, label: str) -> str:
+        self[label] = _(label)
+        return self[label]
+
+
+def row_words() -> dict[str, Any]:
+    """What every row of the list says, translated once for the page instead of per row;
+    "select_row" keeps its placeholder for the row's reference."""
+    return {
+        "select_row": _("Select %(ref)s"),
+        "states": _Translated(),
+        "health": {"on_track": (_("On track"), "green"),
+                   "at_risk": (_("At risk"), "yellow"),
+                   "off_track": (_("Off track"), "red"),
+                   None: (_("Unknown"), "grey")},
+        "preferred": _("preferred"), "not_chosen": _("Not chosen"),
+        "unassigned": _("Unassigned"), "not_yet": _("Not yet"),
+        # the case page's address without its id: one url_for per page, not per row
+        "case_url": url_for("coordinator.case", case_id=0)[:-1],
+    }
 
 
 @bp.get("/cases/export.csv")

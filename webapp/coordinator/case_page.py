@@ -10,6 +10,7 @@ from flask import Response, abort, flash, g, redirect, render_template, request,
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload, selectinload
 
 from webapp.access import can_view_case, case_or_abort
 from webapp.coordinator.blueprint import bp
@@ -18,7 +19,7 @@ from webapp.db import db, utcnow
 from webapp.errors import OperationError
 from webapp.forms import choices
 from webapp.i18n import in_zone, select_timezone
-from webapp.models import Case, User, UserRole
+from webapp.models import Case, Organisation, User, UserRole
 from webapp.operations import assessment, backoffice, caselist
 from webapp.operations import cases as case_ops
 from webapp.views import (
@@ -36,9 +37,10 @@ from workflows.engine import StateKind, Workflow
 
 def _coordinators(case: Case) -> list[User]:
     """Staff who can see the case, so who may be made responsible for it."""
+    # Their programmes with them: the scope check reads them for each person.
     staff = db.session.scalars(select(User).where(
         User.role.in_((UserRole.COORDINATOR, UserRole.ADMIN)), User.active.is_(True),
-        User.erased_at.is_(None)).order_by(User.name))
+        User.erased_at.is_(None)).order_by(User.name).options(selectinload(User.programmes)))
     return [u for u in staff if can_view_case(u, case)]
 
 
@@ -93,7 +95,17 @@ def render_case(case: Case, status: int = 200, *, failed: str | None = None,
 @bp.get("/cases/<int:case_id>")
 def case(case_id: int):
     """Everything about one case, and what the viewer may do with it now."""
-    return render_case(case_or_abort(case_id))
+    # What the page shows of the case, read in one statement instead of a lazy load each;
+    # held here, as the session keeps only what someone holds.
+    loaded = db.session.scalars(select(Case).where(Case.id == case_id).options(
+        joinedload(Case.call), joinedload(Case.organisation).joinedload(Organisation.members),
+        joinedload(Case.partner_city), joinedload(Case.coordinator), joinedload(Case.topics),
+        joinedload(Case.eligibility_results))
+        # the request may have read the case already (its time zone): fill it in all the same
+        .execution_options(populate_existing=True)).unique().first()
+    case = case_or_abort(case_id)
+    assert case is loaded
+    return render_case(case)
 
 
 @bp.post("/cases/<int:case_id>/act/<transition>")

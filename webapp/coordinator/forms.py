@@ -13,10 +13,14 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
-from webapp.forms import Form, NoScript, choices
+from webapp.forms import Form, NoScript, RenderedOnceSelect, choices
 from webapp.operations.backoffice import MAX_BULK
 
 TEXT = [Length(max=4000, message=_l("Keep this under 4,000 characters.")), NoScript()]
+
+
+#: the filters' selects: their options written once, not on every page of the list
+ONCE = RenderedOnceSelect()
 
 
 class FilterForm(Form):
@@ -25,13 +29,13 @@ class FilterForm(Form):
     class Meta:
         csrf = False
 
-    call = SelectField(_l("Call"), choices=[], default="")
-    state = SelectField(_l("Status"), choices=[], default="")
-    region = SelectField(_l("Region"), choices=[], default="")
-    country = SelectField(_l("Applicant's country"), choices=[], default="")
-    topic = SelectField(_l("Topic"), choices=[], default="")
-    coordinator = SelectField(_l("Responsible coordinator"), choices=[], default="")
-    health = SelectField(_l("Health"), choices=[], default="")
+    call = SelectField(_l("Call"), choices=[], default="", widget=ONCE)
+    state = SelectField(_l("Status"), choices=[], default="", widget=ONCE)
+    region = SelectField(_l("Region"), choices=[], default="", widget=ONCE)
+    country = SelectField(_l("Applicant's country"), choices=[], default="", widget=ONCE)
+    topic = SelectField(_l("Topic"), choices=[], default="", widget=ONCE)
+    coordinator = SelectField(_l("Responsible coordinator"), choices=[], default="", widget=ONCE)
+    health = SelectField(_l("Health"), choices=[], default="", widget=ONCE)
     q = SearchField(_l("City or reference"), [Optional(), Length(max=100), NoScript()])
 
     def offer(self, options: dict[str, list[tuple[str, str]]]) -> None:

@@ -42,6 +42,7 @@ from webapp.models.scheduling import (
     NotificationStatus,
     Reminder,
 )
+from webapp.models.tally import Tally
 from webapp.models.user import NotificationPreference, User, UserRole, UserSession
 from webapp.models.wording import MailWording
 
@@ -49,8 +50,8 @@ __all__ = [
     "AuditEvent", "Call", "CallExtension", "CallStatus", "Case", "Comment", "Deadline",
     "DeadlineStatus", "Document", "EligibilityResult", "GroupMember", "Notification",
     "NotificationPreference", "NotificationStatus", "Organisation", "PartnerCity", "PartyFact",
-    "Programme", "Reminder", "Topic", "User", "UserRole", "case_topic", "partner_city_topic",
-    "staff_programme",
+    "Programme", "Reminder", "Tally", "Topic", "User", "UserRole", "case_topic",
+    "partner_city_topic", "staff_programme",
     "Agreement", "Signature",
     "ApiToken", "UserSession",
     "StatementEmbedding",

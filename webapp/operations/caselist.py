@@ -12,7 +12,7 @@ import io
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import IO, Any
 from zoneinfo import ZoneInfo
 
@@ -38,11 +38,12 @@ from webapp.models import (
     Organisation,
     PartnerCity,
     Programme,
+    Tally,
     Topic,
     User,
-    case_topic,
 )
 from webapp.models.programme import WORLD_REGIONS
+from webapp.operations.tallies import ALSO
 from webapp.operations.wiring import wiring
 from workflows import schedule, vocabularies, workflows
 from workflows.countries import EU_MEMBER_STATES, countries_by_name, normalise_country
@@ -440,84 +441,157 @@ def deliverable_figures(scope: Select[Any], now: datetime) -> tuple[int, int, in
     A deliverable is awaited while its deadline is open: one a closed or completed case no
     longer owes (its deadline cancelled) is neither due nor overdue.
     """
-    awaited = and_(Deliverable.status.in_([s.value for s in schedule.AWAITED]), exists().where(
-        Deadline.deliverable_id == Deliverable.id, Deadline.status == DeadlineStatus.OPEN))
+    awaited = _awaited()
     handed_in = Deliverable.status.in_([s.value for s in schedule.DONE])
-
-    def counted(condition: ColumnElement[bool]) -> ColumnElement[int]:
-        return func.coalesce(func.sum(sql_case((condition, 1), else_=0)), 0)
-
     row = db.session.execute(select(
-        counted(and_(awaited, Deliverable.due_at >= now, Deliverable.due_at < now + DUE_SOON)),
-        counted(and_(awaited, Deliverable.due_at < now)),
-        counted(handed_in),
-        counted(and_(handed_in, Deliverable.submitted_at <= Deliverable.due_at)),
+        _counted(and_(awaited, Deliverable.due_at >= now, Deliverable.due_at < now + DUE_SOON)),
+        _counted(and_(awaited, Deliverable.due_at < now)),
+        _counted(handed_in),
+        _counted(and_(handed_in, Deliverable.submitted_at <= Deliverable.due_at)),
     ).where(Deliverable.case_id.in_(scope.with_only_columns(Case.id)))).one()
     return int(row[0]), int(row[1]), int(row[2]), int(row[3])
 
 
+def _awaited() -> ColumnElement[bool]:
+    return and_(Deliverable.status.in_([s.value for s in schedule.AWAITED]), exists().where(
+        Deadline.deliverable_id == Deliverable.id, Deadline.status == DeadlineStatus.OPEN))
+
+
+def _counted(condition: ColumnElement[bool]) -> ColumnElement[int]:
+    return func.coalesce(func.sum(sql_case((condition, 1), else_=0)), 0)
+
+
+def _region_scoped(user: User) -> bool:
+    return bool(user.region_scope) and user.role == "coordinator"
+
+
+def _tally_scope(user: User, kind: str, *,
+                 every_region: bool = False) -> list[ColumnElement[bool]]:
+    """The ``kind`` tallies of the cases ``user`` may see: their programmes' calls, their
+    region. A case counts once: in its lead partner's region, or in the one region a
+    coordinator sees it in; ``every_region`` counts it in each of its regions."""
+    where: list[ColumnElement[bool]] = []
+    programmes = programme_scope(user)
+    if programmes is not None:
+        where.append(Tally.call_id.in_(select(Call.id).where(Call.programme_id.in_(programmes))))
+    if _region_scoped(user):
+        where.append(Tally.region == user.region_scope)
+    if _region_scoped(user) or every_region:
+        where.append(Tally.kind.in_([kind, kind + ALSO]))
+    else:
+        where.append(Tally.kind == kind)
+    return where
+
+
+def _day_start(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def _tallied_deliverables(user: User, now: datetime) -> tuple[int, int, int, int]:
+    """``deliverable_figures`` from the tallies by due day; the two days a boundary cuts
+    (today, and the day 30 days ahead) are counted exactly, from their own deliverables."""
+    today, last = _day_start(now), _day_start(now + DUE_SOON)
+    day = Tally.due_on
+
+    def summed(bucket: str, condition: ColumnElement[bool] | None = None):
+        test = Tally.bucket == bucket if condition is None else and_(Tally.bucket == bucket,
+                                                                     condition)
+        return _counted_n(test)
+
+    row = db.session.execute(select(
+        summed("awaited", and_(day > today.date().isoformat(),
+                               day < last.date().isoformat())),
+        summed("awaited", day < today.date().isoformat()),
+        summed("on_time"), summed("late"))
+        .where(*_tally_scope(user, "deliverable"))).one()
+    due_soon, overdue, on_time, late = (int(v) for v in row)
+    awaited = _awaited()
+    cut = [and_(Deliverable.due_at >= today, Deliverable.due_at < today + timedelta(days=1))]
+    if last > today:
+        cut.append(and_(Deliverable.due_at >= last, Deliverable.due_at < last + timedelta(days=1)))
+    edge = db.session.execute(select(
+        _counted(and_(Deliverable.due_at >= now, Deliverable.due_at < now + DUE_SOON)),
+        _counted(Deliverable.due_at < now))
+        .where(awaited, or_(*cut), Deliverable.case_id.in_(
+            visible_cases(user).with_only_columns(Case.id)))).one()
+    return (due_soon + int(edge[0]), overdue + int(edge[1]), on_time + late, on_time)
+
+
+def _counted_n(condition: ColumnElement[bool]) -> ColumnElement[int]:
+    return func.coalesce(func.sum(sql_case((condition, Tally.n), else_=0)), 0)
+
+
 def dashboard_figures(user: User, now: datetime | None = None) -> Figures:
-    """Every dashboard figure in a fixed number of aggregate statements."""
+    """Every dashboard figure from the tallies, in a fixed number of statements whose cost
+    follows the calls, regions, topics and days, not the cases."""
     now = now or utcnow()
-    scope = visible_cases(user)
     wfs = workflows()
     order = state_order()
-
-    by_call_state = db.session.execute(
-        scope.join(Call, Case.call_id == Call.id)
-        .with_only_columns(Call.id, Call.title, Case.workflow, Case.state, func.count())
-        .group_by(Call.id, Call.title, Case.workflow, Case.state)).all()
-    by_call_state.sort(key=lambda r: (r[1], r[0], order.get(r[3], len(order))))
-    per_call_state = [(title, _(wfs[kind].state(state).staff_label), n)
-                      for _id, title, kind, state, n in by_call_state]
-    per_call: dict[tuple[int, str], int] = {}
-    for call_id, title, _kind, _state, n in by_call_state:
-        per_call[(call_id, title)] = per_call.get((call_id, title), 0) + n
-    states = {}
-    for _id, _title, _kind, state, n in by_call_state:
+    # Every region's case tallies: a pairing counts in each of its regions, the rest once.
+    rows = db.session.execute(
+        select(Tally.kind, Tally.call_id, Call.title, Call.programme_id, Call.kind,
+               Tally.workflow, Tally.state, Tally.paired, Tally.cooperating, Tally.decision,
+               Tally.region, func.sum(Tally.n))
+        .join(Call, Call.id == Tally.call_id)
+        .where(Tally.n != 0, *_tally_scope(user, "case", every_region=True))
+        .group_by(Tally.kind, Tally.call_id, Call.title, Call.programme_id, Call.kind,
+                  Tally.workflow, Tally.state, Tally.paired, Tally.cooperating,
+                  Tally.decision, Tally.region)).all()
+    scoped = _region_scoped(user)
+    paired = set(_states_where(lambda wf, s: s.kind is not StateKind.CLOSED
+                               and s.kind is not StateKind.DRAFT))
+    by_call_state: dict[tuple[int, str, str, str], int] = {}
+    states: dict[str, int] = {}
+    decisions: dict[str, int] = {}
+    regions: dict[str, int] = {}
+    reached: dict[tuple[int, str], int] = {}
+    for tally_kind, call_id, title, programme_id, kind, workflow, state, is_paired, \
+            cooperating, decision, region, n in rows:
+        if is_paired and state in paired:
+            regions[region] = regions.get(region, 0) + n
+        if tally_kind != "case" and not scoped:
+            continue  # the case counted in its lead partner's region
+        by_call_state[(call_id, title, workflow, state)] = \
+            by_call_state.get((call_id, title, workflow, state), 0) + n
         states[state] = states.get(state, 0) + n
+        if decision:
+            decisions[decision] = decisions.get(decision, 0) + n
+        if cooperating:
+            reached[(programme_id, kind)] = reached.get((programme_id, kind), 0) + n
+    ordered = sorted(by_call_state.items(),
+                     key=lambda kv: (kv[0][1], kv[0][0], order.get(kv[0][3], len(order))))
+    per_call_state = [(title, _(wfs[kind].state(state).staff_label), n)
+                      for (_id, title, kind, state), n in ordered if n]
+    per_call: dict[tuple[int, str], int] = {}
+    for (call_id, title, _kind, _state), n in ordered:
+        if n:
+            per_call[(call_id, title)] = per_call.get((call_id, title), 0) + n
 
     positive, negative = eligibility_decisions()
-    ids = scope.with_only_columns(Case.id)
-    last = (select(func.max(AuditEvent.id).label("id"))
-            .where(AuditEvent.action.in_(positive | negative), AuditEvent.case_id.in_(ids))
-            .group_by(AuditEvent.case_id).subquery())
-    decisions = dict(db.session.execute(
-        select(AuditEvent.action, func.count()).join(last, AuditEvent.id == last.c.id)
-        .group_by(AuditEvent.action)).all())
-
-    paired = _states_where(lambda wf, s: s.kind is not StateKind.CLOSED
-                           and s.kind is not StateKind.DRAFT)
-    pairing_scope = scope.where(Case.partner_city_id.is_not(None), Case.state.in_(paired))
-    # Each partner of a case is a pairing in its own region.
-    per_region = db.session.execute(
-        pairing_scope.join(CasePartner, CasePartner.case_id == Case.id)
-        .join(PARTNER, CasePartner.partner_city_id == PARTNER.id)
-        .with_only_columns(PARTNER.region, func.count()).group_by(PARTNER.region)
-        .order_by(func.count().desc(), PARTNER.region)).all()
     per_topic = db.session.execute(
-        pairing_scope.join(case_topic, case_topic.c.case_id == Case.id)
-        .join(Topic, Topic.slug == case_topic.c.topic_slug)
-        .with_only_columns(Topic.slug, func.count()).group_by(Topic.slug)
-        .order_by(func.count().desc(), Topic.slug)).all()
+        select(Tally.topic, func.sum(Tally.n))
+        .where(Tally.state.in_(sorted(paired)), *_tally_scope(user, "topic"))
+        .group_by(Tally.topic).having(func.sum(Tally.n) > 0)
+        .order_by(func.sum(Tally.n).desc(), Tally.topic)).all()
     # Each topic named in the reader's language.
     topic_labels = {t.slug: t.label for t in db.session.scalars(
         select(Topic).where(Topic.slug.in_([slug for slug, _n in per_topic])))}
 
     agreement_states = _states_where(lambda wf, s: wf.offers(s.name, Purpose.SIGN_AGREEMENT))
     active_states = _states_where(lambda wf, s: s.kind is StateKind.ACTIVE)
-    due_soon, overdue, handed_in, on_time = deliverable_figures(scope, now)
+    due_soon, overdue, handed_in, on_time = _tallied_deliverables(user, now)
 
     return Figures(
         per_call_state=per_call_state,
         per_call=[(title, n) for (_id, title), n in per_call.items()],
         eligible=sum(n for a, n in decisions.items() if a in positive),
         ineligible=sum(n for a, n in decisions.items() if a in negative),
-        pairings_per_region=[(region_name(r), n) for r, n in per_region],
-        pairings_per_topic=[(topic_labels.get(t, t), n) for t, n in per_topic],
+        pairings_per_region=sorted(((region_name(r), n) for r, n in regions.items() if n),
+                                   key=lambda rn: (-rn[1], rn[0])),
+        pairings_per_topic=[(topic_labels.get(t, t), int(n)) for t, n in per_topic],
         agreements_waiting=sum(states.get(s, 0) for s in agreement_states),
         active_cooperations=sum(states.get(s, 0) for s in active_states),
-        targets=_targets(scope, programme_scope(user)),
+        targets=_targets(reached, programme_scope(user)),
         deliverables_due_soon=due_soon,
         deliverables_overdue=overdue,
         deliverables_handed_in=handed_in,
@@ -525,14 +599,11 @@ def dashboard_figures(user: User, now: datetime | None = None) -> Figures:
     )
 
 
-def _targets(scope: Select[Any], programmes: frozenset[int] | None) -> list[Target]:
-    """Each programme's targets (those the viewer works on) and how far its cases got."""
-    # A case reached cooperation once its start date is set, whatever happened after.
-    reached = {(programme_id, kind): n for programme_id, kind, n in db.session.execute(
-        scope.join(Call, Case.call_id == Call.id)
-        .where(Case.cooperation_start.is_not(None))
-        .with_only_columns(Call.programme_id, Call.kind, func.count())
-        .group_by(Call.programme_id, Call.kind)).all()}
+def _targets(reached: dict[tuple[int, str], int],
+             programmes: frozenset[int] | None) -> list[Target]:
+    """Each programme's targets (those the viewer works on) and how far its cases got: a case
+    reached cooperation once its start date is set, whatever happened after (``reached`` by
+    programme and kind of call)."""
     targets = []
     named = target_kinds()
     q = select(Programme).order_by(Programme.name)

@@ -16,8 +16,26 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import and_, or_, select, update
-from sqlalchemy.orm import Session, load_only, selectinload
+from sqlalchemy import (
+    JSON,
+    String,
+    and_,
+    bindparam,
+    cast,
+    exists,
+    false,
+    func,
+    literal_column,
+    or_,
+    select,
+    union_all,
+    update,
+)
+from sqlalchemy import case as case_
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import Session, aliased
+from sqlalchemy.sql.functions import FunctionElement
 
 from webapp.db import db, utcnow
 from webapp.errors import OperationError
@@ -26,16 +44,24 @@ from webapp.mail import outbox
 from webapp.mail.delivery import due, sending_timeout
 from webapp.mail.rendering import render_subject
 from webapp.models import (
+    Call,
     Case,
+    CasePartner,
     Notification,
     NotificationStatus,
+    PartnerCity,
     PartyFact,
     Reminder,
     User,
+    staff_programme,
 )
+from webapp.models.case import partner_party
 from workflows import workflows
 
 log = logging.getLogger(__name__)
+
+#: what a partner's party key starts with, before its city's id
+PARTNER_PREFIX = partner_party(0).removesuffix("0")
 
 
 @dataclass
@@ -59,81 +85,183 @@ def _lock(query):
     return query.with_for_update(skip_locked=True) if db.dialect == "postgresql" else query
 
 
-#: what the sweep reads of a due reminder: columns, not objects, as a batch holds thousands
-_DUE_COLUMNS = (Reminder.id, Reminder.case_id, Reminder.deadline_id, Reminder.offset_minutes,
-                Reminder.recipients, Reminder.template, Reminder.unless_done_by)
-#: what recipients and the mail context read of a case
-_CASE_COLUMNS = (Case.id, Case.reference, Case.organisation_id, Case.partner_city_id,
-                 Case.coordinator_id, Case.partner_region)
-
-
 def due_reminders(now: datetime, batch: int):
     """The query of reminders due by ``now``: it reads the partial index ``ix_reminder_due``."""
-    return (select(*_DUE_COLUMNS).where(Reminder.done_at.is_(None), Reminder.scheduled_at <= now)
+    return (select(Reminder.id, Reminder.case_id, Reminder.deadline_id, Reminder.offset_minutes,
+                   Reminder.recipients, Reminder.template, Reminder.unless_done_by)
+            .where(Reminder.done_at.is_(None), Reminder.scheduled_at <= now)
             .order_by(Reminder.scheduled_at).limit(batch))
 
 
-def reminder_key(r: Any, user_id: int) -> str:
-    """The idempotency key of one reminder (or a row of its columns) to one person: case,
-    deadline, offset, recipient."""
-    return f"reminder:{r.case_id}:{r.deadline_id}:{r.offset_minutes}:{user_id}"
+class _json_object(FunctionElement):
+    """A JSON object built in SQL from alternating keys and values."""
+
+    type = JSON()
+    inherit_cache = True
+
+
+@compiles(_json_object, "postgresql")
+def _json_object_pg(element, compiler, **kw):
+    return f"json_build_object({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(_json_object)
+def _json_object_default(element, compiler, **kw):
+    return f"json_object({compiler.process(element.clauses, **kw)})"
+
+
+def _mails(due, now: datetime):
+    """Every (due reminder, recipient) as the notification row it becomes, recipients resolved
+    in SQL as ``outbox.Recipients`` resolves them: the organisation's applicants, the partner
+    city's contacts, the responsible coordinator or else every coordinator whose region and
+    programmes cover the case. One branch per group, each an indexed join."""
+    case, call, city = Case.__table__, Call.__table__, PartnerCity.__table__
+    link = CasePartner.__table__
+    user, staff = User.__table__, staff_programme
+    live = and_(user.c.active.is_(True), user.c.erased_at.is_(None))
+    confirmed = and_(live, user.c.confirmed_at.is_not(None))
+
+    def names(*groups: str):
+        # The JSON list as text: the same test on every database, where JSON operators differ.
+        return or_(*(cast(due.c.recipients, String).like(f'%"{g}"%') for g in groups))
+
+    def branch(party: str, joined, where, partner_id=None):
+        # case, deadline, offset, recipient: a second sweep of the same reminder is a no-op
+        key = ("reminder:" + cast(due.c.case_id, String) + ":"
+               + cast(due.c.deadline_id, String) + ":" + cast(due.c.offset_minutes, String)
+               + ":" + cast(user.c.id, String))
+        return (select(
+            due.c.id.label("reminder_id"), key.label("idempotency_key"),
+            case.c.id.label("case_id"), user.c.id.label("user_id"),
+            user.c.email.label("to_email"),
+            func.coalesce(func.nullif(user.c.name, ""), user.c.email).label("to_name"),
+            due.c.template.label("template"),
+            _json_object("case_id", case.c.id, "reference", case.c.reference,
+                         "party", literal_column(f"'{party}'"),
+                         *(() if partner_id is None else ("partner_city_id", partner_id)),
+                         "offset_minutes", due.c.offset_minutes).label("context"),
+            false().label("optional"),
+            user.c.locale.label("locale"),
+            func.coalesce(func.nullif(user.c.timezone, ""), call.c.timezone).label("timezone"),
+            due.c.deadline_id.label("deadline_id"),
+            # constants inline: a bare parameter in a union has no type to insert as
+            literal_column(f"'{NotificationStatus.PENDING.value}'").label("status"),
+            literal_column("0").label("attempts"), literal_column("''").label("last_error"),
+            bindparam("now", now, type_=Notification.created_at.type).label("created_at"),
+            # a party that already did what the reminder asks for is not reminded
+            exists().where(PartyFact.case_id == due.c.case_id,
+                           PartyFact.fact == due.c.unless_done_by,
+                           PartyFact.party == (party if partner_id is None else
+                                               PARTNER_PREFIX + cast(partner_id, String)))
+            .label("done"))
+            .select_from(joined(due.join(case, case.c.id == due.c.case_id)
+                                .join(call, call.c.id == case.c.call_id)))
+            .where(where))
+
+    responsible = aliased(user)
+    # in the case's region: a partner's there, or the case has none and prefers it
+    in_region = or_(
+        user.c.region_scope == "",
+        exists().where(link.c.case_id == case.c.id, city.c.id == link.c.partner_city_id,
+                       city.c.region == user.c.region_scope),
+        and_(~exists().where(link.c.case_id == case.c.id),
+             case.c.partner_region == user.c.region_scope))
+    return union_all(
+        branch("applicant", lambda j: j.join(user, and_(
+            user.c.organisation_id == case.c.organisation_id, user.c.role == "applicant")),
+            and_(names("applicant", "parties"), confirmed)),
+        # every partner's contacts, each partner its own party
+        branch("partner", lambda j: j.join(link, link.c.case_id == case.c.id).join(user, and_(
+            user.c.partner_city_id == link.c.partner_city_id, user.c.role == "partner")),
+            and_(names("partner", "parties"), confirmed, case.c.partner_city_id.is_not(None)),
+            partner_id=link.c.partner_city_id),
+        branch("coordinator", lambda j: j.join(user, user.c.id == case.c.coordinator_id),
+               and_(names("coordinator"), live)),
+        branch("coordinator", lambda j: j.join(user, user.c.role == "coordinator"), and_(
+            names("coordinator"), live, in_region,
+            or_(~exists().where(staff.c.user_id == user.c.id),
+                exists().where(staff.c.user_id == user.c.id,
+                               staff.c.programme_id == call.c.programme_id)),
+            ~exists().where(responsible.c.id == case.c.coordinator_id,
+                            responsible.c.active.is_(True), responsible.c.erased_at.is_(None)))),
+    )
+
+
+#: the notification columns a reminder's mail fills, in the order ``_mails`` gives them
+_FILLED = ("idempotency_key", "case_id", "user_id", "to_email", "to_name", "template", "context",
+           "optional", "locale", "timezone", "deadline_id", "status", "attempts", "last_error",
+           "created_at")
 
 
 def send_due_reminders(now: datetime, report: SweepReport, batch: int) -> bool:
     """One batch of due reminders; True when there may be more.
 
-    The batch costs a fixed number of statements, whatever its size: the reminders, their
-    cases, the recipients per group, what parties already did, one insert of every
-    notification and one update marking the reminders done.
+    On PostgreSQL the batch is one statement: it locks the due reminders, writes their
+    notifications (recipients resolved in SQL, a key already there skipped) and marks the
+    reminders done. Elsewhere the same rows take three statements, the database file
+    serialising the writers.
     """
     with db.transaction() as session:
-        rows = session.execute(_lock(due_reminders(now, batch))).all()
-        if not rows:
-            return False
-        groups = {g for r in rows for g in r.recipients}
-        query = select(Case).where(Case.id.in_({r.case_id for r in rows})).options(
-            load_only(*_CASE_COLUMNS))
-        if "coordinator" in groups:  # escalations: who is responsible, and the case's region
-            query = query.options(selectinload(Case.coordinator), selectinload(Case.partner_city))
-        cases = {c.id: c for c in session.scalars(query)}
-        who = outbox.Recipients(session, cases.values(), groups)
-        done = _parties_done(session, [r for r in rows if r.unless_done_by])
-        mails: dict[int, list[outbox.Mail]] = {}
-        for r in rows:
-            case = cases[r.case_id]
-            mails[r.id] = []
-            for party, person in who(case, r.recipients):
-                if (r.case_id, r.unless_done_by, party) in done:
-                    report.skipped += 1
-                    continue
-                mails[r.id].append(outbox.Mail(
-                    key=reminder_key(r, person.id), template=r.template, user=person, case=case,
-                    deadline_id=r.deadline_id,
-                    context={"case_id": case.id, "reference": case.reference,
-                             **outbox.party_context(party), "offset_minutes": r.offset_minutes}))
-        written = outbox.queue_many(session, [m for ms in mails.values() for m in ms])
-        outcome: dict[str, list[int]] = {"sent": [], "skipped": []}
-        for r in rows:
-            sent = sum(m.key in written for m in mails[r.id])
-            outcome["sent" if sent else "skipped"].append(r.id)
-            report.notifications += sent
-        report.reminders += len(rows)
-        for name, ids in outcome.items():
-            if ids:
-                session.execute(update(Reminder).where(Reminder.id.in_(ids))
-                                .values(done_at=now, outcome=name)
-                                .execution_options(synchronize_session=False))
-        return len(rows) == batch
+        if db.dialect == "postgresql":
+            row = session.execute(_sweep_statement(now, batch)).one()
+            reminders, skipped, pending = row.reminders, row.skipped, list(row.pending or [])
+            report.notifications += row.written
+        else:
+            reminders, skipped, pending = _sweep_in_steps(session, now, batch, report)
+        outbox.enqueue_after_commit(session, pending)
+        report.reminders += reminders
+        report.skipped += skipped
+        return reminders == batch
 
 
-def _parties_done(session: Session, rows: list[Reminder]) -> set[tuple[int, str, str]]:
-    """(case, fact, party) for the facts these reminders wait for that are already true."""
-    if not rows:
-        return set()
-    facts = session.execute(select(PartyFact.case_id, PartyFact.fact, PartyFact.party).where(
-        PartyFact.case_id.in_({r.case_id for r in rows}),
-        PartyFact.fact.in_({r.unless_done_by for r in rows})))
-    return {(case_id, fact, party) for case_id, fact, party in facts}
+def _sweep_statement(now: datetime, batch: int):
+    """The PostgreSQL batch: due (locked) -> mail -> written -> marked, in one statement."""
+    due = due_reminders(now, batch).with_for_update(skip_locked=True).cte("due")
+    mail = _mails(due, now).cte("mail")
+    table = Notification.__table__
+    written = (postgresql.insert(table)
+               .from_select(list(_FILLED), select(*(mail.c[n] for n in _FILLED))
+                            .where(mail.c.done.is_(False)))
+               .on_conflict_do_nothing(index_elements=["idempotency_key"])
+               .returning(table.c.id, table.c.idempotency_key, table.c.status)
+               .cte("written"))
+    sent = exists().where(mail.c.reminder_id == Reminder.id,
+                          mail.c.idempotency_key == written.c.idempotency_key)
+    marked = (update(Reminder).where(Reminder.id == due.c.id)
+              .values(done_at=now, outcome=case_((sent, "sent"), else_="skipped"))
+              .returning(Reminder.id).cte("marked"))
+    return select(
+        select(func.count()).select_from(marked).scalar_subquery().label("reminders"),
+        select(func.count()).select_from(mail).where(mail.c.done.is_(True))
+        .scalar_subquery().label("skipped"),
+        select(func.count()).select_from(written).scalar_subquery().label("written"),
+        select(func.array_agg(written.c.id)).where(
+            written.c.status == NotificationStatus.PENDING.value)
+        .scalar_subquery().label("pending"))
+
+
+def _sweep_in_steps(session: Session, now: datetime, batch: int,
+                    report: SweepReport) -> tuple[int, int, list[int]]:
+    """The same batch as three statements: the due ids, the notifications, the marks."""
+    ids = list(session.scalars(due_reminders(now, batch).with_only_columns(Reminder.id)))
+    if not ids:
+        return 0, 0, []
+    due = due_reminders(now, batch).where(Reminder.id.in_(ids)).subquery("due")
+    mails = session.execute(_mails(due, now)).mappings().all()
+    table = Notification.__table__
+    fresh = [{n: m[n] for n in _FILLED} for m in mails if not m["done"]]
+    written = session.execute(sqlite.insert(table).on_conflict_do_nothing(
+        index_elements=["idempotency_key"]).returning(table.c.idempotency_key, table.c.id),
+        fresh).all() if fresh else []
+    keys = {key for key, _id in written}
+    sent = {m["reminder_id"] for m in mails if m["idempotency_key"] in keys}
+    for outcome, chosen in (("sent", sent), ("skipped", set(ids) - sent)):
+        if chosen:
+            session.execute(update(Reminder).where(Reminder.id.in_(chosen))
+                            .values(done_at=now, outcome=outcome)
+                            .execution_options(synchronize_session=False))
+    report.notifications += len(written)
+    return len(ids), sum(1 for m in mails if m["done"]), [nid for _key, nid in written]
 
 
 def send_digests(now: datetime, report: SweepReport) -> None:

@@ -22,7 +22,7 @@ from webapp.db import db, read_once, utcnow
 from webapp.errors import Forbidden, NotFound, OperationError
 from webapp.models import AuditEvent, Topic, User, UserRole, case_topic, partner_city_topic
 from webapp.models.organisation import TOPIC_LANGUAGES, reader_language
-from webapp.operations import audit
+from webapp.operations import audit, tallies
 from workflows.topics import FAMILIES, normalize
 
 #: the audit actions of the vocabulary, which its pages list as a topic's history
@@ -176,6 +176,9 @@ def merge_topics(admin: User, merged_slug: str, survivor_slug: str,
         if survivor.retired:
             raise OperationError(_("“%(label)s” is retired: merge into a topic that is still "
                                    "offered.", label=survivor.label_en))
+        # The paired cases' topic tallies move with them.
+        tallies.touch(session, session.scalars(select(case_topic.c.case_id).where(
+            case_topic.c.topic_slug == merged.slug)))
         cases = _move(session, case_topic, "case_id", merged.slug, survivor.slug)
         cities = _move(session, partner_city_topic, "partner_city_id", merged.slug,
                        survivor.slug)

@@ -22,7 +22,7 @@ from webapp.models import (
     Notification,
     Programme,
 )
-from webapp.operations import audit
+from webapp.operations import audit, tallies
 from webapp.operations.documents import blob_path
 from workflows import workflows
 from workflows.engine import StateKind
@@ -139,6 +139,7 @@ def apply_retention(now: datetime | None = None, years: int | None = None, *,
                      "notifications": result.notifications, "case_ids": ids,
                      "chain_heads": audit.chain_heads(session, ids)})
         session.flush()
+        tallies.touch(session, ids)  # the dashboard stops counting them in this transaction
         # The audit events first (their foreign key restricts); the rest cascades from the case.
         audit.retire_cases(session, record.id, ids)
         session.execute(delete(Document).where(Document.case_id.in_(ids)))
