@@ -3,6 +3,9 @@ call-wide draft board and the partner contact's invitation."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
@@ -160,38 +163,37 @@ def case(case_id: int):
                            removable=removable, partner_party=partner_party)
 
 
-@bp.post("/cases/<int:case_id>/propose")
-def propose(case_id: int):
-    """Propose one partner city for the case (the propose_pairing transition)."""
+def _partner_step(case_id: int, step: Callable[..., Any], done: Callable[[str], str]):
+    """Fire one partner step (propose, remove) from the pairing page and say where it led:
+    ``done`` words the message for the case's new state."""
     case = case_or_abort(case_id)
     form = forms.ProposeForm()
     partner_city_id = as_id(form.partner_city_id.data)
     if not form.validate_on_submit() or partner_city_id is None:
         abort(400)
     with refusals_flashed(url_for("pairing.case", case_id=case.id), passing=(403, 404)):
-        fired = pairing.propose(case.id, current_user, partner_city_id,
-                                expected_version=as_id(form.version.data),
-                                source_address=g.source_address)
+        fired = step(case.id, current_user, partner_city_id,
+                     expected_version=as_id(form.version.data),
+                     source_address=g.source_address)
     label = _(get_workflow(case.workflow).state(fired.target).staff_label).lower()
-    flash(_("Partner proposed: the case is now %(state)s.", state=label), "success")
+    flash(done(label), "success")
     return redirect(url_for("pairing.case", case_id=case.id), 303)
+
+
+@bp.post("/cases/<int:case_id>/propose")
+def propose(case_id: int):
+    """Propose one partner city for the case (the propose_pairing transition)."""
+    return _partner_step(case_id, pairing.propose,
+                         lambda state: _("Partner proposed: the case is now %(state)s.",
+                                                       state=state))
 
 
 @bp.post("/cases/<int:case_id>/remove")
 def remove(case_id: int):
     """Take one partner out of a proposed pairing (the remove_partner transition)."""
-    case = case_or_abort(case_id)
-    form = forms.ProposeForm()
-    partner_city_id = as_id(form.partner_city_id.data)
-    if not form.validate_on_submit() or partner_city_id is None:
-        abort(400)
-    with refusals_flashed(url_for("pairing.case", case_id=case.id), passing=(403, 404)):
-        fired = pairing.remove_partner(case.id, current_user, partner_city_id,
-                                       expected_version=as_id(form.version.data),
-                                       source_address=g.source_address)
-    label = _(get_workflow(case.workflow).state(fired.target).staff_label).lower()
-    flash(_("Partner removed: the case is %(state)s.", state=label), "success")
-    return redirect(url_for("pairing.case", case_id=case.id), 303)
+    return _partner_step(case_id, pairing.remove_partner,
+                         lambda state: _("Partner removed: the case is %(state)s.",
+                                                       state=state))
 
 
 @bp.post("/cases/<int:case_id>/invite")
