@@ -16,13 +16,14 @@ from babel import Locale, UnknownLocaleError
 from babel.dates import format_datetime
 from flask import current_app, render_template
 from flask_babel import force_locale
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy import select
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from webapp import wording
 from webapp.db import db
 from webapp.forms import one_line
 from webapp.i18n import default_timezone, force_timezone, zone_name
-from webapp.models import Case, Deadline, Notification
+from webapp.models import Call, Case, CasePartner, Deadline, Notification
 
 
 def _domain() -> str:
@@ -67,12 +68,32 @@ def local_time(dt: datetime | str | None, timezone: str | None, locale: str | No
     return f"{text} {zone_name(dt.astimezone(tz))}"
 
 
+#: all the templates and the From header read of a case, loaded with it
+_CASE_READ = (joinedload(Case.organisation), joinedload(Case.call).joinedload(Call.programme),
+              joinedload(Case.partner_city),
+              selectinload(Case.partner_links).joinedload(CasePartner.partner_city))
+
+
 def case_of(n: Notification, session: Session | None = None) -> Case | None:
-    """The notification's case with all the templates read of it, in one query."""
+    """The notification's case with all the templates read of it."""
     if not n.case_id:
         return None
-    return (session or db.session).get(Case, n.case_id, options=[
-        joinedload(Case.organisation), joinedload(Case.call), joinedload(Case.partner_city)])
+    return (session or db.session).get(Case, n.case_id, options=_CASE_READ)
+
+
+def read_for(notifications: list[Notification], session: Session) -> list[Case | Deadline]:
+    """The cases and deadlines of several notifications, each read once with what the
+    templates read of it; the caller holds the list while it renders them, so ``case_of`` and
+    the deadline's lookup find them in the session instead of asking the database again."""
+    case_ids = {n.case_id for n in notifications if n.case_id}
+    deadline_ids = {n.deadline_id for n in notifications if n.deadline_id}
+    held: list[Case | Deadline] = []
+    if case_ids:
+        held.extend(session.scalars(select(Case).where(Case.id.in_(case_ids))
+                                    .options(*_CASE_READ)).unique())
+    if deadline_ids:
+        held.extend(session.scalars(select(Deadline).where(Deadline.id.in_(deadline_ids))))
+    return held
 
 
 def render(n: Notification, session: Session | None = None, *,
