@@ -127,7 +127,9 @@ def workflow_diagram(kind: str, as_svg: bool) -> None:
 
 
 @main.command()
-@click.option("--concurrency", default=2, show_default=True)
+# Delivery mostly waits on the relay and the database: more processes than cores keep both
+# busy (the compose file's worker runs four as well).
+@click.option("--concurrency", default=4, show_default=True)
 @click.option("--beat/--no-beat", "with_beat", default=False, help="Embed the beat scheduler.")
 def worker(concurrency: int, with_beat: bool) -> None:
     """Run a Celery worker (delivery and the sweep)."""
