@@ -16,8 +16,8 @@ from zoneinfo import ZoneInfo
 
 from dateutil.relativedelta import relativedelta
 from flask_babel import gettext as _
-from sqlalchemy import bindparam, delete, select
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, delete, inspect, select, update
+from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -42,7 +42,7 @@ from webapp.models import (
     partner_party,
     party_partner_id,
 )
-from webapp.operations import audit
+from webapp.operations import audit, tallies
 from webapp.operations.applications import application_facts, section_choices
 from webapp.operations.wiring import wiring
 from webapp.safety import MAX_ID
@@ -90,13 +90,13 @@ class Fired:
 _EXTENSION = select(CallExtension.until).where(
     CallExtension.call_id == bindparam("call_id"),
     CallExtension.organisation_id == bindparam("organisation_id"))
-_OPEN_DEADLINES = select(Deadline).where(Deadline.case_id == bindparam("case_id"),
-                                         Deadline.status == DeadlineStatus.OPEN)
-_OPEN_DEADLINES_OF_STATE = _OPEN_DEADLINES.where(Deadline.state == bindparam("state"))
 _LIVE_SIBLINGS = select(Case.reference).where(
     Case.call_id == bindparam("call_id"), Case.organisation_id == bindparam("organisation_id"),
     Case.id != bindparam("case_id"), Case.partner_region == bindparam("partner_region"),
     Case.state.in_(bindparam("states", expanding=True)))
+
+
+_WITH_PARTNERS = joinedload(Case.partner_links)
 
 
 def extension_for(session: Session, case: Case) -> datetime | None:
@@ -365,7 +365,8 @@ def fire(
     now = now or utcnow()
     try:
         with db.transaction() as session:
-            case = session.get(Case, case_id)
+            # Its partners come with it: every transition asks for the case's parties.
+            case = session.get(Case, case_id, options=[_WITH_PARTNERS])
             if case is None:
                 raise NotFound("There is no such case.")
             if user is not None and not can_view_case(user, case):
@@ -442,16 +443,19 @@ def apply(
     if effects.dropped_party:
         declared = {**declared, **_dropped_context(case, effects.dropped_party)}
         drop_partner(session, case, effects.dropped_party)
+    started: list[Deadline] = []
     if effects.moved:
         # Leaving and entering read rows that were there before the transition; the case, its
         # audit event and what entering adds are then written in one flush, the case once.
         with session.no_autoflush:
             _leave_state(session, wf, case, effects, now)
-            enter_state(session, wf, case, payload, now, hooks=effects.hooks)
+            started = enter_state(session, wf, case, payload, now, hooks=effects.hooks)
     for follow in wiring().after_transition:
         follow(session, case, transition, user, payload, now)
     session.flush()
-    announced = {kind: announced_deadline(session, case, kind)
+    # A mail announces the deadline the transition started, else the newest open one.
+    newest = {d.kind: d.id for d in started}
+    announced = {kind: newest[kind] if kind in newest else announced_deadline(session, case, kind)
                  for kind in {n.deadline for n, _ in recipients if n.deadline}}
     # One insert for every notification of the transition.
     outbox.queue_many(session, [
@@ -471,25 +475,51 @@ def announced_deadline(session: Session, case: Case, kind: str) -> int | None:
 
 
 def enter_state(session: Session, wf: Workflow, case: Case, payload: Mapping[str, Any],
-                now: datetime, hooks: tuple[str, ...] | None = None) -> None:
-    """Start the deadlines of the case's current state and run its hooks."""
+                now: datetime, hooks: tuple[str, ...] | None = None) -> list[Deadline]:
+    """Start the deadlines of the case's current state and run its hooks; the deadlines
+    started are returned."""
     state = wf.state(case.state)
-    for spec in state.deadlines:
-        start_deadline(session, case, spec, now, payload)
+    started = [start_deadline(session, case, spec, now, payload) for spec in state.deadlines]
     for name in state.on_enter if hooks is None else hooks:
         run_hook(session, case, name, payload, now)
+    return [d for d in started if d is not None]
 
 
 def _leave_state(session: Session, wf: Workflow, case: Case, effects: Effects,
                  now: datetime) -> None:
     closing = wf.state(effects.target).kind is StateKind.CLOSED
     status = DeadlineStatus.CANCELLED if closing else DeadlineStatus.MET
-    # A closed case keeps no deadline, not even one that outlives its state.
-    query = _OPEN_DEADLINES if closing else _OPEN_DEADLINES_OF_STATE
-    params = {"case_id": case.id} if closing else {"case_id": case.id, "state": effects.source}
-    open_deadlines = session.scalars(query, params).all()
-    for d in open_deadlines:
-        end_deadline(session, d, status, now)
+    # A closed case keeps no deadline, not even one that outlives its state. Two set-based
+    # updates, not a read of each deadline and its reminders; a deliverable's deadline counts
+    # in the dashboard's tallies, which the case's own change already settles.
+    tallies.touch(session, [case.id])
+    deadlines, reminders = Deadline.__table__, Reminder.__table__
+    which = [deadlines.c.case_id == case.id, deadlines.c.status == DeadlineStatus.OPEN]
+    if not closing:
+        which.append(deadlines.c.state == effects.source)
+    ended = session.execute(update(deadlines).where(*which)
+                            .values(status=status, ended_at=now)
+                            .returning(deadlines.c.id)).scalars().all()
+    if not ended:
+        return
+    session.execute(update(reminders).where(reminders.c.deadline_id.in_(ended),
+                                            reminders.c.done_at.is_(None))
+                    .values(done_at=now, outcome="cancelled"))
+    _held_as_ended(session, set(ended), status, now)
+
+
+def _held_as_ended(session: Session, ended: set[int], status: str, now: datetime) -> None:
+    """Bring what the session holds of deadlines ended in SQL (and their reminders) in line,
+    reading nothing: an attribute it has not loaded is read from the database anyway."""
+    for obj in list(session.identity_map.values()):
+        held = inspect(obj).dict
+        if isinstance(obj, Deadline) and held.get("id") in ended:
+            set_committed_value(obj, "status", status)
+            set_committed_value(obj, "ended_at", now)
+        elif (isinstance(obj, Reminder) and held.get("deadline_id") in ended
+              and "done_at" in held and held["done_at"] is None):
+            set_committed_value(obj, "done_at", now)
+            set_committed_value(obj, "outcome", "cancelled")
 
 
 def restart_state_deadlines(session: Session, case: Case, now: datetime) -> list[Deadline]:

@@ -22,11 +22,13 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from sqlalchemy import (
     String,
     and_,
+    bindparam,
     delete,
     event,
     exists,
@@ -54,7 +56,7 @@ from webapp.models import (
     Tally,
     case_topic,
 )
-from workflows import schedule
+from workflows import schedule, workflows
 
 #: the tally's key columns, in the order the contribution queries give them
 KEY = ("kind", "call_id", "region", "workflow", "state", "paired", "cooperating", "decision",
@@ -91,6 +93,12 @@ def _utc_day_default(element, compiler, **kw):
 
 def decisions() -> frozenset[str]:
     """The transition names that decide a case's eligibility, either way."""
+    return _decisions(tuple(workflows()))
+
+
+@cache
+def _decisions(_kinds: tuple[str, ...]) -> frozenset[str]:
+    # Worked out once per set of call kinds: every flush asks.
     from webapp.operations.caselist import eligibility_decisions
 
     positive, negative = eligibility_decisions()
@@ -99,8 +107,15 @@ def decisions() -> frozenset[str]:
 
 def contributions(case_ids: Iterable[int] | None = None):
     """Every tally row the given cases (all cases: None) contribute, one row per contribution,
-    in one statement: the key columns of ``KEY``."""
-    ids = None if case_ids is None else sorted(set(case_ids))
+    in one statement: the key columns of ``KEY``; for given cases, with the parameter
+    ``case_ids`` to bind."""
+    return _contributions(case_ids is not None, decisions())
+
+
+@cache
+def _contributions(of_some: bool, decided_by: frozenset[str]):
+    # Built once: building this statement costs many times what running it does.
+    ids = bindparam("case_ids", expanding=True) if of_some else None
     lead = aliased(PartnerCity)
     # Every region the case is in, once each: its partners' (the lead's too, should its link
     # be missing), else the one it prefers.
@@ -133,7 +148,7 @@ def contributions(case_ids: Iterable[int] | None = None):
         return query if ids is None else query.where(Case.id.in_(ids))
 
     decided = (select(AuditEvent.action).where(AuditEvent.case_id == Case.id,
-                                               AuditEvent.action.in_(sorted(decisions())))
+                                               AuditEvent.action.in_(sorted(decided_by)))
                .order_by(AuditEvent.id.desc()).limit(1).scalar_subquery())
     cases = scoped(keyed(
         kind("case"), Case.call_id, region, Case.workflow, Case.state,
@@ -164,7 +179,7 @@ def _count(session: Session, case_ids: Iterable[int]) -> Counter[tuple[Any, ...]
     if not ids:
         return Counter()
     # On the connection, not the session: this runs inside a flush, which must not recurse.
-    rows = session.connection().execute(contributions(ids)).all()
+    rows = session.connection().execute(contributions(ids), {"case_ids": sorted(ids)}).all()
     return Counter(_key(row) for row in rows)
 
 
