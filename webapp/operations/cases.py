@@ -490,9 +490,10 @@ def _leave_state(session: Session, wf: Workflow, case: Case, effects: Effects,
     closing = wf.state(effects.target).kind is StateKind.CLOSED
     status = DeadlineStatus.CANCELLED if closing else DeadlineStatus.MET
     # A closed case keeps no deadline, not even one that outlives its state. Two set-based
-    # updates, not a read of each deadline and its reminders; a deliverable's deadline counts
-    # in the dashboard's tallies, which the case's own change already settles.
-    tallies.touch(session, [case.id])
+    # updates, not a read of each deadline and its reminders; only a deliverable's deadline,
+    # which no state holds, counts in the dashboard's tallies.
+    if closing:
+        tallies.touch(session, [case.id])
     deadlines, reminders = Deadline.__table__, Reminder.__table__
     which = [deadlines.c.case_id == case.id, deadlines.c.status == DeadlineStatus.OPEN]
     if not closing:

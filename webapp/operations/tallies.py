@@ -34,6 +34,7 @@ from sqlalchemy import (
     exists,
     false,
     func,
+    inspect,
     literal_column,
     select,
     true,
@@ -71,6 +72,8 @@ _PARTNER_FIELDS = ("partner_city_id", "case_id")
 ALSO = ":also"
 _BEFORE = "citypair_tallies_before"
 _TOUCHED = "citypair_tallies_touched"
+#: cases whose state alone has changed in the transaction, with the state each left
+_MOVED = "citypair_tallies_moved"
 
 
 class _utc_day(FunctionElement):
@@ -192,17 +195,45 @@ def _key(row: Any) -> tuple[Any, ...]:
 def touch(session: Session, case_ids: Iterable[int]) -> None:
     """Before changing cases outside the ORM (a bulk update or delete), name them: their
     contributions are read now and settled when the transaction commits."""
+    case_ids = set(case_ids)
     touched: set[int] = session.info.setdefault(_TOUCHED, set())
     before: Counter = session.info.setdefault(_BEFORE, Counter())
-    fresh = set(case_ids) - touched
+    moved: dict[int, str] = session.info.get(_MOVED, {})
+    # A case that has only moved so far was counted before its move as it is now, but in
+    # the state it left.
+    for case_id in case_ids & set(moved):
+        before.update(_in_state(_count(session, [case_id]), moved.pop(case_id)))
+    fresh = case_ids - touched
     if fresh:
         before.update(_count(session, fresh))
         touched.update(fresh)
 
 
-def _changed(obj: Any, fields: tuple[str, ...]) -> bool:
-    from sqlalchemy import inspect
+def _moved_only(session: Session, case: Case) -> None:
+    """Note a case whose state alone changes: its contribution before is the one after, in
+    the state it left, so it need not be read now."""
+    touched: set[int] = session.info.setdefault(_TOUCHED, set())
+    if case.id in touched:
+        return
+    touched.add(case.id)
+    session.info.setdefault(_MOVED, {})[case.id] = inspect(case).attrs.state.history.deleted[0]
 
+
+def _in_state(counted: Counter, state: str) -> Counter:
+    """``counted`` with each case and topic row in ``state``; deliverable rows know none."""
+    return Counter({(key[:4] + (state,) + key[5:] if key[4] else key): n
+                    for key, n in counted.items()})
+
+
+def _state_alone(obj: Case) -> bool:
+    # Only the state moves: no partner, region, cooperation, topics or call change with it.
+    state = inspect(obj)
+    history = state.attrs.state.history
+    return (len(history.deleted) == 1 and bool(history.deleted[0])
+            and not _changed(obj, _CASE_FIELDS[1:]))
+
+
+def _changed(obj: Any, fields: tuple[str, ...]) -> bool:
     state = inspect(obj)
     return any(state.attrs[f].history.has_changes() for f in fields if f in state.attrs)
 
@@ -210,9 +241,13 @@ def _changed(obj: Any, fields: tuple[str, ...]) -> bool:
 @event.listens_for(Session, "before_flush")
 def _before_flush(session: Session, _context: Any, _instances: Any) -> None:
     ids: set[int] = set()
+    moving: list[Case] = []
     for obj in session.dirty:
         if isinstance(obj, Case) and _changed(obj, _CASE_FIELDS):
-            ids.add(obj.id)
+            if _state_alone(obj):
+                moving.append(obj)
+            else:
+                ids.add(obj.id)
         elif (isinstance(obj, Deliverable) and _changed(obj, _DELIVERABLE_FIELDS)) or (
                 isinstance(obj, Deadline) and obj.deliverable_id
                 and _changed(obj, _DEADLINE_FIELDS)) or (
@@ -238,6 +273,9 @@ def _before_flush(session: Session, _context: Any, _instances: Any) -> None:
     ids.discard(None)  # type: ignore[arg-type]
     if ids:
         touch(session, ids)
+    for case in moving:
+        if case.id not in ids:
+            _moved_only(session, case)
 
 
 @event.listens_for(Session, "before_commit")
@@ -248,18 +286,24 @@ def _settle(session: Session) -> None:
         return
     touched: set[int] = session.info.pop(_TOUCHED, set())
     before: Counter = session.info.pop(_BEFORE, Counter())
+    moved: dict[int, str] = session.info.pop(_MOVED, {})
     for obj in session.info.pop(_TOUCHED + ":new", []):
         case_id = obj.id if isinstance(obj, Case) else obj.case_id
         if case_id is not None and object_session(obj) is session:
             touched.add(case_id)
-    after = _count(session, touched)
+    after = _count(session, touched - set(moved))
+    # The cases that have only moved: one count gives both sides, grouped by the state left.
+    for state in set(moved.values()):
+        counted = _count(session, [i for i, left in moved.items() if left == state])
+        after.update(counted)
+        before.update(_in_state(counted, state))
     after.subtract(before)
     add(session, {k: n for k, n in after.items() if n})
 
 
 @event.listens_for(Session, "after_rollback")
 def _forget(session: Session) -> None:
-    for key in (_TOUCHED, _BEFORE, _TOUCHED + ":new"):
+    for key in (_TOUCHED, _BEFORE, _MOVED, _TOUCHED + ":new"):
         session.info.pop(key, None)
 
 
