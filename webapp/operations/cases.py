@@ -16,10 +16,11 @@ from zoneinfo import ZoneInfo
 
 from dateutil.relativedelta import relativedelta
 from flask_babel import gettext as _
-from sqlalchemy import bindparam, delete, inspect, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
+from sqlalchemy.orm.util import identity_key
 
 from webapp.access import actor_for, can_view_case
 from webapp.db import db, utcnow
@@ -503,24 +504,19 @@ def _leave_state(session: Session, wf: Workflow, case: Case, effects: Effects,
                             .returning(deadlines.c.id)).scalars().all()
     if not ended:
         return
-    session.execute(update(reminders).where(reminders.c.deadline_id.in_(ended),
-                                            reminders.c.done_at.is_(None))
-                    .values(done_at=now, outcome="cancelled"))
-    _held_as_ended(session, set(ended), status, now)
-
-
-def _held_as_ended(session: Session, ended: set[int], status: str, now: datetime) -> None:
-    """Bring what the session holds of deadlines ended in SQL (and their reminders) in line,
-    reading nothing: an attribute it has not loaded is read from the database anyway."""
-    for obj in list(session.identity_map.values()):
-        held = inspect(obj).dict
-        if isinstance(obj, Deadline) and held.get("id") in ended:
-            set_committed_value(obj, "status", status)
-            set_committed_value(obj, "ended_at", now)
-        elif (isinstance(obj, Reminder) and held.get("deadline_id") in ended
-              and "done_at" in held and held["done_at"] is None):
-            set_committed_value(obj, "done_at", now)
-            set_committed_value(obj, "outcome", "cancelled")
+    cancelled = session.execute(update(reminders).where(reminders.c.deadline_id.in_(ended),
+                                                        reminders.c.done_at.is_(None))
+                                .values(done_at=now, outcome="cancelled")
+                                .returning(reminders.c.id)).scalars().all()
+    # What the session already holds of them says what the database now does; nothing is
+    # read for it (the session may hold thousands of other rows).
+    for model, ids, values in ((Deadline, ended, {"status": status, "ended_at": now}),
+                               (Reminder, cancelled, {"done_at": now, "outcome": "cancelled"})):
+        for row_id in ids:
+            held = session.identity_map.get(identity_key(model, row_id))
+            for name, value in values.items():
+                if held is not None:
+                    set_committed_value(held, name, value)
 
 
 def restart_state_deadlines(session: Session, case: Case, now: datetime) -> list[Deadline]:
@@ -693,15 +689,17 @@ def run_eligibility(session: Session, case: Case, now: datetime) -> None:
     the earlier ones (entering review does this; so does a change of the call's rules)."""
     results = eligibility.evaluate(applicant_for_rules(session, case, now),
                                    call_rules(case.call))
-    # The earlier verdicts go in one statement before the new ones are written, unread.
+    # The earlier verdicts go in one statement and the new ones come in another, unread;
+    # the case reads its verdicts again when next asked.
     session.execute(delete(EligibilityResult).where(EligibilityResult.case_id == case.id)
                     .execution_options(synchronize_session=False))
-    set_committed_value(case, "eligibility_results", [])
-    for i, r in enumerate(results):
-        case.eligibility_results.append(EligibilityResult(
-            position=i, rule=r.rule, title=r.title, verdict=r.verdict.value, message=r.message,
-            reason=to_data(r.reason) if isinstance(r.reason, Refusal) else None,
-            refer_to=r.refer_to, run_at=now))
+    if results:
+        session.execute(insert(EligibilityResult.__table__), [
+            {"case_id": case.id, "position": i, "rule": r.rule, "title": r.title,
+             "verdict": r.verdict.value, "message": r.message,
+             "reason": to_data(r.reason) if isinstance(r.reason, Refusal) else None,
+             "refer_to": r.refer_to, "run_at": now} for i, r in enumerate(results)])
+    session.expire(case, ["eligibility_results"])
     case.eligibility_summary = eligibility.summary(results).value
 
 

@@ -315,12 +315,17 @@ def add(session: Session, delta: dict[tuple[Any, ...], int]) -> None:
     so two transactions lock shared rows in the same order and never deadlock."""
     if not delta:
         return
-    insert = _UPSERTS[session.get_bind().dialect.name](Tally.__table__)
     rows = [{**dict(zip(KEY, key, strict=True)), "n": n}
             for key, n in sorted(delta.items(), key=lambda kv: repr(kv[0]))]
-    stmt = insert.on_conflict_do_update(index_elements=list(KEY),
+    session.connection().execute(_upsert(session.get_bind().dialect.name), rows)
+
+
+@cache
+def _upsert(dialect: str):
+    # Built once per dialect, as the contributions' statement is.
+    insert = _UPSERTS[dialect](Tally.__table__)
+    return insert.on_conflict_do_update(index_elements=list(KEY),
                                         set_={"n": Tally.__table__.c.n + insert.excluded.n})
-    session.connection().execute(stmt, rows)
 
 
 def recount(session: Session) -> Counter[tuple[Any, ...]]:
