@@ -210,8 +210,8 @@ def _overdue_deliverables(now):
 @pytest.fixture
 def deliverables_health(monkeypatch):
     # The case list asks the wiring for its health providers; this one is added beside them.
-    wired = caselist.wiring()
-    monkeypatch.setattr(caselist, "wiring", lambda: dataclasses.replace(
+    wired = caselist.listing.wiring()
+    monkeypatch.setattr(caselist.listing, "wiring", lambda: dataclasses.replace(
         wired, health=(*wired.health, _overdue_deliverables)))
 
 

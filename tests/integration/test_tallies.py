@@ -90,3 +90,25 @@ def test_check_finds_injected_drift_and_fix_repairs_it(world, app, monkeypatch):
     db.session.expire_all()
     assert db.session.scalar(select(Tally.n).where(Tally.kind == "case",
                                                    Tally.state == state)) == 1
+
+
+def test_a_case_that_moves_twice_and_then_changes_otherwise_in_one_transaction(world):
+    # A move alone is settled from one count after it; a later change in the same
+    # transaction still finds what the case contributed before its first move.
+    case = applications.start_application(world.applicant_b, world.call.id)
+    complete_application(db.session.get(Case, case.id))
+    db.session.commit()
+    cases.fire(case.id, "submit", world.applicant_b)
+    with db.transaction() as session:
+        held = session.get(Case, case.id)
+        held.state = "information_requested"
+        session.flush()
+        held.state = "eligibility_review"
+        session.flush()
+        held.state = "awaiting_pairing"
+        session.flush()
+        tallies.touch(session, iter([held.id]))
+        held.partner_region = "Asia"
+    kept_equals_recount()
+    key, n = case_tally(case.id)
+    assert (key[4], key[2], n) == ("awaiting_pairing", "Asia", 1)

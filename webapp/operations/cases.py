@@ -16,10 +16,11 @@ from zoneinfo import ZoneInfo
 
 from dateutil.relativedelta import relativedelta
 from flask_babel import gettext as _
-from sqlalchemy import bindparam, delete, select
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
+from sqlalchemy.orm.util import identity_key
 
 from webapp.access import actor_for, can_view_case
 from webapp.db import db, utcnow
@@ -42,7 +43,7 @@ from webapp.models import (
     partner_party,
     party_partner_id,
 )
-from webapp.operations import audit
+from webapp.operations import audit, tallies
 from webapp.operations.applications import application_facts, section_choices
 from webapp.operations.wiring import wiring
 from webapp.safety import MAX_ID
@@ -90,13 +91,13 @@ class Fired:
 _EXTENSION = select(CallExtension.until).where(
     CallExtension.call_id == bindparam("call_id"),
     CallExtension.organisation_id == bindparam("organisation_id"))
-_OPEN_DEADLINES = select(Deadline).where(Deadline.case_id == bindparam("case_id"),
-                                         Deadline.status == DeadlineStatus.OPEN)
-_OPEN_DEADLINES_OF_STATE = _OPEN_DEADLINES.where(Deadline.state == bindparam("state"))
 _LIVE_SIBLINGS = select(Case.reference).where(
     Case.call_id == bindparam("call_id"), Case.organisation_id == bindparam("organisation_id"),
     Case.id != bindparam("case_id"), Case.partner_region == bindparam("partner_region"),
     Case.state.in_(bindparam("states", expanding=True)))
+
+
+_WITH_PARTNERS = joinedload(Case.partner_links)
 
 
 def extension_for(session: Session, case: Case) -> datetime | None:
@@ -365,7 +366,8 @@ def fire(
     now = now or utcnow()
     try:
         with db.transaction() as session:
-            case = session.get(Case, case_id)
+            # Its partners come with it: every transition asks for the case's parties.
+            case = session.get(Case, case_id, options=[_WITH_PARTNERS])
             if case is None:
                 raise NotFound("There is no such case.")
             if user is not None and not can_view_case(user, case):
@@ -442,16 +444,19 @@ def apply(
     if effects.dropped_party:
         declared = {**declared, **_dropped_context(case, effects.dropped_party)}
         drop_partner(session, case, effects.dropped_party)
+    started: list[Deadline] = []
     if effects.moved:
         # Leaving and entering read rows that were there before the transition; the case, its
         # audit event and what entering adds are then written in one flush, the case once.
         with session.no_autoflush:
             _leave_state(session, wf, case, effects, now)
-            enter_state(session, wf, case, payload, now, hooks=effects.hooks)
+            started = enter_state(session, wf, case, payload, now, hooks=effects.hooks)
     for follow in wiring().after_transition:
         follow(session, case, transition, user, payload, now)
     session.flush()
-    announced = {kind: announced_deadline(session, case, kind)
+    # A mail announces the deadline the transition started, else the newest open one.
+    newest = {d.kind: d.id for d in started}
+    announced = {kind: newest[kind] if kind in newest else announced_deadline(session, case, kind)
                  for kind in {n.deadline for n, _ in recipients if n.deadline}}
     # One insert for every notification of the transition.
     outbox.queue_many(session, [
@@ -471,25 +476,47 @@ def announced_deadline(session: Session, case: Case, kind: str) -> int | None:
 
 
 def enter_state(session: Session, wf: Workflow, case: Case, payload: Mapping[str, Any],
-                now: datetime, hooks: tuple[str, ...] | None = None) -> None:
-    """Start the deadlines of the case's current state and run its hooks."""
+                now: datetime, hooks: tuple[str, ...] | None = None) -> list[Deadline]:
+    """Start the deadlines of the case's current state and run its hooks; the deadlines
+    started are returned."""
     state = wf.state(case.state)
-    for spec in state.deadlines:
-        start_deadline(session, case, spec, now, payload)
+    started = [start_deadline(session, case, spec, now, payload) for spec in state.deadlines]
     for name in state.on_enter if hooks is None else hooks:
         run_hook(session, case, name, payload, now)
+    return [d for d in started if d is not None]
 
 
 def _leave_state(session: Session, wf: Workflow, case: Case, effects: Effects,
                  now: datetime) -> None:
     closing = wf.state(effects.target).kind is StateKind.CLOSED
     status = DeadlineStatus.CANCELLED if closing else DeadlineStatus.MET
-    # A closed case keeps no deadline, not even one that outlives its state.
-    query = _OPEN_DEADLINES if closing else _OPEN_DEADLINES_OF_STATE
-    params = {"case_id": case.id} if closing else {"case_id": case.id, "state": effects.source}
-    open_deadlines = session.scalars(query, params).all()
-    for d in open_deadlines:
-        end_deadline(session, d, status, now)
+    # A closed case keeps no deadline, not even one that outlives its state. Two set-based
+    # updates, not a read of each deadline and its reminders; only a deliverable's deadline,
+    # which no state holds, counts in the dashboard's tallies.
+    if closing:
+        tallies.touch(session, [case.id])
+    deadlines, reminders = Deadline.__table__, Reminder.__table__
+    which = [deadlines.c.case_id == case.id, deadlines.c.status == DeadlineStatus.OPEN]
+    if not closing:
+        which.append(deadlines.c.state == effects.source)
+    ended = session.execute(update(deadlines).where(*which)
+                            .values(status=status, ended_at=now)
+                            .returning(deadlines.c.id)).scalars().all()
+    if not ended:
+        return
+    cancelled = session.execute(update(reminders).where(reminders.c.deadline_id.in_(ended),
+                                                        reminders.c.done_at.is_(None))
+                                .values(done_at=now, outcome="cancelled")
+                                .returning(reminders.c.id)).scalars().all()
+    # What the session already holds of them says what the database now does; nothing is
+    # read for it (the session may hold thousands of other rows).
+    for model, ids, values in ((Deadline, ended, {"status": status, "ended_at": now}),
+                               (Reminder, cancelled, {"done_at": now, "outcome": "cancelled"})):
+        for row_id in ids:
+            held = session.identity_map.get(identity_key(model, row_id))
+            for name, value in values.items():
+                if held is not None:
+                    set_committed_value(held, name, value)
 
 
 def restart_state_deadlines(session: Session, case: Case, now: datetime) -> list[Deadline]:
@@ -662,15 +689,17 @@ def run_eligibility(session: Session, case: Case, now: datetime) -> None:
     the earlier ones (entering review does this; so does a change of the call's rules)."""
     results = eligibility.evaluate(applicant_for_rules(session, case, now),
                                    call_rules(case.call))
-    # The earlier verdicts go in one statement before the new ones are written, unread.
+    # The earlier verdicts go in one statement and the new ones come in another, unread;
+    # the case reads its verdicts again when next asked.
     session.execute(delete(EligibilityResult).where(EligibilityResult.case_id == case.id)
                     .execution_options(synchronize_session=False))
-    set_committed_value(case, "eligibility_results", [])
-    for i, r in enumerate(results):
-        case.eligibility_results.append(EligibilityResult(
-            position=i, rule=r.rule, title=r.title, verdict=r.verdict.value, message=r.message,
-            reason=to_data(r.reason) if isinstance(r.reason, Refusal) else None,
-            refer_to=r.refer_to, run_at=now))
+    if results:
+        session.execute(insert(EligibilityResult.__table__), [
+            {"case_id": case.id, "position": i, "rule": r.rule, "title": r.title,
+             "verdict": r.verdict.value, "message": r.message,
+             "reason": to_data(r.reason) if isinstance(r.reason, Refusal) else None,
+             "refer_to": r.refer_to, "run_at": now} for i, r in enumerate(results)])
+    session.expire(case, ["eligibility_results"])
     case.eligibility_summary = eligibility.summary(results).value
 
 

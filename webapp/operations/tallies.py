@@ -22,16 +22,19 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from sqlalchemy import (
     String,
     and_,
+    bindparam,
     delete,
     event,
     exists,
     false,
     func,
+    inspect,
     literal_column,
     select,
     true,
@@ -54,7 +57,7 @@ from webapp.models import (
     Tally,
     case_topic,
 )
-from workflows import schedule
+from workflows import schedule, workflows
 
 #: the tally's key columns, in the order the contribution queries give them
 KEY = ("kind", "call_id", "region", "workflow", "state", "paired", "cooperating", "decision",
@@ -69,6 +72,8 @@ _PARTNER_FIELDS = ("partner_city_id", "case_id")
 ALSO = ":also"
 _BEFORE = "citypair_tallies_before"
 _TOUCHED = "citypair_tallies_touched"
+#: cases whose state alone has changed in the transaction, with the state each left
+_MOVED = "citypair_tallies_moved"
 
 
 class _utc_day(FunctionElement):
@@ -91,6 +96,12 @@ def _utc_day_default(element, compiler, **kw):
 
 def decisions() -> frozenset[str]:
     """The transition names that decide a case's eligibility, either way."""
+    return _decisions(tuple(workflows()))
+
+
+@cache
+def _decisions(_kinds: tuple[str, ...]) -> frozenset[str]:
+    # Worked out once per set of call kinds: every flush asks.
     from webapp.operations.caselist import eligibility_decisions
 
     positive, negative = eligibility_decisions()
@@ -99,8 +110,15 @@ def decisions() -> frozenset[str]:
 
 def contributions(case_ids: Iterable[int] | None = None):
     """Every tally row the given cases (all cases: None) contribute, one row per contribution,
-    in one statement: the key columns of ``KEY``."""
-    ids = None if case_ids is None else sorted(set(case_ids))
+    in one statement: the key columns of ``KEY``; for given cases, with the parameter
+    ``case_ids`` to bind."""
+    return _contributions(case_ids is not None, decisions())
+
+
+@cache
+def _contributions(of_some: bool, decided_by: frozenset[str]):
+    # Built once: building this statement costs many times what running it does.
+    ids = bindparam("case_ids", expanding=True) if of_some else None
     lead = aliased(PartnerCity)
     # Every region the case is in, once each: its partners' (the lead's too, should its link
     # be missing), else the one it prefers.
@@ -133,7 +151,7 @@ def contributions(case_ids: Iterable[int] | None = None):
         return query if ids is None else query.where(Case.id.in_(ids))
 
     decided = (select(AuditEvent.action).where(AuditEvent.case_id == Case.id,
-                                               AuditEvent.action.in_(sorted(decisions())))
+                                               AuditEvent.action.in_(sorted(decided_by)))
                .order_by(AuditEvent.id.desc()).limit(1).scalar_subquery())
     cases = scoped(keyed(
         kind("case"), Case.call_id, region, Case.workflow, Case.state,
@@ -164,7 +182,7 @@ def _count(session: Session, case_ids: Iterable[int]) -> Counter[tuple[Any, ...]
     if not ids:
         return Counter()
     # On the connection, not the session: this runs inside a flush, which must not recurse.
-    rows = session.connection().execute(contributions(ids)).all()
+    rows = session.connection().execute(contributions(ids), {"case_ids": sorted(ids)}).all()
     return Counter(_key(row) for row in rows)
 
 
@@ -177,17 +195,45 @@ def _key(row: Any) -> tuple[Any, ...]:
 def touch(session: Session, case_ids: Iterable[int]) -> None:
     """Before changing cases outside the ORM (a bulk update or delete), name them: their
     contributions are read now and settled when the transaction commits."""
+    case_ids = set(case_ids)
     touched: set[int] = session.info.setdefault(_TOUCHED, set())
     before: Counter = session.info.setdefault(_BEFORE, Counter())
-    fresh = set(case_ids) - touched
+    moved: dict[int, str] = session.info.get(_MOVED, {})
+    # A case that has only moved so far was counted before its move as it is now, but in
+    # the state it left.
+    for case_id in case_ids & set(moved):
+        before.update(_in_state(_count(session, [case_id]), moved.pop(case_id)))
+    fresh = case_ids - touched
     if fresh:
         before.update(_count(session, fresh))
         touched.update(fresh)
 
 
-def _changed(obj: Any, fields: tuple[str, ...]) -> bool:
-    from sqlalchemy import inspect
+def _moved_only(session: Session, case: Case) -> None:
+    """Note a case whose state alone changes: its contribution before is the one after, in
+    the state it left, so it need not be read now."""
+    touched: set[int] = session.info.setdefault(_TOUCHED, set())
+    if case.id in touched:
+        return
+    touched.add(case.id)
+    session.info.setdefault(_MOVED, {})[case.id] = inspect(case).attrs.state.history.deleted[0]
 
+
+def _in_state(counted: Counter, state: str) -> Counter:
+    """``counted`` with each case and topic row in ``state``; deliverable rows know none."""
+    return Counter({(key[:4] + (state,) + key[5:] if key[4] else key): n
+                    for key, n in counted.items()})
+
+
+def _state_alone(obj: Case) -> bool:
+    # Only the state moves: no partner, region, cooperation, topics or call change with it.
+    state = inspect(obj)
+    history = state.attrs.state.history
+    return (len(history.deleted) == 1 and bool(history.deleted[0])
+            and not _changed(obj, _CASE_FIELDS[1:]))
+
+
+def _changed(obj: Any, fields: tuple[str, ...]) -> bool:
     state = inspect(obj)
     return any(state.attrs[f].history.has_changes() for f in fields if f in state.attrs)
 
@@ -195,9 +241,13 @@ def _changed(obj: Any, fields: tuple[str, ...]) -> bool:
 @event.listens_for(Session, "before_flush")
 def _before_flush(session: Session, _context: Any, _instances: Any) -> None:
     ids: set[int] = set()
+    moving: list[Case] = []
     for obj in session.dirty:
         if isinstance(obj, Case) and _changed(obj, _CASE_FIELDS):
-            ids.add(obj.id)
+            if _state_alone(obj):
+                moving.append(obj)
+            else:
+                ids.add(obj.id)
         elif (isinstance(obj, Deliverable) and _changed(obj, _DELIVERABLE_FIELDS)) or (
                 isinstance(obj, Deadline) and obj.deliverable_id
                 and _changed(obj, _DEADLINE_FIELDS)) or (
@@ -223,6 +273,9 @@ def _before_flush(session: Session, _context: Any, _instances: Any) -> None:
     ids.discard(None)  # type: ignore[arg-type]
     if ids:
         touch(session, ids)
+    for case in moving:
+        if case.id not in ids:
+            _moved_only(session, case)
 
 
 @event.listens_for(Session, "before_commit")
@@ -233,18 +286,24 @@ def _settle(session: Session) -> None:
         return
     touched: set[int] = session.info.pop(_TOUCHED, set())
     before: Counter = session.info.pop(_BEFORE, Counter())
+    moved: dict[int, str] = session.info.pop(_MOVED, {})
     for obj in session.info.pop(_TOUCHED + ":new", []):
         case_id = obj.id if isinstance(obj, Case) else obj.case_id
         if case_id is not None and object_session(obj) is session:
             touched.add(case_id)
-    after = _count(session, touched)
+    after = _count(session, touched - set(moved))
+    # The cases that have only moved: one count gives both sides, grouped by the state left.
+    for state in set(moved.values()):
+        counted = _count(session, [i for i, left in moved.items() if left == state])
+        after.update(counted)
+        before.update(_in_state(counted, state))
     after.subtract(before)
     add(session, {k: n for k, n in after.items() if n})
 
 
 @event.listens_for(Session, "after_rollback")
 def _forget(session: Session) -> None:
-    for key in (_TOUCHED, _BEFORE, _TOUCHED + ":new"):
+    for key in (_TOUCHED, _BEFORE, _MOVED, _TOUCHED + ":new"):
         session.info.pop(key, None)
 
 
@@ -256,12 +315,17 @@ def add(session: Session, delta: dict[tuple[Any, ...], int]) -> None:
     so two transactions lock shared rows in the same order and never deadlock."""
     if not delta:
         return
-    insert = _UPSERTS[session.get_bind().dialect.name](Tally.__table__)
     rows = [{**dict(zip(KEY, key, strict=True)), "n": n}
             for key, n in sorted(delta.items(), key=lambda kv: repr(kv[0]))]
-    stmt = insert.on_conflict_do_update(index_elements=list(KEY),
+    session.connection().execute(_upsert(session.get_bind().dialect.name), rows)
+
+
+@cache
+def _upsert(dialect: str):
+    # Built once per dialect, as the contributions' statement is.
+    insert = _UPSERTS[dialect](Tally.__table__)
+    return insert.on_conflict_do_update(index_elements=list(KEY),
                                         set_={"n": Tally.__table__.c.n + insert.excluded.n})
-    session.connection().execute(stmt, rows)
 
 
 def recount(session: Session) -> Counter[tuple[Any, ...]]:
