@@ -156,7 +156,8 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "BABEL_DEFAULT_TIMEZONE": "Europe/Brussels",
         "LANGUAGES": ("en", "fr", "es", "pt"),
         "DELIVERY_MAX_ATTEMPTS": int(env.get("DELIVERY_MAX_ATTEMPTS", "40")),
-        "SWEEP_BATCH": int(env.get("SWEEP_BATCH", "1000")),
+        # A rush of due reminders in a few transactions, each holding its locks under a second.
+        "SWEEP_BATCH": int(env.get("SWEEP_BATCH", "5000")),
         "STALE_PENDING_SECONDS": int(env.get("STALE_PENDING_SECONDS", "120")),
         # Longer than one message may take: the commands and the wait for the end of DATA.
         "SENDING_TIMEOUT_SECONDS": int(env.get("SENDING_TIMEOUT_SECONDS", "900")),
