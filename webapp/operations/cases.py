@@ -512,11 +512,10 @@ def _leave_state(session: Session, wf: Workflow, case: Case, effects: Effects,
     # read for it (the session may hold thousands of other rows).
     for model, ids, values in ((Deadline, ended, {"status": status, "ended_at": now}),
                                (Reminder, cancelled, {"done_at": now, "outcome": "cancelled"})):
-        for row_id in ids:
-            held = session.identity_map.get(identity_key(model, row_id))
+        held = (session.identity_map.get(identity_key(model, row_id)) for row_id in ids)
+        for row in (h for h in held if h is not None):
             for name, value in values.items():
-                if held is not None:
-                    set_committed_value(held, name, value)
+                set_committed_value(row, name, value)
 
 
 def restart_state_deadlines(session: Session, case: Case, now: datetime) -> list[Deadline]:
